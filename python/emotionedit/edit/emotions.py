@@ -1,0 +1,90 @@
+"""Target emotions as EMFACS action-unit prototypes.
+
+Values of :class:`Emotion` and :class:`Region` are stored in job files, analysis
+files and host projects: they are append-only and never change meaning.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import numpy as np
+
+from ..errors import UserError
+from ..fit.basis import AUS
+
+
+class Emotion(enum.IntEnum):
+    NEUTRAL = 0
+    HAPPY = 1
+    SAD = 2
+    ANGRY = 3
+    SURPRISED = 4
+    FEARFUL = 5
+    DISGUSTED = 6
+    CONTEMPT = 7
+
+    @classmethod
+    def parse(cls, text: str) -> Emotion:
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            names = ", ".join(e.name.lower() for e in cls)
+            raise UserError(f"unknown emotion {text!r}; choose one of: {names}") from None
+
+
+class Region(enum.IntEnum):
+    BROWS = 0
+    EYES = 1
+    CHEEKS = 2
+    NOSE = 3
+    MOUTH = 4
+
+    @classmethod
+    def parse_set(cls, text: str) -> frozenset[Region]:
+        """Parse ``all`` or a comma list such as ``brows,eyes,mouth``."""
+        if text.strip() == "all":
+            return frozenset(cls)
+        out = set()
+        for part in text.split(","):
+            try:
+                out.add(cls[part.strip().upper()])
+            except KeyError:
+                names = ", ".join(r.name.lower() for r in cls)
+                raise UserError(f"unknown region {part!r}; choose from: {names}, or all") from None
+        return frozenset(out)
+
+
+# Both halves, or one (the subject's right, as EMFACS writes contempt "R12A+R14A").
+BOTH, RIGHT = (1.0, 1.0), (1.0, 0.0)
+
+# EMFACS prototypes: AU -> (activation, halves). Neutral has none: it removes emotion.
+PROTOTYPES: dict[Emotion, dict[int, tuple[float, tuple[float, float]]]] = {
+    Emotion.NEUTRAL: {},
+    Emotion.HAPPY: {6: (1.0, BOTH), 12: (1.0, BOTH)},
+    Emotion.SAD: {1: (1.0, BOTH), 4: (0.6, BOTH), 15: (1.0, BOTH), 17: (0.5, BOTH)},
+    Emotion.ANGRY: {4: (1.0, BOTH), 5: (0.5, BOTH), 7: (1.0, BOTH), 23: (1.0, BOTH), 24: (0.5, BOTH)},
+    Emotion.SURPRISED: {1: (1.0, BOTH), 2: (1.0, BOTH), 5: (1.0, BOTH), 26: (0.6, BOTH)},
+    Emotion.FEARFUL: {1: (1.0, BOTH), 2: (0.7, BOTH), 4: (0.6, BOTH), 5: (1.0, BOTH), 7: (0.4, BOTH),
+                      20: (1.0, BOTH), 26: (0.4, BOTH)},
+    Emotion.DISGUSTED: {9: (1.0, BOTH), 10: (0.8, BOTH), 15: (0.5, BOTH), 17: (0.4, BOTH)},
+    Emotion.CONTEMPT: {12: (0.6, RIGHT), 14: (1.0, RIGHT)},
+}
+
+# The AUs that carry emotion (removed by mode "replace" and by "neutral"); lips part
+# and jaw drop are speech and always stay the actor's.
+SPEECH_AUS = (25, 26)
+EMOTIONAL_AUS = tuple(au for au in AUS if au not in SPEECH_AUS)
+
+
+def prototype_weights(emotion: Emotion) -> np.ndarray:
+    """(K, 2) activations per AU and half (subject's right, left) for one emotion."""
+    weights = np.zeros((len(AUS), 2))
+    for au, (activation, halves) in PROTOTYPES[emotion].items():
+        weights[AUS.index(au)] = activation * np.asarray(halves)
+    return weights
+
+
+def emotional_mask() -> np.ndarray:
+    """(K,) 1.0 for the AUs that carry emotion, 0.0 for speech AUs."""
+    return np.array([1.0 if au in EMOTIONAL_AUS else 0.0 for au in AUS])

@@ -1,0 +1,109 @@
+"""Stage 3: the edit, in the canonical face's coefficient space.
+
+Given a frame's fitted AU coefficients and the (animated) edit parameters, build
+the canonical displacement of every vertex that turns the performance into the
+target emotion, with lip preservation and region switches applied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import UserError
+from ..fit.basis import build_basis
+from .emotions import Emotion, Region, emotional_mask, prototype_weights
+from .lips import LipPreserver
+from .regions import region_weights
+
+# Intensities above 1 exaggerate the prototype; beyond this the mesh folds over itself.
+MAX_INTENSITY = 2.0
+# No AU is pushed past this activation, whatever the actor already does (saturation).
+MAX_ACTIVATION = 2.0
+MODES = ("add", "replace")
+
+
+@dataclass(frozen=True)
+class EditParams:
+    """Edit parameters at one frame (animated values already evaluated).
+
+    intensity: 0 (untouched) .. 1 (the full prototype) .. MAX_INTENSITY.
+    blend: 0 = only ``emotion``, 1 = only ``emotion2``.
+    lip_preservation: 0 = the prototype's mouth in full, 1 = the source's speech mouth shapes.
+    mode: "add" puts the emotion on top of the performance; "replace" first removes
+    the actor's own emotional AUs (so a smiling take can be made sad).
+    """
+
+    emotion: Emotion = Emotion.HAPPY
+    intensity: float = 1.0
+    emotion2: Emotion | None = None
+    blend: float = 0.0
+    lip_preservation: float = 1.0
+    mode: str = "add"
+    regions: frozenset[Region] = field(default_factory=lambda: frozenset(Region))
+
+    def validate(self) -> EditParams:
+        if not 0.0 <= self.intensity <= MAX_INTENSITY:
+            raise UserError(f"intensity must be within 0..{MAX_INTENSITY}, got {self.intensity:g}")
+        if not 0.0 <= self.lip_preservation <= 1.0:
+            raise UserError(f"lip preservation must be within 0..1, got {self.lip_preservation:g}")
+        if not 0.0 <= self.blend <= 1.0:
+            raise UserError(f"blend must be within 0..1, got {self.blend:g}")
+        if self.mode not in MODES:
+            raise UserError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        return self
+
+    @property
+    def is_identity(self) -> bool:
+        """True when the edit cannot change a pixel."""
+        return self.intensity == 0.0 or not self.regions
+
+
+class ExpressionEditor:
+    """Edits of one actor's face: the basis, lip geometry and region weights built once per shot.
+
+    neutral: (478, 3) canonical neutral face (IOD units).
+    """
+
+    def __init__(self, neutral: np.ndarray):
+        self.neutral = neutral
+        self.basis = build_basis(neutral)  # (K, 2, 478, 3)
+        self._full = self.basis.sum(axis=1)
+        self._emotional = emotional_mask()
+        self._lips = LipPreserver(neutral)
+        self._region_cache: dict[frozenset[Region], np.ndarray] = {}
+
+    def _regions(self, enabled: frozenset[Region]) -> np.ndarray:
+        if enabled not in self._region_cache:
+            self._region_cache[enabled] = region_weights(self.neutral, enabled)
+        return self._region_cache[enabled]
+
+    def activation_change(self, coefficients: np.ndarray, params: EditParams) -> np.ndarray:
+        """(K, 2) change of AU activations per half for one frame's (K,) coefficients."""
+        i = params.intensity
+        share2 = params.blend if params.emotion2 is not None else 0.0
+        target = (1.0 - share2) * prototype_weights(params.emotion)
+        neutral_share = (1.0 - share2) * (params.emotion == Emotion.NEUTRAL)
+        if params.emotion2 is not None:
+            target = target + share2 * prototype_weights(params.emotion2)
+            neutral_share += share2 * (params.emotion2 == Emotion.NEUTRAL)
+        removal_share = 1.0 if params.mode == "replace" else neutral_share
+        current = np.nan_to_num(coefficients)
+        removed = min(i, 1.0) * removal_share * self._emotional * current  # (K,)
+        remaining = current - removed
+        added = i * target  # (K, 2)
+        # Saturation: an AU the actor already drives hard gets less of the prototype.
+        added_mean = added.mean(axis=1)
+        headroom = np.clip(MAX_ACTIVATION - remaining, 0.0, None)
+        scale = np.where(added_mean > headroom, headroom / np.maximum(added_mean, 1e-9), 1.0)
+        return added * scale[:, None] - 0.5 * removed[:, None]
+
+    def delta(self, coefficients: np.ndarray, params: EditParams) -> np.ndarray:
+        """Canonical displacement (478, 3) in IOD units for one frame."""
+        if params.is_identity:
+            return np.zeros_like(self.neutral)
+        change = self.activation_change(coefficients, params)
+        delta = np.einsum("ks,ksnd->nd", change, self.basis)
+        delta = self._lips.apply(delta, params.lip_preservation)
+        return delta * self._regions(params.regions)[:, None]

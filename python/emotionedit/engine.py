@@ -1,0 +1,129 @@
+"""The engine: analyse a shot once, then render any frame of it with any edit.
+
+This is the one object the command line and the OpenFX node talk to. Stage
+functions below it are pure over arrays; the engine holds the per-shot state
+(the analysis, the actor's basis and the smoothed encoding).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .analysis import Analysis, PlateInfo
+from .edit import EditParams, ExpressionEditor
+from .errors import UserError
+from .fit import fit_shot
+from .fit.pose import vectors_to_plate
+from .fit.smoothing import smooth_rotations, smooth_series
+from .render import Output, render_into
+from .track import MediaPipeFaceMesh, TrackerOptions, track_frames
+
+DEFAULT_SMOOTHING = 1.5  # frames (Gaussian sigma) in coefficient and pose space
+
+
+def to_tracking_rgb(image: np.ndarray) -> np.ndarray:
+    """The 8-bit RGB view a landmark tracker expects, from any plate.
+
+    image: (H, W, C) uint8 / uint16 / float16 / float32, C >= 3 (alpha ignored).
+    Float plates are taken as scene-linear and encoded with the sRGB curve; NaN -> 0.
+    """
+    rgb = image[..., :3]
+    if rgb.dtype == np.uint8:
+        return np.ascontiguousarray(rgb)
+    if rgb.dtype == np.uint16:
+        return (rgb >> 8).astype(np.uint8)
+    x = np.nan_to_num(rgb.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
+    x = np.clip(x, 0.0, 1.0)
+    encoded = np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055)
+    return (encoded * 255 + 0.5).astype(np.uint8)
+
+
+def analyze(
+    frames: Iterable[tuple[int, np.ndarray]],
+    plate: PlateInfo,
+    options: TrackerOptions = TrackerOptions(),
+    neutral_frame_numbers: list[int] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Analysis:
+    """Track and fit a shot. ``frames`` yields (frame number, (H, W, C) image) in order."""
+    tracker = MediaPipeFaceMesh(max_faces=options.max_faces, max_track_height=options.max_track_height)
+    try:
+        track = track_frames((to_tracking_rgb(image) for _, image in frames), tracker, options, progress)
+    finally:
+        tracker.close()
+    neutral_idx = None
+    if neutral_frame_numbers is not None:
+        index = {n: i for i, n in enumerate(plate.frame_numbers)}
+        missing = [n for n in neutral_frame_numbers if n not in index]
+        if missing:
+            raise UserError(f"--neutral-frames {missing} are not among the analysed frames")
+        neutral_idx = np.array([index[n] for n in neutral_frame_numbers])
+    fit = fit_shot(track.landmarks, track.found, neutral_idx)
+    return Analysis(plate=plate, track=track, fit=fit, tracker=tracker.name)
+
+
+@dataclass(frozen=True)
+class FrameTargets:
+    """The tracked face of one frame and where the edit moves it, (478, 2) plate pixels each."""
+
+    source: np.ndarray
+    target: np.ndarray
+
+
+class ShotEditor:
+    """Renders edits of one analysed shot.
+
+    smoothing: Gaussian sigma in frames applied to the AU coefficients and the head
+    pose before editing (0 = none). The edit moves landmarks by a displacement built
+    from these smoothed quantities, so tracker jitter never becomes picture jitter.
+    """
+
+    def __init__(self, analysis: Analysis, smoothing: float = DEFAULT_SMOOTHING):
+        if smoothing < 0:
+            raise UserError(f"smoothing must be >= 0 frames, got {smoothing:g}")
+        self.analysis = analysis
+        fit = analysis.fit
+        usable = fit.flags == 0
+        self._usable = usable
+        self._coefficients = smooth_series(fit.coefficients, usable, smoothing)
+        self._scale = smooth_series(fit.scale, usable, smoothing)
+        self._rotation = smooth_rotations(fit.rotation, usable, smoothing)
+        self.editor = ExpressionEditor(fit.neutral)
+
+    def targets(self, frame_number: int, params: EditParams) -> FrameTargets | None:
+        """Source and edited landmarks of a frame, or None where it passes through."""
+        index = self.analysis.index_of(frame_number)
+        if not self._usable[index]:
+            return None
+        source = self.analysis.track.landmarks[index, :, :2].astype(np.float64)
+        delta = self.editor.delta(self._coefficients[index], params)
+        moved = vectors_to_plate(delta[None], self._scale[index : index + 1], self._rotation[index : index + 1])[0]
+        return FrameTargets(source=source, target=source + moved[:, :2])
+
+    def render_into(self, dst: np.ndarray, src: np.ndarray, frame_number: int, params: EditParams,
+                    output: Output = Output.EDITED) -> int:
+        """Render frame ``frame_number`` of the shot from ``src`` into ``dst`` ((H, W, C), same dtype).
+
+        Intensity 0 (or a frame without a usable face) copies ``src`` bit for bit.
+        Returns the count of face pixels left unedited because of NaN/inf in the plate.
+        """
+        if src.shape[:2] != (self.analysis.plate.height, self.analysis.plate.width):
+            self.analysis.check_plate(src.shape[1], src.shape[0], [frame_number])
+        if output == Output.EDITED and params.is_identity:
+            # Also checks the frame belongs to the analysis.
+            self.analysis.index_of(frame_number)
+            dst[...] = src
+            return 0
+        found = self.targets(frame_number, params)
+        if found is None:
+            return render_into(dst, src, None, None, output)
+        return render_into(dst, src, found.source, found.target, output)
+
+    def render(self, src: np.ndarray, frame_number: int, params: EditParams, output: Output = Output.EDITED):
+        """Like :meth:`render_into`, returning a new array."""
+        dst = np.empty_like(src)
+        self.render_into(dst, src, frame_number, params, output)
+        return dst

@@ -1,0 +1,130 @@
+"""A FACS action-unit basis on the canonical face mesh.
+
+Each action unit (AU) is a displacement field over the 478 canonical vertices,
+built from a few *handles*: an anchor vertex, a radius and a displacement, with a
+Gaussian fall-off, restricted to the vertices on the correct side of the lips or
+eyelids so an upper-lip handle never drags the lower lip. Units are inter-ocular
+distances (IOD); displacements are in the canonical axes (x toward the subject's
+left, y toward the chin, z away from the camera). An AU coefficient of 1 is a
+clearly visible, not extreme, activation.
+
+Fields are built separately for the subject's right and left halves so an edit can
+be one-sided (contempt); the fitted coefficients use the sum of both halves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import topology as topo
+
+# Which vertices a handle may move.
+ANY, ABOVE_MOUTH, BELOW_MOUTH, ABOVE_EYE, BELOW_EYE = "any", "above_mouth", "below_mouth", "above_eye", "below_eye"
+
+
+@dataclass(frozen=True)
+class Handle:
+    """One Gaussian displacement: anchors are (right-side, left-side) vertex ids.
+
+    ``medial`` is the x displacement toward the face's midline (mirrored per side).
+    """
+
+    anchors: tuple[int, int]
+    radius: float
+    medial: float = 0.0
+    down: float = 0.0
+    back: float = 0.0
+    region: str = ANY
+
+
+# The action units the engine fits and edits, with a short FACS name.
+AU_NAMES = {
+    1: "inner brow raiser", 2: "outer brow raiser", 4: "brow lowerer", 5: "upper lid raiser",
+    6: "cheek raiser", 7: "lid tightener", 9: "nose wrinkler", 10: "upper lip raiser",
+    12: "lip corner puller", 14: "dimpler", 15: "lip corner depressor", 17: "chin raiser",
+    20: "lip stretcher", 23: "lip tightener", 24: "lip pressor", 25: "lips part", 26: "jaw drop",
+}
+AUS = tuple(AU_NAMES)
+
+R_CORNER = (topo.MOUTH_CORNER_RIGHT, topo.MOUTH_CORNER_LEFT)
+_HANDLES: dict[int, tuple[Handle, ...]] = {
+    1: (Handle((107, 336), 0.22, down=-0.10, region=ABOVE_EYE), Handle((55, 285), 0.18, down=-0.07, region=ABOVE_EYE)),
+    2: (Handle((70, 300), 0.24, down=-0.10, region=ABOVE_EYE), Handle((46, 276), 0.20, down=-0.08, region=ABOVE_EYE)),
+    4: (Handle((107, 336), 0.25, medial=0.04, down=0.06, region=ABOVE_EYE),
+        Handle((55, 285), 0.2, medial=0.04, down=0.06, region=ABOVE_EYE),
+        Handle((105, 334), 0.25, down=0.035, region=ABOVE_EYE)),
+    5: (Handle((159, 386), 0.13, down=-0.035, region=ABOVE_EYE),),
+    6: (Handle((117, 346), 0.30, down=-0.05), Handle((145, 374), 0.12, down=-0.02, region=BELOW_EYE),
+        Handle((35, 265), 0.14, down=-0.015)),
+    7: (Handle((145, 374), 0.12, down=-0.03, region=BELOW_EYE), Handle((159, 386), 0.1, down=0.012, region=ABOVE_EYE)),
+    9: (Handle((129, 358), 0.16, down=-0.045, back=0.01, region=ABOVE_MOUTH),
+        Handle((55, 285), 0.14, down=0.03, region=ABOVE_EYE),
+        Handle((40, 270), 0.15, down=-0.02, region=ABOVE_MOUTH)),
+    10: (Handle((40, 270), 0.22, down=-0.055, region=ABOVE_MOUTH), Handle((0, 0), 0.15, down=-0.02, region=ABOVE_MOUTH)),
+    12: (Handle(R_CORNER, 0.30, medial=-0.06, down=-0.075, back=0.02), Handle((205, 425), 0.2, down=-0.03)),
+    14: (Handle(R_CORNER, 0.18, medial=-0.02, down=-0.01, back=0.03),),
+    15: (Handle(R_CORNER, 0.28, medial=-0.01, down=0.07), Handle((91, 321), 0.16, down=0.02, region=BELOW_MOUTH)),
+    17: (Handle((152, 152), 0.40, down=-0.05, back=-0.01, region=BELOW_MOUTH),
+         Handle((17, 17), 0.22, down=-0.035, back=-0.02, region=BELOW_MOUTH)),
+    20: (Handle(R_CORNER, 0.30, medial=-0.08, down=0.015),),
+    23: (Handle((0, 0), 0.14, down=0.015, region=ABOVE_MOUTH), Handle((17, 17), 0.14, down=-0.015, region=BELOW_MOUTH),
+         Handle(R_CORNER, 0.15, medial=0.02)),
+    24: (Handle((13, 13), 0.22, down=0.012, region=ABOVE_MOUTH), Handle((14, 14), 0.22, down=-0.012, region=BELOW_MOUTH),
+         Handle(R_CORNER, 0.15, medial=0.012)),
+    25: (Handle((13, 13), 0.30, down=-0.025, region=ABOVE_MOUTH), Handle((14, 14), 0.30, down=0.035, region=BELOW_MOUTH)),
+    26: (Handle((152, 152), 0.75, down=0.12, region=BELOW_MOUTH), Handle((14, 14), 0.35, down=0.04, region=BELOW_MOUTH)),
+}
+
+
+def _side_masks(face: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-vertex weights in [0, 1] for each handle region, from the canonical geometry."""
+    x, y = face[:, 0], face[:, 1]
+    # The mouth's midline: interpolate the inner-lip midpoints across x.
+    upper = face[list(topo.LIPS_INNER_UPPER)]
+    lower = face[list(topo.LIPS_INNER_LOWER)]
+    mid = 0.5 * (upper + lower)
+    order = np.argsort(mid[:, 0])
+    mouth_y = np.interp(x, mid[order, 0], mid[order, 1])
+    soft = 0.004  # IOD: the lips touch, so the split must be sharp
+    below_mouth = 1.0 / (1.0 + np.exp(-(y - mouth_y) / soft))
+    below_mouth[list(topo.LIPS_UPPER)] = 0.0
+    below_mouth[list(topo.LIPS_LOWER)] = 1.0
+    # Each eye's corner line splits upper from lower lid.
+    right_line = 0.5 * (face[topo.RIGHT_EYE_OUTER, 1] + face[topo.RIGHT_EYE_INNER, 1])
+    left_line = 0.5 * (face[topo.LEFT_EYE_OUTER, 1] + face[topo.LEFT_EYE_INNER, 1])
+    eye_y = np.where(x < 0, right_line, left_line)
+    below_eye = 1.0 / (1.0 + np.exp(-(y - eye_y) / 0.006))
+    below_eye[list(topo.RIGHT_UPPER_LID + topo.LEFT_UPPER_LID)] = 0.0
+    below_eye[list(topo.RIGHT_LOWER_LID + topo.LEFT_LOWER_LID)] = 1.0
+    return {
+        ANY: np.ones_like(x), ABOVE_MOUTH: 1.0 - below_mouth, BELOW_MOUTH: below_mouth,
+        ABOVE_EYE: 1.0 - below_eye, BELOW_EYE: below_eye,
+    }
+
+
+def build_basis(face: np.ndarray) -> np.ndarray:
+    """AU displacement fields for a canonical face.
+
+    face: (478, 3) canonical neutral (IOD units). Returns (K, 2, 478, 3) float64:
+    K = len(AUS) action units, then the subject's right and left halves.
+    Iris vertices never move (an edit must not stretch the pupils).
+    """
+    masks = _side_masks(face)
+    midline_x = 0.0
+    basis = np.zeros((len(AUS), 2, len(face), 3))
+    for k, au in enumerate(AUS):
+        for handle in _HANDLES[au]:
+            for side in (0, 1):
+                anchor = face[handle.anchors[side]]
+                dist2 = ((face[:, :2] - anchor[:2]) ** 2).sum(axis=1)
+                weight = np.exp(-dist2 / handle.radius**2) * masks[handle.region]
+                # A vertex belongs to the half it lies in; centre anchors are shared by both halves.
+                on_side = face[:, 0] < midline_x if side == 0 else face[:, 0] >= midline_x
+                weight = weight * on_side
+                toward_midline = 1.0 if side == 0 else -1.0
+                direction = np.array([handle.medial * toward_midline, handle.down, handle.back])
+                basis[k, side] += weight[:, None] * direction[None, :]
+    basis[:, :, list(topo.RIGHT_IRIS + topo.LEFT_IRIS)] = 0.0
+    return basis

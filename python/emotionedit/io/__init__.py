@@ -1,0 +1,33 @@
+"""Reading and writing frames: image sequences (EXR, DPX, TIFF, PNG, JPEG) and movies.
+
+Entry points: :func:`open_frames` (read a plate), :func:`open_writer` (write an
+output), :func:`parse_frame_range`, :func:`is_movie_path`, :func:`frame_path`.
+"""
+
+from __future__ import annotations
+
+from .base import FrameReader, FrameWriter
+from .frames import SequenceReader, SequenceWriter, open_frames, open_writer
+from .movie import MOVIE_EXTENSIONS, MovieReader, MovieWriter, is_movie_path
+from .sequence import describe_frames, frame_path, parse_frame_range, parse_pattern
+from .spec import DEFAULT_FPS, AttributeValue, FrameSpec
+
+__all__ = [
+    "DEFAULT_FPS",
+    "MOVIE_EXTENSIONS",
+    "AttributeValue",
+    "FrameReader",
+    "FrameSpec",
+    "FrameWriter",
+    "MovieReader",
+    "MovieWriter",
+    "SequenceReader",
+    "SequenceWriter",
+    "describe_frames",
+    "frame_path",
+    "is_movie_path",
+    "open_frames",
+    "open_writer",
+    "parse_frame_range",
+    "parse_pattern",
+]

@@ -1,0 +1,224 @@
+"""Open plates and outputs: image sequences, single images and movies.
+
+:func:`open_frames` and :func:`open_writer` are the entry points the command line
+and the engine use; they pick the reader or writer from the path:
+
+* ``shot.####.exr`` / ``shot.%04d.png``: an image sequence (see :mod:`.sequence`);
+* ``plate.exr``: a single image, one frame numbered as its name says (else 0);
+* ``clip.mp4`` (``.mov .avi .mkv .webm .m4v``): a movie, frames 0, 1, 2, ...
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError, OutputExistsError, UserError
+from .base import FrameReader, FrameWriter
+from .images import image_format, probe_image, read_image, write_image
+from .movie import MovieReader, MovieWriter, is_movie_path
+from .sequence import list_frames, number_in_name, parse_pattern, select_frames
+from .spec import FrameSpec
+
+_SHOWN = 5  # how many paths an error message lists
+
+
+class SequenceReader(FrameReader):
+    """Frames of an image sequence (or of one still image), one file per frame."""
+
+    def __init__(self, path: Path, files: dict[int, Path]) -> None:
+        numbers = sorted(files)
+        self._files = files
+        spec = probe_image(files[numbers[0]])
+        super().__init__(path, spec, numbers)
+        for number in numbers[1:]:
+            self._check_size(number, probe_image(files[number]))
+
+    def _check_size(self, number: int, other: FrameSpec) -> None:
+        spec = self.spec
+        if (other.width, other.height, other.channels) != (spec.width, spec.height, spec.channels):
+            first = self.frame_numbers[0]
+            raise InputError(
+                f"frame {number} ({self._files[number]}) is {other.width}x{other.height} with "
+                f"{other.channels} channels, but the sequence starts (frame {first}, {self._files[first]}) "
+                f"at {spec.width}x{spec.height} with {spec.channels} channels; all frames must match: "
+                f"re-render the odd frames or choose a frame range without them"
+            )
+
+    def file(self, frame_number: int) -> Path:
+        """The file of frame ``frame_number``."""
+        self._check_number(frame_number)
+        return self._files[frame_number]
+
+    def read(self, frame_number: int) -> np.ndarray:
+        """Frame ``frame_number`` as ``(H, W, C)`` of ``spec.dtype`` (other stored types converted)."""
+        pixels, found = read_image(self.file(frame_number), self.spec.dtype)
+        self._check_size(frame_number, found)
+        return pixels
+
+
+class SequenceWriter(FrameWriter):
+    """Writes each frame to its own image file, atomically (see :func:`.images.write_image`).
+
+    Frames may be written in any order. Leaving by an exception keeps the frames
+    already written: each is a whole file.
+    """
+
+    def __init__(self, path: Path, spec: FrameSpec, files: dict[int, Path]) -> None:
+        numbers = list(files)
+        super().__init__(path, spec, numbers, [files[n] for n in numbers])
+        self._files = files
+
+    def write(self, frame_number: int, pixels: np.ndarray) -> None:
+        self._check_frame(frame_number, pixels)
+        target = self._files.get(frame_number)
+        if target is None:
+            raise ValueError(f"{self.path}: frame {frame_number} is not one this writer was opened for")
+        write_image(target, pixels, self.spec)
+
+    def close(self) -> None:
+        self._closed = True
+
+
+def _sequence_files(path: Path) -> dict[int, Path]:
+    """Existing files of a pattern or a single image, by frame number."""
+    pattern = parse_pattern(path)
+    if pattern is None:
+        if not path.is_file():
+            raise InputError(
+                f"{path} does not exist; give an existing image, a movie, or a sequence pattern "
+                f"such as shot.####.exr"
+            )
+        number = number_in_name(path)
+        return {0 if number is None else number: path}
+    image_format(path)
+    numbers = list_frames(pattern)
+    if not numbers:
+        raise InputError(
+            f"no files match {pattern} (looked for e.g. {pattern.name(1001)} in {pattern.directory}); "
+            f"check the name and the number of # (one per digit)"
+        )
+    return {n: pattern.path(n) for n in numbers}
+
+
+def open_frames(path: str | Path, frame_range: tuple[int, int] | None = None) -> FrameReader:
+    """Open a plate for reading: a sequence pattern, a single image or a movie.
+
+    ``frame_range`` (inclusive ``(first, last)``) keeps the frames inside it;
+    asking for frames outside what exists raises :class:`UserError` listing what
+    exists. Missing or unreadable input raises :class:`InputError`, as does a
+    sequence whose frames differ in size or channel count (naming the frame).
+    """
+    path = Path(path)
+    if is_movie_path(path):
+        return MovieReader(path, frame_range)
+    files = _sequence_files(path)
+    numbers = select_frames(sorted(files), frame_range, str(path))
+    return SequenceReader(path, {n: files[n] for n in numbers})
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_dev, stat.st_ino)
+
+
+def _protected(
+    protect: Iterable[str | Path], frame_numbers: Sequence[int]
+) -> tuple[set[Path], set[tuple[int, int]]]:
+    """Resolved paths and (device, inode) identities of every input file in ``protect``."""
+    paths: set[Path] = set()
+    identities: set[tuple[int, int]] = set()
+    for entry in protect:
+        entry = Path(entry)
+        try:
+            pattern = None if is_movie_path(entry) else parse_pattern(entry)
+        except UserError:
+            pattern = None
+        candidates = [entry]
+        if pattern is not None:
+            candidates = [pattern.path(n) for n in frame_numbers]
+            try:
+                candidates += [pattern.path(n) for n in list_frames(pattern)]
+            except InputError:
+                pass
+        for candidate in candidates:
+            paths.add(candidate.resolve())
+            identity = _identity(candidate)
+            if identity is not None:
+                identities.add(identity)
+    return paths, identities
+
+
+def _listing(paths: list[Path]) -> str:
+    shown = ", ".join(str(p) for p in paths[:_SHOWN])
+    return shown + (f" and {len(paths) - _SHOWN} more" if len(paths) > _SHOWN else "")
+
+
+def open_writer(
+    path: str | Path,
+    spec: FrameSpec,
+    frame_numbers: Sequence[int],
+    *,
+    overwrite: bool = False,
+    protect: Iterable[str | Path] = (),
+) -> FrameWriter:
+    """Open an output for ``frame_numbers``: a sequence pattern, a single image or a movie.
+
+    Before anything is written every target is checked: one that is (or links to)
+    a file in ``protect`` (the inputs; patterns allowed) raises :class:`UserError`
+    even with ``overwrite``; existing targets raise :class:`OutputExistsError`
+    unless ``overwrite``. The output directory is created when missing.
+    """
+    path = Path(path)
+    numbers = [int(n) for n in frame_numbers]
+    if not numbers:
+        raise ValueError(f"{path}: open_writer needs at least one frame number")
+    if len(set(numbers)) != len(numbers):
+        raise ValueError(f"{path}: frame numbers repeat: {numbers}")
+    if is_movie_path(path):
+        files = {n: path for n in numbers}
+        targets = [path]
+    else:
+        image_format(path)
+        pattern = parse_pattern(path)
+        if pattern is None:
+            if len(numbers) != 1:
+                raise UserError(
+                    f"{path} names one image but {len(numbers)} frames are to be written; "
+                    f"give a sequence pattern such as {path.with_name(path.stem + '.####' + path.suffix)}"
+                )
+            files = {numbers[0]: path}
+        else:
+            files = {n: pattern.path(n) for n in numbers}
+        targets = list(files.values())
+
+    protected_paths, protected_ids = _protected(protect, numbers)
+    for target in targets:
+        identity = _identity(target)
+        if target.resolve() in protected_paths or (identity is not None and identity in protected_ids):
+            raise UserError(
+                f"output {target} is one of the input files; EmotionEdit never overwrites its inputs, "
+                f"not even with --overwrite: choose another output name"
+            )
+    existing = [t for t in targets if os.path.lexists(t)]
+    if existing and not overwrite:
+        raise OutputExistsError(
+            f"{len(existing)} output file{'s' if len(existing) != 1 else ''} already exist: "
+            f"{_listing(existing)}; pass --overwrite to replace them, or choose another output"
+        )
+    directory = path.parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise UserError(f"{path}: cannot create the directory {directory}: a file is in its way") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot create the output directory {directory}: {exc}") from exc
+    if is_movie_path(path):
+        return MovieWriter(path, spec, numbers)
+    return SequenceWriter(path, spec, files)

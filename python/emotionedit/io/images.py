@@ -1,0 +1,237 @@
+"""Single image files through OpenImageIO: read one, write one atomically.
+
+Pixels are read as the file stores them (alpha not premultiplied when the file
+keeps it unassociated, e.g. PNG), in the file's own sample type. Writing goes to
+a hidden temporary file in the target directory which is then renamed over the
+target, so a target name only ever holds a whole image.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import numpy as np
+import OpenImageIO as oiio
+
+from ..errors import InputError, UserError
+from .attributes import apply_attributes, carried, fps_from_attributes, read_attributes
+from .spec import DEFAULT_FPS, FrameSpec, default_channel_names
+
+#: File extension (lower case) -> ``FrameSpec.format_name``.
+FORMAT_BY_EXTENSION = {
+    ".exr": "openexr",
+    ".png": "png",
+    ".dpx": "dpx",
+    ".tif": "tiff",
+    ".tiff": "tiff",
+    ".jpg": "jpeg",
+    ".jpeg": "jpeg",
+}
+
+_TYPE_NAME = {
+    np.dtype(np.uint8): "uint8",
+    np.dtype(np.uint16): "uint16",
+    np.dtype(np.float16): "half",
+    np.dtype(np.float32): "float",
+}
+_NATIVE = {
+    oiio.BASETYPE.UINT8: np.dtype(np.uint8),
+    oiio.BASETYPE.UINT16: np.dtype(np.uint16),
+    oiio.BASETYPE.HALF: np.dtype(np.float16),
+    oiio.BASETYPE.FLOAT: np.dtype(np.float32),
+}
+# Sample types each format stores, best first for conversions.
+_STORABLE = {
+    "openexr": (np.dtype(np.float16), np.dtype(np.float32)),
+    "png": (np.dtype(np.uint8), np.dtype(np.uint16)),
+    "dpx": (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32)),
+    "tiff": (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32)),
+    "jpeg": (np.dtype(np.uint8),),
+}
+# Compression that never loses data (JPEG: quality).
+_COMPRESSION = {"openexr": "zip", "tiff": "zip", "jpeg": "jpeg:95"}
+
+
+def image_format(path: str | Path) -> str:
+    """``FrameSpec.format_name`` for an image file name; :class:`UserError` if unsupported."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMAT_BY_EXTENSION:
+        known = " ".join(sorted(FORMAT_BY_EXTENSION))
+        what = suffix or "no extension"
+        raise UserError(f"{path}: {what} is not a supported image type; use one of {known}")
+    return FORMAT_BY_EXTENSION[suffix]
+
+
+def _open_input(path: Path) -> oiio.ImageInput:
+    if not path.is_file():
+        raise InputError(f"{path} does not exist or is not a file; check the path")
+    config = oiio.ImageSpec()
+    config.attribute("oiio:UnassociatedAlpha", 1)
+    image = oiio.ImageInput.open(str(path), config)
+    if image is None:
+        raise InputError(f"{path} cannot be read as an image: {oiio.geterror() or 'unknown error'}")
+    return image
+
+
+def _spec_from(path: Path, header: oiio.ImageSpec, format_name: str) -> tuple[FrameSpec, int]:
+    """The FrameSpec of an open image and how many leading channels to read."""
+    if header.deep:
+        raise InputError(f"{path} holds deep data, which EmotionEdit cannot edit; give a flat image")
+    names = tuple(header.channelnames) or default_channel_names(min(header.nchannels, 4))
+    channels = header.nchannels
+    if channels > 4:
+        # OpenImageIO lists R, G, B, A first; other layers (depth, AOVs) are ignored.
+        for count in (4, 3):
+            if names[:count] == ("R", "G", "B", "A")[:count]:
+                channels = count
+                break
+        else:
+            raise InputError(
+                f"{path} has {header.nchannels} channels {names} and none of them is an RGB(A) set; "
+                f"give an image whose first channels are R, G, B (and A)"
+            )
+    dtype = _NATIVE.get(header.format.basetype, np.dtype(np.float32))
+    spec = FrameSpec(
+        width=header.width,
+        height=header.height,
+        channels=channels,
+        channel_names=names[:channels],
+        dtype=dtype,
+        fps=fps_from_attributes(header) or DEFAULT_FPS,
+        metadata=read_attributes(header),
+        format_name=format_name,
+    )
+    return spec, channels
+
+
+def probe_image(path: str | Path) -> FrameSpec:
+    """The :class:`FrameSpec` of an image file, from its header only."""
+    path = Path(path)
+    format_name = image_format(path)
+    image = _open_input(path)
+    try:
+        return _spec_from(path, image.spec(), format_name)[0]
+    finally:
+        image.close()
+
+
+def read_image(path: str | Path, dtype: np.dtype | None = None) -> tuple[np.ndarray, FrameSpec]:
+    """Pixels and :class:`FrameSpec` of an image file.
+
+    Returns an array ``(height, width, channels)`` of ``dtype`` (default: the
+    file's own type, see :class:`FrameSpec`); OpenImageIO converts other types
+    (integers to floats are scaled to [0, 1]). Raises :class:`InputError`
+    naming the file when it is missing, not an image, corrupt or truncated.
+    """
+    path = Path(path)
+    format_name = image_format(path)
+    image = _open_input(path)
+    try:
+        spec, channels = _spec_from(path, image.spec(), format_name)
+        want = np.dtype(dtype) if dtype is not None else spec.dtype
+        pixels = image.read_image(0, 0, 0, channels, oiio.TypeDesc(_TYPE_NAME[want]))
+        error = image.geterror()
+        if pixels is None or image.has_error or error:
+            raise InputError(
+                f"{path} is corrupt or truncated: {error.strip() or 'the pixels could not be read'}; "
+                f"re-render or re-copy this file"
+            )
+    finally:
+        image.close()
+    pixels = np.asarray(pixels).reshape(spec.height, spec.width, channels)
+    if pixels.dtype != want:  # pragma: no cover - OpenImageIO returns what was asked
+        pixels = pixels.astype(want)
+    return np.ascontiguousarray(pixels), spec.replace(dtype=want)
+
+
+def convert_samples(pixels: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``pixels`` as ``dtype``, integers meaning full-range codes and floats [0, 1].
+
+    Floats going to integers are clipped to [0, 1] (NaN becomes 0) and rounded.
+    """
+    dtype = np.dtype(dtype)
+    source = pixels.dtype
+    if source == dtype:
+        return pixels
+    if source.kind == "f" and dtype.kind == "f":
+        return pixels.astype(dtype)
+    if source.kind == "u" and dtype.kind == "f":
+        return (pixels.astype(np.float32) / np.iinfo(source).max).astype(dtype)
+    if source.kind == "f":
+        clean = np.nan_to_num(pixels.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
+        return np.rint(np.clip(clean, 0.0, 1.0) * np.iinfo(dtype).max).astype(dtype)
+    scale = np.iinfo(dtype).max / np.iinfo(source).max
+    return np.rint(pixels.astype(np.float64) * scale).astype(dtype)
+
+
+def storage_for(format_name: str, dtype: np.dtype, channels: int) -> tuple[np.dtype, int]:
+    """Sample type and channel count a ``format_name`` file gets for frames of ``dtype``/``channels``.
+
+    The frame's own type when the format holds it; else floats go to the widest
+    integer type (PNG: uint16, JPEG: uint8), integers to float (EXR: uint8 -> half,
+    uint16 -> float). JPEG keeps 1 or 3 channels (alpha dropped).
+    """
+    dtype = np.dtype(dtype)
+    storable = _STORABLE[format_name]
+    if dtype not in storable:
+        if dtype.kind == "f":
+            floats = [d for d in storable if d.kind == "f"]
+            dtype = floats[-1] if floats else storable[-1]
+        elif format_name == "openexr":
+            dtype = np.dtype(np.float16) if dtype == np.uint8 else np.dtype(np.float32)
+        else:
+            dtype = storable[-1]
+    if format_name == "jpeg" and channels not in (1, 3):
+        channels = 1 if channels == 2 else 3
+    return dtype, channels
+
+
+def temporary_name(target: Path) -> Path:
+    """A hidden, unique name next to ``target`` with the same extension (so writers pick the format)."""
+    return target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp{target.suffix}")
+
+
+def write_image(path: str | Path, pixels: np.ndarray, spec: FrameSpec) -> Path:
+    """Write one frame ``pixels`` (``spec.shape``, ``spec.dtype``) to ``path`` atomically.
+
+    The format comes from the extension; samples and channels are converted with
+    :func:`storage_for` / :func:`convert_samples` when the format cannot hold them.
+    Channel names and the carried attributes of ``spec.metadata`` are written.
+    Raises :class:`UserError` naming the file when it cannot be written.
+    Returns ``path``.
+    """
+    path = Path(path)
+    format_name = image_format(path)
+    dtype, channels = storage_for(format_name, spec.dtype, spec.channels)
+    data = convert_samples(pixels[:, :, :channels], dtype)
+    names = spec.channel_names[:channels] if channels <= spec.channels else default_channel_names(channels)
+    header = oiio.ImageSpec(spec.width, spec.height, channels, oiio.TypeDesc(_TYPE_NAME[dtype]))
+    header.channelnames = names
+    header.alpha_channel = names.index("A") if "A" in names else -1
+    pairs = carried(spec.metadata, spec.format_name, format_name, same_dtype=dtype == spec.dtype)
+    apply_attributes(header, pairs, spec.fps)
+    if format_name in _COMPRESSION:
+        header.attribute("compression", _COMPRESSION[format_name])
+
+    temporary = temporary_name(path)
+    output = oiio.ImageOutput.create(str(temporary))
+    if output is None:
+        raise UserError(f"{path} cannot be written: {oiio.geterror() or 'no writer for this type'}")
+    try:
+        ok = output.open(str(temporary), header) and output.write_image(np.ascontiguousarray(data))
+        ok = output.close() and ok
+        if not ok:
+            raise UserError(
+                f"{path} could not be written: {output.geterror().strip() or 'unknown error'}; "
+                f"check free space and permissions of {path.parent}"
+            )
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise UserError(f"{path} could not be written: {exc}; check permissions of {path.parent}") from exc
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return path

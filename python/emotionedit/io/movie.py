@@ -1,0 +1,207 @@
+"""Movie files through OpenCV (FFmpeg): read frames as RGB uint8, write them.
+
+Frame numbers of a movie are 0-based frame indices. Reading is sequential after
+one seek to the first frame asked for; a movie whose header promises more frames
+than it holds fails with :class:`InputError` at the first missing frame.
+Writing goes to a hidden temporary file that is renamed when the writer closes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import InputError, UserError
+from .base import FrameReader, FrameWriter
+from .images import convert_samples, temporary_name
+from .sequence import select_frames
+from .spec import DEFAULT_FPS, MOVIE_FORMAT, FrameSpec
+
+#: Extensions read as movies.
+MOVIE_EXTENSIONS = frozenset({".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v"})
+#: Extensions written as movies, with their codec: mp4v (MPEG-4 part 2, lossy) or FFV1 (lossless).
+MOVIE_CODECS = {".mp4": "mp4v", ".mov": "mp4v", ".m4v": "mp4v", ".mkv": "FFV1", ".avi": "FFV1"}
+
+
+def is_movie_path(path: str | Path) -> bool:
+    """Whether ``path`` names a movie file (by extension, any case)."""
+    return Path(path).suffix.lower() in MOVIE_EXTENSIONS
+
+
+def _capture(path: Path) -> cv2.VideoCapture:
+    capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    if not capture.isOpened():
+        capture.release()
+        raise InputError(f"{path} cannot be opened as a movie (not a movie, or a codec FFmpeg lacks)")
+    return capture
+
+
+class MovieReader(FrameReader):
+    """Frames of a movie file as RGB uint8 ``(H, W, 3)``, by 0-based frame index."""
+
+    def __init__(self, path: str | Path, frame_range: tuple[int, int] | None = None) -> None:
+        path = Path(path)
+        if not path.is_file():
+            raise InputError(f"{path} does not exist or is not a file; check the path")
+        self._capture = _capture(path)
+        try:
+            self._count = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))
+            if self._count <= 0:
+                self._count = self._count_by_decoding(path)
+            ok, first = self._capture.read()
+            if not ok or self._count <= 0:
+                raise InputError(f"{path} holds no frame that can be decoded; check the file")
+            fps = float(self._capture.get(cv2.CAP_PROP_FPS))
+        except BaseException:
+            self._capture.release()
+            raise
+        self._next = 1
+        self._first_frame: np.ndarray | None = first
+        height, width = first.shape[:2]
+        spec = FrameSpec(
+            width=width,
+            height=height,
+            channels=3,
+            channel_names=("R", "G", "B"),
+            dtype=np.dtype(np.uint8),
+            fps=fps if 0 < fps < 10000 else DEFAULT_FPS,
+            metadata=(),
+            format_name=MOVIE_FORMAT,
+        )
+        try:
+            numbers = select_frames(list(range(self._count)), frame_range, f"movie {path}")
+        except BaseException:
+            self.close()
+            raise
+        super().__init__(path, spec, numbers)
+
+    def _count_by_decoding(self, path: Path) -> int:
+        count = 0
+        while self._capture.grab():
+            count += 1
+        self._capture.release()
+        self._capture = _capture(path)
+        return count
+
+    def _seek(self, frame_number: int) -> None:
+        """Position the capture so that the next read returns ``frame_number``."""
+        self._capture.set(cv2.CAP_PROP_POS_FRAMES, frame_number)
+        if int(round(self._capture.get(cv2.CAP_PROP_POS_FRAMES))) != frame_number:
+            # The container cannot seek exactly: decode from the start.
+            self._capture.release()
+            self._capture = _capture(self.path)
+            for index in range(frame_number):
+                if not self._capture.grab():
+                    self._ended(index)
+        self._next = frame_number
+
+    def _ended(self, frame_number: int) -> None:
+        raise InputError(
+            f"{self.path}: frame {frame_number} cannot be decoded: the movie ends early, though its header "
+            f"says {self._count} frames (0-{self._count - 1}); re-encode the movie, or give a frame range "
+            f"that ends before {frame_number}"
+        )
+
+    def read(self, frame_number: int) -> np.ndarray:
+        """Frame ``frame_number`` as RGB uint8 ``(H, W, 3)``; sequential reads do not seek."""
+        self._check_number(frame_number)
+        if self._capture is None:
+            raise ValueError(f"{self.path}: read() after close()")
+        if frame_number == 0 and self._first_frame is not None:
+            bgr = self._first_frame
+        else:
+            if frame_number != self._next:
+                self._seek(frame_number)
+            ok, bgr = self._capture.read()
+            if not ok:
+                self._ended(frame_number)
+            self._next = frame_number + 1
+        self._first_frame = None
+        if bgr.shape[:2] != (self.spec.height, self.spec.width):
+            raise InputError(
+                f"{self.path}: frame {frame_number} is {bgr.shape[1]}x{bgr.shape[0]}, but the movie starts "
+                f"at {self.spec.width}x{self.spec.height}; re-encode it at one size"
+            )
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+    def close(self) -> None:
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None
+        self._first_frame = None
+
+
+class MovieWriter(FrameWriter):
+    """Writes frames, in ``frame_numbers`` order, into a movie at ``spec.fps``.
+
+    Frames are converted to 8-bit RGB: alpha is dropped, one channel is repeated,
+    uint16 is scaled, floats are clipped to [0, 1] (no colour transform).
+    """
+
+    def __init__(self, path: str | Path, spec: FrameSpec, frame_numbers: list[int]) -> None:
+        path = Path(path)
+        codec = MOVIE_CODECS.get(path.suffix.lower())
+        if codec is None:
+            raise UserError(
+                f"{path}: movies can be written as {', '.join(sorted(MOVIE_CODECS))}; "
+                f"choose one of those or write an image sequence such as out.####.exr"
+            )
+        if spec.width % 2 or spec.height % 2:
+            raise UserError(
+                f"{path}: movies need an even width and height, the frames are {spec.width}x{spec.height}; "
+                f"write an image sequence such as out.####.exr instead"
+            )
+        super().__init__(path, spec, frame_numbers, [path])
+        self._temporary = temporary_name(path)
+        self._writer = cv2.VideoWriter(
+            str(self._temporary), cv2.VideoWriter_fourcc(*codec), float(spec.fps), (spec.width, spec.height)
+        )
+        if not self._writer.isOpened():
+            self._writer.release()
+            self._temporary.unlink(missing_ok=True)
+            raise UserError(
+                f"{path}: this OpenCV cannot write {codec} {path.suffix} movies; "
+                f"write .mp4 or an image sequence such as out.####.exr instead"
+            )
+        self._written = 0
+
+    def write(self, frame_number: int, pixels: np.ndarray) -> None:
+        """Append frame ``frame_number``, which must be the next one of ``frame_numbers``."""
+        self._check_frame(frame_number, pixels)
+        if self._written >= len(self.frame_numbers) or frame_number != self.frame_numbers[self._written]:
+            expected = self.frame_numbers[self._written] if self._written < len(self.frame_numbers) else None
+            raise ValueError(
+                f"{self.path}: movie frames must be written in order; expected frame {expected}, "
+                f"got {frame_number}"
+            )
+        rgb = convert_samples(pixels, np.dtype(np.uint8))
+        if rgb.shape[2] < 3:
+            rgb = np.repeat(rgb[:, :, :1], 3, axis=2)
+        self._writer.write(cv2.cvtColor(np.ascontiguousarray(rgb[:, :, :3]), cv2.COLOR_RGB2BGR))
+        self._written += 1
+
+    def close(self) -> None:
+        """Finish the movie and move it to its name (nothing appears if no frame was written)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._writer.release()
+        if self._written == 0:
+            self._temporary.unlink(missing_ok=True)
+            return
+        try:
+            os.replace(self._temporary, self.path)
+        except OSError as exc:
+            self._temporary.unlink(missing_ok=True)
+            raise UserError(f"{self.path} could not be written: {exc}") from exc
+
+    def abort(self) -> None:
+        """Drop the partial movie."""
+        if self._closed:
+            return
+        self._closed = True
+        self._writer.release()
+        self._temporary.unlink(missing_ok=True)

@@ -1,0 +1,107 @@
+"""Stage 4a: a smooth dense displacement field from landmark motion.
+
+The field is a thin-plate spline through the edited landmark positions, pinned to
+zero displacement on two rings outside the face, evaluated on a coarse grid tied
+to the face's size (so its cost does not grow with the plate's resolution) and
+bilinearly upsampled. It is a *backward* map: for each output pixel, where to
+sample the source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..fit import topology as topo
+
+# Zero-displacement rings around the face: the face oval scaled about its centre.
+PIN_RINGS = (1.3, 1.55)
+# The matte (where pixels may change) ends inside the first ring.
+MATTE_SCALE = 1.25
+# Coarse grid cells per inter-ocular distance.
+CELLS_PER_IOD = 24
+# Thin-plate smoothing (IOD^2): small, it only tames nearly coincident points.
+REGULARISATION = 1e-4
+
+
+@dataclass(frozen=True)
+class Region:
+    """A pixel rectangle [x0, x1) x [y0, y1) of the plate."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+    @property
+    def width(self) -> int:
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> int:
+        return self.y1 - self.y0
+
+    @property
+    def empty(self) -> bool:
+        return self.width <= 0 or self.height <= 0
+
+
+def face_oval(points: np.ndarray, scale: float) -> np.ndarray:
+    """The face outline of (478, 2) plate points scaled about its centroid, (36, 2)."""
+    oval = points[list(topo.FACE_OVAL), :2]
+    centre = oval.mean(axis=0)
+    return centre + scale * (oval - centre)
+
+
+def warp_region(points: np.ndarray, width: int, height: int) -> Region:
+    """The bounding rectangle of the matte for (478, 2) plate points, clipped to the plate."""
+    oval = face_oval(points, MATTE_SCALE)
+    x0, y0 = np.floor(oval.min(axis=0)).astype(int) - 2
+    x1, y1 = np.ceil(oval.max(axis=0)).astype(int) + 3
+    return Region(max(0, x0), max(0, y0), min(width, x1), min(height, y1))
+
+
+def _tps_kernel(r2: np.ndarray) -> np.ndarray:
+    # U(r) = r^2 log r = 0.5 r^2 log r^2, with U(0) = 0.
+    return 0.5 * r2 * np.log(np.maximum(r2, 1e-20))
+
+
+def backward_map(source: np.ndarray, target: np.ndarray, region: Region) -> tuple[np.ndarray, np.ndarray]:
+    """Sampling coordinates for every pixel of ``region``.
+
+    source, target: (N, 2) plate pixels; a feature at ``source`` must appear at
+    ``target`` in the output. Returns map_x, map_y: (region.height, region.width)
+    float32 absolute source coordinates for cv2.remap.
+    """
+    iod = float(np.linalg.norm(np.subtract(*topo.eye_centres(source[None])) ))
+    pins = np.concatenate([face_oval(source, s) for s in PIN_RINGS])
+    control = np.concatenate([target, pins]) / iod
+    values = np.concatenate([source - target, np.zeros_like(pins)]) / iod
+    n = len(control)
+    system = np.zeros((n + 3, n + 3))
+    r2 = ((control[:, None, :] - control[None, :, :]) ** 2).sum(axis=2)
+    system[:n, :n] = _tps_kernel(r2) + REGULARISATION * np.eye(n)
+    system[:n, n] = 1.0
+    system[:n, n + 1 :] = control
+    system[n, :n] = 1.0
+    system[n + 1 :, :n] = control.T
+    rhs = np.zeros((n + 3, 2))
+    rhs[:n] = values
+    coef = np.linalg.solve(system, rhs)
+    # Coarse grid at pixel centres matching cv2.resize's INTER_LINEAR convention.
+    nx = max(2, int(np.ceil(region.width / iod * CELLS_PER_IOD)))
+    ny = max(2, int(np.ceil(region.height / iod * CELLS_PER_IOD)))
+    gx = region.x0 + (np.arange(nx) + 0.5) * region.width / nx - 0.5
+    gy = region.y0 + (np.arange(ny) + 0.5) * region.height / ny - 0.5
+    grid = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2) / iod
+    g2 = ((grid[:, None, :].astype(np.float32) - control[None, :, :].astype(np.float32)) ** 2).sum(axis=2)
+    offsets = _tps_kernel(g2) @ coef[:n].astype(np.float32) + coef[n] + grid @ coef[n + 1 :]
+    offsets = (offsets * iod).reshape(ny, nx, 2).astype(np.float32)
+    dense = cv2.resize(offsets, (region.width, region.height), interpolation=cv2.INTER_LINEAR)
+    xs = np.arange(region.x0, region.x1, dtype=np.float32)
+    ys = np.arange(region.y0, region.y1, dtype=np.float32)
+    map_x = dense[..., 0] + xs[None, :]
+    map_y = dense[..., 1] + ys[:, None]
+    return map_x, map_y

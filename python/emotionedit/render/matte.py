@@ -1,0 +1,66 @@
+"""Stage 4b: where pixels may change (the feathered face matte) and the mouth's interior.
+
+The matte is 1 over the face, falls off smoothly past the face outline and is
+exactly 0 beyond ``MATTE_SCALE`` times the outline: pixels there are never touched.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ..fit import topology as topo
+from .field import MATTE_SCALE, Region, face_oval
+
+# The matte is solid inside this scale of the face outline and feathers out to MATTE_SCALE.
+SOLID_SCALE = 1.08
+_AA = 4  # sub-pixel bits for anti-aliased polygon filling
+
+
+def _fill(polygon: np.ndarray, region: Region, antialias: bool = True) -> np.ndarray:
+    mask = np.zeros((region.height, region.width), dtype=np.uint8)
+    pts = np.round((polygon - [region.x0, region.y0]) * (1 << _AA)).astype(np.int32)
+    cv2.fillPoly(mask, [pts], 255, lineType=cv2.LINE_AA if antialias else cv2.LINE_8, shift=_AA)
+    return mask.astype(np.float32) / 255.0
+
+
+def face_matte(points: np.ndarray, region: Region) -> np.ndarray:
+    """Feathered face matte over ``region`` for (478, 2) plate points, (h, w) float32 in [0, 1]."""
+    iod = float(np.linalg.norm(np.subtract(*topo.eye_centres(points[None]))))
+    solid = _fill(face_oval(points, SOLID_SCALE), region)
+    sigma = max(1.0, 0.12 * iod)
+    soft = cv2.GaussianBlur(solid, (0, 0), sigma)
+    outer = _fill(face_oval(points, MATTE_SCALE), region, antialias=False)
+    matte = np.maximum(soft, solid) * outer
+    # Hard zero outside the outer outline, so untouched pixels are decided exactly.
+    matte[matte < 1.0 / 1024] = 0.0
+    return matte
+
+
+def mouth_interior(target: np.ndarray, region: Region) -> np.ndarray:
+    """Anti-aliased mask of the open mouth (inside the edited inner lips), (h, w) float32."""
+    polygon = np.concatenate([target[list(topo.LIPS_INNER_UPPER), :2], target[list(topo.LIPS_INNER_LOWER[-2:0:-1]), :2]])
+    return _fill(polygon, region)
+
+
+def teeth_map(source: np.ndarray, target: np.ndarray, region: Region) -> tuple[np.ndarray, np.ndarray]:
+    """Backward map inside the mouth: upper teeth stay with the skull, lower teeth move with the jaw.
+
+    Teeth are rigid, so they must not bend with the lips: the interior is sampled with
+    the upper teeth's displacement (none: the head's pose is not edited) at the top of
+    the opening, blending to the chin's displacement at the bottom.
+    Returns map_x, map_y (h, w) float32 absolute source coordinates.
+    """
+    jaw = source[topo.CHIN, :2] - target[topo.CHIN, :2]  # backward displacement of the jaw
+    top = target[list(topo.LIPS_INNER_UPPER), :2]
+    bottom = target[list(topo.LIPS_INNER_LOWER), :2]
+    xs = np.arange(region.x0, region.x1, dtype=np.float32)
+    ys = np.arange(region.y0, region.y1, dtype=np.float32)
+    order = np.argsort(top[:, 0])
+    y_top = np.interp(xs, top[order, 0], top[order, 1])
+    order = np.argsort(bottom[:, 0])
+    y_bottom = np.interp(xs, bottom[order, 0], bottom[order, 1])
+    span = np.maximum(y_bottom - y_top, 1.0)
+    t = np.clip((ys[:, None] - y_top[None, :]) / span[None, :], 0.0, 1.0)
+    lower = (t * t * (3 - 2 * t)).astype(np.float32)
+    return xs[None, :] + lower * jaw[0], ys[:, None] + lower * jaw[1]

@@ -1,0 +1,66 @@
+"""Stage 4c: resample the plate through the backward map, inside the matte only.
+
+Every channel is warped (RGB or RGBA; uint8, uint16, float16, float32) with
+bilinear sampling, which never leaves the range of its neighbours, so values
+above 1 and negative values survive. Non-finite samples (NaN, inf) are not
+spread: an output pixel whose footprint touches one keeps its source value.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .field import Region
+
+_NATIVE = (np.uint8, np.uint16, np.float32)
+
+
+def warp_into(dst: np.ndarray, src: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, matte: np.ndarray,
+              region: Region) -> int:
+    """Write the warped face into ``dst`` over ``region``; pixels where ``matte == 0`` are left alone.
+
+    dst, src: (H, W, C) arrays of one dtype and shape (``dst`` may be ``src`` only if the
+    caller does not need the source afterwards: sampling reads a private window copy).
+    map_x, map_y: (h, w) float32 absolute source coordinates; matte: (h, w) float32.
+    Returns the number of pixels left unedited because their footprint held NaN or inf.
+    """
+    if dst.shape != src.shape or dst.dtype != src.dtype:
+        raise ValueError(f"dst {dst.shape} {dst.dtype} must match src {src.shape} {src.dtype}")
+    height, width = src.shape[:2]
+    # Blend the map toward identity by the matte (a soft edge, never a cross-fade of two images).
+    xs = np.arange(region.x0, region.x1, dtype=np.float32)[None, :]
+    ys = np.arange(region.y0, region.y1, dtype=np.float32)[:, None]
+    map_x = xs + matte * (map_x - xs)
+    map_y = ys + matte * (map_y - ys)
+    # Sample from a window just big enough for the map.
+    wx0 = max(0, int(np.floor(map_x.min())) - 1)
+    wy0 = max(0, int(np.floor(map_y.min())) - 1)
+    wx1 = min(width, int(np.ceil(map_x.max())) + 2)
+    wy1 = min(height, int(np.ceil(map_y.max())) + 2)
+    window = src[wy0:wy1, wx0:wx1]
+    native = window.dtype.type in _NATIVE
+    work = np.ascontiguousarray(window if native else window.astype(np.float32))
+    skipped = 0
+    finite = None
+    if work.dtype.kind == "f":
+        finite_px = np.isfinite(work).all(axis=2)
+        if not finite_px.all():
+            finite = finite_px.astype(np.float32)
+            work = np.where(finite_px[..., None], work, 0).astype(work.dtype)
+    mx, my = map_x - wx0, map_y - wy0
+    warped = cv2.remap(work, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    if warped.ndim == 2:
+        warped = warped[..., None]
+    edit = matte > 0
+    if finite is not None:
+        reach = cv2.remap(finite, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        clean = reach >= 1.0 - 1e-6
+        skipped = int((edit & ~clean).sum())
+        edit &= clean
+    target = dst[region.y0 : region.y1, region.x0 : region.x1]
+    if dst is not src:
+        # dst's region must hold the source first where the edit does not reach.
+        target[...] = src[region.y0 : region.y1, region.x0 : region.x1]
+    target[edit] = warped[edit].astype(dst.dtype, copy=False)
+    return skipped

@@ -1,0 +1,86 @@
+"""Pure measures: correlation, ranks, pose recovery, pixel conversions."""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+import pytest
+
+from emotionedit.evaluate import metrics as M
+
+
+def test_pearson_and_spearman():
+    x = np.array([0.0, 1.0, 2.0, 3.0, np.nan])
+    assert M.pearson(x, 2 * x + 1)[0] == pytest.approx(1.0)
+    assert M.pearson(x, -x)[0] == pytest.approx(-1.0)
+    r, why = M.pearson(np.ones(5), x)
+    assert r is None and "source" in why
+    r, why = M.pearson(x, np.ones(5))
+    assert r is None and "edited" in why
+    assert M.pearson([1.0, 2.0], [1.0, 2.0])[0] is None
+    assert M.spearman(np.array([0, 0.25, 0.5, 1.0]), np.array([0.1, 0.2, 0.9, 1.0]))[0] == pytest.approx(1.0)
+    assert M.spearman(np.array([0, 1, 2, 3]), np.array([0.1, 0.3, 0.2, 0.4]))[0] == pytest.approx(0.8)
+    assert M.spearman(np.array([0, 1, 2]), np.array([0.5, 0.5, 0.9]))[0] == pytest.approx(math.sqrt(3) / 2)
+
+
+def _rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
+    y, p, r = np.radians([yaw, pitch, roll])
+    rz = np.array([[math.cos(r), -math.sin(r), 0], [math.sin(r), math.cos(r), 0], [0, 0, 1]])
+    ry = np.array([[math.cos(y), 0, math.sin(y)], [0, 1, 0], [-math.sin(y), 0, math.cos(y)]])
+    rx = np.array([[1, 0, 0], [0, math.cos(p), -math.sin(p)], [0, math.sin(p), math.cos(p)]])
+    return rz @ ry @ rx
+
+
+def test_head_pose_recovers_a_projected_generic_head():
+    h, w = 288, 360
+    index = list(M.POSE_MODEL_POINTS)
+    model = np.array([M.POSE_MODEL_POINTS[i] for i in index])
+    for angles in [(0, 0, 0), (12, -8, 5), (-25, 10, -3)]:
+        rotation = _rotation(*angles)
+        projected, _ = cv2.projectPoints(model, cv2.Rodrigues(rotation)[0], np.array([0.0, 0.0, 700.0]),
+                                         M.camera_matrix(h, w), None)
+        landmarks = np.zeros((68, 2))
+        landmarks[index] = projected[:, 0]
+        found = M.head_rotation(landmarks, h, w)
+        np.testing.assert_allclose(M.euler_deg(found), angles, atol=0.05)
+        assert M.rotation_angle_deg(found, rotation) < 0.05
+    assert abs(M.rotation_angle_deg(_rotation(0, 0, 0), _rotation(3, 0, 0)) - 3.0) < 1e-6
+
+
+def test_lip_measures_on_synthetic_landmarks():
+    lm = np.zeros((1, 68, 2))
+    lm[0, 36:42] = [10.0, 0.0]
+    lm[0, 42:48] = [110.0, 0.0]  # IOD = 100 px
+    lm[0, [61, 62, 63]] = [[50, 100], [55, 100], [60, 100]]
+    lm[0, [65, 66, 67]] = [[50, 130], [55, 130], [60, 130]]
+    iod = M.interocular_distance(lm)
+    assert iod[0] == 100.0
+    assert M.inner_lip_aperture(lm, iod)[0] == 0.3
+    moved = lm.copy()
+    moved[0, 48:68] += [7.0, -3.0]  # a bodily shift is not a mouth-shape change
+    assert M.mouth_landmark_distance(lm, moved, iod)[0] < 1e-12
+    opened = lm.copy()
+    opened[0, 66] += [0.0, 20.0]
+    assert M.mouth_landmark_distance(lm, opened, iod)[0] > 0.009
+
+
+def test_to_uint8_for_every_dtype():
+    f = np.array([[[0.0, 0.5, 1.0, 0.3], [-1.0, 2.0, np.nan, 0.0]]], np.float32)
+    np.testing.assert_array_equal(M.to_uint8(f), [[[0, 128, 255], [0, 255, 0]]])
+    np.testing.assert_array_equal(M.to_uint8(f.astype(np.float16))[0, 0], [0, 128, 255])
+    u16 = np.array([[[0, 257, 65535]]], np.uint16)
+    np.testing.assert_array_equal(M.to_uint8(u16), [[[0, 1, 255]]])
+    assert M.eight_bit_scale(np.float16) == 255.0
+
+
+def test_outside_difference_is_bit_exact():
+    a = np.zeros((10, 10, 3), np.float32)
+    b = a.copy()
+    b[0, 0, 1] = 1e-7
+    b[5, 5] = 1.0  # inside the excluded box
+    mask = M.outside_mask(10, 10, slice(4, 7), slice(4, 7))
+    count, biggest = M.outside_difference(a, b, mask)
+    assert count == 1 and math.isclose(biggest, 1e-7, rel_tol=1e-3)
+    assert M.outside_difference(a, a, mask) == (0, 0.0)
