@@ -41,16 +41,22 @@ def test_a_clip_against_itself_is_perfect(talking_run, tmp_path):
 
 
 def _open_mouth(rgb: np.ndarray, amount_iod: float) -> np.ndarray:
-    """Pull the lower lip down by ``amount_iod`` (smooth Gaussian displacement field)."""
+    """Pull the lower lip and jaw down by ``amount_iod`` (in IOD units) below the lip line,
+    nothing above it: a smooth displacement field applied with cv2.remap."""
     box = L.detect_face(rgb)
     lm = L.landmarks68(rgb, box)
-    iod = float(M.interocular_distance(lm))
-    centre = lm[[56, 57, 58, 65, 66, 67]].mean(axis=0)
+    iod = float(M.interocular_distance(lm)[()])
+    cx = lm[48:68, 0].mean()
+    line = lm[[61, 62, 63, 65, 66, 67], 1].mean()  # where the lips meet
     h, w = rgb.shape[:2]
     xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    sx, sy = 0.35 * iod, 0.18 * iod
-    shift = amount_iod * iod * np.exp(-((xs - centre[0]) ** 2 / (2 * sx**2) + (ys - centre[1]) ** 2 / (2 * sy**2)))
-    return cv2.remap(rgb, xs, (ys - shift).astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    below = (ys - line) / (0.12 * iod)
+    ramp = np.clip(below, 0, 1) ** 2 * (3 - 2 * np.clip(below, 0, 1))  # 0 at the lip line, 1 under the lip
+    fade = np.exp(-np.maximum(below - 1, 0) ** 2 * (0.12 / 0.35) ** 2 / 2)
+    across = np.exp(-((xs - cx) ** 2) / (2 * (0.45 * iod) ** 2))
+    shift = amount_iod * iod * ramp * fade * across
+    map_y = (ys - shift).astype(np.float32)
+    return cv2.remap(rgb, xs, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
 def test_a_mouth_change_and_an_outside_change_are_detected(talking_run):
@@ -120,12 +126,14 @@ def test_sweep_summary_and_plot(tmp_path):
         return {"emotion": {"per_frame_class": "happy", "edited_per_frame": per_frame,
                             "edited_mean": {**means, "happy": mean}, "source_mean": {**means, "happy": 0.05}}}
 
-    rising = evaluate_sweep([(1.0, fake(0.8)), (0.0, fake(0.05)), (0.5, fake(0.4))], "happy", tmp_path / "s.png")
+    runs = [(1.0, fake(0.8)), (0.0, fake(0.05)), (0.5, fake(0.4))]
+    rising = evaluate_sweep(runs, "happy", tmp_path / "s.png")
     assert rising["intensities"] == [0.0, 0.5, 1.0]
     assert rising["target_mean"] == [0.05, 0.4, 0.8]
     assert rising["target_std"] == [0.05, 0.05, 0.05]
     assert rising["spearman"] == pytest.approx(1.0) and rising["monotonic"] is True
     assert rising["source_mean"] == 0.05
     assert cv2.imread(str(tmp_path / "s.png")) is not None
-    dipping = evaluate_sweep([(0.0, fake(0.1)), (0.5, fake(0.6)), (1.0, fake(0.5))], "happy", tmp_path / "d.png")
+    runs = [(0.0, fake(0.1)), (0.5, fake(0.6)), (1.0, fake(0.5))]
+    dipping = evaluate_sweep(runs, "happy", tmp_path / "d.png")
     assert dipping["monotonic"] is False and dipping["spearman"] == pytest.approx(0.5)

@@ -138,9 +138,14 @@ def _layer_map() -> dict[str, str]:
 
 
 def _read_layer(group) -> dict[str, np.ndarray]:
+    """Arrays of one Keras layer group, keyed by short name ("kernel", "gamma", ...)."""
     weights: dict[str, np.ndarray] = {}
-    group.visititems(lambda name, obj: weights.__setitem__(name.split("/")[-1].split(":")[0], obj[()])
-                     if hasattr(obj, "shape") else None)
+
+    def visit(name: str, obj) -> None:
+        if hasattr(obj, "shape"):
+            weights[name.split("/")[-1].split(":")[0]] = np.asarray(obj[()], np.float32)
+
+    group.visititems(visit)
     return weights
 
 
@@ -149,7 +154,8 @@ def load_weights(model: MiniXception, path: Path) -> MiniXception:
     try:
         import h5py
     except ImportError as exc:
-        raise UserError("reading the emotion classifier needs h5py; install it with: pip install h5py") from exc
+        raise UserError("reading the emotion classifier needs h5py; install it with: pip install h5py") \
+            from exc
     modules = dict(model.named_modules())
     loaded = set()
     with h5py.File(path, "r") as handle:
@@ -166,9 +172,12 @@ def load_weights(model: MiniXception, path: Path) -> MiniXception:
                     module.running_mean.copy_(torch.from_numpy(w["moving_mean"]))
                     module.running_var.copy_(torch.from_numpy(w["moving_variance"]))
                 elif isinstance(module, _SeparableConv):
-                    # depthwise (kh, kw, cin, 1) -> (cin, 1, kh, kw); pointwise (1, 1, cin, cout) -> (cout, cin, 1, 1)
-                    module.depthwise.weight.copy_(torch.from_numpy(w["depthwise_kernel"].transpose(2, 3, 0, 1)))
-                    module.pointwise.weight.copy_(torch.from_numpy(w["pointwise_kernel"].transpose(3, 2, 0, 1)))
+                    # depthwise (kh, kw, cin, 1) -> (cin, 1, kh, kw);
+                    # pointwise (1, 1, cin, cout) -> (cout, cin, 1, 1)
+                    depthwise = w["depthwise_kernel"].transpose(2, 3, 0, 1)
+                    pointwise = w["pointwise_kernel"].transpose(3, 2, 0, 1)
+                    module.depthwise.weight.copy_(torch.from_numpy(depthwise))
+                    module.pointwise.weight.copy_(torch.from_numpy(pointwise))
                 else:
                     module.weight.copy_(torch.from_numpy(w["kernel"].transpose(3, 2, 0, 1)))
                     if "bias" in w:
@@ -217,7 +226,9 @@ def classify_crops(gray_faces: list[np.ndarray]) -> np.ndarray:
 CROP_MARGIN = 1.25  # dlib's HOG box is tight (brows to chin); fer pads its Haar box similarly
 
 
-def face_crop(gray: np.ndarray, box: tuple[float, float, float, float], margin: float = CROP_MARGIN) -> np.ndarray:
+def face_crop(
+    gray: np.ndarray, box: tuple[float, float, float, float], margin: float = CROP_MARGIN
+) -> np.ndarray:
     """Square grayscale crop around a face box, edges replicated where it leaves the frame.
 
     ``gray``: HxW uint8. ``box``: (left, top, right, bottom) pixels. The crop is a square of

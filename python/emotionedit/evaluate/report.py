@@ -56,12 +56,20 @@ def _check_pair(i: int, source: np.ndarray, edited: np.ndarray) -> None:
             shape = getattr(frame, "shape", type(frame).__name__)
             raise UserError(f"frame {i} of the {name} is {shape}; expected an HxWx3 or HxWx4 RGB array")
         if frame.dtype not in (np.uint8, np.uint16, np.float16, np.float32, np.float64):
-            raise UserError(f"frame {i} of the {name} has dtype {frame.dtype}; expected uint8, uint16 or float")
+            raise UserError(
+                f"frame {i} of the {name} has dtype {frame.dtype}; expected uint8, uint16 or float"
+            )
     if source.shape[:2] != edited.shape[:2]:
         raise UserError(
             f"frame {i}: the source is {source.shape[1]}x{source.shape[0]} but the edited is "
             f"{edited.shape[1]}x{edited.shape[0]}; evaluate an edit against the plate it was made from"
         )
+
+
+def _classify_all(crops: list[np.ndarray]) -> np.ndarray:
+    """``(N, 7)`` probabilities for N 64x64 uint8 crops, in batches of :data:`_BATCH`."""
+    parts = [classify_crops(crops[k : k + _BATCH]) for k in range(0, len(crops), _BATCH)]
+    return np.concatenate(parts) if parts else np.zeros((0, len(EMOTION_LABELS)), np.float32)
 
 
 def evaluate_pair(
@@ -120,8 +128,10 @@ def evaluate_pair(
             if size is None:
                 size, dtype = src.shape[:2], src.dtype
             elif src.shape[:2] != size:
-                raise UserError(f"frame {i} is {src.shape[1]}x{src.shape[0]}, frame 0 was {size[1]}x{size[0]}; "
-                                "a clip must keep one frame size")
+                raise UserError(
+                    f"frame {i} is {src.shape[1]}x{src.shape[0]}, frame 0 was {size[1]}x{size[0]}; "
+                    "a clip must keep one frame size"
+                )
             n = i + 1
             h, w = size
             t0 = time.perf_counter()
@@ -193,10 +203,7 @@ def evaluate_pair(
 
     # Emotion, classified in batches.
     t5 = time.perf_counter()
-    probs_src = np.concatenate([classify_crops(src_crops[k:k + _BATCH]) for k in range(0, len(src_crops), _BATCH)]
-                               or [np.zeros((0, len(EMOTION_LABELS)), np.float32)])
-    probs_edt = np.concatenate([classify_crops(edt_crops[k:k + _BATCH]) for k in range(0, len(edt_crops), _BATCH)]
-                               or [np.zeros((0, len(EMOTION_LABELS)), np.float32)])
+    probs_src, probs_edt = _classify_all(src_crops), _classify_all(edt_crops)
     timing["classify"] += time.perf_counter() - t5
     has_face = len(crop_frames) > 0
     mean_src = probs_src.mean(axis=0) if has_face else np.full(len(EMOTION_LABELS), np.nan)
@@ -301,7 +308,9 @@ def evaluate_pair(
     }
 
 
-def evaluate_sweep(results: Sequence[tuple[float, dict[str, Any]]], target: str, plot_path: Path) -> dict[str, Any]:
+def evaluate_sweep(
+    results: Sequence[tuple[float, dict[str, Any]]], target: str, plot_path: Path
+) -> dict[str, Any]:
     """Summarise edits of one clip at several intensities and plot the target's probability.
 
     ``results``: (intensity, :func:`evaluate_pair` result) pairs, any order. Returns the
@@ -380,7 +389,7 @@ def _compact_json(obj: Any, indent: int = 0) -> str:
     if isinstance(obj, dict):
         if not obj:
             return "{}"
-        items = [f"{inner}{json.dumps(str(key))}: {_compact_json(value, indent + 1)}" for key, value in obj.items()]
+        items = [f"{inner}{json.dumps(str(key))}: {_compact_json(v, indent + 1)}" for key, v in obj.items()]
         return "{\n" + ",\n".join(items) + "\n" + pad + "}"
     if isinstance(obj, list | tuple) and any(isinstance(v, dict) for v in obj):
         return "[\n" + ",\n".join(inner + _compact_json(v, indent + 1) for v in obj) + "\n" + pad + "]"

@@ -21,7 +21,7 @@ PIN_RINGS = (1.3, 1.55)
 # The matte (where pixels may change) ends inside the first ring.
 MATTE_SCALE = 1.25
 # Coarse grid cells per inter-ocular distance.
-CELLS_PER_IOD = 24
+CELLS_PER_IOD = 16
 # Thin-plate smoothing (IOD^2): small, it only tames nearly coincident points.
 REGULARISATION = 1e-4
 
@@ -65,7 +65,7 @@ def warp_region(points: np.ndarray, width: int, height: int) -> Region:
 
 def _tps_kernel(r2: np.ndarray) -> np.ndarray:
     # U(r) = r^2 log r = 0.5 r^2 log r^2, with U(0) = 0.
-    return 0.5 * r2 * np.log(np.maximum(r2, 1e-20))
+    return 0.5 * r2 * np.log(np.maximum(r2, np.asarray(1e-20, dtype=r2.dtype)))
 
 
 def backward_map(source: np.ndarray, target: np.ndarray, region: Region) -> tuple[np.ndarray, np.ndarray]:
@@ -77,11 +77,13 @@ def backward_map(source: np.ndarray, target: np.ndarray, region: Region) -> tupl
     """
     iod = float(np.linalg.norm(np.subtract(*topo.eye_centres(source[None])) ))
     pins = np.concatenate([face_oval(source, s) for s in PIN_RINGS])
-    control = np.concatenate([target, pins]) / iod
-    values = np.concatenate([source - target, np.zeros_like(pins)]) / iod
+    chosen = list(topo.FIELD_CONTROL)
+    control = np.concatenate([target[chosen], pins]) / iod
+    values = np.concatenate([source[chosen] - target[chosen], np.zeros_like(pins)]) / iod
     n = len(control)
     system = np.zeros((n + 3, n + 3))
-    r2 = ((control[:, None, :] - control[None, :, :]) ** 2).sum(axis=2)
+    sq = (control**2).sum(axis=1)
+    r2 = np.maximum(sq[:, None] + sq[None, :] - 2.0 * control @ control.T, 0.0)
     system[:n, :n] = _tps_kernel(r2) + REGULARISATION * np.eye(n)
     system[:n, n] = 1.0
     system[:n, n + 1 :] = control
@@ -95,8 +97,11 @@ def backward_map(source: np.ndarray, target: np.ndarray, region: Region) -> tupl
     ny = max(2, int(np.ceil(region.height / iod * CELLS_PER_IOD)))
     gx = region.x0 + (np.arange(nx) + 0.5) * region.width / nx - 0.5
     gy = region.y0 + (np.arange(ny) + 0.5) * region.height / ny - 0.5
-    grid = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2) / iod
-    g2 = ((grid[:, None, :].astype(np.float32) - control[None, :, :].astype(np.float32)) ** 2).sum(axis=2)
+    grid = (np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2) / iod).astype(np.float32)
+    c32 = control.astype(np.float32)
+    # Squared distances through one matrix product (|g|^2 + |c|^2 - 2 g.c): BLAS, not a 3-D temporary.
+    g2 = (grid**2).sum(axis=1)[:, None] + (c32**2).sum(axis=1)[None, :] - 2.0 * (grid @ c32.T)
+    np.maximum(g2, 0.0, out=g2)
     offsets = _tps_kernel(g2) @ coef[:n].astype(np.float32) + coef[n] + grid @ coef[n + 1 :]
     offsets = (offsets * iod).reshape(ny, nx, 2).astype(np.float32)
     dense = cv2.resize(offsets, (region.width, region.height), interpolation=cv2.INTER_LINEAR)

@@ -1,0 +1,373 @@
+"""The ``emotionedit`` command line: analyze, render, preview, eval, demo.
+
+User errors (bad input, missing files, a plate without a face) print one clear
+message and exit with status 2; a traceback means a bug in EmotionEdit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from . import __version__
+from .analysis import Analysis, PlateInfo
+from .analysis import load as load_analysis
+from .analysis import save as save_analysis
+from .edit import MAX_INTENSITY, MODES, EditParams, Emotion, Region
+from .engine import DEFAULT_SMOOTHING, ShotEditor, analyze
+from .errors import UserError
+from .io import FrameReader, open_frames, open_writer, parse_frame_range
+from .keyframes import Curve, parse_curve
+from .preview import contact_sheet, write_png
+from .render import Output
+from .track import FaceSelection, TrackerOptions
+
+EMOTIONS = ", ".join(e.name.lower() for e in Emotion)
+
+
+def _progress(total: int, what: str) -> tqdm:
+    return tqdm(total=total, desc=what, unit="frame", file=sys.stderr, dynamic_ncols=True, leave=True)
+
+
+def _open_plate(path: str, frames: str | None) -> FrameReader:
+    frame_range = parse_frame_range(frames) if frames else None
+    reader = open_frames(path, frame_range)
+    if reader.spec.channels not in (3, 4):
+        raise UserError(
+            f"{path} has {reader.spec.channels} channel(s); EmotionEdit edits RGB or RGBA plates"
+        )
+    return reader
+
+
+def _plate_info(reader: FrameReader) -> PlateInfo:
+    return PlateInfo(path=str(reader.path), width=reader.spec.width, height=reader.spec.height,
+                     frame_numbers=list(reader.frame_numbers), fps=reader.spec.fps)
+
+
+def _analyze_reader(reader: FrameReader, args) -> Analysis:
+    options = TrackerOptions(selection=FaceSelection.parse(getattr(args, "face", "largest")))
+    neutral = None
+    if getattr(args, "neutral_frames", None):
+        first, last = parse_frame_range(args.neutral_frames)
+        neutral = list(range(first, last + 1))
+    with _progress(len(reader), "analyze") as bar:
+        return analyze(iter(reader), _plate_info(reader), options, neutral, bar.update)
+
+
+def _report_analysis(analysis: Analysis) -> None:
+    s = analysis.summary()
+    print(f"  {s['edited']} of {s['frames']} frames have a usable face", file=sys.stderr)
+    for key, text in (("lost", "face not found"), ("profile", "head turned too far (profile)"),
+                      ("unreliable", "landmarks unreliable (occlusion or blur)")):
+        if s[key]:
+            print(f"  {s[key]} frames: {text}; they pass through unedited", file=sys.stderr)
+    if s["several_faces"]:
+        print(f"  {s['several_faces']} frames show more than one face; following the one chosen with --face",
+              file=sys.stderr)
+
+
+def cmd_analyze(args) -> int:
+    output = Path(args.output)
+    if output.exists() and not args.overwrite:
+        raise UserError(f"{output} exists; pass --overwrite to replace it")
+    with _open_plate(args.input, args.frames) as reader:
+        analysis = _analyze_reader(reader, args)
+    save_analysis(analysis, output, overwrite=args.overwrite)
+    _report_analysis(analysis)
+    print(f"analysis written to {output}")
+    return 0
+
+
+def _curve(args, name: str, low: float, high: float) -> Curve:
+    return parse_curve(getattr(args, name.replace("-", "_")), name, low, high)
+
+
+class EditCurves:
+    """The animated edit parameters of a render, evaluated per frame into :class:`EditParams`."""
+
+    def __init__(self, args):
+        self.emotion = Emotion.parse(args.emotion)
+        self.emotion2 = Emotion.parse(args.emotion2) if args.emotion2 else None
+        self.intensity = _curve(args, "intensity", 0.0, MAX_INTENSITY)
+        self.lips = _curve(args, "lip-preservation", 0.0, 1.0)
+        self.blend = _curve(args, "blend", 0.0, 1.0)
+        self.mode = args.mode
+        self.regions = Region.parse_set(args.regions)
+
+    def at(self, frame: int) -> EditParams:
+        return EditParams(
+            emotion=self.emotion, intensity=self.intensity.at(frame), emotion2=self.emotion2,
+            blend=self.blend.at(frame), lip_preservation=self.lips.at(frame), mode=self.mode,
+            regions=self.regions,
+        ).validate()
+
+
+def cmd_render(args) -> int:
+    curves = EditCurves(args)
+    output_mode = Output.parse(args.output_mode)
+    with _open_plate(args.input, args.frames) as reader:
+        if args.analysis:
+            analysis = load_analysis(Path(args.analysis))
+            analysis.check_plate(reader.spec.width, reader.spec.height, reader.frame_numbers)
+        else:
+            print("no --analysis given: analysing the shot first (save one with `emotionedit analyze` "
+                  "to render it many times)", file=sys.stderr)
+            analysis = _analyze_reader(reader, args)
+            _report_analysis(analysis)
+        editor = ShotEditor(analysis, smoothing=args.smoothing)
+        protect = [Path(args.input)] + ([Path(args.analysis)] if args.analysis else [])
+        nonfinite_frames = 0
+        started = time.perf_counter()
+        with open_writer(args.output, reader.spec, reader.frame_numbers, overwrite=args.overwrite,
+                         protect=protect) as writer, _progress(len(reader), "render") as bar:
+            out = None
+            for number, image in reader:
+                out = np.empty_like(image) if out is None or out.shape != image.shape else out
+                skipped = editor.render_into(out, image, number, curves.at(number), output_mode)
+                nonfinite_frames += skipped > 0
+                writer.write(number, out)
+                bar.update(1)
+        elapsed = time.perf_counter() - started
+    passed = int((analysis.fit.flags[[analysis.index_of(n) for n in reader.frame_numbers]] != 0).sum())
+    if passed:
+        print(f"  {passed} frames had no usable face and were written unedited", file=sys.stderr)
+    if nonfinite_frames:
+        print(f"  {nonfinite_frames} frames have NaN or inf inside the face; those pixels and their neighbours "
+              "kept their source values", file=sys.stderr)
+    print(f"wrote {len(reader)} frames to {args.output} ({len(reader) / elapsed:.1f} frames/s)")
+    return 0
+
+
+def _sample_frames(numbers: list[int], count: int) -> list[int]:
+    picks = np.linspace(0, len(numbers) - 1, min(count, len(numbers))).round().astype(int)
+    return [numbers[i] for i in sorted(set(picks))]
+
+
+def make_preview(source: FrameReader, edited: FrameReader, sheet_path: Path, title: str, count: int = 6,
+                 analysis: Analysis | None = None, movie_path: Path | None = None, overwrite: bool = False) -> None:
+    """Write a contact sheet (and optionally a side-by-side movie) of source against edited."""
+    numbers = [n for n in source.frame_numbers if n in set(edited.frame_numbers)]
+    if not numbers:
+        raise UserError(f"{source.path} and {edited.path} share no frame numbers")
+    if (source.spec.width, source.spec.height) != (edited.spec.width, edited.spec.height):
+        raise UserError("source and edited plates differ in size")
+    picks = _sample_frames(numbers, count)
+    faces = []
+    for n in picks:
+        face = None
+        if analysis is not None and n in set(analysis.plate.frame_numbers):
+            i = analysis.index_of(n)
+            face = analysis.track.landmarks[i, :, :2] if analysis.track.found[i] else None
+        faces.append(face)
+    if analysis is None:
+        faces = [None] * len(picks)
+    sheet = contact_sheet([source.read(n) for n in picks], [edited.read(n) for n in picks],
+                          [f"#{n}" for n in picks], faces, title)
+    if sheet_path.exists() and not overwrite:
+        raise UserError(f"{sheet_path} exists; pass --overwrite to replace it")
+    write_png(sheet_path, sheet)
+    if movie_path is not None:
+        from .io import FrameSpec
+        from .preview import display_rgb
+
+        height, width = source.spec.height, source.spec.width * 2
+        spec = FrameSpec(width=width + width % 2, height=height + height % 2, channels=3,
+                         channel_names=("R", "G", "B"), dtype=np.dtype(np.uint8), fps=source.spec.fps,
+                         metadata=(), format_name="movie")
+        with open_writer(movie_path, spec, numbers, overwrite=overwrite) as writer:
+            for n in numbers:
+                pair = np.concatenate([display_rgb(source.read(n)), display_rgb(edited.read(n))], axis=1)
+                pair = np.pad(pair, ((0, spec.height - height), (0, spec.width - width), (0, 0)))
+                writer.write(n, pair)
+
+
+def cmd_preview(args) -> int:
+    analysis = load_analysis(Path(args.analysis)) if args.analysis else None
+    with _open_plate(args.source, args.frames) as source, open_frames(args.edited) as edited:
+        make_preview(source, edited, Path(args.output), args.title or f"{args.source} vs {args.edited}",
+                     args.count, analysis, Path(args.movie) if args.movie else None, args.overwrite)
+    print(f"contact sheet written to {args.output}" + (f", side-by-side movie to {args.movie}" if args.movie else ""))
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from .evaluate import evaluate_pair, evaluate_sweep, write_report
+
+    target = Emotion.parse(args.target).name.lower() if args.target else None
+    label = {"happy": "happy", "sad": "sad", "angry": "angry", "surprised": "surprise", "fearful": "fear",
+             "disgusted": "disgust", "neutral": "neutral", "contempt": None}.get(target) if target else None
+    if target and label is None:
+        raise UserError("the FER2013 classifier has no 'contempt' class; evaluate another target")
+    if args.intensities and len(args.intensities.split(",")) != len(args.edited):
+        raise UserError("--intensities needs one value per edited clip")
+    output = Path(args.output)
+    if output.exists() and not args.overwrite:
+        raise UserError(f"{output} exists; pass --overwrite to replace it")
+    results = []
+    with _open_plate(args.source, args.frames) as source:
+        for path in args.edited:
+            with open_frames(path) as edited:
+                numbers = [n for n in source.frame_numbers if n in set(edited.frame_numbers)]
+                if not numbers:
+                    raise UserError(f"{args.source} and {path} share no frame numbers")
+                with _progress(len(numbers), f"eval {Path(path).name}") as bar:
+                    result = evaluate_pair((source.read(n) for n in numbers), (edited.read(n) for n in numbers),
+                                           target=label, identity_stride=args.identity_stride,
+                                           progress=bar.update)
+                result["source"], result["edited"] = args.source, path
+                results.append(result)
+    report: dict = {"pairs": results}
+    plot = output.with_suffix(".png")
+    if args.intensities:
+        values = [float(v) for v in args.intensities.split(",")]
+        report["sweep"] = evaluate_sweep(list(zip(values, results, strict=True)), label, output.with_name(
+            output.stem + "_sweep.png"))
+    write_report(report if len(results) > 1 else results[0], output, plot if len(results) == 1 else None)
+    if len(results) > 1:
+        output.write_text(json.dumps(report, indent=2))
+    _print_eval(results, report.get("sweep"), label)
+    print(f"report written to {output}")
+    return 0
+
+
+def _print_eval(results: list[dict], sweep: dict | None, label: str | None) -> None:
+    for r in results:
+        line = [Path(r["edited"]).name]
+        if label:
+            e = r["emotion"]
+            line.append(f"P({label}) {e['source_mean'][label]:.3f} -> {e['edited_mean'][label]:.3f}")
+        lip = r["lip_sync"]
+        corr = lip["aperture_correlation"]
+        line.append(f"aperture r={corr:.3f}" if corr is not None else "aperture r=n/a")
+        line.append(f"|d aperture|={lip['aperture_mean_abs_diff']:.4f} IOD")
+        line.append(f"identity {r['identity']['mean']:.3f}")
+        line.append(f"pose drift {r['head_pose']['max_drift_deg']:.2f} deg")
+        print("  " + ", ".join(line))
+    if sweep:
+        print(f"  sweep: {json.dumps(sweep.get('mean_target', sweep))}")
+
+
+def cmd_demo(args) -> int:
+    from .footage import fetch_clip
+
+    clip = fetch_clip("franck.mp4")
+    out = Path(args.out)
+    print(f"demo: editing franck.mp4 (FG-net talking face, frames {args.frames}) to happy; writing to {out}/",
+          file=sys.stderr)
+    analysis_path = out / "franck.analysis.npz"
+    edited = out / "happy" / "franck.####.png"
+    base = ["--overwrite"] if args.overwrite else []
+    steps = [
+        ["analyze", str(clip), "--frames", args.frames, "-o", str(analysis_path)] + base,
+        ["render", str(clip), "--frames", args.frames, "--analysis", str(analysis_path), "-o", str(edited),
+         "--emotion", "happy", "--intensity", "1", "--lip-preservation", "1"] + base,
+        ["preview", str(clip), str(edited), "--frames", args.frames, "--analysis", str(analysis_path),
+         "-o", str(out / "contact_sheet.png"), "--movie", str(out / "side_by_side.mp4"),
+         "--title", "franck: happy, intensity 1, lip preservation 1"] + base,
+    ]
+    for step in steps:
+        code = main(step)
+        if code:
+            return code
+    print(f"\ndone. Look at {out / 'contact_sheet.png'} and {out / 'side_by_side.mp4'}; "
+          f"the edited frames are {edited}")
+    return 0
+
+
+def _add_edit_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("the edit (values accept keyframes: '0.5', '1001:0,1024:1', 'smooth:1001:0,1024:1')")
+    g.add_argument("--emotion", default="happy", help=f"target emotion: {EMOTIONS} (default happy)")
+    g.add_argument("--intensity", default="1", help=f"0 = untouched, 1 = full prototype, up to {MAX_INTENSITY:g}")
+    g.add_argument("--emotion2", help="a second emotion to blend with the first")
+    g.add_argument("--blend", default="0", help="0 = only --emotion, 1 = only --emotion2")
+    g.add_argument("--lip-preservation", default="1",
+                   help="0 = the emotion reshapes the mouth fully, 1 = keep the source's speech mouth shapes")
+    g.add_argument("--mode", default="add", choices=MODES,
+                   help="add: on top of the performance; replace: remove the actor's own emotion first")
+    g.add_argument("--regions", default="all", help="face regions to edit: all, or e.g. brows,eyes,cheeks,nose,mouth")
+    g.add_argument("--smoothing", type=float, default=DEFAULT_SMOOTHING,
+                   help=f"temporal smoothing of the face encoding, in frames (default {DEFAULT_SMOOTHING:g})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="emotionedit",
+        description="Edit the facial emotion of a person in talking-face footage, keeping lip sync, identity, "
+        "head pose and everything outside the face. Typical use: `analyze` a shot once, `render` it with the "
+        "emotion you want, `preview` before/after, `eval` the result.",
+    )
+    parser.add_argument("--version", action="version", version=f"emotionedit {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    plate_help = "a plate: shot.####.exr, shot.%%04d.png, one image, or a movie (.mp4, .mov, ...)"
+
+    p = sub.add_parser("analyze", help="track the face and write the shot's analysis file")
+    p.add_argument("input", help=plate_help)
+    p.add_argument("-o", "--output", required=True, help="analysis file to write (e.g. shot.analysis.npz)")
+    p.add_argument("--frames", help="frame range, e.g. 1001-1100 (default: all)")
+    p.add_argument("--face", default="largest", help="which face: largest, an index from the left, or x,y pixels")
+    p.add_argument("--neutral-frames", help="frames where the actor's face is at rest, e.g. 1001-1010 "
+                   "(default: found automatically)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing analysis file")
+    p.set_defaults(run=cmd_analyze)
+
+    p = sub.add_parser("render", help="render the edit of a plate")
+    p.add_argument("input", help=plate_help)
+    p.add_argument("-o", "--output", required=True, help="output: shot_edit.####.exr (keeps depth, channels, "
+                   "metadata), or a movie (.mkv lossless, .mp4)")
+    p.add_argument("--analysis", help="analysis file from `emotionedit analyze` (default: analyse now)")
+    p.add_argument("--frames", help="frame range, e.g. 1001-1100 (default: all)")
+    p.add_argument("--face", default="largest", help="without --analysis: which face to follow")
+    p.add_argument("--output-mode", default="edited", choices=[o.name.lower() for o in Output],
+                   help="edited picture, the face matte (for compositing), or landmarks drawn to check the track")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    _add_edit_options(p)
+    p.set_defaults(run=cmd_render)
+
+    p = sub.add_parser("preview", help="before/after contact sheet and side-by-side movie")
+    p.add_argument("source", help="the source plate")
+    p.add_argument("edited", help="the edited plate")
+    p.add_argument("-o", "--output", required=True, help="contact sheet PNG")
+    p.add_argument("--movie", help="also write a side-by-side movie (.mp4 or .mkv)")
+    p.add_argument("--analysis", help="analysis file, to crop the sheet to the face")
+    p.add_argument("--frames", help="frame range of the source")
+    p.add_argument("--count", type=int, default=6, help="frames on the sheet (default 6)")
+    p.add_argument("--title", help="title on the sheet")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(run=cmd_preview)
+
+    p = sub.add_parser("eval", help="automated evaluation: emotion classifier, lip sync, identity, pose, flicker")
+    p.add_argument("source", help="the source plate")
+    p.add_argument("edited", nargs="+", help="one or more edited plates (several: an intensity sweep)")
+    p.add_argument("--target", help=f"target emotion whose probability is reported ({EMOTIONS})")
+    p.add_argument("--intensities", help="with several edited plates: their intensities, e.g. 0,0.25,0.5,0.75,1")
+    p.add_argument("-o", "--output", required=True, help="JSON report (a plot is written beside it)")
+    p.add_argument("--frames", help="frame range of the source")
+    p.add_argument("--identity-stride", type=int, default=4,
+                   help="embed every n-th frame for the identity distance (80 ms each; default 4)")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(run=cmd_eval)
+
+    p = sub.add_parser("demo", help="edit a real talking-face clip (fetched once) and write a contact sheet")
+    p.add_argument("--out", default="emotionedit-demo", help="output folder (default ./emotionedit-demo)")
+    p.add_argument("--frames", default="672-767", help="frames of franck.mp4 (default 672-767: 28-32 s, talking)")
+    p.add_argument("--overwrite", action="store_true", default=True, help=argparse.SUPPRESS)
+    p.set_defaults(run=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except UserError as exc:
+        print(f"emotionedit {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
