@@ -231,19 +231,22 @@ def face_crop(
 ) -> np.ndarray:
     """Square grayscale crop around a face box, edges replicated where it leaves the frame.
 
-    ``gray``: HxW uint8. ``box``: (left, top, right, bottom) pixels. The crop is a square of
+    ``gray``: HxW uint8 (or HxWx3 uint8 RGB, converted to gray after cropping, which is
+    cheaper on 4K frames). ``box``: (left, top, right, bottom) pixels. The crop is a square of
     side ``margin * max(box width, box height)`` centred on the box. Returns ``(S, S)`` uint8.
     """
     left, top, right, bottom = box
     side = max(1, int(round(margin * max(right - left, bottom - top))))
     x0 = int(round((left + right) / 2 - side / 2))
     y0 = int(round((top + bottom) / 2 - side / 2))
-    h, w = gray.shape
+    h, w = gray.shape[:2]
     pad_top, pad_left = max(0, -y0), max(0, -x0)
     pad_bottom, pad_right = max(0, y0 + side - h), max(0, x0 + side - w)
     inside = gray[max(0, y0):min(h, y0 + side), max(0, x0):min(w, x0 + side)]
     if inside.size == 0:
         return np.zeros((side, side), np.uint8)
+    if inside.ndim == 3:
+        inside = cv2.cvtColor(np.ascontiguousarray(inside), cv2.COLOR_RGB2GRAY)
     if pad_top or pad_bottom or pad_left or pad_right:
         inside = cv2.copyMakeBorder(inside, pad_top, pad_bottom, pad_left, pad_right, cv2.BORDER_REPLICATE)
     return np.ascontiguousarray(inside)

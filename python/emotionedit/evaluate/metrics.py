@@ -183,7 +183,12 @@ def to_uint8(frame: np.ndarray) -> np.ndarray:
     if rgb.dtype == np.uint16:
         return ((rgb.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
     if rgb.dtype.kind == "f":
-        return (np.clip(np.nan_to_num(rgb.astype(np.float32)), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+        x = rgb.astype(np.float32)  # a copy: the in-place steps below never touch the caller's frame
+        np.nan_to_num(x, copy=False, nan=0.0, posinf=1.0, neginf=0.0)
+        np.clip(x, 0.0, 1.0, out=x)
+        x *= 255.0
+        x += 0.5
+        return x.astype(np.uint8)
     raise ValueError(f"expected uint8, uint16 or float frames, got dtype {rgb.dtype}")
 
 
@@ -221,12 +226,17 @@ def outside_mask(height: int, width: int, rows: slice, cols: slice) -> np.ndarra
 
 
 def outside_difference(source: np.ndarray, edited: np.ndarray, mask: np.ndarray) -> tuple[int, float]:
-    """Pixels where ``source`` and ``edited`` differ (any channel, bit-exact) within ``mask``.
+    """Pixels where ``source`` and ``edited`` differ (any channel, bit for bit) within ``mask``.
 
     ``source``, ``edited``: HxWxC, same dtype; ``mask``: ``(H, W)`` bool. Returns
     ``(count, max_abs_diff)`` with the difference in the frames' own units (0 when none).
     """
-    differ = np.any(source != edited, axis=-1) & mask
+    if source.dtype.kind == "f" and source.dtype == edited.dtype:
+        # Compare the bits (also fast for float16, which numpy compares in software).
+        bits = np.dtype(f"u{source.dtype.itemsize}")
+        differ = np.any(source.view(bits) != edited.view(bits), axis=-1) & mask
+    else:
+        differ = np.any(source != edited, axis=-1) & mask
     count = int(differ.sum())
     if count == 0:
         return 0, 0.0

@@ -163,7 +163,7 @@ def evaluate_pair(
 
             ltrb = (box.left, box.top, box.right, box.bottom)
             for frame8, crops in ((s8, src_crops), (e8, edt_crops)):
-                crop = face_crop(cv2.cvtColor(frame8, cv2.COLOR_RGB2GRAY), ltrb)
+                crop = face_crop(frame8, ltrb)
                 interpolation = cv2.INTER_AREA if crop.shape[0] > INPUT_SIZE else cv2.INTER_LINEAR
                 crops.append(cv2.resize(crop, (INPUT_SIZE, INPUT_SIZE), interpolation=interpolation))
             crop_frames.append(i)

@@ -1,0 +1,56 @@
+"""Shared fixtures: real talking-face footage (fetched once into a cache) and its analyses."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from emotionedit.analysis import PlateInfo
+from emotionedit.engine import analyze
+from emotionedit.footage import FootageUnavailable, fetch_clip
+
+# franck.mp4 at 24 fps: 28-43 s talking, 150-165 s smiling.
+TALKING_START = 672
+SMILING_START = 3600
+CLIP_FRAMES = 48
+
+
+@pytest.fixture(scope="session")
+def franck_path():
+    try:
+        return fetch_clip("franck.mp4")
+    except FootageUnavailable as exc:
+        pytest.skip(f"real test footage unavailable: {exc}")
+
+
+def read_clip(path, start: int, count: int) -> list[np.ndarray]:
+    capture = cv2.VideoCapture(str(path))
+    capture.set(cv2.CAP_PROP_POS_FRAMES, start)
+    frames = []
+    for _ in range(count):
+        ok, frame = capture.read()
+        assert ok, f"could not read frame {start + len(frames)} of {path}"
+        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+    capture.release()
+    return frames
+
+
+def _analysed(path, start):
+    frames = read_clip(path, start, CLIP_FRAMES)
+    numbers = list(range(start, start + CLIP_FRAMES))
+    plate = PlateInfo(path=str(path), width=frames[0].shape[1], height=frames[0].shape[0],
+                      frame_numbers=numbers, fps=24.0)
+    return frames, analyze(zip(numbers, frames, strict=True), plate)
+
+
+@pytest.fixture(scope="session")
+def talking(franck_path):
+    """(frames, analysis) of two seconds of franck talking."""
+    return _analysed(franck_path, TALKING_START)
+
+
+@pytest.fixture(scope="session")
+def smiling(franck_path):
+    """(frames, analysis) of two seconds of franck smiling."""
+    return _analysed(franck_path, SMILING_START)

@@ -1,0 +1,100 @@
+"""What the edit does to the face geometry: direction, lip preservation, modes, regions, continuity."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emotionedit.edit import EditParams, Emotion, Region
+from emotionedit.engine import ShotEditor
+from emotionedit.fit import topology as topo
+
+
+def _measures(points: np.ndarray) -> dict[str, float]:
+    iod = float(topo.interocular(points[None])[0])
+    corners = 0.5 * (points[topo.MOUTH_CORNER_RIGHT] + points[topo.MOUTH_CORNER_LEFT])
+    return {
+        "aperture": float(np.linalg.norm(points[14] - points[13])) / iod,
+        "width": float(np.linalg.norm(points[topo.INNER_CORNER_LEFT] - points[topo.INNER_CORNER_RIGHT])) / iod,
+        "jaw": float(np.linalg.norm(points[topo.CHIN] - points[topo.NOSE_TIP])) / iod,
+        "corner_y": float(corners[1]) / iod,
+        "inner_brow_y": float(0.5 * (points[107, 1] + points[336, 1])) / iod,
+    }
+
+
+def _change(editor, number, params):
+    found = editor.targets(number, params)
+    before, after = _measures(found.source), _measures(found.target)
+    return {k: after[k] - before[k] for k in before}
+
+
+def test_happy_lifts_the_corners_and_keeps_speech_at_full_preservation(talking):
+    _, analysis = talking
+    editor = ShotEditor(analysis)
+    for number in analysis.plate.frame_numbers[::8]:
+        kept = _change(editor, number, EditParams(emotion=Emotion.HAPPY, lip_preservation=1.0))
+        assert kept["corner_y"] < -0.04  # y points down: the corners rise
+        assert abs(kept["aperture"]) < 0.002
+        assert abs(kept["width"]) < 0.002
+        assert abs(kept["jaw"]) < 0.002
+        free = _change(editor, number, EditParams(emotion=Emotion.HAPPY, lip_preservation=0.0))
+        assert free["width"] > 0.03  # without preservation the smile widens the mouth
+
+
+def test_surprise_opens_the_jaw_only_without_preservation(talking):
+    _, analysis = talking
+    editor = ShotEditor(analysis)
+    number = analysis.plate.frame_numbers[20]
+    free = _change(editor, number, EditParams(emotion=Emotion.SURPRISED, lip_preservation=0.0))
+    half = _change(editor, number, EditParams(emotion=Emotion.SURPRISED, lip_preservation=0.5))
+    kept = _change(editor, number, EditParams(emotion=Emotion.SURPRISED, lip_preservation=1.0))
+    assert free["jaw"] > 0.03
+    assert abs(kept["jaw"]) < 0.002
+    assert kept["inner_brow_y"] < -0.03  # the brows still rise
+    assert free["jaw"] > half["jaw"] > kept["jaw"]
+
+
+def test_intensity_is_continuous_and_monotonic(talking):
+    _, analysis = talking
+    editor = ShotEditor(analysis)
+    number = analysis.plate.frame_numbers[0]
+    lifts = [_change(editor, number, EditParams(intensity=i))["corner_y"] for i in np.linspace(0, 2, 9)]
+    assert lifts[0] == 0.0
+    assert all(b < a for a, b in zip(lifts, lifts[1:], strict=False))
+    steps = np.diff(lifts)
+    assert steps.max() - steps.min() < 0.5 * abs(steps.mean()) + 1e-9  # no jumps
+
+
+def test_replace_removes_the_actors_smile(smiling):
+    _, analysis = smiling
+    editor = ShotEditor(analysis)
+    assert analysis.fit.smile_removed > 0.3, "franck's smiling shot should be recognised as smiling throughout"
+    number = analysis.plate.frame_numbers[24]
+    add = _change(editor, number, EditParams(emotion=Emotion.SAD, mode="add"))
+    replace = _change(editor, number, EditParams(emotion=Emotion.SAD, mode="replace"))
+    assert replace["corner_y"] > add["corner_y"] + 0.02  # replace pulls the corners further down
+    neutral = _change(editor, number, EditParams(emotion=Emotion.NEUTRAL))
+    assert neutral["corner_y"] > 0.02
+
+
+def test_regions_switch_parts_of_the_edit_off(talking):
+    _, analysis = talking
+    editor = ShotEditor(analysis)
+    number = analysis.plate.frame_numbers[0]
+    params = EditParams(emotion=Emotion.SURPRISED, lip_preservation=0.0)
+    no_brows = EditParams(emotion=Emotion.SURPRISED, lip_preservation=0.0,
+                          regions=frozenset(Region) - {Region.BROWS})
+    full = _change(editor, number, params)
+    partial = _change(editor, number, no_brows)
+    assert abs(partial["inner_brow_y"]) < 0.2 * abs(full["inner_brow_y"])
+    assert partial["jaw"] == pytest.approx(full["jaw"], rel=0.2)
+
+
+def test_blend_moves_between_two_emotions(talking):
+    _, analysis = talking
+    editor = ShotEditor(analysis)
+    number = analysis.plate.frame_numbers[0]
+    happy = _change(editor, number, EditParams(emotion=Emotion.HAPPY))
+    sad = _change(editor, number, EditParams(emotion=Emotion.SAD))
+    mid = _change(editor, number, EditParams(emotion=Emotion.HAPPY, emotion2=Emotion.SAD, blend=0.5))
+    assert happy["corner_y"] < mid["corner_y"] < sad["corner_y"]

@@ -1,0 +1,92 @@
+"""The engine's guarantees on real footage: untouched pixels stay bit-identical, precision survives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emotionedit.edit import EditParams, Emotion
+from emotionedit.engine import ShotEditor
+from emotionedit.render import Output, face_matte, warp_region
+
+HAPPY = EditParams(emotion=Emotion.HAPPY, intensity=1.0, lip_preservation=1.0)
+
+
+def _as(frame: np.ndarray, dtype, alpha: bool) -> np.ndarray:
+    x = frame.astype(np.float32) / 255.0
+    if alpha:
+        x = np.concatenate([x, np.linspace(0.2, 1.0, x.shape[1], dtype=np.float32)[None, :, None].repeat(
+            x.shape[0], 0)], axis=2)
+    if dtype == np.uint8:
+        return frame if not alpha else (x * 255 + 0.5).astype(np.uint8)
+    if dtype == np.uint16:
+        return (x * 65535 + 0.5).astype(np.uint16)
+    return x.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float16, np.float32])
+@pytest.mark.parametrize("alpha", [False, True])
+def test_intensity_zero_is_bit_identical_and_outside_face_untouched(talking, dtype, alpha):
+    frames, analysis = talking
+    editor = ShotEditor(analysis)
+    number = analysis.plate.frame_numbers[10]
+    src = _as(frames[10], dtype, alpha)
+    zero = editor.render(src, number, EditParams(intensity=0.0))
+    assert zero.dtype == src.dtype and zero.shape == src.shape
+    assert zero.tobytes() == src.tobytes()
+
+    edited = editor.render(src, number, HAPPY)
+    points = analysis.track.landmarks[10, :, :2]
+    region = warp_region(points, src.shape[1], src.shape[0])
+    matte = np.zeros(src.shape[:2], np.float32)
+    matte[region.y0 : region.y1, region.x0 : region.x1] = face_matte(points, region)
+    outside = matte == 0
+    assert outside.mean() > 0.5  # the face is a small part of the frame
+    assert np.array_equal(edited[outside], src[outside])
+    changed = np.any(edited != src, axis=2)
+    assert changed.sum() > 500, "a full-intensity edit should change the face"
+    assert not changed[outside].any()
+
+
+def test_float_plate_keeps_range_and_does_not_spread_nan(talking):
+    frames, analysis = talking
+    editor = ShotEditor(analysis)
+    number = analysis.plate.frame_numbers[5]
+    # A scene-linear plate with highlights above 1 and negative values (as after a grade).
+    src = (frames[5].astype(np.float32) / 255.0) ** 2.2 * 6.0 - 0.25
+    mouth = analysis.track.landmarks[5, 13, :2].round().astype(int)
+    src[mouth[1], mouth[0] + 3] = np.nan
+    src[mouth[1] - 20, mouth[0]] = np.inf
+    out = editor.render(src, number, HAPPY)
+    assert out.dtype == np.float32
+    finite = np.isfinite(out).all(axis=2)
+    # Non-finite pixels stay exactly where they were, and nowhere else.
+    assert np.array_equal(~finite, ~np.isfinite(src).all(axis=2))
+    assert np.isnan(out[mouth[1], mouth[0] + 3]).all()
+    assert out[finite].max() > 1.0 and out[finite].min() < 0.0
+    # Bilinear resampling never leaves the source's range.
+    assert out[finite].max() <= src[np.isfinite(src)].max() and out[finite].min() >= src[np.isfinite(src)].min()
+
+
+def test_matte_output_and_landmarks_output(talking):
+    frames, analysis = talking
+    editor = ShotEditor(analysis)
+    number = analysis.plate.frame_numbers[0]
+    src = frames[0].astype(np.float32) / 255.0
+    matte = editor.render(src, number, HAPPY, Output.MATTE)
+    nose = analysis.track.landmarks[0, 1, :2].round().astype(int)
+    assert matte[nose[1], nose[0]].tolist() == [1.0, 1.0, 1.0]
+    assert matte[0, 0].tolist() == [0.0, 0.0, 0.0]
+    overlay = editor.render(frames[0], number, HAPPY, Output.LANDMARKS)
+    assert (np.any(overlay != frames[0], axis=2)).sum() > 400
+
+
+def test_frames_without_a_face_pass_through(talking):
+    frames, analysis = talking
+    analysis.fit.flags[3] |= 1  # as if the face had been lost in this frame
+    try:
+        editor = ShotEditor(analysis)
+        out = editor.render(frames[3], analysis.plate.frame_numbers[3], HAPPY)
+        assert np.array_equal(out, frames[3])
+    finally:
+        analysis.fit.flags[3] &= ~np.uint8(1)
