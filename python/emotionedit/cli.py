@@ -219,7 +219,7 @@ def cmd_eval(args) -> int:
                 with _progress(len(numbers), f"eval {Path(path).name}") as bar:
                     result = evaluate_pair((source.read(n) for n in numbers), (edited.read(n) for n in numbers),
                                            target=label, identity_stride=args.identity_stride,
-                                           progress=bar.update)
+                                           progress=lambda _done: bar.update(1))
                 result["source"], result["edited"] = args.source, path
                 results.append(result)
     report: dict = {"pairs": results}
@@ -246,11 +246,12 @@ def _print_eval(results: list[dict], sweep: dict | None, label: str | None) -> N
         corr = lip["aperture_correlation"]
         line.append(f"aperture r={corr:.3f}" if corr is not None else "aperture r=n/a")
         line.append(f"|d aperture|={lip['aperture_mean_abs_diff']:.4f} IOD")
-        line.append(f"identity {r['identity']['mean']:.3f}")
+        line.append(f"identity {r['identity']['mean_distance']:.3f}")
         line.append(f"pose drift {r['head_pose']['max_drift_deg']:.2f} deg")
         print("  " + ", ".join(line))
     if sweep:
-        print(f"  sweep: {json.dumps(sweep.get('mean_target', sweep))}")
+        means = ", ".join(f"{i:g}: {m:.3f}" for i, m in zip(sweep["intensities"], sweep["target_mean"], strict=True))
+        print(f"  sweep P({label}) by intensity: {means}; rises at every step: {sweep['monotonic']}")
 
 
 def cmd_demo(args) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from .analysis import Analysis, PlateInfo
@@ -24,13 +25,22 @@ from .track import MediaPipeFaceMesh, TrackerOptions, track_frames
 DEFAULT_SMOOTHING = 1.5  # frames (Gaussian sigma) in coefficient and pose space
 
 
-def to_tracking_rgb(image: np.ndarray) -> np.ndarray:
+def to_tracking_rgb(image: np.ndarray, max_height: int | None = None) -> np.ndarray:
     """The 8-bit RGB view a landmark tracker expects, from any plate.
 
     image: (H, W, C) uint8 / uint16 / float16 / float32, C >= 3 (alpha ignored).
+    max_height: scale down (area filter) to at most this many rows first; cheap
+    conversion of a small image instead of a 4K one.
     Float plates are taken as scene-linear and encoded with the sRGB curve; NaN -> 0.
     """
     rgb = image[..., :3]
+    if max_height is not None and rgb.shape[0] > max_height:
+        scale = max_height / rgb.shape[0]
+        size = (max(1, round(rgb.shape[1] * scale)), max_height)
+        work = rgb.astype(np.float32) if rgb.dtype == np.float16 else np.ascontiguousarray(rgb)
+        if work.dtype.kind == "f":
+            work = np.nan_to_num(work, nan=0.0, posinf=1.0, neginf=0.0)
+        rgb = cv2.resize(work, size, interpolation=cv2.INTER_AREA)
     if rgb.dtype == np.uint8:
         return np.ascontiguousarray(rgb)
     if rgb.dtype == np.uint16:
@@ -44,16 +54,22 @@ def to_tracking_rgb(image: np.ndarray) -> np.ndarray:
 def analyze(
     frames: Iterable[tuple[int, np.ndarray]],
     plate: PlateInfo,
-    options: TrackerOptions = TrackerOptions(),
+    options: TrackerOptions | None = None,
     neutral_frame_numbers: list[int] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Analysis:
     """Track and fit a shot. ``frames`` yields (frame number, (H, W, C) image) in order."""
+    options = options or TrackerOptions()
     tracker = MediaPipeFaceMesh(max_faces=options.max_faces, max_track_height=options.max_track_height)
+    height = options.max_track_height
     try:
-        track = track_frames((to_tracking_rgb(image) for _, image in frames), tracker, options, progress)
+        track = track_frames((to_tracking_rgb(image, height) for _, image in frames), tracker, options, progress)
     finally:
         tracker.close()
+    # Landmarks come back in the tracking view's pixels; the view keeps the plate's aspect.
+    factor = plate.height / min(plate.height, height)
+    if factor != 1.0:
+        track.landmarks *= np.float32(factor)
     neutral_idx = None
     if neutral_frame_numbers is not None:
         index = {n: i for i, n in enumerate(plate.frame_numbers)}

@@ -55,7 +55,7 @@ def parse_curve(text: str, name: str, low: float, high: float) -> Curve:
     for prefix in INTERPOLATIONS:
         if text.startswith(prefix + ":"):
             interpolation, text = prefix, text[len(prefix) + 1 :]
-    example = f"'0.5', '1001:0,1024:1' or 'smooth:1001:0,1024:1'"
+    example = "'0.5', '1001:0,1024:1' or 'smooth:1001:0,1024:1'"
     try:
         if ":" not in text:
             keys = ((0.0, float(text)),)

@@ -48,6 +48,9 @@ AU_NAMES = {
 }
 AUS = tuple(AU_NAMES)
 
+# How far (IOD) the pinning of expression-free points reaches into their neighbours.
+RIGID_REACH = 0.05
+
 R_CORNER = (topo.MOUTH_CORNER_RIGHT, topo.MOUTH_CORNER_LEFT)
 _HANDLES: dict[int, tuple[Handle, ...]] = {
     1: (Handle((107, 336), 0.22, down=-0.10, region=ABOVE_EYE), Handle((55, 285), 0.18, down=-0.07, region=ABOVE_EYE)),
@@ -56,25 +59,30 @@ _HANDLES: dict[int, tuple[Handle, ...]] = {
         Handle((55, 285), 0.2, medial=0.04, down=0.06, region=ABOVE_EYE),
         Handle((105, 334), 0.25, down=0.035, region=ABOVE_EYE)),
     5: (Handle((159, 386), 0.13, down=-0.035, region=ABOVE_EYE),),
-    6: (Handle((117, 346), 0.30, down=-0.05), Handle((145, 374), 0.12, down=-0.02, region=BELOW_EYE),
+    6: (Handle((117, 346), 0.30, down=-0.07), Handle((145, 374), 0.12, down=-0.045, region=BELOW_EYE),
         Handle((35, 265), 0.14, down=-0.015)),
     7: (Handle((145, 374), 0.12, down=-0.03, region=BELOW_EYE), Handle((159, 386), 0.1, down=0.012, region=ABOVE_EYE)),
     9: (Handle((129, 358), 0.16, down=-0.045, back=0.01, region=ABOVE_MOUTH),
         Handle((55, 285), 0.14, down=0.03, region=ABOVE_EYE),
         Handle((40, 270), 0.15, down=-0.02, region=ABOVE_MOUTH)),
-    10: (Handle((40, 270), 0.22, down=-0.055, region=ABOVE_MOUTH), Handle((0, 0), 0.15, down=-0.02, region=ABOVE_MOUTH)),
-    12: (Handle(R_CORNER, 0.30, medial=-0.06, down=-0.075, back=0.02), Handle((205, 425), 0.2, down=-0.03)),
+    10: (Handle((40, 270), 0.22, down=-0.055, region=ABOVE_MOUTH),
+         Handle((0, 0), 0.15, down=-0.02, region=ABOVE_MOUTH)),
+    12: (Handle(R_CORNER, 0.2, medial=-0.07, down=-0.13, back=0.02), Handle((205, 425), 0.22, down=-0.05)),
     14: (Handle(R_CORNER, 0.18, medial=-0.02, down=-0.01, back=0.03),),
     15: (Handle(R_CORNER, 0.28, medial=-0.01, down=0.07), Handle((91, 321), 0.16, down=0.02, region=BELOW_MOUTH)),
     17: (Handle((152, 152), 0.40, down=-0.05, back=-0.01, region=BELOW_MOUTH),
          Handle((17, 17), 0.22, down=-0.035, back=-0.02, region=BELOW_MOUTH)),
     20: (Handle(R_CORNER, 0.30, medial=-0.08, down=0.015),),
-    23: (Handle((0, 0), 0.14, down=0.015, region=ABOVE_MOUTH), Handle((17, 17), 0.14, down=-0.015, region=BELOW_MOUTH),
+    23: (Handle((0, 0), 0.14, down=0.015, region=ABOVE_MOUTH),
+         Handle((17, 17), 0.14, down=-0.015, region=BELOW_MOUTH),
          Handle(R_CORNER, 0.15, medial=0.02)),
-    24: (Handle((13, 13), 0.22, down=0.012, region=ABOVE_MOUTH), Handle((14, 14), 0.22, down=-0.012, region=BELOW_MOUTH),
+    24: (Handle((13, 13), 0.22, down=0.012, region=ABOVE_MOUTH),
+         Handle((14, 14), 0.22, down=-0.012, region=BELOW_MOUTH),
          Handle(R_CORNER, 0.15, medial=0.012)),
-    25: (Handle((13, 13), 0.30, down=-0.025, region=ABOVE_MOUTH), Handle((14, 14), 0.30, down=0.035, region=BELOW_MOUTH)),
-    26: (Handle((152, 152), 0.75, down=0.12, region=BELOW_MOUTH), Handle((14, 14), 0.35, down=0.04, region=BELOW_MOUTH)),
+    25: (Handle((13, 13), 0.30, down=-0.025, region=ABOVE_MOUTH),
+         Handle((14, 14), 0.30, down=0.035, region=BELOW_MOUTH)),
+    26: (Handle((152, 152), 0.75, down=0.12, region=BELOW_MOUTH),
+         Handle((14, 14), 0.35, down=0.04, region=BELOW_MOUTH)),
 }
 
 
@@ -127,4 +135,12 @@ def build_basis(face: np.ndarray) -> np.ndarray:
                 direction = np.array([handle.medial * toward_midline, handle.down, handle.back])
                 basis[k, side] += weight[:, None] * direction[None, :]
     basis[:, :, list(topo.RIGHT_IRIS + topo.LEFT_IRIS)] = 0.0
+    # Expression never moves the skull: eye corners, nose bridge and nostrils stay put (only the
+    # nose wrinkler lifts the nostrils), or an edit would read as a change of head pose.
+    fixed = face[list(topo.EXPRESSION_FREE)]
+    d2 = ((face[:, None, :2] - fixed[None, :, :2]) ** 2).sum(axis=2).min(axis=1)
+    damping = 1.0 - np.exp(-d2 / RIGID_REACH**2)
+    for k, au in enumerate(AUS):
+        if au != 9:
+            basis[k] *= damping[None, :, None]
     return basis

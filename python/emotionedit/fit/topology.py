@@ -66,6 +66,13 @@ RIGID = (
 )
 
 
+# Points no expression moves: eye corners, nose bridge, tip and nostrils.
+EXPRESSION_FREE = (
+    RIGHT_EYE_OUTER, RIGHT_EYE_INNER, LEFT_EYE_OUTER, LEFT_EYE_INNER, 168, 6, 197, 195, 5, 4, 1, 19, 94, 2,
+    98, 327, 97, 326, 64, 294, 240, 460, 75, 305,
+)
+
+
 def eye_centres(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Centres of the subject's right and left eyes (mean of the corners).
 
@@ -86,7 +93,7 @@ def _control_points() -> tuple[int, ...]:
     # Every vertex of the features an edit moves sharply (lips, lids, brows), the outline,
     # the nose, and every fourth vertex elsewhere: enough for a smooth field, ~half the cost.
     dense = set(LIPS_UPPER + LIPS_LOWER + RIGHT_UPPER_LID + RIGHT_LOWER_LID + LEFT_UPPER_LID + LEFT_LOWER_LID
-                + RIGHT_BROW + LEFT_BROW + FACE_OVAL + NOSE_BRIDGE + RIGHT_IRIS[:1] + LEFT_IRIS[:1]
+                + RIGHT_BROW + LEFT_BROW + FACE_OVAL + EXPRESSION_FREE + RIGHT_IRIS[:1] + LEFT_IRIS[:1]
                 + (NOSE_TIP, NOSE_WING_RIGHT, NOSE_WING_LEFT, CHEEK_RIGHT, CHEEK_LEFT, CHIN))
     sparse = set(range(0, 468, 4))
     return tuple(sorted(dense | sparse))

@@ -63,7 +63,7 @@ def render_into(dst: np.ndarray, src: np.ndarray, source: np.ndarray | None, tar
     if region.empty:
         return 0
     map_x, map_y = backward_map(source, target, region)
-    mouth = mouth_interior(target, region)
+    mouth = mouth_interior(source, target, region)
     if mouth.any():
         tx, ty = teeth_map(source, target, region)
         map_x += mouth * (tx - map_x)

@@ -37,10 +37,24 @@ def face_matte(points: np.ndarray, region: Region) -> np.ndarray:
     return matte
 
 
-def mouth_interior(target: np.ndarray, region: Region) -> np.ndarray:
-    """Anti-aliased mask of the open mouth (inside the edited inner lips), (h, w) float32."""
-    polygon = np.concatenate([target[list(topo.LIPS_INNER_UPPER), :2], target[list(topo.LIPS_INNER_LOWER[-2:0:-1]), :2]])
-    return _fill(polygon, region)
+# Lips closer than this (pixels) show no teeth: the mouth's interior is then left to the smooth
+# field, or the sliver between the lips would be sampled from the unmoved source (a double edge).
+OPEN_MOUTH_PX = (2.0, 5.0)
+
+
+def mouth_interior(source: np.ndarray, target: np.ndarray, region: Region) -> np.ndarray:
+    """Mask of the open mouth (inside the edited inner lips), (h, w) float32 in [0, 1].
+
+    Weighted by how far the source's lips are apart: 0 for a closed mouth.
+    """
+    aperture = float(np.linalg.norm(source[14, :2] - source[13, :2]))
+    low, high = OPEN_MOUTH_PX
+    openness = float(np.clip((aperture - low) / (high - low), 0.0, 1.0))
+    if openness == 0.0:
+        return np.zeros((region.height, region.width), np.float32)
+    ring = list(topo.LIPS_INNER_UPPER) + list(topo.LIPS_INNER_LOWER[-2:0:-1])
+    polygon = target[ring, :2]
+    return _fill(polygon, region) * openness
 
 
 def teeth_map(source: np.ndarray, target: np.ndarray, region: Region) -> tuple[np.ndarray, np.ndarray]:

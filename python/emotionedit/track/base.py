@@ -70,7 +70,7 @@ class TrackerOptions:
     max_faces: int = 4
     # Frames are tracked at most this tall; landmarks are scaled back to the plate.
     # The landmark model works on a 192-256 px crop, so 4K tracking only costs time.
-    max_track_height: int = 720
+    max_track_height: int = 540
 
 
 @dataclass

@@ -1,0 +1,138 @@
+"""Per-stage milliseconds per frame of the engine on real footage, at native size, 1080p and 4K float.
+
+Usage: python bench/bench_engine.py [--frames N] [--out docs/results/bench_engine.json]
+franck.mp4's talking segment is upscaled (bicubic) to each size as a float32 RGBA plate
+(a real plate's format). Stages: tracking view (float -> small 8-bit), landmarks (mediapipe),
+fit (per shot, divided by frames), edit (AU delta), field (thin-plate map), matte and pixels
+(resampling inside the matte, including the copy of the untouched frame). Times are medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from emotionedit.analysis import Analysis, PlateInfo
+from emotionedit.edit import EditParams
+from emotionedit.engine import ShotEditor, to_tracking_rgb
+from emotionedit.fit import fit_shot
+from emotionedit.footage import fetch_clip
+from emotionedit.render.field import backward_map, warp_region
+from emotionedit.render.matte import face_matte, mouth_interior
+from emotionedit.render.pixels import warp_into
+from emotionedit.track import MediaPipeFaceMesh, TrackerOptions, track_frames
+
+SIZES = {"native": None, "1080p": (1920, 1080), "4K": (3840, 2160)}
+
+
+def read_frames(count: int) -> list[np.ndarray]:
+    capture = cv2.VideoCapture(str(fetch_clip("franck.mp4")))
+    capture.set(cv2.CAP_PROP_POS_FRAMES, 672)
+    frames = []
+    for _ in range(count):
+        ok, frame = capture.read()
+        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+    return frames
+
+
+def plate(frame: np.ndarray, size) -> np.ndarray:
+    x = frame.astype(np.float32) / 255.0
+    if size is not None:
+        x = cv2.resize(x, size, interpolation=cv2.INTER_CUBIC)
+    linear = np.power(np.clip(x, 0, None), 2.2)
+    alpha = np.ones(linear.shape[:2] + (1,), np.float32)
+    return np.ascontiguousarray(np.concatenate([linear, alpha], axis=2))
+
+
+def timed(fn, *args):
+    start = time.perf_counter()
+    result = fn(*args)
+    return result, (time.perf_counter() - start) * 1000.0
+
+
+def bench_size(frames: list[np.ndarray], size) -> dict:
+    plates = [plate(f, size) for f in frames]
+    height, width = plates[0].shape[:2]
+    options = TrackerOptions()
+    tracker = MediaPipeFaceMesh(max_track_height=options.max_track_height)
+    views, t_view = [], []
+    for p in plates:
+        v, ms = timed(to_tracking_rgb, p, options.max_track_height)
+        views.append(v)
+        t_view.append(ms)
+    t_track = []
+    tracker.reset()
+    found_all = []
+    for v in views:
+        faces, ms = timed(tracker.detect, v)
+        t_track.append(ms)
+        found_all.append(faces)
+    track = track_frames(views, tracker, options)
+    track.landmarks *= np.float32(height / views[0].shape[0])
+    fit, t_fit = timed(fit_shot, track.landmarks, track.found)
+    info = PlateInfo("bench", width, height, list(range(len(frames))), 24.0)
+    analysis = Analysis(plate=info, track=track, fit=fit, tracker=tracker.name)
+    editor, t_setup = timed(ShotEditor, analysis)
+    params = EditParams()
+    stages = {k: [] for k in ("edit", "field", "matte", "pixels", "render_total")}
+    dst = np.empty_like(plates[0])
+    for i, p in enumerate(plates):
+        targets, ms = timed(editor.targets, i, params)
+        stages["edit"].append(ms)
+        region = warp_region(targets.source, width, height)
+        (mx, my), ms = timed(backward_map, targets.source, targets.target, region)
+        stages["field"].append(ms)
+        start = time.perf_counter()
+        matte = face_matte(targets.source, region)
+        mouth_interior(targets.source, targets.target, region)
+        stages["matte"].append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        dst[...] = p
+        warp_into(dst, dst, mx, my, matte, region)
+        stages["pixels"].append((time.perf_counter() - start) * 1000)
+        _, ms = timed(editor.render_into, dst, p, i, params)
+        stages["render_total"].append(ms)
+    med = {k: round(float(np.median(v)), 2) for k, v in stages.items()}
+    med.update({
+        "tracking_view": round(float(np.median(t_view)), 2),
+        "landmarks": round(float(np.median(t_track)), 2),
+        "fit_per_frame": round(t_fit / len(frames), 3),
+        "shot_setup_per_frame": round(t_setup / len(frames), 3),
+    })
+    med["analyze_total"] = round(med["tracking_view"] + med["landmarks"] + med["fit_per_frame"], 2)
+    med["analyze_fps"] = round(1000.0 / med["analyze_total"], 1)
+    med["render_fps"] = round(1000.0 / med["render_total"], 1)
+    med["plate"] = f"{width}x{height} float32 RGBA"
+    med["face_region_px"] = f"{region.width}x{region.height}"
+    return med
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--frames", type=int, default=48)
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "docs/results/bench_engine.json"))
+    args = parser.parse_args()
+    frames = read_frames(args.frames)
+    report = {
+        "command": f"python bench/bench_engine.py --frames {args.frames}",
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, CPU only",
+        "frames": args.frames,
+        "ms_per_frame": {},
+    }
+    for name, size in SIZES.items():
+        report["ms_per_frame"][name] = bench_size(frames, size)
+        print(name, json.dumps(report["ms_per_frame"][name]), flush=True)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=1))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
