@@ -35,12 +35,15 @@ def to_tracking_rgb(image: np.ndarray, max_height: int | None = None) -> np.ndar
     """
     rgb = image[..., :3]
     if max_height is not None and rgb.shape[0] > max_height:
-        scale = max_height / rgb.shape[0]
-        size = (max(1, round(rgb.shape[1] * scale)), max_height)
-        work = rgb.astype(np.float32) if rgb.dtype == np.float16 else np.ascontiguousarray(rgb)
-        if work.dtype.kind == "f":
-            work = np.nan_to_num(work, nan=0.0, posinf=1.0, neginf=0.0)
-        rgb = cv2.resize(work, size, interpolation=cv2.INTER_AREA)
+        # Shrink first (all channels, no copy of a contiguous plate), convert the small image after.
+        step = max(1, image.shape[0] // (2 * max_height))
+        work = image[::step, ::step] if step > 1 else image
+        work = work.astype(np.float32) if work.dtype == np.float16 else np.ascontiguousarray(work)
+        scale = max_height / image.shape[0]
+        size = (max(1, round(image.shape[1] * scale)), max_height)
+        rgb = cv2.resize(work, size, interpolation=cv2.INTER_AREA)[..., :3]
+        if rgb.dtype.kind == "f":
+            rgb = np.nan_to_num(rgb, nan=0.0, posinf=1.0, neginf=0.0)
     if rgb.dtype == np.uint8:
         return np.ascontiguousarray(rgb)
     if rgb.dtype == np.uint16:

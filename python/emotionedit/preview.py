@@ -18,8 +18,8 @@ def display_rgb(image: np.ndarray) -> np.ndarray:
 
 def _label(tile: np.ndarray, text: str, height: int = 22) -> np.ndarray:
     band = np.full((height, tile.shape[1], 3), 24, np.uint8)
-    scale = band.shape[0] / 30
-    cv2.putText(band, text, (6, int(band.shape[0] * 0.72)), cv2.FONT_HERSHEY_SIMPLEX, scale, (235, 235, 235), 1,
+    scale = band.shape[0] / 36
+    cv2.putText(band, text, (6, int(band.shape[0] * 0.78)), cv2.FONT_HERSHEY_SIMPLEX, scale, (235, 235, 235), 1,
                 cv2.LINE_AA)
     return np.concatenate([band, tile], axis=0)
 

@@ -62,5 +62,5 @@ def warp_into(dst: np.ndarray, src: np.ndarray, map_x: np.ndarray, map_y: np.nda
     if dst is not src:
         # dst's region must hold the source first where the edit does not reach.
         target[...] = src[region.y0 : region.y1, region.x0 : region.x1]
-    target[edit] = warped[edit].astype(dst.dtype, copy=False)
+    np.copyto(target, warped.astype(dst.dtype, copy=False), where=edit[..., None])
     return skipped
