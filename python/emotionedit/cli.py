@@ -7,7 +7,6 @@ message and exit with status 2; a traceback means a bug in EmotionEdit.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -165,8 +164,6 @@ def make_preview(source: FrameReader, edited: FrameReader, sheet_path: Path, tit
             i = analysis.index_of(n)
             face = analysis.track.landmarks[i, :, :2] if analysis.track.found[i] else None
         faces.append(face)
-    if analysis is None:
-        faces = [None] * len(picks)
     sheet = contact_sheet([source.read(n) for n in picks], [edited.read(n) for n in picks],
                           [f"#{n}" for n in picks], faces, title)
     if sheet_path.exists() and not overwrite:
@@ -229,8 +226,6 @@ def cmd_eval(args) -> int:
         report["sweep"] = evaluate_sweep(list(zip(values, results, strict=True)), label, output.with_name(
             output.stem + "_sweep.png"))
     write_report(report if len(results) > 1 else results[0], output, plot if len(results) == 1 else None)
-    if len(results) > 1:
-        output.write_text(json.dumps(report, indent=2))
     _print_eval(results, report.get("sweep"), label)
     print(f"report written to {output}")
     return 0

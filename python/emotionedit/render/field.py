@@ -75,7 +75,7 @@ def backward_map(source: np.ndarray, target: np.ndarray, region: Region) -> tupl
     ``target`` in the output. Returns map_x, map_y: (region.height, region.width)
     float32 absolute source coordinates for cv2.remap.
     """
-    iod = float(np.linalg.norm(np.subtract(*topo.eye_centres(source[None])) ))
+    iod = float(topo.interocular(source[None])[0])
     pins = np.concatenate([face_oval(source, s) for s in PIN_RINGS])
     chosen = list(topo.FIELD_CONTROL)
     control = np.concatenate([target[chosen], pins]) / iod

@@ -26,7 +26,7 @@ def _fill(polygon: np.ndarray, region: Region, antialias: bool = True) -> np.nda
 
 def face_matte(points: np.ndarray, region: Region) -> np.ndarray:
     """Feathered face matte over ``region`` for (478, 2) plate points, (h, w) float32 in [0, 1]."""
-    iod = float(np.linalg.norm(np.subtract(*topo.eye_centres(points[None]))))
+    iod = float(topo.interocular(points[None])[0])
     # The feather is ~8 px wide at 64 px per IOD: blur there and upsample, so a 4K face costs
     # what a 1080p one does (the hard outer cut-off is drawn at full resolution).
     factor = min(1.0, 64.0 / iod)
