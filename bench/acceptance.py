@@ -1,6 +1,6 @@
 """Issue 2's acceptance runs on franck.mp4: edit, evaluate, and draw contact sheets.
 
-Usage: python bench/acceptance.py [--work DIR] [--quick]
+Usage: python bench/acceptance.py [--work DIR]
 Writes docs/results/acceptance.json and docs/images/*.png; prints a summary table.
 Outputs are lossless PNG sequences so the evaluation sees the edit, not a codec.
 """

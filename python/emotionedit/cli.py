@@ -23,6 +23,7 @@ from .engine import DEFAULT_SMOOTHING, ShotEditor, analyze
 from .errors import UserError
 from .io import FrameReader, open_frames, open_writer, parse_frame_range
 from .keyframes import Curve, parse_curve
+from .prefetch import prefetch
 from .preview import contact_sheet, write_png
 from .render import Output
 from .track import FaceSelection, TrackerOptions
@@ -126,7 +127,7 @@ def cmd_render(args) -> int:
         with open_writer(args.output, reader.spec, reader.frame_numbers, overwrite=args.overwrite,
                          protect=protect) as writer, _progress(len(reader), "render") as bar:
             out = None
-            for number, image in reader:
+            for number, image in prefetch(reader):  # decode the next frame while this one renders
                 out = np.empty_like(image) if out is None or out.shape != image.shape else out
                 skipped = editor.render_into(out, image, number, curves.at(number), output_mode)
                 nonfinite_frames += skipped > 0

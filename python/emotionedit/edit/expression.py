@@ -20,7 +20,7 @@ from .regions import region_weights
 # Intensities above 1 exaggerate the prototype; beyond this the mesh folds over itself.
 MAX_INTENSITY = 2.0
 # No AU is pushed past this activation, whatever the actor already does (saturation).
-MAX_ACTIVATION = 2.0
+MAX_ACTIVATION = 3.0
 MODES = ("add", "replace")
 
 

@@ -147,7 +147,7 @@ def detect_face(rgb: np.ndarray, *, upsample: int = 0) -> FaceBox | None:
                    float(scores[best]))
 
 
-NORMALISED_BOX = 240  # face box width (px) the landmarks are fitted at, whatever the footage size
+NORMALISED_BOX = 480  # face box width (px) the landmarks are fitted at, whatever the footage size
 
 
 def _normalised(rgb: np.ndarray, box: FaceBox) -> tuple[np.ndarray, Any, float, np.ndarray]:

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from .field import backward_map, warp_region
-from .matte import face_matte, mouth_interior, teeth_map
+from .matte import face_matte, mouth_interior
 from .pixels import warp_into
 
 
@@ -63,9 +63,9 @@ def render_into(dst: np.ndarray, src: np.ndarray, source: np.ndarray | None, tar
     if region.empty:
         return 0
     map_x, map_y = backward_map(source, target, region)
-    mouth = mouth_interior(source, target, region)
-    if mouth.any():
-        tx, ty = teeth_map(source, target, region)
+    teeth = mouth_interior(source, target, region)
+    if teeth is not None:
+        mouth, tx, ty = teeth
         map_x += mouth * (tx - map_x)
         map_y += mouth * (ty - map_y)
     matte = face_matte(source, region)

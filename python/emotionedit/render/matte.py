@@ -46,21 +46,39 @@ def face_matte(points: np.ndarray, region: Region) -> np.ndarray:
 # Lips closer than this (pixels) show no teeth: the mouth's interior is then left to the smooth
 # field, or the sliver between the lips would be sampled from the unmoved source (a double edge).
 OPEN_MOUTH_PX = (2.0, 5.0)
+# Feather of the mouth-interior mask (IOD): about 1 px on a 360p face, 4 px at 4K.
+MOUTH_FEATHER_IOD = 0.015
 
 
-def mouth_interior(source: np.ndarray, target: np.ndarray, region: Region) -> np.ndarray:
-    """Mask of the open mouth (inside the edited inner lips), (h, w) float32 in [0, 1].
+def _inner_lip_polygon(points: np.ndarray) -> np.ndarray:
+    ring = list(topo.LIPS_INNER_UPPER) + list(topo.LIPS_INNER_LOWER[-2:0:-1])
+    return points[ring, :2]
 
-    Weighted by how far the source's lips are apart: 0 for a closed mouth.
+
+def mouth_interior(source: np.ndarray, target: np.ndarray, region: Region
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Where the edited frame shows rigid teeth, and the teeth's backward map.
+
+    Returns (weight (h, w) float32 in [0, 1], map_x, map_y from :func:`teeth_map`), or None
+    for a closed mouth.
+
+    Inside the edited inner lips, weighted by how far the source's lips are apart (0 for a
+    closed mouth), and only where the teeth map samples the source's own mouth opening:
+    where an edit moves a lip corner, the teeth map would otherwise copy the unmoved lip
+    into the opening (a stepped, doubled lip line), so the smooth field takes over there.
     """
     aperture = float(np.linalg.norm(source[14, :2] - source[13, :2]))
     low, high = OPEN_MOUTH_PX
     openness = float(np.clip((aperture - low) / (high - low), 0.0, 1.0))
     if openness == 0.0:
-        return np.zeros((region.height, region.width), np.float32)
-    ring = list(topo.LIPS_INNER_UPPER) + list(topo.LIPS_INNER_LOWER[-2:0:-1])
-    polygon = target[ring, :2]
-    return _fill(polygon, region) * openness
+        return None
+    sigma = max(0.5, MOUTH_FEATHER_IOD * float(topo.interocular(source[None])[0]))
+    edited_opening = cv2.GaussianBlur(_fill(_inner_lip_polygon(target), region), (0, 0), sigma)
+    source_opening = cv2.GaussianBlur(_fill(_inner_lip_polygon(source), region), (0, 0), sigma)
+    tx, ty = teeth_map(source, target, region)
+    sampled = cv2.remap(source_opening, tx - region.x0, ty - region.y0, cv2.INTER_LINEAR,
+                        borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return edited_opening * sampled * openness, tx, ty
 
 
 def teeth_map(source: np.ndarray, target: np.ndarray, region: Region) -> tuple[np.ndarray, np.ndarray]:
