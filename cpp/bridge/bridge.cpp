@@ -1,0 +1,339 @@
+// The Python bridge: CPython embedded through pybind11, driving the engine's node module
+// (emotionedit.node). Loaded by the OFX node only after it has checked the process can
+// take our Python (see node/python_guard.h), and called only on the node's worker thread.
+//
+// The interpreter is started once, lazily, and never finalised: numpy, torch and CuPy
+// cannot be re-initialised, and hosts unload and reload plugins freely.
+#include <dlfcn.h>
+#include <link.h>
+#include <pybind11/embed.h>
+#include <pybind11/numpy.h>
+#include <pybind11/stl.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "bridge_api.h"
+
+namespace py = pybind11;
+
+namespace {
+
+struct State {
+  bool initialised = false;    // we started the interpreter (never undone)
+  PyObject *module = nullptr;  // the node module (a leaked strong reference)
+  std::string fatal;           // the interpreter cannot be used in this process
+};
+
+State &state() {
+  static State *s = new State();  // never destroyed: see above
+  return *s;
+}
+
+void put(EEResult *r, int status, int level, const std::string &text) {
+  r->status = status;
+  r->level = level;
+  std::strncpy(r->message, text.c_str(), EE_MESSAGE_BYTES - 1);
+  r->message[EE_MESSAGE_BYTES - 1] = '\0';
+}
+
+constexpr int kOk = 0, kFailed = 1;
+
+std::string real_path(const char *path) {
+  char buffer[PATH_MAX];
+  return realpath(path, buffer) != nullptr ? std::string(buffer) : std::string(path);
+}
+
+int collect_pythons(struct dl_phdr_info *info, size_t, void *data) {
+  auto *found = static_cast<std::vector<std::string> *>(data);
+  const char *name = info->dlpi_name;
+  if (name != nullptr && std::strstr(name, "libpython") != nullptr) found->push_back(real_path(name));
+  return 0;
+}
+
+// Extension modules (numpy's _multiarray_umath, ...) look up Py* symbols in the global
+// scope, but the host loaded us RTLD_LOCAL. Promote our libpython, and only ours.
+std::string promote_libpython() {
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void *>(&Py_IsInitialized), &info) == 0 || info.dli_fname == nullptr) {
+    return "cannot locate the libpython this bridge was linked with";
+  }
+  const std::string ours = real_path(info.dli_fname);
+  std::vector<std::string> loaded;
+  dl_iterate_phdr(collect_pythons, &loaded);
+  for (const std::string &library : loaded) {
+    if (library != ours) {
+      return "another Python (" + library + ") is loaded in this host besides EmotionEdit's (" + ours +
+             "); in-process mode is unavailable in this host";
+    }
+  }
+  if (dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL) == nullptr) {
+    const char *why = dlerror();
+    return std::string("cannot give ") + info.dli_fname + " global visibility: " + (why ? why : "?");
+  }
+  return "";
+}
+
+std::string status_text(const PyStatus &status) {
+  std::string text = status.err_msg != nullptr ? status.err_msg : "unknown error";
+  if (status.func != nullptr) text = std::string(status.func) + ": " + text;
+  return text;
+}
+
+// Start the interpreter on this (the worker) thread, configured explicitly: the engine's
+// virtual environment, no host PYTHONHOME/PYTHONPATH, no signal handlers.
+std::string initialise(const EEBridgeConfig &config) {
+  PyConfig c;
+  PyConfig_InitPythonConfig(&c);
+  c.install_signal_handlers = 0;  // SIGINT and friends stay the host's
+  c.parse_argv = 0;
+  c.use_environment = 0;  // hosts and artists set PYTHONHOME/PYTHONPATH for their own Python
+  c.user_site_directory = 0;
+  PyStatus status = PyConfig_SetBytesString(&c, &c.program_name, config.python);
+  // With executable = <venv>/bin/python, Python finds pyvenv.cfg and uses the venv's site-packages.
+  if (!PyStatus_Exception(status)) status = PyConfig_SetBytesString(&c, &c.executable, config.python);
+  if (!PyStatus_Exception(status)) status = Py_InitializeFromConfig(&c);
+  PyConfig_Clear(&c);
+  if (PyStatus_Exception(status))
+    return "Python could not start from " + std::string(config.python) + ": " + status_text(status);
+  state().initialised = true;
+  {
+    py::gil_scoped_acquire gil;  // re-entrant on the initialising thread
+    py::list path = py::module_::import("sys").attr("path");
+    std::string folders = config.python_path != nullptr ? config.python_path : "";
+    std::vector<std::string> items;
+    for (std::size_t start = 0; start <= folders.size();) {
+      const std::size_t end = std::min(folders.find(':', start), folders.size());
+      if (end > start) items.push_back(folders.substr(start, end - start));
+      start = end + 1;
+    }
+    for (auto it = items.rbegin(); it != items.rend(); ++it) path.insert(0, *it);
+  }
+  PyEval_SaveThread();  // release the GIL: other Python threads (torch, tqdm) may run between jobs
+  return "";
+}
+
+// An exception from the node module, described by the module itself when it can.
+void describe(const py::error_already_set &error, EEResult *r) {
+  try {
+    py::object value = error.value();
+    // Keep the traceback with the exception, so the module can print where it came from.
+    if (error.trace()) PyException_SetTraceback(value.ptr(), error.trace().ptr());
+    py::object described = py::reinterpret_borrow<py::object>(state().module).attr("describe_error")(value);
+    auto pair = described.cast<std::pair<int, std::string>>();
+    put(r, pair.first, EE_LEVEL_ERROR, pair.second);
+  } catch (const std::exception &e) {
+    put(r, kFailed, EE_LEVEL_ERROR, std::string("the engine failed: ") + error.what());
+  }
+}
+
+int start(const EEBridgeConfig *config, EEResult *r) {
+  State &s = state();
+  try {
+    if (config == nullptr || config->abi != EE_BRIDGE_ABI) {
+      put(r, kFailed, EE_LEVEL_ERROR, "the node and the Python bridge come from different builds");
+      return EE_START_FATAL;
+    }
+    if (!s.fatal.empty()) {
+      put(r, kFailed, EE_LEVEL_ERROR, s.fatal);
+      return EE_START_FATAL;
+    }
+    if (!s.initialised) {
+      if (Py_IsInitialized()) {
+        s.fatal =
+            "this host already runs Python in this process; in-process mode is unavailable in this host "
+            "(render with the command line, `emotionedit render`, until the out-of-process engine exists)";
+        put(r, kFailed, EE_LEVEL_ERROR, s.fatal);
+        return EE_START_FATAL;
+      }
+      std::string problem = promote_libpython();
+      if (problem.empty()) problem = initialise(*config);
+      if (!problem.empty()) {
+        s.fatal = problem + "; restart the host after fixing it";
+        put(r, kFailed, EE_LEVEL_ERROR, s.fatal);
+        return EE_START_FATAL;
+      }
+    }
+    py::gil_scoped_acquire gil;
+    try {
+      py::module_ module = py::module_::import(config->module);
+      s.module = module.release().ptr();
+    } catch (const py::error_already_set &e) {
+      std::string python = config->python;
+      put(r, kFailed, EE_LEVEL_ERROR,
+          "the engine could not be imported (module " + std::string(config->module) + " in " + python +
+              "): " + e.what() +
+              ". Install EmotionEdit in that environment (`make setup`, or `pip install -e .`), or set "
+              "EMOTIONEDIT_PYTHON to the environment that has it");
+      return EE_START_RETRY;  // the import can be tried again once the environment is fixed
+    }
+    put(r, kOk, EE_LEVEL_NONE, "");
+    return EE_START_READY;
+  } catch (const std::exception &e) {
+    put(r, kFailed, EE_LEVEL_ERROR, std::string("the Python bridge failed to start: ") + e.what());
+  } catch (...) {
+    put(r, kFailed, EE_LEVEL_ERROR, "the Python bridge failed to start");
+  }
+  return EE_START_RETRY;
+}
+
+py::tuple rect(const EEImage &image) {
+  return py::make_tuple(image.x1, image.y1, image.x2, image.y2);
+}
+
+py::dict frame_dict(const EEFrame &f) {
+  py::dict values;
+  for (int i = 0; i < f.value_count; ++i) {
+    const EEValue &v = f.values[i];
+    if (v.kind == EE_INT)
+      values[v.name] = v.i;
+    else if (v.kind == EE_DOUBLE)
+      values[v.name] = v.d;
+    else
+      values[v.name] = py::str(v.s != nullptr ? v.s : "");
+  }
+  py::dict d;
+  d["time"] = f.time;
+  d["params"] = values;
+  d["dtype"] = f.dtype;
+  d["components"] = f.components;
+  d["premultiplication"] = f.premultiplication;
+  d["src_bounds"] = rect(f.src);
+  d["dst_bounds"] = rect(f.dst);
+  d["window"] = py::make_tuple(f.window[0], f.window[1], f.window[2], f.window[3]);
+  d["render_scale"] = py::make_tuple(f.render_scale[0], f.render_scale[1]);
+  d["cuda"] = f.cuda != 0;
+  return d;
+}
+
+void *prepare(const EEFrame *frame, EEResult *r) {
+  try {
+    py::gil_scoped_acquire gil;
+    try {
+      py::object plan = py::reinterpret_borrow<py::object>(state().module).attr("prepare")(frame_dict(*frame));
+      put(r, kOk, EE_LEVEL_NONE, "");
+      return new py::object(std::move(plan));
+    } catch (const py::error_already_set &e) {
+      describe(e, r);
+    }
+  } catch (const std::exception &e) {
+    put(r, kFailed, EE_LEVEL_ERROR, std::string("the Python bridge failed: ") + e.what());
+  } catch (...) {
+    put(r, kFailed, EE_LEVEL_ERROR, "the Python bridge failed");
+  }
+  return nullptr;
+}
+
+// Geometry of a view, top row first (the engine's plates run top-down; OFX rows run
+// bottom-up from bounds.y1, so the top row is the last one and the row step is -row_bytes).
+struct View {
+  char *top = nullptr;
+  py::ssize_t height = 0, width = 0, channels = 0;
+  py::ssize_t row_step = 0, pixel_step = 0, item = 0;
+};
+
+View view_of(const EEImage &image, const EEFrame &f, const int *window) {
+  View v;
+  const int x1 = window ? window[0] : image.x1, y1 = window ? window[1] : image.y1;
+  const int x2 = window ? window[2] : image.x2, y2 = window ? window[3] : image.y2;
+  v.item = py::dtype(f.dtype).itemsize();
+  v.channels = f.components;
+  v.pixel_step = v.item * v.channels;
+  v.height = y2 - y1;
+  v.width = x2 - x1;
+  v.row_step = -static_cast<py::ssize_t>(image.row_bytes);
+  v.top = static_cast<char *>(image.data) + static_cast<py::ssize_t>(y2 - 1 - image.y1) * image.row_bytes +
+          static_cast<py::ssize_t>(x1 - image.x1) * v.pixel_step;
+  return v;
+}
+
+// A zero-copy numpy view of host memory. The capsule owns nothing: the host's image
+// outlives the call, and the view must not be kept after it (node.py does not keep it).
+py::array host_array(const View &v, const char *dtype, bool writable) {
+  py::capsule no_owner(v.top, [](void *) {});
+  py::array a(py::dtype(dtype), {v.height, v.width, v.channels}, {v.row_step, v.pixel_step, v.item}, v.top, no_owner);
+  if (!writable) a.attr("setflags")(py::arg("write") = false);
+  return a;
+}
+
+// A CUDA view, for emotionedit.node.gpu to wrap with CuPy: the first element's address,
+// shape, strides, and the lowest address and byte span the view covers.
+py::dict device_view(const View &v, const char *dtype) {
+  const py::ssize_t rows_span = (v.height - 1) * std::abs(v.row_step);
+  const auto top = reinterpret_cast<std::uintptr_t>(v.top);
+  const std::uintptr_t low = v.row_step < 0 ? top - rows_span : top;
+  py::dict d;
+  d["ptr"] = top;
+  d["low"] = low;
+  d["span"] = rows_span + v.width * v.pixel_step;
+  d["shape"] = py::make_tuple(v.height, v.width, v.channels);
+  d["strides"] = py::make_tuple(v.row_step, v.pixel_step, v.item);
+  d["dtype"] = dtype;
+  return d;
+}
+
+void collect_messages(const py::object &plan, EEResult *r) {
+  int level = EE_LEVEL_NONE;
+  std::string text;
+  for (py::handle item : py::getattr(plan, "messages", py::list())) {
+    auto pair = item.cast<std::pair<std::string, std::string>>();
+    level = std::max(level, pair.first == "error" ? int(EE_LEVEL_ERROR) : int(EE_LEVEL_WARNING));
+    text += (text.empty() ? "" : "\n") + pair.second;
+  }
+  put(r, kOk, level, text);
+}
+
+int render(void *plan_pointer, const EEFrame *frame, EEResult *r) {
+  try {
+    py::gil_scoped_acquire gil;
+    try {
+      const py::object &plan = *static_cast<py::object *>(plan_pointer);
+      const View src = view_of(frame->src, *frame, nullptr);
+      const View dst = view_of(frame->dst, *frame, frame->window);
+      if (frame->cuda) {
+        const auto stream = reinterpret_cast<std::uintptr_t>(frame->cuda_stream);
+        plan.attr("render_cuda")(device_view(src, frame->dtype), device_view(dst, frame->dtype), stream);
+      } else {
+        plan.attr("render")(host_array(src, frame->dtype, false), host_array(dst, frame->dtype, true));
+      }
+      collect_messages(plan, r);
+    } catch (const py::error_already_set &e) {
+      describe(e, r);
+    }
+  } catch (const std::exception &e) {
+    put(r, kFailed, EE_LEVEL_ERROR, std::string("the Python bridge failed: ") + e.what());
+  } catch (...) {
+    put(r, kFailed, EE_LEVEL_ERROR, "the Python bridge failed");
+  }
+  return r->status;
+}
+
+void release(void *plan_pointer) {
+  try {
+    py::gil_scoped_acquire gil;
+    delete static_cast<py::object *>(plan_pointer);
+  } catch (...) {
+  }
+}
+
+void purge() {
+  try {
+    py::gil_scoped_acquire gil;
+    py::object module = py::reinterpret_borrow<py::object>(state().module);
+    if (module && py::hasattr(module, "purge")) module.attr("purge")();
+  } catch (...) {
+  }
+}
+
+const EEBridgeApi g_api = {EE_BRIDGE_ABI, start, prepare, render, release, purge};
+
+}  // namespace
+
+extern "C" __attribute__((visibility("default"))) const EEBridgeApi *ee_bridge_api(void) {
+  return &g_api;
+}

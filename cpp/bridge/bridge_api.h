@@ -1,0 +1,96 @@
+/* The C interface between the OFX node (EmotionEdit.ofx, which never links Python) and
+ * the Python bridge (EmotionEditPython.so, which embeds CPython through pybind11).
+ *
+ * Why two libraries: the node must load in every host, including hosts that run their
+ * own, different Python (Nuke, Natron). Only after checking the process does the node
+ * load the bridge, and with it libpython. Both are built together; the ABI number
+ * below guards against mixing builds.
+ *
+ * Threading: every function here is called on the node's single Python worker thread,
+ * never on a host thread. Ownership: every pointer in a request belongs to the caller
+ * and stays valid until the call returns. */
+#ifndef EMOTIONEDIT_BRIDGE_API_H
+#define EMOTIONEDIT_BRIDGE_API_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define EE_BRIDGE_ABI 1
+#define EE_BRIDGE_ENTRY "ee_bridge_api"
+
+enum EEValueKind { EE_INT = 0, EE_DOUBLE = 1, EE_STRING = 2 };
+
+/* One parameter value, read by the node at the render time. */
+typedef struct EEValue {
+  const char *name;
+  int kind;
+  long long i;
+  double d;
+  const char *s;
+} EEValue;
+
+/* An image as the host gave it: OFX pixel coordinates, y up, rows may run backwards
+ * (negative row_bytes). On a CUDA render, data is a device pointer. */
+typedef struct EEImage {
+  void *data;
+  int x1, y1, x2, y2;
+  long long row_bytes;
+} EEImage;
+
+typedef struct EEFrame {
+  double time;
+  const EEValue *values;
+  int value_count;
+  const char *dtype; /* numpy name: "uint8", "uint16", "float16", "float32" */
+  int components;    /* 3 (RGB) or 4 (RGBA) */
+  const char *premultiplication;
+  EEImage src;   /* the whole source image the host gave (the engine needs the whole face) */
+  EEImage dst;   /* the output image; only window is written */
+  int window[4]; /* x1, y1, x2, y2: the render window, inside dst's bounds */
+  double render_scale[2];
+  int cuda;          /* 1: data pointers are CUDA device pointers */
+  void *cuda_stream; /* the host's cudaStream_t, or NULL (then finish before returning) */
+} EEFrame;
+
+enum EELevel { EE_LEVEL_NONE = 0, EE_LEVEL_WARNING = 1, EE_LEVEL_ERROR = 2 };
+
+#define EE_MESSAGE_BYTES 4096
+
+/* What a call did: an OFX status, and a message for the node's persistent message. */
+typedef struct EEResult {
+  int status;
+  int level;
+  char message[EE_MESSAGE_BYTES];
+} EEResult;
+
+typedef struct EEBridgeConfig {
+  int abi;
+  const char *python;      /* the engine environment's interpreter (a venv's bin/python) */
+  const char *python_path; /* ':'-separated folders put first on sys.path (may be empty) */
+  const char *module;      /* the Python module the node drives, normally "emotionedit.node" */
+} EEBridgeConfig;
+
+/* start: 0 = ready; 1 = failed but may be retried (nothing was initialised);
+ * 2 = failed for the life of the process (the interpreter cannot be used here). */
+enum EEStart { EE_START_READY = 0, EE_START_RETRY = 1, EE_START_FATAL = 2 };
+
+typedef struct EEBridgeApi {
+  int abi;
+  int (*start)(const EEBridgeConfig *config, EEResult *result);
+  /* Everything that needs no pixels (load the analysis, build the editor). Returns a
+   * plan for render(), or NULL with result filled in. */
+  void *(*prepare)(const EEFrame *frame, EEResult *result);
+  /* The only call that touches pixels. Returns result->status. */
+  int (*render)(void *plan, const EEFrame *frame, EEResult *result);
+  void (*release)(void *plan);
+  void (*purge)(void);
+} EEBridgeApi;
+
+typedef const EEBridgeApi *(*EEBridgeEntry)(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EMOTIONEDIT_BRIDGE_API_H */

@@ -1,0 +1,40 @@
+#include "messages.h"
+
+#include <cstdio>
+#include <mutex>
+
+#include "ofx_names.h"
+#include "suites.h"
+
+namespace ee {
+
+static const char *ofx_type(Level level) {
+  return level == Level::Error ? kOfxMessageError : kOfxMessageWarning;
+}
+
+void log_line(Level level, const std::string &text) {
+  static std::mutex mutex;
+  static std::string last;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (text == last) return;
+  last = text;
+  std::fprintf(stderr, "EmotionEdit: %s: %s\n", level == Level::Error ? "error" : "warning", text.c_str());
+  std::fflush(stderr);
+}
+
+void show_message(OfxImageEffectHandle effect, Level level, const std::string &text) {
+  if (level == Level::None || text.empty()) return;
+  log_line(level, text);
+  // Always through "%s": the text comes from Python and may contain '%'.
+  if (const OfxMessageSuiteV2 *v2 = suites().message2.load()) {
+    v2->setPersistentMessage(effect, ofx_type(level), "io.emotionedit.EmotionEdit", "%s", text.c_str());
+  } else if (const OfxMessageSuiteV1 *v1 = suites().message1.load()) {
+    v1->message(effect, ofx_type(level), "io.emotionedit.EmotionEdit", "%s", text.c_str());
+  }
+}
+
+void clear_message(OfxImageEffectHandle effect) {
+  if (const OfxMessageSuiteV2 *v2 = suites().message2.load()) v2->clearPersistentMessage(effect);
+}
+
+}  // namespace ee

@@ -1,0 +1,20 @@
+// Messages to the user: the node's persistent message where the host has one (message
+// suite v2), a plain message otherwise, and one line on stderr for render farms and
+// terminals (each distinct text once in a row, not once per frame).
+#pragma once
+
+#include <string>
+
+#include "ofx_core.h"
+
+namespace ee {
+
+enum class Level { None, Warning, Error };
+
+void show_message(OfxImageEffectHandle effect, Level level, const std::string &text);
+void clear_message(OfxImageEffectHandle effect);
+
+// stderr only (for failures with no effect handle at hand).
+void log_line(Level level, const std::string &text);
+
+}  // namespace ee

@@ -1,0 +1,35 @@
+"""The Python side of the EmotionEdit OpenFX node.
+
+The C++ node (``cpp/``, built into ``plugin/EmotionEdit.ofx.bundle``) embeds CPython and
+drives this module from one worker thread. The contract, kept small so another
+transport (an out-of-process engine server) can serve the same calls:
+
+- :func:`prepare` ``(request: dict) -> Plan``: everything that needs no pixels.
+- ``Plan.render(src, dst)``: numpy views of the host's memory (no copy), top row first;
+  ``src`` is the whole source (read-only), ``dst`` the render window.
+- ``Plan.render_cuda(src_view, dst_view, stream)``: the same with CUDA device memory.
+- ``Plan.messages``: ``(level, text)`` pairs shown on the node after the render.
+- :func:`describe_error` ``(exc) -> (ofx_status, message)`` for anything raised.
+- :func:`purge`: drop cached editors (the host's PurgeCaches).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from . import editors, preview
+from .errors import describe_error
+from .plan import Plan
+
+__all__ = ["Plan", "describe_error", "prepare", "purge"]
+
+
+def prepare(request: Mapping) -> Plan:
+    """Prepare one frame's render from the node's request (see :class:`Plan`)."""
+    return Plan(request)
+
+
+def purge() -> None:
+    """Forget cached editors and preview tracks (they are rebuilt on demand)."""
+    editors.clear()
+    preview.clear()

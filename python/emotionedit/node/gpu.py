@@ -1,0 +1,67 @@
+"""CUDA renders: the host's device images wrapped as CuPy arrays, on the host's stream.
+
+Hosts with the OFX CUDA extension (DaVinci Resolve) hand over device pointers and a
+``cudaStream_t``. The views below wrap them without copying (``UnownedMemory``:
+CuPy neither frees nor keeps them), and all work is queued on the host's stream with
+no device synchronisation, as the OFX CUDA extension asks.
+
+Known limitation: the engine is CPU-only today, so a CUDA render copies the source to
+host memory, renders on the CPU and copies the window back, all ordered on the host's
+stream (the download waits for that stream only). It is correct, not fast; the GPU
+engine will replace ``render_on_device``'s middle step. CuPy is imported lazily: hosts
+without CUDA never load it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import numpy as np
+
+from .errors import GpuUnavailable
+
+
+def _cupy():
+    try:
+        import cupy
+    except ImportError as exc:
+        raise GpuUnavailable("CuPy is not installed in the engine environment (pip install -e '.[gpu]')") from exc
+    return cupy
+
+
+def device_array(cupy, view: Mapping):
+    """A CuPy array over host-owned device memory.
+
+    view: from the bridge: ``ptr`` (first element), ``low`` and ``span`` (the lowest
+    address and the bytes the view covers: rows may run backwards), ``shape``,
+    ``strides`` (bytes) and ``dtype``.
+    """
+    memory = cupy.cuda.UnownedMemory(view["low"], view["span"], None)
+    pointer = cupy.cuda.MemoryPointer(memory, view["ptr"] - view["low"])
+    return cupy.ndarray(tuple(view["shape"]), dtype=np.dtype(view["dtype"]), memptr=pointer,
+                        strides=tuple(view["strides"]))
+
+
+def render_on_device(render_host: Callable[[np.ndarray, np.ndarray], None], src_view: Mapping, dst_view: Mapping,
+                     stream_pointer: int) -> None:
+    """Render a CUDA frame through the CPU engine, ordered on the host's stream.
+
+    render_host(src, dst): the CPU render (numpy arrays, top row first).
+    stream_pointer: the host's ``cudaStream_t`` as an int, or 0 when the host gave
+    none; then the work is finished before returning, as OFX asks.
+    """
+    cupy = _cupy()
+    try:
+        stream = cupy.cuda.ExternalStream(stream_pointer) if stream_pointer else cupy.cuda.Stream.null
+    except Exception as exc:  # no usable device or driver in this process
+        raise GpuUnavailable(f"no usable CUDA device here ({type(exc).__name__}: {exc})") from exc
+    with stream:
+        src = device_array(cupy, src_view)
+        dst = device_array(cupy, dst_view)
+        host_src = cupy.asnumpy(src, stream=stream)  # waits for this stream's earlier work, not the device's
+        host_dst = np.empty(dst.shape, dst.dtype)
+        render_host(host_src, host_dst)
+        # Upload into a stream-ordered temporary, then a strided copy kernel into the host's window.
+        dst[...] = cupy.asarray(host_dst)
+        if not stream_pointer:
+            stream.synchronize()

@@ -1,0 +1,159 @@
+"""Drive the project's own OFX test host (tests/node/host) from pytest.
+
+The host is a small C++ program, compiled here on first use (g++, a few seconds),
+that loads the built bundle the way real hosts do and replays a scene: frames of
+raw pixels through the real action sequence. :func:`run` writes the scene and its
+frames, runs the host and parses what it reports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+HOST_DIR = REPO / "tests/node/host"
+HOST_SOURCES = sorted(HOST_DIR.glob("*.cpp")) + sorted(HOST_DIR.glob("*.h")) + sorted((REPO / "cpp/ofx").glob("*.h"))
+DEPTHS = {"byte": np.uint8, "short": np.uint16, "half": np.float16, "float": np.float32}
+
+
+def bundle_path() -> Path:
+    """The bundle under test: $EMOTIONEDIT_BUNDLE, or plugin/ where the build publishes it."""
+    return Path(os.environ.get("EMOTIONEDIT_BUNDLE", REPO / "plugin/EmotionEdit.ofx.bundle"))
+
+
+def build_host() -> Path:
+    """Compile the test host (once per source version) and return its path."""
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in HOST_SOURCES)).hexdigest()[:12]
+    out = REPO / "build/node-test-host" / f"ofx_test_host-{digest}"
+    if out.exists():
+        return out
+    compiler = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
+    if compiler is None:
+        raise RuntimeError("no C++ compiler (g++) to build the OFX test host")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_suffix(".partial")
+    units = [str(p) for p in HOST_SOURCES if p.suffix == ".cpp"]
+    subprocess.run([compiler, "-std=c++17", "-O1", "-pthread", f"-I{REPO / 'cpp/ofx'}", *units,
+                    "-o", str(partial), "-ldl"], check=True)
+    partial.replace(out)
+    return out
+
+
+def engine_env(**extra: str) -> dict[str, str]:
+    """Environment for a host run: the interpreter running the tests is the engine's
+    (it has emotionedit importable), and the checkout's engine comes first."""
+    env = dict(os.environ)
+    env["EMOTIONEDIT_PYTHON"] = sys.executable
+    env["EMOTIONEDIT_PYTHONPATH"] = os.pathsep.join([str(REPO / "python"), str(REPO / "tests/node/engines")])
+    env.setdefault("GLOG_minloglevel", "2")
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Frame:
+    time: float
+    image: np.ndarray  # (H, W, C) top row first, the scene's dtype
+    window: tuple[int, int, int, int] | None = None  # OFX x1, y1, x2, y2 (y up)
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+    renders: dict[float, list[dict]] = field(default_factory=dict)
+    messages: dict[float, list[dict]] = field(default_factory=dict)
+    checks: dict[float, dict] = field(default_factory=dict)
+    outputs: dict[float, np.ndarray] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
+
+    def status(self, time: float) -> int:
+        return int(self.renders[time][-1]["status"])
+
+    def text(self, time: float) -> str:
+        return "\n".join(m["text"] for m in self.messages.get(time, []))
+
+    def summary(self) -> dict:
+        line = next(x for x in self.lines if x.startswith("SUMMARY"))
+        return dict(kv.split("=", 1) for kv in line.split()[1:])
+
+
+def _fields(line: str) -> dict:
+    head, _, text = line.partition(" text=")
+    out = dict(kv.split("=", 1) for kv in head.split()[1:] if "=" in kv)
+    if text:
+        out["text"] = text.replace("|", "\n")
+    return out
+
+
+def run(tmp_path: Path, frames: list[Frame], params: dict[str, object], *, depth: str = "byte",
+        rows: str = "negative", padding: int = 0, threads: int = 1, instances: str = "per-frame",
+        reload: int = 0, identity: bool = False, cuda: int = 0, cuda_stream: int = 0, repeat: int = 1,
+        env: dict[str, str] | None = None, timeout: float = 300, write_outputs: bool = True) -> Result:
+    """Render ``frames`` through the bundle with ``params`` ({script name: value}) and return what happened."""
+    height, width, channels = frames[0].image.shape
+    dtype = np.dtype(DEPTHS[depth])
+    work = tmp_path / f"scene-{len(list(tmp_path.glob('scene-*')))}"
+    work.mkdir()
+    lines = [f"size {width} {height}", f"depth {depth}", f"components {'RGBA' if channels == 4 else 'RGB'}",
+             f"rows {rows}", f"padding {padding}", f"threads {threads}", f"instances {instances}",
+             f"reload {reload}", f"identity {int(identity)}", f"cuda {cuda}", f"cuda_stream {cuda_stream}",
+             f"repeat {repeat}"]
+    lines += [f"param {name} {value}" for name, value in params.items()]
+    outputs = {}
+    for i, frame in enumerate(frames):
+        assert frame.image.dtype == dtype and frame.image.shape == (height, width, channels)
+        src = work / f"src{i}.raw"
+        np.ascontiguousarray(frame.image).tofile(src)
+        out = work / f"out{i}.raw" if write_outputs else "-"
+        outputs[frame.time] = out
+        window = " ".join(str(v) for v in frame.window) if frame.window else ""
+        lines.append(f"frame {frame.time:g} {src} {out} {window}".rstrip())
+    scene = work / "scene.txt"
+    scene.write_text("\n".join(lines) + "\n")
+    proc = subprocess.run([str(build_host()), str(bundle_path()), str(scene)], capture_output=True, text=True,
+                          env=env or engine_env(), timeout=timeout)
+    result = Result(proc.returncode, proc.stdout, proc.stderr, lines=proc.stdout.splitlines())
+    for line in result.lines:
+        kind = line.split(" ", 1)[0]
+        if kind in ("RENDER", "MESSAGE", "CHECK"):
+            f = _fields(line)
+            time = float(f["time"])
+            if kind == "RENDER":
+                result.renders.setdefault(time, []).append(f)
+            elif kind == "MESSAGE":
+                result.messages.setdefault(time, []).append(f)
+            else:
+                result.checks[time] = f
+    for time, out in outputs.items():
+        if out != "-" and Path(out).exists():
+            result.outputs[time] = np.fromfile(out, dtype).reshape(height, width, channels)
+    return result
+
+
+def describe() -> dict:
+    """The plugin's descriptor (Describe + DescribeInContext), as the test host saw it."""
+    import json
+
+    proc = subprocess.run([str(build_host()), str(bundle_path()), "--describe"], capture_output=True, text=True,
+                          env=engine_env(), timeout=60, check=True)
+    return json.loads(proc.stdout)
+
+
+def window_slice(window: tuple[int, int, int, int], height: int) -> tuple[slice, slice]:
+    """Rows and columns of a top-down picture covered by an OFX window (x1, y1, x2, y2; y up)."""
+    x1, y1, x2, y2 = window
+    return slice(height - y2, height - y1), slice(x1, x2)
+
+
+RENDER_LINE = re.compile(r"ms=([0-9.]+)")
