@@ -132,6 +132,24 @@ void describe(const py::error_already_set &error, EEResult *r) {
   }
 }
 
+// Runs one engine call under the GIL. A Python exception is described by the node module; anything
+// else becomes a failed status: nothing may leave the bridge as a C++ exception.
+template <class Body>
+void call_engine(EEResult *r, Body &&body) {
+  try {
+    py::gil_scoped_acquire gil;
+    try {
+      body();
+    } catch (const py::error_already_set &e) {
+      describe(e, r);
+    }
+  } catch (const std::exception &e) {
+    put(r, kFailed, EE_LEVEL_ERROR, std::string("the Python bridge failed: ") + e.what());
+  } catch (...) {
+    put(r, kFailed, EE_LEVEL_ERROR, "the Python bridge failed");
+  }
+}
+
 int start(const EEBridgeConfig *config, EEResult *r) {
   State &s = state();
   try {
@@ -212,21 +230,13 @@ py::dict frame_dict(const EEFrame &f) {
 }
 
 void *prepare(const EEFrame *frame, EEResult *r) {
-  try {
-    py::gil_scoped_acquire gil;
-    try {
-      py::object plan = py::reinterpret_borrow<py::object>(state().module).attr("prepare")(frame_dict(*frame));
-      put(r, kOk, EE_LEVEL_NONE, "");
-      return new py::object(std::move(plan));
-    } catch (const py::error_already_set &e) {
-      describe(e, r);
-    }
-  } catch (const std::exception &e) {
-    put(r, kFailed, EE_LEVEL_ERROR, std::string("the Python bridge failed: ") + e.what());
-  } catch (...) {
-    put(r, kFailed, EE_LEVEL_ERROR, "the Python bridge failed");
-  }
-  return nullptr;
+  py::object *plan = nullptr;
+  call_engine(r, [&] {
+    py::object made = py::reinterpret_borrow<py::object>(state().module).attr("prepare")(frame_dict(*frame));
+    put(r, kOk, EE_LEVEL_NONE, "");
+    plan = new py::object(std::move(made));
+  });
+  return plan;
 }
 
 // Geometry of a view, top row first (the engine's plates run top-down; OFX rows run
@@ -289,27 +299,18 @@ void collect_messages(const py::object &plan, EEResult *r) {
 }
 
 int render(void *plan_pointer, const EEFrame *frame, EEResult *r) {
-  try {
-    py::gil_scoped_acquire gil;
-    try {
-      const py::object &plan = *static_cast<py::object *>(plan_pointer);
-      const View src = view_of(frame->src, *frame, nullptr);
-      const View dst = view_of(frame->dst, *frame, frame->window);
-      if (frame->cuda) {
-        const auto stream = reinterpret_cast<std::uintptr_t>(frame->cuda_stream);
-        plan.attr("render_cuda")(device_view(src, frame->dtype), device_view(dst, frame->dtype), stream);
-      } else {
-        plan.attr("render")(host_array(src, frame->dtype, false), host_array(dst, frame->dtype, true));
-      }
-      collect_messages(plan, r);
-    } catch (const py::error_already_set &e) {
-      describe(e, r);
+  call_engine(r, [&] {
+    const py::object &plan = *static_cast<py::object *>(plan_pointer);
+    const View src = view_of(frame->src, *frame, nullptr);
+    const View dst = view_of(frame->dst, *frame, frame->window);
+    if (frame->cuda) {
+      const auto stream = reinterpret_cast<std::uintptr_t>(frame->cuda_stream);
+      plan.attr("render_cuda")(device_view(src, frame->dtype), device_view(dst, frame->dtype), stream);
+    } else {
+      plan.attr("render")(host_array(src, frame->dtype, false), host_array(dst, frame->dtype, true));
     }
-  } catch (const std::exception &e) {
-    put(r, kFailed, EE_LEVEL_ERROR, std::string("the Python bridge failed: ") + e.what());
-  } catch (...) {
-    put(r, kFailed, EE_LEVEL_ERROR, "the Python bridge failed");
-  }
+    collect_messages(plan, r);
+  });
   return r->status;
 }
 

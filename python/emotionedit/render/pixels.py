@@ -75,19 +75,18 @@ def _copy_where(target: np.ndarray, values: np.ndarray, mask: np.ndarray) -> Non
     copies, and the matte is one convex-ish blob: copy each row's span from its first to
     its last masked pixel, then put back the few unmasked pixels a span swept over.
     """
-    rows = np.flatnonzero(mask.any(axis=1))
+    covered = mask.any(axis=1)
+    rows = np.flatnonzero(covered)
     if rows.size == 0:
         return
     width = mask.shape[1]
     first = mask.argmax(axis=1)
     last = width - mask[:, ::-1].argmax(axis=1)
     cols = np.arange(width)
-    swept = (cols[None, :] >= first[:, None]) & (cols[None, :] < last[:, None]) & ~mask
-    swept[~mask.any(axis=1)] = False
+    swept = (cols[None, :] >= first[:, None]) & (cols[None, :] < last[:, None]) & ~mask & covered[:, None]
     ys, xs = np.nonzero(swept)
-    if ys.size:
-        kept = target[ys, xs].copy()
+    kept = target[ys, xs].copy() if ys.size else None
     for y in rows:
         target[y, first[y] : last[y]] = values[y, first[y] : last[y]]
-    if ys.size:
+    if kept is not None:
         target[ys, xs] = kept
