@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import AnalysisMismatchError, UserError
-from .fit import AUS, ShotFit
+from .fit import AUS, BASIS_REVISION, ShotFit
 from .track import FaceTrack
 
 FORMAT = "emotionedit-analysis"
@@ -96,6 +96,7 @@ def save(analysis: Analysis, path: Path, overwrite: bool = False) -> None:
         "tracker": analysis.tracker,
         "plate": analysis.plate.__dict__,
         "aus": list(AUS),
+        "basis_revision": BASIS_REVISION,
         "smile_removed": analysis.fit.smile_removed,
     }
     arrays = {
@@ -136,8 +137,13 @@ def load(path: Path) -> Analysis:
             f"{path} is analysis format version {header.get('version')}, this EmotionEdit reads version {VERSION}; "
             "re-run `emotionedit analyze` with this version"
         )
-    if header.get("aus") != list(AUS):
-        raise AnalysisMismatchError(f"{path} was made with another action-unit basis; re-run `emotionedit analyze`")
+    # Files written before the revision was recorded were fitted with revision 1.
+    revision = header.get("basis_revision", 1)
+    if header.get("aus") != list(AUS) or revision != BASIS_REVISION:
+        raise AnalysisMismatchError(
+            f"{path} was fitted with action-unit basis revision {revision}, this EmotionEdit edits with revision "
+            f"{BASIS_REVISION}; re-run `emotionedit analyze` to fit it again (tracking is unchanged)"
+        )
     plate = PlateInfo(**header["plate"])
     track = FaceTrack(landmarks=arrays["landmarks"], found=arrays["found"], faces_seen=arrays["faces_seen"])
     fit = ShotFit(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import OpenImageIO as oiio
 import pytest
@@ -87,6 +89,23 @@ def test_mismatched_analysis_is_refused_before_writing(shot, tmp_path, capsys, f
     assert main(["render", str(franck_path), "--frames", "600-610", "--analysis", str(analysis),
                  "-o", str(out)]) == 2
     assert "not in the analysis" in capsys.readouterr().err
+    assert not list(tmp_path.glob("out.*"))
+
+
+def test_analysis_fitted_with_an_older_basis_is_refused(shot, tmp_path, capsys):
+    root, plate, analysis = shot
+    # An analysis file from before the basis revision was recorded (revision 1).
+    with np.load(analysis) as data:
+        arrays = {key: data[key] for key in data.files}
+    header = json.loads(bytes(arrays["header"]).decode())
+    del header["basis_revision"]
+    arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    old = tmp_path / "old.analysis.npz"
+    np.savez(old, **arrays)
+    out = tmp_path / "out.####.png"
+    assert main(["render", str(plate), "--analysis", str(old), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "basis revision 1" in err and "re-run `emotionedit analyze`" in err
     assert not list(tmp_path.glob("out.*"))
 
 

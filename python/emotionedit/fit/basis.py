@@ -51,6 +51,13 @@ AUS = tuple(AU_NAMES)
 # How far (IOD) the pinning of expression-free points reaches into their neighbours.
 RIGID_REACH = 0.05
 
+# Bumped whenever a handle changes: coefficients fitted with one basis mean something else in
+# another, so an analysis file records the revision it was fitted with (see analysis.py).
+# 2: AU 12 is one broad lift about each corner (radius 0.55 IOD) and a broad cheek lift, so the
+#    whole lip line bends into a smooth arc; the narrow corner handle of revision 1 (0.2 IOD)
+#    bent it into a V with a kink at the midline once the corners rose far enough to read as a smile.
+BASIS_REVISION = 2
+
 R_CORNER = (topo.MOUTH_CORNER_RIGHT, topo.MOUTH_CORNER_LEFT)
 _HANDLES: dict[int, tuple[Handle, ...]] = {
     1: (Handle((107, 336), 0.22, down=-0.10, region=ABOVE_EYE), Handle((55, 285), 0.18, down=-0.07, region=ABOVE_EYE)),
@@ -67,7 +74,7 @@ _HANDLES: dict[int, tuple[Handle, ...]] = {
         Handle((40, 270), 0.15, down=-0.02, region=ABOVE_MOUTH)),
     10: (Handle((40, 270), 0.22, down=-0.055, region=ABOVE_MOUTH),
          Handle((0, 0), 0.15, down=-0.02, region=ABOVE_MOUTH)),
-    12: (Handle(R_CORNER, 0.2, medial=-0.07, down=-0.13, back=0.02), Handle((205, 425), 0.22, down=-0.05)),
+    12: (Handle(R_CORNER, 0.55, medial=-0.07, down=-0.095, back=0.02), Handle((205, 425), 0.3, down=-0.06)),
     14: (Handle(R_CORNER, 0.18, medial=-0.02, down=-0.01, back=0.03),),
     15: (Handle(R_CORNER, 0.28, medial=-0.01, down=0.07), Handle((91, 321), 0.16, down=0.02, region=BELOW_MOUTH)),
     17: (Handle((152, 152), 0.40, down=-0.05, back=-0.01, region=BELOW_MOUTH),

@@ -3,7 +3,8 @@
 Every channel is warped (RGB or RGBA; uint8, uint16, float16, float32) with
 bilinear sampling, which never leaves the range of its neighbours, so values
 above 1 and negative values survive. Non-finite samples (NaN, inf) are not
-spread: an output pixel whose footprint touches one keeps its source value.
+spread: an output pixel whose footprint touches one keeps its source value, and a
+non-finite pixel stays where it is (the edit neither moves nor hides a plate's defects).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def warp_into(dst: np.ndarray, src: np.ndarray, map_x: np.ndarray, map_y: np.nda
     dst, src: (H, W, C) arrays of one dtype and shape (``dst`` may be ``src`` only if the
     caller does not need the source afterwards: sampling reads a private window copy).
     map_x, map_y: (h, w) float32 absolute source coordinates; matte: (h, w) float32.
-    Returns the number of pixels left unedited because their footprint held NaN or inf.
+    Returns the number of pixels left unedited because they or their footprint held NaN or inf.
     """
     if dst.shape != src.shape or dst.dtype != src.dtype:
         raise ValueError(f"dst {dst.shape} {dst.dtype} must match src {src.shape} {src.dtype}")
@@ -57,7 +58,8 @@ def warp_into(dst: np.ndarray, src: np.ndarray, map_x: np.ndarray, map_y: np.nda
     edit = matte > 0
     if finite is not None:
         reach = cv2.remap(finite, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        clean = reach >= 1.0 - 1e-6
+        here = src[region.y0 : region.y1, region.x0 : region.x1]
+        clean = (reach >= 1.0 - 1e-6) & np.isfinite(here).all(axis=2)
         skipped = int((edit & ~clean).sum())
         edit &= clean
     target = dst[region.y0 : region.y1, region.x0 : region.x1]
