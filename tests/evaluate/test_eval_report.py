@@ -76,7 +76,10 @@ def test_a_mouth_change_and_an_outside_change_are_detected(talking_run):
     assert result["outside_face"]["pixels"] == 100 * len(frames)
     assert result["outside_face"]["frames_with_differences"] == len(frames)
     assert result["outside_face"]["max_abs_diff"] > 100
-    assert result["head_pose"]["max_drift_deg"] < 2.0  # the rigid points did not move
+    # No nose or eye pixel moved: the flow reads no head motion, where dlib's refit reads the
+    # opened mouth as a turn of the head.
+    assert result["head_pose"]["max_drift_deg"] < 0.3
+    assert result["head_pose"]["refit_mean_drift_deg"] > result["head_pose"]["mean_drift_deg"]
     assert result["identity"]["max_distance"] < 0.35
 
 

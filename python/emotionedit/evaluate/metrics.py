@@ -41,6 +41,8 @@ POSE_MODEL_POINTS: dict[int, tuple[float, float, float]] = {
     42: (16.0, -34.0, 34.0),  # left endocanthion
     45: (45.0, -34.0, 44.0),  # left exocanthion
 }
+# Their indices, in the order of the model points.
+POSE_POINTS = list(POSE_MODEL_POINTS)
 
 
 def eye_centres(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -130,9 +132,8 @@ def camera_matrix(height: int, width: int) -> np.ndarray:
 def head_rotation(landmarks: np.ndarray, height: int, width: int) -> np.ndarray:
     """Head rotation (object to camera) from 68 landmarks, by solvePnP on
     :data:`POSE_MODEL_POINTS`. ``landmarks``: ``(68, 2)`` pixels. Returns ``(3, 3)`` float64."""
-    index = list(POSE_MODEL_POINTS)
-    object_points = np.array([POSE_MODEL_POINTS[i] for i in index], np.float64)
-    image_points = np.ascontiguousarray(landmarks[index], np.float64)
+    object_points = np.array([POSE_MODEL_POINTS[i] for i in POSE_POINTS], np.float64)
+    image_points = np.ascontiguousarray(landmarks[POSE_POINTS], np.float64)
     camera = camera_matrix(height, width)
     if not np.all(np.isfinite(image_points)):
         return np.full((3, 3), np.nan)

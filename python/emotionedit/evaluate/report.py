@@ -28,6 +28,7 @@ from ..errors import UserError
 from . import landmarks68 as lm68
 from . import metrics
 from .classifier import EMOTION_LABELS, INPUT_SIZE, classify_crops, face_crop
+from .motion import carried_points
 
 OUTSIDE_DILATION = 1.5  # the face box grown by 50 % about its centre bounds "the face"
 _BATCH = 256  # face crops classified at once
@@ -110,6 +111,7 @@ def evaluate_pair(
     pose_src: list[tuple[float, float, float] | None] = []
     pose_edt: list[tuple[float, float, float] | None] = []
     drift: list[float | None] = []
+    refit_drift: list[float | None] = []
     flicker_sums = np.zeros(3)
     flicker_pairs = 0
     outside_pixels = 0
@@ -146,6 +148,7 @@ def evaluate_pair(
                 pose_src.append(None)
                 pose_edt.append(None)
                 drift.append(None)
+                refit_drift.append(None)
                 prev = (src, edt)
                 if progress is not None:
                     progress(n)
@@ -154,10 +157,15 @@ def evaluate_pair(
             ls, le = lm68.landmarks68(s8, box), lm68.landmarks68(e8, box)
             src_lm.append(ls)
             edt_lm.append(le)
-            rs, re_ = metrics.head_rotation(ls, h, w), metrics.head_rotation(le, h, w)
+            # Pose of the edited frame: the source's rigid points carried by the edit's motion
+            # (see .motion); the dlib refit of the edited frame is kept as a second reading.
+            carried = ls.copy()
+            carried[metrics.POSE_POINTS] = carried_points(s8, e8, box, ls[metrics.POSE_POINTS])
+            rs, re_ = metrics.head_rotation(ls, h, w), metrics.head_rotation(carried, h, w)
             pose_src.append(metrics.euler_deg(rs))
             pose_edt.append(metrics.euler_deg(re_))
             drift.append(metrics.rotation_angle_deg(rs, re_))
+            refit_drift.append(metrics.rotation_angle_deg(rs, metrics.head_rotation(le, h, w)))
             t2 = time.perf_counter()
             timing["landmarks_pose"] += t2 - t1
 
@@ -229,6 +237,7 @@ def evaluate_pair(
 
     # Head pose.
     drift_arr = np.array([math.nan if d is None else d for d in drift])
+    refit_arr = np.array([math.nan if d is None else d for d in refit_drift])
     axes = np.array([[math.nan] * 3 if p is None else p for p in pose_src]).reshape(n, 3)
     axes_e = np.array([[math.nan] * 3 if p is None else p for p in pose_edt]).reshape(n, 3)
     axis_drift = np.abs(axes_e - axes)
@@ -283,8 +292,13 @@ def evaluate_pair(
             "mean_drift_deg": _r(nanstat(np.mean, drift_arr), 3),
             "max_axis_drift_deg": {name: _r(nanstat(np.max, axis_drift[:, j]), 3)
                                    for j, name in enumerate(("yaw", "pitch", "roll"))},
-            "note": "drift = angle of the rotation between source and edited head pose (solvePnP, "
-                    "11 rigid nose and eye points)",
+            "note": "drift = angle of the rotation between source and edited head pose (solvePnP on 11 "
+                    "rigid nose and eye points; the edited pose from the source's points carried by the "
+                    "optical flow from source to edited, so only pixels the edit really moved count)",
+            "refit_mean_drift_deg": _r(nanstat(np.mean, refit_arr), 3),
+            "refit_max_drift_deg": _r(nanstat(np.max, refit_arr), 3),
+            "refit_note": "the same pose from dlib's 68 points refitted on the edited frame: its shape model "
+                          "moves the nose and eye points with the mouth, so it reads expression as pose",
             "source_yaw_pitch_roll_deg": [None if p is None else [_r(a, 2) for a in p] for p in pose_src],
             "drift_deg": _series(list(drift_arr), 3),
         },

@@ -1,0 +1,36 @@
+"""The edit's own motion, read by optical flow: what head-pose drift is measured from."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from emotionedit.evaluate import evaluate_pair
+from emotionedit.evaluate import landmarks68 as L
+from emotionedit.evaluate.motion import carried_points
+
+
+def _affine(rgb: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    return cv2.warpAffine(rgb, matrix, rgb.shape[1::-1], flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def test_points_are_carried_by_a_known_shift(talking_frames):
+    rgb = talking_frames[0]
+    box = L.detect_face(rgb)
+    points = L.landmarks68(rgb, box)[27:48]  # nose and eyes
+    shifted = _affine(rgb, np.array([[1.0, 0.0, 2.5], [0.0, 1.0, -1.5]]))
+    moved = carried_points(rgb, shifted, box, points)
+    np.testing.assert_allclose(moved - points, np.broadcast_to([2.5, -1.5], points.shape), atol=0.2)
+    np.testing.assert_array_equal(carried_points(rgb, rgb.copy(), box, points), points)
+
+
+def test_a_rolled_head_reads_its_roll_and_a_mouth_edit_reads_none(talking_frames):
+    frames = talking_frames[:6]
+    rolled = []
+    for rgb in frames:
+        eyes = L.landmarks68(rgb, L.detect_face(rgb))[36:48].mean(axis=0)
+        rolled.append(_affine(rgb, cv2.getRotationMatrix2D((float(eyes[0]), float(eyes[1])), 3.0, 1.0)))
+    pose = evaluate_pair(frames, rolled, identity_stride=100)["head_pose"]
+    assert pose["mean_drift_deg"] == pytest.approx(3.0, abs=0.3)
+    assert pose["max_axis_drift_deg"]["roll"] == pytest.approx(3.0, abs=0.4)
