@@ -164,8 +164,9 @@ int start(const EEBridgeConfig *config, EEResult *r) {
     if (!s.initialised) {
       if (Py_IsInitialized()) {
         s.fatal =
-            "this host already runs Python in this process; in-process mode is unavailable in this host "
-            "(render with the command line, `emotionedit render`, until the out-of-process engine exists)";
+            "this host already runs Python in this process; in-process mode is unavailable in this host (let the "
+            "node run the engine in its server process: unset EMOTIONEDIT_TRANSPORT, or set transport = auto or "
+            "server in EmotionEdit.settings)";
         put(r, kFailed, EE_LEVEL_ERROR, s.fatal);
         return EE_START_FATAL;
       }

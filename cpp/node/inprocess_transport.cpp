@@ -14,7 +14,6 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -54,10 +53,13 @@ std::string format_seconds(double s) {
 
 class InProcessTransport final : public Transport {
  public:
-  InProcessTransport() : settings_(load_settings()) {
+  InProcessTransport(const Settings &settings, const std::string &reason)
+      : settings_(settings), note_("Engine: in-process (" + reason + ")") {
     // Detached on purpose: the worker (and the interpreter it runs) lives as long as the process.
     std::thread([this] { run(); }).detach();
   }
+
+  std::string note() const override { return note_; }
 
   Outcome render(std::shared_ptr<FrameJob> job) override {
     auto task = std::make_shared<Task>();
@@ -202,20 +204,8 @@ class InProcessTransport final : public Transport {
   // On the worker, once per process (retried after failures that leave nothing behind).
   Outcome start_engine() {
     settings_ = load_settings();  // a settings file fixed since the last try is picked up
-    if (settings_.python.empty()) {
-      return failed("no engine environment is configured: " +
-                    (settings_.settings_file.empty() ? std::string("the bundle has no Contents/Resources/"
-                                                                   "EmotionEdit.settings")
-                                                     : settings_.settings_file + " has no python= line") +
-                    " and EMOTIONEDIT_PYTHON is not set. Run `make setup` (or `python -m emotionedit.node.install`) "
-                    "in the EmotionEdit checkout, or set EMOTIONEDIT_PYTHON to the environment's python");
-    }
-    if (access(settings_.python.c_str(), X_OK) != 0) {
-      return failed("the engine is missing: the Python " + settings_.python + " (from EMOTIONEDIT_PYTHON or " +
-                    settings_.settings_file +
-                    ") does not exist or cannot run. Set EMOTIONEDIT_PYTHON to the python of the environment "
-                    "where emotionedit is installed (e.g. <checkout>/.venv/bin/python), or re-run `make setup`");
-    }
+    const std::string missing = engine_python_problem(settings_);
+    if (!missing.empty()) return failed(missing);
     const std::string mismatch = python_version_mismatch(settings_);
     if (!mismatch.empty()) return failed(mismatch);
     if (api_ == nullptr) {
@@ -256,6 +246,7 @@ class InProcessTransport final : public Transport {
   }
 
   Settings settings_;  // the worker's (render threads only read the timeouts, fixed at creation)
+  const std::string note_;
   std::mutex mutex_;
   std::condition_variable work_ready_;
   std::condition_variable task_changed_;
@@ -270,16 +261,8 @@ class InProcessTransport final : public Transport {
 
 }  // namespace
 
-static std::atomic<Transport *> g_transport{nullptr};
-
-Transport &transport() {
-  // Never destroyed: its worker thread may be inside Python when the process exits.
-  static Transport *instance = g_transport = new InProcessTransport();
-  return *instance;
-}
-
-Transport *existing_transport() {
-  return g_transport.load();
+std::unique_ptr<Transport> make_inprocess_transport(const Settings &settings, const std::string &reason) {
+  return std::make_unique<InProcessTransport>(settings, reason);
 }
 
 }  // namespace ee

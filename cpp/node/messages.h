@@ -9,10 +9,10 @@
 
 namespace ee {
 
-enum class Level { None, Warning, Error };
+enum class Level { None, Info, Warning, Error };  // Info: OfxMessageMessage (persistent only)
 
-void show_message(OfxImageEffectHandle effect, Level level, const std::string &text);
-void clear_message(OfxImageEffectHandle effect);
+// detail: a further line for the message area only (not logged: the log has it once already).
+void show_message(OfxImageEffectHandle effect, Level level, const std::string &text, const std::string &detail = "");
 
 // stderr only (for failures with no effect handle at hand).
 void log_line(Level level, const std::string &text);

@@ -32,30 +32,61 @@ int collect(struct dl_phdr_info *info, size_t, void *data) {
 }
 
 constexpr const char *kAdvice =
-    "in-process mode is unavailable in this host; the out-of-process engine is not available yet, so render "
-    "with the command line (`emotionedit render`) for now";
+    "in-process mode is unavailable in this host; let the node run the engine in its server process (unset "
+    "EMOTIONEDIT_TRANSPORT, or set transport = auto or server in EmotionEdit.settings)";
+
+std::vector<std::string> loaded_pythons() {
+  std::vector<std::string> loaded;
+  dl_iterate_phdr(collect, &loaded);
+  return loaded;
+}
+
+bool initialised(void *is_initialized) {
+  return is_initialized != nullptr && reinterpret_cast<int (*)()>(is_initialized)() != 0;
+}
 
 }  // namespace
 
-std::string in_process_refusal(const Settings &settings) {
+std::string foreign_python(const Settings &settings) {
   const std::string ours = settings.libpython.empty() ? "" : real_path(settings.libpython);
-  std::vector<std::string> loaded;
-  dl_iterate_phdr(collect, &loaded);
-  for (const std::string &library : loaded) {
+  for (const std::string &library : loaded_pythons()) {
     if (ours.empty() || real_path(library) != ours) {
       return "this host has already loaded another Python (" + library + "; EmotionEdit's is " +
-             (ours.empty() ? std::string("unknown") : ours) + "): " + kAdvice;
+             (ours.empty() ? std::string("unknown") : ours) + ")";
     }
   }
   // A host program linked statically with Python exports the Py* symbols itself.
   if (void *symbol = dlsym(RTLD_DEFAULT, "Py_IsInitialized")) {
     Dl_info info{};
     const std::string owner = dladdr(symbol, &info) != 0 && info.dli_fname != nullptr ? info.dli_fname : "?";
-    if (ours.empty() || real_path(owner) != ours) {
-      return "this host program contains its own Python (" + owner + "): " + kAdvice;
-    }
+    if (ours.empty() || real_path(owner) != ours) return "this host program contains its own Python (" + owner + ")";
   }
   return "";
+}
+
+std::string python_already_running() {
+  // Py_IsInitialized only reads a flag: safe on any thread, with or without the GIL.
+  for (const std::string &library : loaded_pythons()) {
+    void *handle = dlopen(library.c_str(), RTLD_NOW | RTLD_NOLOAD);
+    if (handle == nullptr) continue;
+    const bool running = initialised(dlsym(handle, "Py_IsInitialized"));
+    dlclose(handle);  // balances this dlopen only: the library stays loaded
+    if (running) {
+      return "this host already runs Python in its process (" + library +
+             "): a host thread may hold Python's lock while it waits for a render";
+    }
+  }
+  if (initialised(dlsym(RTLD_DEFAULT, "Py_IsInitialized"))) {
+    return "this host program already runs its own Python: a host thread may hold Python's lock while it waits "
+           "for a render";
+  }
+  return "";
+}
+
+std::string in_process_refusal(const Settings &settings) {
+  std::string problem = foreign_python(settings);
+  if (problem.empty()) problem = python_already_running();
+  return problem.empty() ? "" : problem + ": " + kAdvice;
 }
 
 std::string python_version_mismatch(const Settings &settings) {

@@ -127,11 +127,14 @@ OfxStatus render(OfxImageEffectHandle effect, OfxPropertySetHandle in_args) {
   problem = read_values(*instance, time, *job);
   if (!problem.empty()) return fail(effect, problem);
 
-  const Outcome outcome = transport().render(job);
-  if (outcome.level == Level::None) {
-    clear_message(effect);
+  Transport &engine = transport();
+  const Outcome outcome = engine.render(job);
+  // The message area always says where the engine runs and why (after any warning or error).
+  const std::string note = engine.note();
+  if (outcome.level == Level::None || outcome.message.empty()) {
+    show_message(effect, Level::Info, note);
   } else {
-    show_message(effect, outcome.level, outcome.message);
+    show_message(effect, outcome.level, outcome.message, note);
   }
   return outcome.status;
 }

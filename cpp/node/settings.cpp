@@ -2,7 +2,9 @@
 
 #include <dlfcn.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 
@@ -37,6 +39,15 @@ double seconds(const std::string &text, double fallback) {
   char *end = nullptr;
   const double v = std::strtod(text.c_str(), &end);
   return (end != text.c_str() && v > 0.0) ? v : fallback;
+}
+
+// "in-process", "server" or "auto" for the spellings users write; anything else as given.
+std::string transport_name(std::string text) {
+  for (char &c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (text == "in-process" || text == "inprocess" || text == "in_process") return "in-process";
+  if (text == "server" || text == "out-of-process") return "server";
+  if (text.empty()) return "auto";
+  return text;
 }
 
 void join(std::string &list, const std::string &item) {
@@ -79,10 +90,20 @@ Settings load_settings() {
       s.startup_timeout = seconds(value, s.startup_timeout);
     else if (key == "render_timeout")
       s.render_timeout = seconds(value, s.render_timeout);
+    else if (key == "transport") {
+      s.transport = transport_name(value);
+      s.transport_source = "transport = " + value + " in " + s.settings_file;
+    }
   }
 
   if (!env("EMOTIONEDIT_PYTHON").empty()) s.python = env("EMOTIONEDIT_PYTHON");
   if (!env("EMOTIONEDIT_NODE_MODULE").empty()) s.module = env("EMOTIONEDIT_NODE_MODULE");
+  if (!env("EMOTIONEDIT_SERVER_MODULE").empty()) s.server_module = env("EMOTIONEDIT_SERVER_MODULE");
+  if (!env("EMOTIONEDIT_TRANSPORT").empty()) {
+    s.transport = transport_name(env("EMOTIONEDIT_TRANSPORT"));
+    s.transport_source = "EMOTIONEDIT_TRANSPORT=" + env("EMOTIONEDIT_TRANSPORT");
+  }
+  if (s.transport == "auto") s.transport_source.clear();
   s.startup_timeout = seconds(env("EMOTIONEDIT_STARTUP_TIMEOUT"), s.startup_timeout);
   s.render_timeout = seconds(env("EMOTIONEDIT_RENDER_TIMEOUT"), s.render_timeout);
   // Search order: the override, the build's source tree (editable installs), the bundle's own copy.
@@ -90,6 +111,22 @@ Settings load_settings() {
   join(s.python_path, file_python_path);
   if (is_dir(resources + "/python")) join(s.python_path, resources + "/python");
   return s;
+}
+
+std::string engine_python_problem(const Settings &s) {
+  if (s.python.empty()) {
+    return "no engine environment is configured: " +
+           (s.settings_file.empty() ? std::string("the bundle has no Contents/Resources/EmotionEdit.settings")
+                                    : s.settings_file + " has no python= line") +
+           " and EMOTIONEDIT_PYTHON is not set. Run `make setup` (or `python -m emotionedit.node.install`) in the "
+           "EmotionEdit checkout, or set EMOTIONEDIT_PYTHON to the environment's python";
+  }
+  if (access(s.python.c_str(), X_OK) != 0) {
+    return "the engine is missing: the Python " + s.python + " (from EMOTIONEDIT_PYTHON or " + s.settings_file +
+           ") does not exist or cannot run. Set EMOTIONEDIT_PYTHON to the python of the environment where "
+           "emotionedit is installed (e.g. <checkout>/.venv/bin/python), or re-run `make setup`";
+  }
+  return "";
 }
 
 }  // namespace ee

@@ -1,7 +1,11 @@
-// How a render reaches the engine. The node talks to a Transport; today the one
-// implementation runs the engine in this process (InProcessTransport: embedded CPython
-// on one worker thread). An out-of-process engine server (for hosts that run their own
-// Python) slots in as a second implementation without touching the OFX side.
+// How a render reaches the engine. The node talks to a Transport, one per process,
+// chosen on the first render (transport_choice.cpp):
+//   - in-process (inprocess_transport.cpp): CPython embedded through the bridge, on one
+//     worker thread; the engine reads and writes the host's images in place;
+//   - server (server_transport.cpp): the same engine in a process of its own, frames
+//     through shared memory; for hosts that run their own Python (Nuke, Natron, scripts
+//     driving a host), where an embedded interpreter is unsafe.
+// Both run the same node module on the same pixels and render bit-identical frames.
 #pragma once
 
 #include <memory>
@@ -10,6 +14,7 @@
 
 #include "../bridge/bridge_api.h"
 #include "messages.h"
+#include "settings.h"
 
 namespace ee {
 
@@ -36,6 +41,8 @@ class FrameJob {
 
   // The C view of this job for the bridge; valid while the job lives and is not modified.
   const EEFrame &frame();
+  // The parameter values, in the order they were added.
+  const std::vector<EEValue> &values() const { return values_; }
 
  private:
   std::vector<std::unique_ptr<std::string>> strings_;  // stable addresses
@@ -56,10 +63,26 @@ class Transport {
   virtual Outcome render(std::shared_ptr<FrameJob> job) = 0;
   // Drop engine caches (OfxActionPurgeCaches); does not wait.
   virtual void purge() = 0;
+  // Where the engine runs and why, for the node's message area: "Engine: in-process (...)".
+  virtual std::string note() const = 0;
 };
 
-// The process's transport, created on first use and never destroyed (its worker thread
-// and the embedded interpreter live as long as the process).
+// Where the engine runs in this process, and why.
+struct TransportChoice {
+  bool server = false;
+  std::string reason;
+};
+
+// The choice for this process: the setting (EMOTIONEDIT_TRANSPORT, or transport = in the
+// settings file) if forced, else in-process unless another Python is loaded or one is
+// already running here (python_guard.h).
+TransportChoice choose_transport(const Settings &settings);
+
+std::unique_ptr<Transport> make_inprocess_transport(const Settings &settings, const std::string &reason);
+std::unique_ptr<Transport> make_server_transport(const Settings &settings, const std::string &reason);
+
+// The process's transport, created on first use and never destroyed (its worker thread,
+// the embedded interpreter or the server's connections live as long as the process).
 Transport &transport();
 
 // The transport if a render has created it, else nullptr (purging must not start Python).

@@ -83,6 +83,11 @@ class Result:
     def text(self, time: float) -> str:
         return "\n".join(m["text"] for m in self.messages.get(time, []))
 
+    def engine_note(self, time: float) -> str:
+        """The line that says where the engine ran ("Engine: ..."), from the frame's last message."""
+        last = self.messages[time][-1]["text"]
+        return next(line for line in last.splitlines() if line.startswith("Engine: "))
+
     def summary(self) -> dict:
         line = next(x for x in self.lines if x.startswith("SUMMARY"))
         return dict(kv.split("=", 1) for kv in line.split()[1:])
@@ -99,8 +104,12 @@ def _fields(line: str) -> dict:
 def run(tmp_path: Path, frames: list[Frame], params: dict[str, object], *, depth: str = "byte",
         rows: str = "negative", padding: int = 0, threads: int = 1, instances: str = "per-frame",
         reload: int = 0, identity: bool = False, cuda: int = 0, cuda_stream: int = 0, repeat: int = 1,
-        env: dict[str, str] | None = None, timeout: float = 300, write_outputs: bool = True) -> Result:
-    """Render ``frames`` through the bundle with ``params`` ({script name: value}) and return what happened."""
+        env: dict[str, str] | None = None, timeout: float = 300, write_outputs: bool = True,
+        embed_python: str | None = None) -> Result:
+    """Render ``frames`` through the bundle with ``params`` ({script name: value}) and return what happened.
+
+    embed_python: a libpython the host loads and initialises first, keeping its GIL on the main
+    thread while frames render (the deadlock case: a host running Python)."""
     height, width, channels = frames[0].image.shape
     dtype = np.dtype(DEPTHS[depth])
     work = tmp_path / f"scene-{len(list(tmp_path.glob('scene-*')))}"
@@ -109,6 +118,8 @@ def run(tmp_path: Path, frames: list[Frame], params: dict[str, object], *, depth
              f"rows {rows}", f"padding {padding}", f"threads {threads}", f"instances {instances}",
              f"reload {reload}", f"identity {int(identity)}", f"cuda {cuda}", f"cuda_stream {cuda_stream}",
              f"repeat {repeat}"]
+    if embed_python:
+        lines.append(f"embed_python {embed_python}")
     lines += [f"param {name} {value}" for name, value in params.items()]
     outputs = {}
     for i, frame in enumerate(frames):
@@ -139,6 +150,39 @@ def run(tmp_path: Path, frames: list[Frame], params: dict[str, object], *, depth
         if out != "-" and Path(out).exists():
             result.outputs[time] = np.fromfile(out, dtype).reshape(height, width, channels)
     return result
+
+
+def cli_render(tmp_path: Path, plate: str, frames: str, analysis, *options: str) -> dict[int, np.ndarray]:
+    """``emotionedit render`` of ``frames`` of ``plate``: {frame number: picture}."""
+    from emotionedit.cli import main as cli_main
+    from emotionedit.io import open_frames
+
+    # EXR keeps float and half plates exactly, PNG 8- and 16-bit ones.
+    out = tmp_path / "cli" / ("out.####.exr" if plate.endswith(".exr") else "out.####.png")
+    code = cli_main(["render", plate, "--frames", frames, "--analysis", str(analysis), "-o", str(out),
+                     "--overwrite", *options])
+    assert code == 0
+    with open_frames(str(out)) as reader:
+        return dict(iter(reader))
+
+
+def time_renders(work: Path, width: int, height: int, depth: str, frames: int, env: dict[str, str]) -> list[float]:
+    """Milliseconds of each Render action for ``frames + 1`` synthetic RGBA frames on one render thread and
+    one shared instance (the first, which starts the engine, comes first); for benchmarks."""
+    scene = work / f"timing-{width}x{height}-{depth}.txt"
+    lines = [f"size {width} {height}", f"depth {depth}", "components RGBA", "rows negative", "padding 0",
+             "threads 1", "instances shared", f"repeat {frames + 1}", "param analysisFile /unused",
+             "frame 0 - -"]  # synthetic source, output not written
+    scene.write_text("\n".join(lines) + "\n")
+    proc = subprocess.run([str(build_host()), str(bundle_path()), str(scene)], capture_output=True, text=True,
+                          env=env, timeout=600, check=True)
+    renders = [line for line in proc.stdout.splitlines() if line.startswith("RENDER")]
+    statuses = {int(line.split("status=")[1].split()[0]) for line in renders}
+    if statuses != {0}:
+        raise RuntimeError(f"renders failed ({statuses}): {proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    first = next(i for i, line in enumerate(renders) if "repeat=0" in line)
+    ms = [float(line.split("ms=")[1].split()[0]) for line in renders]
+    return [ms[first]] + [m for i, m in enumerate(ms) if i != first]
 
 
 def describe() -> dict:

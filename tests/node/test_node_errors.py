@@ -6,7 +6,6 @@ at the end is the proof it survived.
 
 from __future__ import annotations
 
-import shutil
 import time
 
 import numpy as np
@@ -122,25 +121,3 @@ def test_hung_engine_times_out(tmp_path, plate, analysis_file):
     assert any("still busy" in t for t in texts), texts
     for n in plate:  # a timed-out frame leaves the host's images alone
         assert result.checks[n]["outside_window_bytes"] == "0"
-
-
-def test_another_python_in_the_host_is_refused(tmp_path, plate, analysis_file):
-    """A host that carries another libpython (Nuke, Natron): in-process mode is refused with a clear
-    message, before any of our Python is loaded."""
-    import sysconfig
-
-    lib = sysconfig.get_config_var("LDLIBRARY")
-    libdir = sysconfig.get_config_var("LIBDIR")
-    source = f"{libdir}/{lib}" if lib and libdir else ""
-    if not lib or not lib.endswith(".so") and ".so." not in lib:
-        pytest.skip(f"this Python has no shared libpython to stand in for a host's ({lib})")
-    other = tmp_path / "other" / "libpython-host.so"
-    other.parent.mkdir()
-    shutil.copy(source, other)
-    env = engine_env(LD_PRELOAD=str(other))
-    result = run(tmp_path, [Frame(FIRST, plate[FIRST])], {"analysisFile": analysis_file}, env=env)
-    assert survived(result)
-    assert result.status(FIRST) == 1
-    assert "in-process mode is unavailable in this host" in result.text(FIRST)
-    assert "another Python" in result.text(FIRST)
-

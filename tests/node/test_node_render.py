@@ -9,24 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from ofxhost import Frame, engine_env, run, window_slice
+from ofxhost import Frame, cli_render, engine_env, run, window_slice
 
-from emotionedit.cli import main as cli_main
 from emotionedit.io import FrameSpec, open_frames, open_writer
 
 pytestmark = pytest.mark.usefixtures("node_built")  # the built bundle and the test host
 
 FIRST = 672  # franck's talking frames, as analysed by the `talking` fixture (672-719)
-
-
-def cli_render(tmp_path, plate: str, frames: str, analysis, *options: str) -> dict[int, np.ndarray]:
-    # EXR keeps float and half plates exactly, PNG 8- and 16-bit ones.
-    out = tmp_path / "cli" / ("out.####.exr" if plate.endswith(".exr") else "out.####.png")
-    code = cli_main(["render", plate, "--frames", frames, "--analysis", str(analysis), "-o", str(out),
-                     "--overwrite", *options])
-    assert code == 0
-    with open_frames(str(out)) as reader:
-        return dict(iter(reader))
 
 
 def test_node_matches_cli_like_mlt(tmp_path, franck_path, analysis_file):
@@ -86,12 +75,14 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("transport", ["in-process", "server"])
 @pytest.mark.parametrize(("depth", "channels", "rows", "padding"), CASES,
                          ids=[f"{d}-{'RGBA' if c == 4 else 'RGB'}-{r}" for d, c, r, _ in CASES])
-def test_node_matches_cli_at_every_depth(tmp_path, talking, analysis_file, depth, channels, rows, padding):
-    """Every depth and layout, a render window smaller than the image, non-default parameters:
-    the window equals the command line's render, bit for bit (half-float included: both run the
-    same float16 code), and nothing outside the window is written."""
+def test_node_matches_cli_at_every_depth(tmp_path, talking, analysis_file, depth, channels, rows, padding,
+                                         transport):
+    """Every depth and layout, a render window smaller than the image, non-default parameters, through
+    either transport: the window equals the command line's render, bit for bit (half-float included:
+    both run the same float16 code), and nothing outside the window is written."""
     from ofxhost import DEPTHS
 
     dtype = np.dtype(DEPTHS[depth])
@@ -115,8 +106,10 @@ def test_node_matches_cli_at_every_depth(tmp_path, talking, analysis_file, depth
     params = {"analysisFile": analysis_file, "emotion": "Sad", "intensity": 1.4, "emotion2": "Surprised",
               "blend": 0.3, "lipPreservation": 0.5, "mode": "Replace", "regionCheeks": 0, "regionNose": 0,
               "smoothing": 2}
-    result = run(tmp_path, frames, params, depth=depth, rows=rows, padding=padding, threads=2)
+    result = run(tmp_path, frames, params, depth=depth, rows=rows, padding=padding, threads=2,
+                 env=engine_env(EMOTIONEDIT_TRANSPORT=transport))
     assert result.returncode == 0, result.stderr
+    assert result.engine_note(numbers[0]).startswith(f"Engine: {transport}"), result.text(numbers[0])
     # Every channel is warped together: the output keeps the source's premultiplication.
     premultiplied = "OfxImageAlphaPremultiplied" if channels == 4 else "OfxImageOpaque"
     assert f"PREFS time={numbers[0]:.6f} premultiplication={premultiplied}" in result.lines

@@ -1,12 +1,14 @@
 """The Python side of the EmotionEdit OpenFX node.
 
-The C++ node (``cpp/``, built into ``plugin/EmotionEdit.ofx.bundle``) embeds CPython and
-drives this module from one worker thread. The contract, kept small so another
-transport (an out-of-process engine server) can serve the same calls:
+The C++ node (``cpp/``, built into ``plugin/EmotionEdit.ofx.bundle``) drives this module
+through one of two transports: embedded CPython on one worker thread (the bridge), or
+the engine server (:mod:`emotionedit.server`, a process of its own). The contract, the
+same for both, so both render the same frames:
 
 - :func:`prepare` ``(request: dict) -> Plan``: everything that needs no pixels.
-- ``Plan.render(src, dst)``: numpy views of the host's memory (no copy), top row first;
-  ``src`` is the whole source (read-only), ``dst`` the render window.
+- ``Plan.render(src, dst)``: numpy views of the pixels (the host's memory in-process, the
+  shared-memory segment in the server), top row first; ``src`` is the whole source
+  (read-only), ``dst`` the render window.
 - ``Plan.render_cuda(src_view, dst_view, stream)``: the same with CUDA device memory.
 - ``Plan.messages``: ``(level, text)`` pairs shown on the node after the render.
 - :func:`describe_error` ``(exc) -> (ofx_status, message)`` for anything raised.

@@ -21,7 +21,8 @@ import numpy as np
 from .errors import GpuUnavailable
 
 
-def _cupy():
+def cupy_module():
+    """CuPy, or :class:`GpuUnavailable` saying how to install it."""
     try:
         import cupy
     except ImportError as exc:
@@ -50,7 +51,7 @@ def render_on_device(render_host: Callable[[np.ndarray, np.ndarray], None], src_
     stream_pointer: the host's ``cudaStream_t`` as an int, or 0 when the host gave
     none; then the work is finished before returning, as OFX asks.
     """
-    cupy = _cupy()
+    cupy = cupy_module()
     try:
         stream = cupy.cuda.ExternalStream(stream_pointer) if stream_pointer else cupy.cuda.Stream.null
     except Exception as exc:  # no usable device or driver in this process

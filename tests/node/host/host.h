@@ -69,6 +69,7 @@ struct Scene {
   int repeat = 1;
   int cuda = 0, cuda_stream = 0;
   double timeline = -1000.0;
+  std::string embed_python;  // a libpython to load and initialise; its GIL stays held while frames render
   std::vector<std::pair<std::string, std::string>> params;
   struct FrameSpec {
     double time;

@@ -18,12 +18,15 @@
 //   reload N (extra Load/Describe/CreateInstance/DestroyInstance cycles before rendering)
 //   timeline T (the host's current time: what paramGetValue, which a plugin must not use, answers at)
 //   repeat N (render every frame N times; for timing)
+//   embed_python LIBPYTHON (the deadlock case: before rendering, load LIBPYTHON RTLD_GLOBAL and initialise it
+//   on the main thread, which then holds the GIL while it waits for the render threads, as a host running
+//   Python does when a script calls a blocking render from Python - MLT's Consumer.run())
 //   cuda 0|1 (render with CudaEnabled=1: the images stay host memory, which a test engine module reads
 //   back; checks the node's CUDA plumbing without a GPU) | cuda_stream 0|1 (also pass a stream)
 //   param NAME VALUE (a constant, a choice label, or MLT-style keys "t=v;t=v", linear between keys)
 //   frame TIME SRC.raw OUT.raw [X1 Y1 X2 Y2] (raw: packed rows top-down; "-" = synthetic / don't write)
 //
-// Output lines: RENDER, MESSAGE, CLEAR, ROI, PREFS, IDENTITY, CHECK, ERROR, SUMMARY.
+// Output lines: RENDER, MESSAGE, CLEAR, ROI, PREFS, IDENTITY, CHECK, PYTHON, ERROR, SUMMARY.
 //
 // Sources: this file (the plugin, the scene, the action sequence, --describe), host.h and
 // host_*.cpp (the suites).
@@ -412,6 +415,8 @@ bool parse_scene(const std::string &path) {
       words >> s.cuda_stream;
     else if (key == "timeline")
       words >> s.timeline;
+    else if (key == "embed_python")
+      words >> s.embed_python;
     else if (key == "param") {
       std::string name, value;
       words >> name;
@@ -429,6 +434,29 @@ bool parse_scene(const std::string &path) {
     }
   }
   return true;
+}
+
+// ---------------------------------------------------------------- a host that runs Python
+
+// Load and initialise a Python in this process, as Nuke, Natron or a Python script driving a host do,
+// and keep its GIL on the calling (main) thread. No Python headers: the few entry points by name.
+bool embed_python(const std::string &libpython) {
+  void *library = dlopen(libpython.c_str(), RTLD_NOW | RTLD_GLOBAL);
+  if (library == nullptr) {
+    emit("ERROR cannot load " + libpython + ": " + dlerror());
+    return false;
+  }
+  auto initialise = reinterpret_cast<void (*)(int)>(dlsym(library, "Py_InitializeEx"));
+  auto run = reinterpret_cast<int (*)(const char *)>(dlsym(library, "PyRun_SimpleString"));
+  auto holds_gil = reinterpret_cast<int (*)()>(dlsym(library, "PyGILState_Check"));
+  if (initialise == nullptr || run == nullptr || holds_gil == nullptr) {
+    emit("ERROR " + libpython + " lacks Py_InitializeEx, PyRun_SimpleString or PyGILState_Check");
+    return false;
+  }
+  initialise(0);  // no signal handlers; the main thread now holds the GIL, and keeps it
+  const int ran = run("import sys, threading\nhost_python = sys.version_info[:2]\n");
+  emit("PYTHON library=" + libpython + " ran=" + std::to_string(ran == 0) + " gil_held=" + std::to_string(holds_gil()));
+  return ran == 0;
 }
 
 // ---------------------------------------------------------------- --describe
@@ -510,6 +538,7 @@ int main(int argc, char **argv) {
   if (!load_plugin(plugin, argv[1])) return 1;
   if (std::string(argv[2]) == "--describe") return describe_mode(plugin);
   if (!parse_scene(argv[2])) return 1;
+  if (!g_scene.embed_python.empty() && !embed_python(g_scene.embed_python)) return 1;
 
   // Hosts load and describe again and again before rendering (MLT: 17 Loads, 1 Unload).
   for (int i = 0; i < g_scene.reload; ++i) {

@@ -1,0 +1,37 @@
+"""The real node module, except that one frame stalls: for killing or timing out the engine server mid-render.
+
+EMOTIONEDIT_TEST_STALL_AT: the host time of the frame that stalls. When its render
+starts, the process id is written to EMOTIONEDIT_TEST_STALL_MARKER (so a test knows the
+server is mid-render and whom to kill), then the render sleeps for a minute. Every other
+frame renders normally.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from emotionedit.node import describe_error, purge
+from emotionedit.node import prepare as real_prepare
+
+__all__ = ["describe_error", "prepare", "purge"]
+
+
+class StallingPlan:
+    def __init__(self, plan, stall: bool):
+        self.plan, self.stall = plan, stall
+        self.messages = plan.messages
+
+    def render(self, src, dst):
+        if self.stall:
+            marker = os.environ["EMOTIONEDIT_TEST_STALL_MARKER"]
+            with open(marker + ".partial", "w") as out:
+                out.write(str(os.getpid()))
+            os.replace(marker + ".partial", marker)
+            time.sleep(60)
+        self.plan.render(src, dst)
+
+
+def prepare(request):
+    stall = float(request["time"]) == float(os.environ.get("EMOTIONEDIT_TEST_STALL_AT", "nan"))
+    return StallingPlan(real_prepare(request), stall)
