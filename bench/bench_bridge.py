@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,27 +26,15 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests/node"))
-from ofxhost import build_host, bundle_path, engine_env  # noqa: E402 - the test host's driver
+from ofxhost import engine_env, time_renders  # noqa: E402 - the test host's driver
 
 SIZES = {"1080p": (1920, 1080), "4K": (3840, 2160)}
 
 
 def bench_size(work: Path, width: int, height: int, frames: int) -> dict:
-    scene = work / f"bridge-{width}x{height}.txt"
-    lines = [f"size {width} {height}", "depth float", "components RGBA", "rows negative", "padding 0",
-             "threads 1", "instances shared", f"repeat {frames + 1}", "param analysisFile /unused"]
-    lines.append("frame 0 - -")  # synthetic source, output not written
-    scene.write_text("\n".join(lines) + "\n")
-    env = engine_env(EMOTIONEDIT_NODE_MODULE="emotionedit.node.noop")
-    proc = subprocess.run([str(build_host()), str(bundle_path()), str(scene)], capture_output=True, text=True,
-                          env=env, timeout=600, check=True)
-    renders = [line for line in proc.stdout.splitlines() if line.startswith("RENDER")]
-    statuses = {int(line.split("status=")[1].split()[0]) for line in renders}
-    if statuses != {0}:
-        raise RuntimeError(f"renders failed ({statuses}): {proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
-    ms = [float(line.split("ms=")[1].split()[0]) for line in renders]
-    first = next(i for i, line in enumerate(renders) if "repeat=0" in line)
-    rest = np.array([m for i, m in enumerate(ms) if i != first])
+    env = engine_env(EMOTIONEDIT_NODE_MODULE="emotionedit.node.noop", EMOTIONEDIT_TRANSPORT="in-process")
+    ms = time_renders(work, width, height, "float", frames, env)
+    first, rest = ms[0], np.array(ms[1:])
     plate = np.ones((height, width, 4), np.float32)
     copies = []
     for _ in range(5):
@@ -58,7 +45,7 @@ def bench_size(work: Path, width: int, height: int, frames: int) -> dict:
         "size": [width, height],
         "format": "float32 RGBA",
         "frames": len(rest),
-        "first_frame_ms": round(ms[first], 2),
+        "first_frame_ms": round(first, 2),
         "median_ms": round(float(np.median(rest)), 4),
         "p90_ms": round(float(np.percentile(rest, 90)), 4),
         "max_ms": round(float(rest.max()), 4),
