@@ -50,12 +50,18 @@ AUS = tuple(AU_NAMES)
 
 # How far (IOD) the pinning of expression-free points reaches into their neighbours.
 RIGID_REACH = 0.05
+# How far (IOD) inside the face's outline expression fades out: only the jaw (AU 26) and the
+# chin (AU 17) move the outline; a smile that moved it would change the face's shape (and bend
+# the background just outside it, which the matte lets the warp reach).
+OUTLINE_REACH = 0.2
+OUTLINE_AUS = (17, 26)
 
 # Bumped whenever a handle changes: coefficients fitted with one basis mean something else in
 # another, so an analysis file records the revision it was fitted with (see analysis.py).
 # 2: AU 12 is one broad lift about each corner (radius 0.55 IOD) and a broad cheek lift, so the
 #    whole lip line bends into a smooth arc; the narrow corner handle of revision 1 (0.2 IOD)
 #    bent it into a V with a kink at the midline once the corners rose far enough to read as a smile.
+#    Expression other than the jaw and chin fades out toward the face outline (OUTLINE_REACH).
 BASIS_REVISION = 2
 
 R_CORNER = (topo.MOUTH_CORNER_RIGHT, topo.MOUTH_CORNER_LEFT)
@@ -144,10 +150,18 @@ def build_basis(face: np.ndarray) -> np.ndarray:
     basis[:, :, list(topo.RIGHT_IRIS + topo.LEFT_IRIS)] = 0.0
     # Expression never moves the skull: eye corners, nose bridge and nostrils stay put (only the
     # nose wrinkler lifts the nostrils), or an edit would read as a change of head pose.
-    fixed = face[list(topo.EXPRESSION_FREE)]
-    d2 = ((face[:, None, :2] - fixed[None, :, :2]) ** 2).sum(axis=2).min(axis=1)
-    damping = 1.0 - np.exp(-d2 / RIGID_REACH**2)
+    rigid = _fade_near(face, topo.EXPRESSION_FREE, RIGID_REACH)
+    outline = _fade_near(face, topo.FACE_OVAL, OUTLINE_REACH)
     for k, au in enumerate(AUS):
         if au != 9:
-            basis[k] *= damping[None, :, None]
+            basis[k] *= rigid[None, :, None]
+        if au not in OUTLINE_AUS:
+            basis[k] *= outline[None, :, None]
     return basis
+
+
+def _fade_near(face: np.ndarray, vertices: tuple[int, ...], reach: float) -> np.ndarray:
+    """(478,) weight that is 0 at ``vertices`` and rises to 1 about ``reach`` IOD away from them."""
+    fixed = face[list(vertices)]
+    d2 = ((face[:, None, :2] - fixed[None, :, :2]) ** 2).sum(axis=2).min(axis=1)
+    return 1.0 - np.exp(-d2 / reach**2)
