@@ -68,6 +68,12 @@ def main() -> None:
              "--intensity", "1", "--lip-preservation", w, "-o", out])
         run(["eval", clip, out, "--frames", TALKING, "--target", "happy", "-o", str(work / f"happy_w{w}.json")])
         lips[w] = json.loads((work / f"happy_w{w}.json").read_text())
+    # Control for the pose measure: a mouth-only edit moves no nose or eye pixel.
+    out = str(work / "happy_i1_w1_mouth" / "f.####.png")
+    run(["render", clip, "--frames", TALKING, "--analysis", talk_an, "--emotion", "happy", "--intensity", "1",
+         "--lip-preservation", "1", "--regions", "mouth", "-o", out])
+    run(["eval", clip, out, "--frames", TALKING, "--target", "happy", "-o", str(work / "happy_mouth.json")])
+    lips["1, mouth region only"] = json.loads((work / "happy_mouth.json").read_text())
     floor = jpeg_copy(Path(clip), TALKING, work / "jpeg_q90")
     run(["eval", clip, floor, "--frames", TALKING, "--target", "happy", "-o", str(work / "jpeg_floor.json")])
     lips["jpeg_q90_floor"] = json.loads((work / "jpeg_floor.json").read_text())
