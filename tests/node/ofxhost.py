@@ -67,6 +67,13 @@ class Frame:
 
 
 @dataclass
+class Pause:
+    """Between frames: the render thread that takes it sleeps ``seconds`` (give ``threads=1`` for an order)."""
+
+    seconds: float
+
+
+@dataclass
 class Result:
     returncode: int
     stdout: str
@@ -74,6 +81,9 @@ class Result:
     renders: dict[float, list[dict]] = field(default_factory=dict)
     messages: dict[float, list[dict]] = field(default_factory=dict)
     checks: dict[float, dict] = field(default_factory=dict)
+    standing: dict[float, str] = field(default_factory=dict)  # the persistent message after the frame
+    late: dict[float, dict] = field(default_factory=dict)  # late_check: bytes changed after the frame returned
+    locale: dict[str, dict] = field(default_factory=dict)  # locale=...: "before" and "after" the run
     outputs: dict[float, np.ndarray] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
 
@@ -101,16 +111,21 @@ def _fields(line: str) -> dict:
     return out
 
 
-def run(tmp_path: Path, frames: list[Frame], params: dict[str, object], *, depth: str = "byte",
+def run(tmp_path: Path, frames: list[Frame | Pause], params: dict[str, object], *, depth: str = "byte",
         rows: str = "negative", padding: int = 0, threads: int = 1, instances: str = "per-frame",
         reload: int = 0, identity: bool = False, cuda: int = 0, cuda_stream: int = 0, repeat: int = 1,
         env: dict[str, str] | None = None, timeout: float = 300, write_outputs: bool = True,
-        embed_python: str | None = None) -> Result:
+        embed_python: str | None = None, premultiplication: str | None = None, render_window: bool = True,
+        late_check: bool = False, locale: str | None = None) -> Result:
     """Render ``frames`` through the bundle with ``params`` ({script name: value}) and return what happened.
 
     embed_python: a libpython the host loads and initialises first, keeping its GIL on the main
-    thread while frames render (the deadlock case: a host running Python)."""
-    height, width, channels = frames[0].image.shape
+    thread while frames render (the deadlock case: a host running Python).
+    premultiplication: the images' ("premultiplied", "unpremultiplied" or "opaque"; default by components).
+    render_window: False renders without the render window (a broken host).
+    late_check: keep every frame's images to the end and report writes after the frame returned.
+    locale: set before rendering (and LC_NUMERIC "C"); the locale before and after goes to ``Result.locale``."""
+    height, width, channels = next(f for f in frames if isinstance(f, Frame)).image.shape
     dtype = np.dtype(DEPTHS[depth])
     work = tmp_path / f"scene-{len(list(tmp_path.glob('scene-*')))}"
     work.mkdir()
@@ -120,9 +135,20 @@ def run(tmp_path: Path, frames: list[Frame], params: dict[str, object], *, depth
              f"repeat {repeat}"]
     if embed_python:
         lines.append(f"embed_python {embed_python}")
+    if premultiplication:
+        lines.append(f"premultiplication {premultiplication}")
+    if not render_window:
+        lines.append("render_window 0")
+    if late_check:
+        lines.append("late_check 1")
+    if locale:
+        lines.append(f"locale {locale}")
     lines += [f"param {name} {value}" for name, value in params.items()]
     outputs = {}
     for i, frame in enumerate(frames):
+        if isinstance(frame, Pause):
+            lines.append(f"pause {frame.seconds:g}")
+            continue
         assert frame.image.dtype == dtype and frame.image.shape == (height, width, channels)
         src = work / f"src{i}.raw"
         np.ascontiguousarray(frame.image).tofile(src)
@@ -137,15 +163,22 @@ def run(tmp_path: Path, frames: list[Frame], params: dict[str, object], *, depth
     result = Result(proc.returncode, proc.stdout, proc.stderr, lines=proc.stdout.splitlines())
     for line in result.lines:
         kind = line.split(" ", 1)[0]
-        if kind in ("RENDER", "MESSAGE", "CHECK"):
+        if kind in ("RENDER", "MESSAGE", "CHECK", "STANDING", "LATE"):
             f = _fields(line)
             time = float(f["time"])
             if kind == "RENDER":
                 result.renders.setdefault(time, []).append(f)
             elif kind == "MESSAGE":
                 result.messages.setdefault(time, []).append(f)
+            elif kind == "STANDING":
+                result.standing[time] = f.get("text", "")
+            elif kind == "LATE":
+                result.late[time] = f
             else:
                 result.checks[time] = f
+        elif kind == "LOCALE":
+            f = _fields(line)
+            result.locale[f["when"]] = f
     for time, out in outputs.items():
         if out != "-" and Path(out).exists():
             result.outputs[time] = np.fromfile(out, dtype).reshape(height, width, channels)

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,9 @@ struct Effect {
   PropertySet props;
   ParamSet params;
   std::vector<std::unique_ptr<Clip>> clips;
+  // The persistent message the node shows now ("TYPE: text", "" when none), as a user would see it.
+  std::mutex message_mutex;
+  std::string standing;
   Clip *find(const std::string &name) {
     for (auto &c : clips) {
       if (c->name == name) return c.get();
@@ -69,19 +73,30 @@ struct Scene {
   int repeat = 1;
   int cuda = 0, cuda_stream = 0;
   double timeline = -1000.0;
-  std::string embed_python;  // a libpython to load and initialise; its GIL stays held while frames render
+  std::string premultiplication;  // the images' OfxImageEffectPropPreMultiplication; "" = by components
+  bool render_window = true;      // 0: a Render without OfxImageEffectPropRenderWindow (a broken host)
+  bool late_check = false;        // keep every frame's images to the end and report writes after Render returned
+  std::string locale;             // set before rendering (setlocale LC_ALL, then LC_NUMERIC "C"); reported after
+  std::string embed_python;       // a libpython to load and initialise; its GIL stays held while frames render
   std::vector<std::pair<std::string, std::string>> params;
   struct FrameSpec {
     double time;
     std::string src, out;
     bool window_given = false;
     OfxRectI window{0, 0, 0, 0};
+    double pause = 0.0;  // not a frame: the render thread sleeps this long (seconds)
   };
   std::vector<FrameSpec> frames;
 
   int bytes_per_component() const { return depth == kOfxBitDepthByte ? 1 : depth == kOfxBitDepthFloat ? 4 : 2; }
   int channels() const { return components == kOfxImageComponentRGBA ? 4 : 3; }
   int pixel_bytes() const { return bytes_per_component() * channels(); }
+  const char *premultiplication_value() const {
+    if (premultiplication == "unpremultiplied") return kOfxImageUnPreMultiplied;
+    if (premultiplication == "premultiplied") return kOfxImagePreMultiplied;
+    if (premultiplication == "opaque") return kOfxImageOpaque;
+    return channels() == 4 ? kOfxImagePreMultiplied : kOfxImageOpaque;
+  }
   long stride() const { return static_cast<long>(width) * pixel_bytes() + padding; }
 };
 

@@ -16,8 +16,7 @@ PropertySet *make_image(Frame &frame, bool source) {
   image->set_int(kOfxImagePropRowBytes, {static_cast<int>(frame.row_bytes())});
   image->set_string(kOfxImageEffectPropPixelDepth, {g_scene.depth});
   image->set_string(kOfxImageEffectPropComponents, {g_scene.components});
-  image->set_string(kOfxImageEffectPropPreMultiplication,
-                    {g_scene.channels() == 4 ? kOfxImagePreMultiplied : kOfxImageOpaque});
+  image->set_string(kOfxImageEffectPropPreMultiplication, {g_scene.premultiplication_value()});
   image->set_double(kOfxImageEffectPropRenderScale, {1.0, 1.0});
   image->set_double(kOfxImagePropPixelAspectRatio, {1.0});
   image->set_string(kOfxImagePropField, {kOfxImageFieldNone});

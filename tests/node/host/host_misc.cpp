@@ -24,15 +24,25 @@ OfxStatus message(void *, const char *type, const char *, const char *format, ..
   va_end(ap);
   return kOfxStatOK;
 }
-OfxStatus setPersistentMessage(void *, const char *type, const char *, const char *format, ...) {
-  va_list ap;
+OfxStatus setPersistentMessage(void *handle, const char *type, const char *, const char *format, ...) {
+  va_list ap, again;
   va_start(ap, format);
+  va_copy(again, ap);
   print_message("persistent", type, format, ap);
   va_end(ap);
+  char text[8192];
+  std::vsnprintf(text, sizeof text, format, again);
+  va_end(again);
+  auto *effect = static_cast<Effect *>(handle);  // the handle is the instance
+  std::lock_guard<std::mutex> lock(effect->message_mutex);
+  effect->standing = std::string(type) + ": " + text;
   return kOfxStatOK;
 }
-OfxStatus clearPersistentMessage(void *) {
+OfxStatus clearPersistentMessage(void *handle) {
   emit("CLEAR time=" + std::to_string(t_time));
+  auto *effect = static_cast<Effect *>(handle);
+  std::lock_guard<std::mutex> lock(effect->message_mutex);
+  effect->standing.clear();
   return kOfxStatOK;
 }
 const OfxMessageSuiteV1 g_message_v1 = {message};

@@ -23,10 +23,18 @@
 //   Python does when a script calls a blocking render from Python - MLT's Consumer.run())
 //   cuda 0|1 (render with CudaEnabled=1: the images stay host memory, which a test engine module reads
 //   back; checks the node's CUDA plumbing without a GPU) | cuda_stream 0|1 (also pass a stream)
+//   premultiplication premultiplied|unpremultiplied|opaque (the images'; default: premultiplied RGBA, opaque RGB)
+//   render_window 0 (a broken host: Render without OfxImageEffectPropRenderWindow)
+//   late_check 1 (keep every frame's images to the end of the run and report bytes changed after the frame's
+//   actions returned: LATE lines; a plugin must never touch a host's images after Render returns)
+//   locale NAME (before rendering: setlocale(LC_ALL, NAME), then LC_NUMERIC "C"; LOCALE lines report the
+//   process's locale and LC_CTYPE variable then and after the run, which a plugin must leave alone)
 //   param NAME VALUE (a constant, a choice label, or MLT-style keys "t=v;t=v", linear between keys)
 //   frame TIME SRC.raw OUT.raw [X1 Y1 X2 Y2] (raw: packed rows top-down; "-" = synthetic / don't write)
+//   pause SECONDS (between frames: the render thread that takes it sleeps)
 //
-// Output lines: RENDER, MESSAGE, CLEAR, ROI, PREFS, IDENTITY, CHECK, PYTHON, ERROR, SUMMARY.
+// Output lines: RENDER, MESSAGE, CLEAR, STANDING (the instance's persistent message after a frame), ROI,
+// PREFS, IDENTITY, CHECK, LATE, LOCALE, PYTHON, ERROR, SUMMARY.
 //
 // Sources: this file (the plugin, the scene, the action sequence, --describe), host.h and
 // host_*.cpp (the suites).
@@ -35,6 +43,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <clocale>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -157,8 +166,7 @@ std::unique_ptr<Effect> instantiate(Plugin &plugin, const Effect &descriptor, Of
     clip->props.values = c->props.values;
     clip->props.set_string(kOfxImageEffectPropPixelDepth, {g_scene.depth});
     clip->props.set_string(kOfxImageEffectPropComponents, {g_scene.components});
-    clip->props.set_string(kOfxImageEffectPropPreMultiplication,
-                           {g_scene.channels() == 4 ? kOfxImagePreMultiplied : kOfxImageOpaque});
+    clip->props.set_string(kOfxImageEffectPropPreMultiplication, {g_scene.premultiplication_value()});
     clip->props.set_int(kOfxImageClipPropConnected, {1});
     effect->clips.push_back(std::move(clip));
   }
@@ -234,6 +242,41 @@ bool prepare_frame(Frame &frame) {
   return true;
 }
 
+// late_check: a frame's images after its actions returned, kept to the end of the run.
+struct Kept {
+  double time;
+  std::vector<uint8_t> src, dst;              // the buffers the plugin was given (moved: same addresses)
+  std::vector<uint8_t> src_after, dst_after;  // their contents when the frame's actions had returned
+};
+std::mutex g_kept_mutex;
+std::vector<std::unique_ptr<Kept>> g_kept;
+
+void keep(Frame &frame) {
+  auto kept = std::make_unique<Kept>();
+  kept->time = frame.spec->time;
+  kept->src_after = frame.src;
+  kept->dst_after = frame.dst;
+  kept->src = std::move(frame.src);
+  kept->dst = std::move(frame.dst);
+  std::lock_guard<std::mutex> lock(g_kept_mutex);
+  g_kept.push_back(std::move(kept));
+}
+
+long changed_bytes(const std::vector<uint8_t> &now, const std::vector<uint8_t> &then) {
+  long n = 0;
+  for (size_t i = 0; i < now.size(); ++i) n += now[i] != then[i];
+  return n;
+}
+
+void report_late_writes() {
+  std::lock_guard<std::mutex> lock(g_kept_mutex);
+  for (const auto &k : g_kept) {
+    emit("LATE time=" + std::to_string(k->time) +
+         " src_changed=" + std::to_string(changed_bytes(k->src, k->src_after)) +
+         " dst_changed=" + std::to_string(changed_bytes(k->dst, k->dst_after)));
+  }
+}
+
 // Check the render kept to its window and left the source alone; write the output picture.
 void finish_frame(Frame &frame, const OfxRectI &window) {
   const long stride = g_scene.stride(), packed_row = long(g_scene.width) * g_scene.pixel_bytes();
@@ -261,6 +304,10 @@ void finish_frame(Frame &frame, const OfxRectI &window) {
 // ---------------------------------------------------------------- the action sequence
 
 void render_frame(Plugin &plugin, Effect *shared, const Scene::FrameSpec &spec, int repeat_index) {
+  if (spec.pause > 0.0) {
+    std::this_thread::sleep_for(std::chrono::duration<double>(spec.pause));
+    return;
+  }
   Frame frame;
   frame.spec = &spec;
   if (!prepare_frame(frame)) return;
@@ -343,7 +390,8 @@ void render_frame(Plugin &plugin, Effect *shared, const Scene::FrameSpec &spec, 
     PropertySet in;
     in.set_double(kOfxPropTime, {spec.time});
     in.set_string(kOfxImageEffectPropFieldToRender, {kOfxImageFieldNone});
-    in.set_int(kOfxImageEffectPropRenderWindow, {window.x1, window.y1, window.x2, window.y2});
+    if (g_scene.render_window)
+      in.set_int(kOfxImageEffectPropRenderWindow, {window.x1, window.y1, window.x2, window.y2});
     in.set_double(kOfxImageEffectPropRenderScale, {1.0, 1.0});
     in.set_int(kOfxImageEffectPropSequentialRenderStatus, {0});
     in.set_int(kOfxImageEffectPropInteractiveRenderStatus, {0});
@@ -360,11 +408,16 @@ void render_frame(Plugin &plugin, Effect *shared, const Scene::FrameSpec &spec, 
     emit(line);
   }
   plugin.call(kOfxImageEffectActionEndSequenceRender, instance, &seq);
+  {
+    std::lock_guard<std::mutex> lock(instance->message_mutex);
+    emit("STANDING " + at + " text=" + one_line(instance->standing));
+  }
   if (own) {
     std::lock_guard<std::mutex> lock(plugin.lock);
     plugin.call(kOfxActionDestroyInstance, own.get());
   }
   finish_frame(frame, window);
+  if (g_scene.late_check) keep(frame);
 }
 
 bool parse_scene(const std::string &path) {
@@ -417,7 +470,20 @@ bool parse_scene(const std::string &path) {
       words >> s.timeline;
     else if (key == "embed_python")
       words >> s.embed_python;
-    else if (key == "param") {
+    else if (key == "premultiplication")
+      words >> s.premultiplication;
+    else if (key == "render_window")
+      words >> s.render_window;
+    else if (key == "late_check")
+      words >> s.late_check;
+    else if (key == "locale")
+      words >> s.locale;
+    else if (key == "pause") {
+      Scene::FrameSpec f;
+      f.time = -1.0;
+      words >> f.pause;
+      s.frames.push_back(f);
+    } else if (key == "param") {
       std::string name, value;
       words >> name;
       std::getline(words, value);
@@ -457,6 +523,14 @@ bool embed_python(const std::string &libpython) {
   const int ran = run("import sys, threading\nhost_python = sys.version_info[:2]\n");
   emit("PYTHON library=" + libpython + " ran=" + std::to_string(ran == 0) + " gil_held=" + std::to_string(holds_gil()));
   return ran == 0;
+}
+
+// The process's locale (all categories) and LC_CTYPE variable, which a plugin must leave as the host set them.
+void report_locale(const char *when) {
+  const char *all = std::setlocale(LC_ALL, nullptr);
+  const char *ctype = std::getenv("LC_CTYPE");
+  emit(std::string("LOCALE when=") + when + " all=" + (all ? all : "(null)") +
+       " ctype_env=" + (ctype ? ctype : "(unset)"));
 }
 
 // ---------------------------------------------------------------- --describe
@@ -539,6 +613,14 @@ int main(int argc, char **argv) {
   if (std::string(argv[2]) == "--describe") return describe_mode(plugin);
   if (!parse_scene(argv[2])) return 1;
   if (!g_scene.embed_python.empty() && !embed_python(g_scene.embed_python)) return 1;
+  if (!g_scene.locale.empty()) {
+    if (std::setlocale(LC_ALL, g_scene.locale.c_str()) == nullptr) {
+      emit("ERROR this system has no locale " + g_scene.locale);
+      return 1;
+    }
+    std::setlocale(LC_NUMERIC, "C");  // what MLT insists on
+    report_locale("before");
+  }
 
   // Hosts load and describe again and again before rendering (MLT: 17 Loads, 1 Unload).
   for (int i = 0; i < g_scene.reload; ++i) {
@@ -581,6 +663,8 @@ int main(int argc, char **argv) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (shared) plugin.call(kOfxActionDestroyInstance, shared.get());
   plugin.call(kOfxActionUnload, nullptr);
+  if (!g_scene.locale.empty()) report_locale("after");
+  if (g_scene.late_check) report_late_writes();
   emit("SUMMARY frames=" + std::to_string(work.size()) + " seconds=" + std::to_string(seconds) + " live_images=" +
        std::to_string(g_live_images.load()) + " unknown_suites=" + std::to_string(g_unknown_suites.load()));
   std::fflush(stdout);
