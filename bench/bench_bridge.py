@@ -5,12 +5,14 @@ Usage: python bench/bench_bridge.py [--frames N] [--out docs/results/bench_bridg
 The project's test host (tests/node/host) renders synthetic float RGBA frames at 1080p and
 4K through the built bundle (plugin/EmotionEdit.ofx.bundle), with the node driving
 ``emotionedit.node.noop`` instead of the engine: every frame still takes the whole path
-(images and parameters from the host, the job queue, the worker thread, the GIL, zero-copy
-numpy views of the host's memory, messages back) but the render touches one pixel. The
-host times each Render action, on one render thread (several threads add only the wait for
-the one Python worker). The first frame (which starts Python) is reported apart;
+(images and parameters from the host, the copy of the source into the node's private
+memory, the job queue, the worker thread, the GIL, numpy views of the private copies, the
+copy of the window into the host's image, messages back) but the render touches one pixel.
+The host times each Render action, on one render thread (several threads add only the wait
+for the one Python worker). The first frame (which starts Python) is reported apart;
 per-frame figures are medians over the rest. For scale, the time numpy takes to copy one
-such frame is printed beside them: the bridge makes no copy.
+such frame is printed beside them: the node copies the source in and the window out (here
+the whole frame), so that a render thread can give up on a stuck engine.
 """
 
 from __future__ import annotations

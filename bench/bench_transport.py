@@ -11,10 +11,10 @@ but the render touches one pixel, so what is left is the transport. The host tim
 Render action on one render thread; the first frame (which starts Python, or the server
 and its shared memory) is reported apart, per-frame figures are medians of the rest.
 
-The server path copies the source into shared memory and the render window out of it
-(here the whole frame both ways). For scale, the time numpy takes for the same two
-copies on this machine is printed beside it: the overhead should be those copies and
-little else.
+Both paths copy the source in and the render window out (here the whole frame both ways):
+in-process into the node's private memory, the server into shared memory. For scale, the
+time numpy takes for the same two copies on this machine is printed beside them: either
+path's cost should be those copies, and the server's overhead over in-process little more.
 """
 
 from __future__ import annotations

@@ -263,8 +263,9 @@ View view_of(const EEImage &image, const EEFrame &f, const int *window) {
   return v;
 }
 
-// A zero-copy numpy view of host memory. The capsule owns nothing: the host's image
-// outlives the call, and the view must not be kept after it (node.py does not keep it).
+// A zero-copy numpy view of the frame's memory (on a CPU render, the node's private
+// copies: see bridge_api.h). The capsule owns nothing: the memory outlives the call, and
+// the view must not be kept after it (emotionedit.node does not keep it).
 py::array host_array(const View &v, const char *dtype, bool writable) {
   py::capsule no_owner(v.top, [](void *) {});
   py::array a(py::dtype(dtype), {v.height, v.width, v.channels}, {v.row_step, v.pixel_step, v.item}, v.top, no_owner);
@@ -306,7 +307,16 @@ int render(void *plan_pointer, const EEFrame *frame, EEResult *r) {
     const View dst = view_of(frame->dst, *frame, frame->window);
     if (frame->cuda) {
       const auto stream = reinterpret_cast<std::uintptr_t>(frame->cuda_stream);
-      plan.attr("render_cuda")(device_view(src, frame->dtype), device_view(dst, frame->dtype), stream);
+      // host_access(True) -> bool: may the engine use the host's device memory now; host_access(False): done.
+      auto gate = frame->host_access;
+      void *context = frame->host_access_context;
+      py::cpp_function host_access([gate, context](bool enter) {
+        if (gate == nullptr) return true;
+        py::gil_scoped_release unlocked;  // other Python threads run while this waits for the node's lock
+        return gate(context, enter ? 1 : 0) != 0;
+      });
+      plan.attr("render_cuda")(device_view(src, frame->dtype), device_view(dst, frame->dtype), stream,
+                               py::arg("host_access") = host_access);
     } else {
       plan.attr("render")(host_array(src, frame->dtype, false), host_array(dst, frame->dtype, true));
     }

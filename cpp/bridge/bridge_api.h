@@ -8,7 +8,15 @@
  *
  * Threading: every function here is called on the node's single Python worker thread,
  * never on a host thread. Ownership: every pointer in a request belongs to the caller
- * and stays valid until the call returns. */
+ * and stays valid until the call returns.
+ *
+ * Host memory: a render thread may give up on a frame at its time limit and return to
+ * the host, which then frees its images while the engine may still be working. So the
+ * engine never holds the host's memory: on a CPU render, src and dst are the node's
+ * private copies (the node copies the source in before, and the window out after, on
+ * the render thread). A CUDA render uses the host's device memory, but only between
+ * host_access(context, 1) returning 1 and host_access(context, 0); the render thread
+ * waits for that, and once it has given up, host_access(context, 1) returns 0. */
 #ifndef EMOTIONEDIT_BRIDGE_API_H
 #define EMOTIONEDIT_BRIDGE_API_H
 
@@ -16,7 +24,7 @@
 extern "C" {
 #endif
 
-#define EE_BRIDGE_ABI 1
+#define EE_BRIDGE_ABI 2
 #define EE_BRIDGE_ENTRY "ee_bridge_api"
 
 enum EEValueKind { EE_INT = 0, EE_DOUBLE = 1, EE_STRING = 2 };
@@ -45,12 +53,16 @@ typedef struct EEFrame {
   const char *dtype; /* numpy name: "uint8", "uint16", "float16", "float32" */
   int components;    /* 3 (RGB) or 4 (RGBA) */
   const char *premultiplication;
-  EEImage src;   /* the whole source image the host gave (the engine needs the whole face) */
+  EEImage src;   /* the whole source image (the engine needs the whole face) */
   EEImage dst;   /* the output image; only window is written */
   int window[4]; /* x1, y1, x2, y2: the render window, inside dst's bounds */
   double render_scale[2];
-  int cuda;          /* 1: data pointers are CUDA device pointers */
+  int cuda;          /* 1: data pointers are the host's CUDA device pointers */
   void *cuda_stream; /* the host's cudaStream_t, or NULL (then finish before returning) */
+  /* CUDA only: enter (1) or leave (0) the part of the render that uses the host's device
+   * memory; entering returns 0 when the host has given up on the frame (see above). */
+  int (*host_access)(void *context, int enter);
+  void *host_access_context;
 } EEFrame;
 
 enum EELevel { EE_LEVEL_NONE = 0, EE_LEVEL_WARNING = 1, EE_LEVEL_ERROR = 2 };
@@ -79,9 +91,10 @@ typedef struct EEBridgeApi {
   int abi;
   int (*start)(const EEBridgeConfig *config, EEResult *result);
   /* Everything that needs no pixels (load the analysis, build the editor). Returns a
-   * plan for render(), or NULL with result filled in. */
+   * plan for render(), or NULL with result filled in (a failed status). */
   void *(*prepare)(const EEFrame *frame, EEResult *result);
-  /* The only call that touches pixels. Returns result->status. */
+  /* The only call that touches pixels. Returns result->status; on a failed status dst
+   * holds nothing usable. */
   int (*render)(void *plan, const EEFrame *frame, EEResult *result);
   void (*release)(void *plan);
   void (*purge)(void);

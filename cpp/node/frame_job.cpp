@@ -28,6 +28,11 @@ void FrameJob::add_string(const char *name, const char *value) {
   values_.push_back(v);
 }
 
+std::size_t FrameJob::pixel_bytes() const {
+  const std::size_t component = dtype == "uint8" ? 1 : dtype == "float32" ? 4 : 2;  // uint16, float16
+  return component * static_cast<std::size_t>(components);
+}
+
 const EEFrame &FrameJob::frame() {
   frame_.time = time;
   frame_.values = values_.data();
@@ -42,6 +47,8 @@ const EEFrame &FrameJob::frame() {
   frame_.render_scale[1] = render_scale[1];
   frame_.cuda = cuda ? 1 : 0;
   frame_.cuda_stream = cuda_stream;
+  frame_.host_access = host_access;
+  frame_.host_access_context = host_access_context;
   return frame_;
 }
 

@@ -1,30 +1,41 @@
 // The in-process transport: the engine runs in this process, in CPython embedded
-// through the bridge library, on ONE worker thread the node owns.
+// through the bridge, on ONE worker thread the node owns.
 //
 // Why one worker thread: a host thread that holds the GIL while waiting for our render
 // deadlocks any render thread that tries to take it, and CPython has no timed GIL
 // acquire. Render threads therefore never touch Python: they queue a job and wait
-// with a timeout, so a stuck engine becomes an error message instead of a hung host.
+// with a time limit, so a stuck engine becomes an error message instead of a hung host.
 //
-// Why two phases per job: a render thread that gives up returns to the host, which then
-// frees the images. So a job first prepares without pixels (Python start, imports, the
-// analysis file, the editor: the slow, possibly stuck part) and may be abandoned there;
-// only then does it take the pixels (tracking and warping: bounded work), and a render
-// thread always waits for that phase to end.
+// Why private copies: a render thread that gives up returns to the host, which then
+// frees the images while the engine may still be working on them. So the engine never
+// sees the host's memory. The render thread copies the whole source into a private
+// buffer before queueing the job (while the worker may be busy with another frame), the
+// engine renders into a private window, and the render thread copies the window into
+// the host's image only if the frame finished within its limit. Every step of a job
+// (Python start, imports, the analysis file, tracking, the warp) can then be abandoned.
+// A CUDA render works on the host's device memory instead; the engine enters and leaves
+// its use of it through host_access (bridge_api.h), and a render thread waits for that
+// part (stream-ordered copies), never for the engine's own work.
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <cstdio>
 #include <deque>
 #include <mutex>
+#include <new>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "cuda_context.h"
 #include "ofx_core.h"
 #include "python_guard.h"
 #include "settings.h"
+#include "shared_memory.h"
 #include "transport.h"
 
 namespace ee {
@@ -51,6 +62,63 @@ std::string format_seconds(double s) {
   return text;
 }
 
+// Private pixel buffers, kept for reuse: a 4K float frame is 127 MiB, and fresh memory
+// costs a page fault per 4 KiB on its first use.
+class BufferPool {
+ public:
+  using Buffer = std::shared_ptr<std::uint8_t>;
+
+  // A buffer of at least `bytes`; its last owner gives it back. Throws std::bad_alloc.
+  Buffer take(std::size_t bytes) {
+    std::unique_ptr<std::uint8_t[]> memory;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto best = free_.end();
+      for (auto it = free_.begin(); it != free_.end(); ++it) {
+        if (it->first >= bytes && (best == free_.end() || it->first < best->first)) best = it;
+      }
+      if (best != free_.end()) {
+        bytes = best->first;
+        memory = std::move(best->second);
+        free_.erase(best);
+      }
+    }
+    if (!memory) memory.reset(new std::uint8_t[std::max<std::size_t>(bytes, 1)]);
+    std::uint8_t *data = memory.release();
+    return Buffer(data, [this, bytes](std::uint8_t *given) { give_back(given, bytes); });
+  }
+
+  void clear() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    free_.clear();
+  }
+
+ private:
+  static constexpr std::size_t kKept = 4;  // two render threads' sources and windows
+
+  void give_back(std::uint8_t *data, std::size_t bytes) {
+    std::unique_ptr<std::uint8_t[]> memory(data);
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (free_.size() < kKept) free_.emplace_back(bytes, std::move(memory));
+  }
+
+  std::mutex mutex_;
+  std::vector<std::pair<std::size_t, std::unique_ptr<std::uint8_t[]>>> free_;
+};
+
+// A packed buffer (rows top-down, no padding) as an image with OFX's y-up bounds `rect`.
+EEImage packed_image(std::uint8_t *data, const int rect[4], std::size_t pixel_bytes) {
+  const long long row = static_cast<long long>(rect[2] - rect[0]) * static_cast<long long>(pixel_bytes);
+  EEImage image{};
+  image.x1 = rect[0];
+  image.y1 = rect[1];
+  image.x2 = rect[2];
+  image.y2 = rect[3];
+  image.row_bytes = -row;  // the bottom row (y1) is the last one
+  image.data = data + (rect[3] - rect[1] - 1) * row;
+  return image;
+}
+
 class InProcessTransport final : public Transport {
  public:
   InProcessTransport(const Settings &settings, const std::string &reason)
@@ -62,7 +130,24 @@ class InProcessTransport final : public Transport {
   std::string note() const override { return note_; }
 
   Outcome render(std::shared_ptr<FrameJob> job) override {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!fatal_.empty()) return failed(fatal_);
+      if (stuck(Clock::now())) return failed(busy_text());  // without copying the frame first
+    }
     auto task = std::make_shared<Task>();
+    task->owner = this;
+    const EEImage host_dst = job->dst;
+    if (job->cuda) {
+      job->host_access = host_access;
+      job->host_access_context = task.get();
+    } else {
+      try {
+        privatise(*job, *task);
+      } catch (const std::bad_alloc &) {
+        return failed("not enough memory for a private copy of the frame; this frame failed");
+      }
+    }
     task->job = std::move(job);
     std::unique_lock<std::mutex> lock(mutex_);
     if (!fatal_.empty()) return failed(fatal_);
@@ -71,25 +156,33 @@ class InProcessTransport final : public Transport {
     for (;;) {
       const Clock::time_point now = Clock::now();
       switch (task->state) {
-        case State::Done:
+        case State::Done: {
+          lock.unlock();
+          const FrameJob &frame = *task->job;
+          if (task->outcome.status == kOfxStatOK && !frame.cuda) {
+            // The worker is done with the private window: now, and only now, the host's image is written.
+            copy_from_packed(task->dst_copy.get(), host_dst, frame.window, task->pixel_bytes);
+          }
           return task->outcome;
-        case State::Writing:
-          // The engine is using the host's pixels: they must outlive it.
+        }
+        case State::HostMemory:
+          // The engine is using the host's device memory (stream-ordered copies): it must outlive that.
           task_changed_.wait(lock);
           break;
-        case State::Preparing:
+        case State::Running:
           if (now >= task->deadline) {
-            task->state = State::Abandoned;
+            task->state = State::Abandoned;  // the engine's work goes on, on private memory only
             return failed(timeout_text(*task));
           }
           task_changed_.wait_until(lock, task->deadline);
           break;
         case State::Queued:
-          if (current_ && current_->state != State::Done && now >= current_->deadline) {
+          if (stuck(now)) {
             task->state = State::Abandoned;
-            return failed("the engine is still busy with an earlier frame that ran past its " +
-                          format_seconds(current_->limit) +
-                          " limit, so this frame failed without waiting; if this persists, restart the host");
+            // Out of the queue at once: a stuck engine never comes to it, and it holds a copy of the frame.
+            const auto queued = std::find(queue_.begin(), queue_.end(), task);
+            if (queued != queue_.end()) queue_.erase(queued);
+            return failed(busy_text());
           }
           task_changed_.wait_until(lock, current_ ? current_->deadline : now + std::chrono::seconds(1));
           break;
@@ -100,6 +193,7 @@ class InProcessTransport final : public Transport {
   }
 
   void purge() override {
+    pool_.clear();
     auto task = std::make_shared<Task>();  // no job: a purge
     std::lock_guard<std::mutex> lock(mutex_);
     if (!fatal_.empty()) return;
@@ -108,15 +202,60 @@ class InProcessTransport final : public Transport {
   }
 
  private:
-  enum class State { Queued, Preparing, Writing, Done, Abandoned };
+  // Queued -> Running (<-> HostMemory, CUDA only) -> Done, or Abandoned by the render thread
+  // (from Queued or Running: never while the engine uses the host's memory).
+  enum class State { Queued, Running, HostMemory, Done, Abandoned };
 
   struct Task {
+    InProcessTransport *owner = nullptr;
     std::shared_ptr<FrameJob> job;  // null: purge caches
     State state = State::Queued;
     double limit = 0.0;
     Clock::time_point deadline;
     Outcome outcome;
+    // CPU renders: the private source and window the engine works on (alive while the worker holds the task).
+    BufferPool::Buffer src_copy, dst_copy;
+    std::size_t pixel_bytes = 0;
   };
+
+  // On the render thread: copy the whole source into a private buffer, and point the job at it and at a
+  // private window for the engine to render into.
+  void privatise(FrameJob &job, Task &task) {
+    task.pixel_bytes = job.pixel_bytes();
+    const int src_rect[4] = {job.src.x1, job.src.y1, job.src.x2, job.src.y2};
+    task.src_copy = pool_.take(packed_bytes(src_rect, task.pixel_bytes));
+    task.dst_copy = pool_.take(packed_bytes(job.window, task.pixel_bytes));
+    copy_to_packed(job.src, src_rect, task.pixel_bytes, task.src_copy.get());
+    job.src = packed_image(task.src_copy.get(), src_rect, task.pixel_bytes);
+    job.dst = packed_image(task.dst_copy.get(), job.window, task.pixel_bytes);
+  }
+
+  // The bridge's host_access (CUDA): may the engine use the host's device memory now (enter), or is it done.
+  static int host_access(void *context, int enter) {
+    Task &task = *static_cast<Task *>(context);
+    InProcessTransport &self = *task.owner;
+    {
+      std::lock_guard<std::mutex> lock(self.mutex_);
+      if (enter != 0) {
+        if (task.state != State::Running) return 0;  // the render thread has given up: hands off
+        task.state = State::HostMemory;
+      } else if (task.state == State::HostMemory) {
+        task.state = State::Running;
+      }
+    }
+    self.task_changed_.notify_all();
+    return 1;
+  }
+
+  // The frame the worker is on has run past its limit (it goes on in the background); guarded by mutex_.
+  bool stuck(Clock::time_point now) const {
+    return current_ && current_->state != State::Done && now >= current_->deadline;
+  }
+
+  std::string busy_text() const {
+    return "the engine is still busy with an earlier frame that ran past its " + format_seconds(current_->limit) +
+           " limit, so this frame failed without waiting; if this persists, restart the host";
+  }
 
   std::string timeout_text(const Task &task) const {
     if (!warmed_) {
@@ -138,7 +277,7 @@ class InProcessTransport final : public Transport {
         task = queue_.front();
         queue_.pop_front();
         if (task->state == State::Abandoned) continue;
-        task->state = State::Preparing;
+        task->state = State::Running;
         task->limit = warmed_ ? settings_.render_timeout : settings_.startup_timeout;
         task->deadline =
             Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(task->limit));
@@ -171,6 +310,11 @@ class InProcessTransport final : public Transport {
     return {};
   }
 
+  bool abandoned(const Task &task) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return task.state == State::Abandoned;
+  }
+
   Outcome execute(Task &task) {
     if (!started_) {
       Outcome started = start_engine();
@@ -181,15 +325,10 @@ class InProcessTransport final : public Transport {
     EEResult result{};
     void *plan = api_->prepare(&frame, &result);
     if (plan == nullptr) return from_result(result);
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (task.state == State::Abandoned) {
-        api_->release(plan);  // the host has already given up on these pixels
-        return failed("abandoned");
-      }
-      task.state = State::Writing;
+    if (abandoned(task)) {
+      api_->release(plan);  // nobody waits for this frame any more
+      return failed("abandoned");
     }
-    task_changed_.notify_all();
     result = EEResult{};
     api_->render(plan, &frame, &result);
     api_->release(plan);
@@ -252,7 +391,8 @@ class InProcessTransport final : public Transport {
   std::condition_variable task_changed_;
   std::deque<std::shared_ptr<Task>> queue_;
   std::shared_ptr<Task> current_;
-  std::string fatal_;    // in-process mode is impossible in this process; guarded by mutex_
+  std::string fatal_;  // in-process mode is impossible in this process; guarded by mutex_
+  BufferPool pool_;
   bool warmed_ = false;  // a frame has rendered: later frames get the shorter limit; guarded by mutex_
   // Worker-only state.
   const EEBridgeApi *api_ = nullptr;

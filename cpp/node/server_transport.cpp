@@ -64,10 +64,6 @@ std::string seconds_text(double s) {
   return number_text(s) + " s";
 }
 
-std::size_t component_bytes(const std::string &dtype) {
-  return dtype == "uint8" ? 1 : dtype == "float32" ? 4 : 2;  // uint16, float16
-}
-
 // One connection to the server, used by one render thread at a time.
 struct Connection {
   explicit Connection(int fd) : fd(fd) {}
@@ -177,7 +173,7 @@ class ServerTransport final : public Transport {
 
     const FrameJob &frame = *job;
     wire::Fields fields = frame_fields(frame);
-    const std::size_t pixel = component_bytes(frame.dtype) * static_cast<std::size_t>(frame.components);
+    const std::size_t pixel = frame.pixel_bytes();
     const int src_rect[4] = {frame.src.x1, frame.src.y1, frame.src.x2, frame.src.y2};
     const std::size_t dst_offset = (packed_bytes(src_rect, pixel) + kAlign - 1) / kAlign * kAlign;
     CudaExport cuda;  // destroyed after the reply: the server is done with its event then

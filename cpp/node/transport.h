@@ -8,6 +8,7 @@
 // Both run the same node module on the same pixels and render bit-identical frames.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,6 +35,9 @@ class FrameJob {
   bool cuda = false;
   void *cuda_stream = nullptr;
   void *cuda_context = nullptr;  // the host thread's current CUDA context
+  // CUDA, in-process: the gate around the engine's use of the host's device memory (bridge_api.h).
+  int (*host_access)(void *context, int enter) = nullptr;
+  void *host_access_context = nullptr;
 
   void add_int(const char *name, long long value);
   void add_double(const char *name, double value);
@@ -41,6 +45,8 @@ class FrameJob {
 
   // The C view of this job for the bridge; valid while the job lives and is not modified.
   const EEFrame &frame();
+  // Bytes per pixel of dtype and components.
+  std::size_t pixel_bytes() const;
   // The parameter values, in the order they were added.
   const std::vector<EEValue> &values() const { return values_; }
 

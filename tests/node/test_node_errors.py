@@ -10,18 +10,19 @@ import time
 
 import numpy as np
 import pytest
-from ofxhost import Frame, engine_env, run
+from ofxhost import Frame, Pause, engine_env, run
 
 from emotionedit.io import open_frames
 
 pytestmark = pytest.mark.usefixtures("node_built")  # the built bundle and the test host
 
 FIRST = 672
+SENTINEL = 0xA5  # what the test host fills an output with before Render
 
 
 @pytest.fixture(scope="module")
 def plate(franck_path):
-    with open_frames(str(franck_path), (FIRST, FIRST + 2)) as reader:
+    with open_frames(str(franck_path), (FIRST, FIRST + 3)) as reader:
         return dict(iter(reader))
 
 
@@ -121,3 +122,34 @@ def test_hung_engine_times_out(tmp_path, plate, analysis_file):
     assert any("still busy" in t for t in texts), texts
     for n in plate:  # a timed-out frame leaves the host's images alone
         assert result.checks[n]["outside_window_bytes"] == "0"
+
+
+@pytest.mark.parametrize("transport", ["in-process", "server"])
+def test_engine_stuck_in_its_render_fails_at_the_time_limit(tmp_path, plate, analysis_file, transport):
+    """The engine stalls in a frame's render (the pixel phase: preview tracking, the warp) for longer than
+    the time limit: that frame fails at the limit with a message, not when the engine comes back; the frame
+    behind it fails at once or renders; once the engine is back, frames render as usual; the host's images
+    are never touched after Render returned (the engine renders the stalled frame late, into memory of the
+    node's own); and the host exits normally."""
+    stall, behind, later = FIRST + 1, FIRST + 2, FIRST + 3
+    env = engine_env(EMOTIONEDIT_TRANSPORT=transport, EMOTIONEDIT_NODE_MODULE="stalling_engine",
+                     EMOTIONEDIT_TEST_STALL_AT=str(stall), EMOTIONEDIT_TEST_STALL_SECONDS="3.5",
+                     EMOTIONEDIT_RENDER_TIMEOUT="1.5")
+    frames = [Frame(FIRST, plate[FIRST]), Frame(stall, plate[stall]), Frame(behind, plate[behind]), Pause(3),
+              Frame(later, plate[later])]
+    started = time.monotonic()
+    result = run(tmp_path, frames, {"analysisFile": analysis_file}, env=env, late_check=True, timeout=120)
+    assert survived(result), result.stderr[-2000:]
+    assert time.monotonic() - started < 60
+    assert result.status(stall) == 1
+    assert "did not finish" in result.text(stall) and "within 1.5 s" in result.text(stall), result.text(stall)
+    assert 1400 < float(result.renders[stall][-1]["ms"]) < 3400  # at the limit, before the engine came back
+    assert (result.outputs[stall] == SENTINEL).all(), "a failed frame's output was written"
+    behind_ms = float(result.renders[behind][-1]["ms"])
+    assert result.status(behind) == 0 or behind_ms < 500, (result.status(behind), behind_ms, result.text(behind))
+    plain = run(tmp_path, [Frame(FIRST, plate[FIRST]), Frame(later, plate[later])], {"analysisFile": analysis_file})
+    for n in (FIRST, later):
+        assert result.status(n) == 0, result.text(n)
+        np.testing.assert_array_equal(result.outputs[n], plain.outputs[n], err_msg=f"frame {n}")
+    for n in (FIRST, stall, behind, later):
+        assert result.late[n]["dst_changed"] == "0" and result.late[n]["src_changed"] == "0", result.late[n]

@@ -99,6 +99,38 @@ def test_melt_renders_keyframed_intensity_like_the_command_line(tmp_path, melt, 
     check_like_the_command_line(out, plate, want)
 
 
+@pytest.mark.parametrize("transport", ["auto", "server"])
+def test_melt_with_an_engine_stuck_in_its_render_exits_by_itself(tmp_path, melt, scene, analysis_file, transport):
+    """The engine never returns from one frame's render: melt gets a failed frame at the time limit (and
+    writes the source there, as it does for any failed frame), goes on, and exits by itself. (With an
+    in-process engine the frames after it fail too while the engine stays stuck; the server is replaced.)"""
+    source, plate, want = scene
+    out = tmp_path / "melt-stuck"
+    out.mkdir()
+    stuck, last = 2, 5  # melt's frame numbers (OFX time), from 0
+    env = engine_env(OFX_PLUGIN_PATH=str(bundle_path().parent), EMOTIONEDIT_TRANSPORT=transport,
+                     EMOTIONEDIT_NODE_MODULE="stalling_engine", EMOTIONEDIT_TEST_STALL_AT=str(stuck),
+                     EMOTIONEDIT_TEST_STALL_SECONDS="3600", EMOTIONEDIT_RENDER_TIMEOUT="2")
+    command = [melt, f"avformat:{source}/f_%04d.png", f"out={last}", "-filter", SERVICE,
+               f"analysisFile={analysis_file}", *(f"{k}={v}" for k, v in FILTER.items()),
+               "-consumer", f"avformat:{out}/f_%04d.png", "real_time=-1", "vcodec=png", "pix_fmt=rgb24"]
+    # A hung melt ends here, killed at the timeout, and the test fails.
+    proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "did not finish" in proc.stderr and "within 2 s" in proc.stderr, proc.stderr[-2000:]
+    with open_frames(str(out / "f_####.png")) as rendered:
+        got = [image[..., :3] for _, image in rendered]  # melt numbers its output from 1
+    assert len(got) == last + 1
+    for t, image in enumerate(got):
+        n = FIRST + t
+        if t < stuck:
+            np.testing.assert_array_equal(image, want[n], err_msg=f"frame {n}")
+        elif t == stuck:
+            np.testing.assert_array_equal(image, plate[n], err_msg=f"frame {n}")  # failed: the source
+        else:  # failed while the engine is stuck (in-process), or rendered by a fresh server
+            assert np.array_equal(image, plate[n]) or np.array_equal(image, want[n]), f"frame {n}"
+
+
 # MLT driven from Python: the render call blocks in C with the GIL held (SWIG releases nothing).
 MLT_SCRIPT = """
 import sys

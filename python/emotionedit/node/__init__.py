@@ -6,10 +6,12 @@ the engine server (:mod:`emotionedit.server`, a process of its own). The contrac
 same for both, so both render the same frames:
 
 - :func:`prepare` ``(request: dict) -> Plan``: everything that needs no pixels.
-- ``Plan.render(src, dst)``: numpy views of the pixels (the host's memory in-process, the
-  shared-memory segment in the server), top row first; ``src`` is the whole source
-  (read-only), ``dst`` the render window.
-- ``Plan.render_cuda(src_view, dst_view, stream)``: the same with CUDA device memory.
+- ``Plan.render(src, dst)``: numpy views of the pixels (the node's private copies
+  in-process, the shared-memory segment in the server; never the host's own memory, so
+  the node can give up on a frame at its time limit), top row first; ``src`` is the whole
+  source (read-only), ``dst`` the render window.
+- ``Plan.render_cuda(src_view, dst_view, stream, host_access)``: the same with the host's CUDA
+  device memory, used only under ``host_access`` (see :mod:`emotionedit.node.gpu`).
 - ``Plan.messages``: ``(level, text)`` pairs shown on the node after the render.
 - :func:`describe_error` ``(exc) -> (ofx_status, message)`` for anything raised.
 - :func:`purge`: drop cached editors (the host's PurgeCaches).

@@ -22,8 +22,14 @@ class GpuUnavailable(Exception):
     """The host asked for a CUDA render this environment cannot do; the host may retry on the CPU."""
 
 
+class FrameAbandoned(Exception):
+    """The host stopped waiting for this frame (the node's time limit): its images must not be used."""
+
+
 def describe_error(exc: BaseException) -> tuple[int, str]:
     """(OFX status, message for the user) for an exception raised while rendering."""
+    if isinstance(exc, FrameAbandoned):
+        return FAILED, str(exc)  # nobody waits for this answer: no traceback either
     if isinstance(exc, GpuUnavailable):
         return GPU_RENDER_FAILED, f"CUDA render unavailable: {exc}; the host can render this node on the CPU"
     module = type(exc).__module__ or ""

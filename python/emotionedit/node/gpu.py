@@ -10,15 +10,38 @@ host memory, renders on the CPU and copies the window back, all ordered on the h
 stream (the download waits for that stream only). It is correct, not fast; the GPU
 engine will replace ``render_on_device``'s middle step. CuPy is imported lazily: hosts
 without CUDA never load it.
+
+The host frees its images once its render thread gives up on a frame (at the node's time
+limit), so the device memory is used only inside ``host_access``: the node's render
+thread waits for the download and the upload, never for the render in between, and once
+it has given up nothing more is queued on the host's memory.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 
 import numpy as np
 
-from .errors import GpuUnavailable
+from .errors import FrameAbandoned, GpuUnavailable
+
+
+@contextmanager
+def using_host_memory(host_access: Callable[[bool], bool] | None) -> Iterator[None]:
+    """Hold the node's permission to use the host's device memory (see the module's docstring).
+
+    host_access(True) -> bool: the bridge's gate (False once the host has given up on the
+    frame: then :class:`FrameAbandoned` is raised); host_access(False) gives it back.
+    None: no gate (the engine server, tests).
+    """
+    if host_access is not None and not host_access(True):
+        raise FrameAbandoned("the host gave up on this frame (time limit) before its images were used")
+    try:
+        yield
+    finally:
+        if host_access is not None:
+            host_access(False)
 
 
 def cupy_module():
@@ -44,12 +67,13 @@ def device_array(cupy, view: Mapping):
 
 
 def render_on_device(render_host: Callable[[np.ndarray, np.ndarray], None], src_view: Mapping, dst_view: Mapping,
-                     stream_pointer: int) -> None:
+                     stream_pointer: int, host_access: Callable[[bool], bool] | None = None) -> None:
     """Render a CUDA frame through the CPU engine, ordered on the host's stream.
 
     render_host(src, dst): the CPU render (numpy arrays, top row first).
     stream_pointer: the host's ``cudaStream_t`` as an int, or 0 when the host gave
     none; then the work is finished before returning, as OFX asks.
+    host_access: the node's gate around the use of the host's memory (:func:`using_host_memory`).
     """
     cupy = cupy_module()
     try:
@@ -59,10 +83,12 @@ def render_on_device(render_host: Callable[[np.ndarray, np.ndarray], None], src_
     with stream:
         src = device_array(cupy, src_view)
         dst = device_array(cupy, dst_view)
-        host_src = cupy.asnumpy(src, stream=stream)  # waits for this stream's earlier work, not the device's
+        with using_host_memory(host_access):
+            host_src = cupy.asnumpy(src, stream=stream)  # waits for this stream's earlier work, not the device's
         host_dst = np.empty(dst.shape, dst.dtype)
-        render_host(host_src, host_dst)
-        # Upload into a stream-ordered temporary, then a strided copy kernel into the host's window.
-        dst[...] = cupy.asarray(host_dst)
-        if not stream_pointer:
-            stream.synchronize()
+        render_host(host_src, host_dst)  # private memory: the node may give up on the frame meanwhile
+        with using_host_memory(host_access):
+            # Upload into a stream-ordered temporary, then a strided copy kernel into the host's window.
+            dst[...] = cupy.asarray(host_dst)
+            if not stream_pointer:
+                stream.synchronize()

@@ -1,15 +1,17 @@
 """One frame's render, in the two phases the node runs it in.
 
 :meth:`Plan.__init__` does everything that needs no pixels (reading the parameters,
-loading the analysis, building the editor); it may be slow the first time and the
-node may give up on it. :meth:`Plan.render` then takes the host's pixels and does
-bounded work only (tracking one frame in preview mode, the warp), because the node
-always waits for it: the host frees its images as soon as the render returns.
+loading the analysis, building the editor); :meth:`Plan.render` then takes the pixels
+(tracking the frame in preview mode, the warp). Either may be slow, and the node may
+give up on either at its time limit: the pixels are never the host's own memory on a
+CPU render (in-process they are the node's private copies, in the engine server its
+shared memory), and on a CUDA render the host's memory is used only under the node's
+``host_access`` gate (:mod:`emotionedit.node.gpu`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -83,11 +85,11 @@ class Plan:
         return editor
 
     def render(self, src: np.ndarray, dst: np.ndarray) -> None:
-        """Render into the host's window.
+        """Render into the output's window.
 
-        src: (H, W, C) the whole source image, top row first (a view of host memory).
+        src: (H, W, C) the whole source image, top row first.
         dst: (h, w, C) the render window of the output image, same dtype, top row first.
-        Neither array may be kept after the call: the host owns the memory.
+        Neither array may be kept after the call: the node owns the memory.
         """
         editor = self._editor_for(src)
         p = self.params
@@ -100,6 +102,7 @@ class Plan:
 
         render_window(render_plate, src, dst, self.row, self.column)
 
-    def render_cuda(self, src_view: Mapping, dst_view: Mapping, stream_pointer: int) -> None:
+    def render_cuda(self, src_view: Mapping, dst_view: Mapping, stream_pointer: int,
+                    host_access: Callable[[bool], bool] | None = None) -> None:
         """Render a frame whose images are CUDA device memory (see :mod:`emotionedit.node.gpu`)."""
-        gpu.render_on_device(self.render, src_view, dst_view, stream_pointer)
+        gpu.render_on_device(self.render, src_view, dst_view, stream_pointer, host_access)

@@ -33,7 +33,7 @@ _editors: OrderedDict[tuple, ShotEditor | None] = OrderedDict()
 
 
 def warm_up() -> None:
-    """Import the tracker before the host's pixels are taken (imports may be slow; see node/__init__)."""
+    """Import the tracker while preparing, before the frame's pixels are needed (imports may be slow)."""
     from ..track.mediapipe_mesh import MediaPipeFaceMesh
 
     MediaPipeFaceMesh(max_faces=1).close()

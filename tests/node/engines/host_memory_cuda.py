@@ -14,6 +14,7 @@ import numpy as np
 
 from emotionedit.node import describe_error, purge
 from emotionedit.node import prepare as real_prepare
+from emotionedit.node.gpu import using_host_memory
 
 __all__ = ["describe_error", "prepare", "purge"]
 
@@ -33,10 +34,16 @@ class HostMemoryPlan:
         self.plan = plan
         self.messages = plan.messages
 
-    def render_cuda(self, src_view, dst_view, stream):
+    def render_cuda(self, src_view, dst_view, stream, host_access):
         if stream != EXPECTED_STREAM:
             raise RuntimeError(f"the node passed stream {stream:#x}, not the host's {EXPECTED_STREAM:#x}")
-        self.plan.render(host_view(src_view), host_view(dst_view))
+        # As emotionedit.node.gpu does: the host's memory is read and written only with the node's leave.
+        with using_host_memory(host_access):
+            src = host_view(src_view).copy()
+        dst = np.empty(tuple(dst_view["shape"]), np.dtype(dst_view["dtype"]))
+        self.plan.render(src, dst)
+        with using_host_memory(host_access):
+            host_view(dst_view)[...] = dst
 
 
 def prepare(request):

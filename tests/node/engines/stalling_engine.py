@@ -1,9 +1,11 @@
-"""The real node module, except that one frame stalls: for killing or timing out the engine server mid-render.
+"""The real node module, except that one frame stalls in its render (the pixel phase): for killing or timing
+out the engine mid-render.
 
 EMOTIONEDIT_TEST_STALL_AT: the host time of the frame that stalls. When its render
-starts, the process id is written to EMOTIONEDIT_TEST_STALL_MARKER (so a test knows the
-server is mid-render and whom to kill), then the render sleeps for a minute. Every other
-frame renders normally.
+starts, the process id is written to EMOTIONEDIT_TEST_STALL_MARKER if set (so a test knows
+the server is mid-render and whom to kill), then the render sleeps for
+EMOTIONEDIT_TEST_STALL_SECONDS (default 60) and then renders the frame after all, writing
+its pixels late. Every other frame renders normally.
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ class StallingPlan:
 
     def render(self, src, dst):
         if self.stall:
-            marker = os.environ["EMOTIONEDIT_TEST_STALL_MARKER"]
-            with open(marker + ".partial", "w") as out:
-                out.write(str(os.getpid()))
-            os.replace(marker + ".partial", marker)
-            time.sleep(60)
+            marker = os.environ.get("EMOTIONEDIT_TEST_STALL_MARKER")
+            if marker:
+                with open(marker + ".partial", "w") as out:
+                    out.write(str(os.getpid()))
+                os.replace(marker + ".partial", marker)
+            time.sleep(float(os.environ.get("EMOTIONEDIT_TEST_STALL_SECONDS", "60")))
         self.plan.render(src, dst)
 
 
