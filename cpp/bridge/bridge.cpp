@@ -85,16 +85,37 @@ std::string status_text(const PyStatus &status) {
   return text;
 }
 
+// Pre-initialise without touching the host's locale or environment. By default CPython
+// sets LC_CTYPE from the environment (setlocale(LC_CTYPE, "")) and, in the C locale,
+// coerces it (setenv("LC_CTYPE", "C.UTF-8")): process-wide changes made here, on the
+// worker, while host threads run and rely on the locale they chose (MLT and Shotcut
+// need LC_NUMERIC "C"). Python's UTF-8 mode gives it UTF-8 file names and text instead.
+PyStatus preinitialise() {
+  PyPreConfig pre;
+  PyPreConfig_InitPythonConfig(&pre);
+  pre.configure_locale = 0;  // never setlocale(); also implies no C locale coercion
+  pre.coerce_c_locale = 0;   // never setenv("LC_CTYPE", ...)
+  pre.coerce_c_locale_warn = 0;
+  pre.utf8_mode = 1;        // UTF-8 whatever the host's LC_CTYPE is
+  pre.use_environment = 0;  // PYTHONUTF8, PYTHONCOERCECLOCALE: the host's settings, not ours
+  pre.parse_argv = 0;
+  return Py_PreInitialize(&pre);
+}
+
 // Start the interpreter on this (the worker) thread, configured explicitly: the engine's
-// virtual environment, no host PYTHONHOME/PYTHONPATH, no signal handlers.
+// virtual environment, no host PYTHONHOME/PYTHONPATH, no signal handlers, the host's
+// locale and C stdio left as they are.
 std::string initialise(const EEBridgeConfig &config) {
+  PyStatus status = preinitialise();
+  if (PyStatus_Exception(status)) return "Python could not start: " + status_text(status);
   PyConfig c;
   PyConfig_InitPythonConfig(&c);
   c.install_signal_handlers = 0;  // SIGINT and friends stay the host's
+  c.configure_c_stdio = 0;        // the host's stdin/stdout/stderr buffering stays the host's
   c.parse_argv = 0;
   c.use_environment = 0;  // hosts and artists set PYTHONHOME/PYTHONPATH for their own Python
   c.user_site_directory = 0;
-  PyStatus status = PyConfig_SetBytesString(&c, &c.program_name, config.python);
+  status = PyConfig_SetBytesString(&c, &c.program_name, config.python);
   // With executable = <venv>/bin/python, Python finds pyvenv.cfg and uses the venv's site-packages.
   if (!PyStatus_Exception(status)) status = PyConfig_SetBytesString(&c, &c.executable, config.python);
   if (!PyStatus_Exception(status)) status = Py_InitializeFromConfig(&c);
