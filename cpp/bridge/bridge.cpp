@@ -147,7 +147,8 @@ void describe(const py::error_already_set &error, EEResult *r) {
     if (error.trace()) PyException_SetTraceback(value.ptr(), error.trace().ptr());
     py::object described = py::reinterpret_borrow<py::object>(state().module).attr("describe_error")(value);
     auto pair = described.cast<std::pair<int, std::string>>();
-    put(r, pair.first, EE_LEVEL_ERROR, pair.second);
+    // An exception always fails the frame: the output was not (completely) written.
+    put(r, pair.first != kOk ? pair.first : kFailed, EE_LEVEL_ERROR, pair.second);
   } catch (const std::exception &e) {
     put(r, kFailed, EE_LEVEL_ERROR, std::string("the engine failed: ") + error.what());
   }

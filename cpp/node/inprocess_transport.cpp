@@ -324,7 +324,15 @@ class InProcessTransport final : public Transport {
     CudaContextScope cuda(task.job->cuda ? task.job->cuda_context : nullptr);
     EEResult result{};
     void *plan = api_->prepare(&frame, &result);
-    if (plan == nullptr) return from_result(result);
+    if (plan == nullptr) {
+      Outcome outcome = from_result(result);
+      if (outcome.status == kOfxStatOK) {
+        outcome =
+            failed("internal error: the engine prepared nothing for the frame at time " + std::to_string(frame.time) +
+                   " and gave no reason" + (outcome.message.empty() ? "" : " (it said: " + outcome.message + ")"));
+      }
+      return outcome;
+    }
     if (abandoned(task)) {
       api_->release(plan);  // nobody waits for this frame any more
       return failed("abandoned");

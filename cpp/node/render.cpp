@@ -79,9 +79,15 @@ OfxStatus render(OfxImageEffectHandle effect, OfxPropertySetHandle in_args) {
   if (instance == nullptr) return fail(effect, "internal error: render on an instance the node never created");
 
   OfxTime time = 0.0;
-  props().propGetDouble(in_args, kOfxPropTime, 0, &time);
+  if (props().propGetDouble(in_args, kOfxPropTime, 0, &time) != kOfxStatOK) {
+    return fail(effect, "the host asked for a render without saying at what time (no OfxPropTime)");
+  }
   OfxRectI window{0, 0, 0, 0};
-  props().propGetIntN(in_args, kOfxImageEffectPropRenderWindow, 4, &window.x1);
+  if (props().propGetIntN(in_args, kOfxImageEffectPropRenderWindow, 4, &window.x1) != kOfxStatOK) {
+    return fail(effect,
+                "the host asked for a render without saying which part of the image to render (no "
+                "OfxImageEffectPropRenderWindow); nothing was written");
+  }
   double scale[2] = {1.0, 1.0};
   props().propGetDoubleN(in_args, kOfxImageEffectPropRenderScale, 2, scale);
   int cuda = 0;
@@ -101,7 +107,7 @@ OfxStatus render(OfxImageEffectHandle effect, OfxPropertySetHandle in_args) {
                             src.depth + ", " + src.components +
                             "); EmotionEdit writes the source's depth and components");
   }
-  // Only the part of the window inside the output image can be written.
+  // Only the part of the window inside the output image can be written (a window wholly outside it: nothing to do).
   window.x1 = std::max(window.x1, dst.bounds.x1);
   window.y1 = std::max(window.y1, dst.bounds.y1);
   window.x2 = std::min(window.x2, dst.bounds.x2);

@@ -153,3 +153,27 @@ def test_engine_stuck_in_its_render_fails_at_the_time_limit(tmp_path, plate, ana
         np.testing.assert_array_equal(result.outputs[n], plain.outputs[n], err_msg=f"frame {n}")
     for n in (FIRST, stall, behind, later):
         assert result.late[n]["dst_changed"] == "0" and result.late[n]["src_changed"] == "0", result.late[n]
+
+
+@pytest.mark.parametrize("transport", ["in-process", "server"])
+@pytest.mark.parametrize("phase", ["prepare", "render"])
+def test_an_exception_always_fails_the_frame(tmp_path, plate, transport, phase):
+    """An engine whose describe_error calls its exceptions OK: the frame still fails (its output was never
+    written), with the engine's message."""
+    env = engine_env(EMOTIONEDIT_TRANSPORT=transport, EMOTIONEDIT_NODE_MODULE="lenient_errors",
+                     EMOTIONEDIT_TEST_RAISE_IN=phase)
+    result = run(tmp_path, [Frame(FIRST, plate[FIRST])], {"analysisFile": ""}, env=env)
+    assert survived(result)
+    assert result.status(FIRST) == 1
+    assert f"all is well, really (the {phase} phase raised)" in result.text(FIRST), result.text(FIRST)
+    assert (result.outputs[FIRST] == SENTINEL).all()
+
+
+def test_render_without_a_render_window_fails(tmp_path, plate, analysis_file):
+    """A host that gives no render window: the node cannot know what to write, so the frame fails with a
+    message instead of reporting success with nothing written."""
+    result = run(tmp_path, [Frame(FIRST, plate[FIRST])], {"analysisFile": analysis_file}, render_window=False)
+    assert survived(result)
+    assert result.status(FIRST) == 1
+    assert "OfxImageEffectPropRenderWindow" in result.text(FIRST), result.text(FIRST)
+    assert (result.outputs[FIRST] == SENTINEL).all()

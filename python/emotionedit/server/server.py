@@ -175,9 +175,11 @@ class Server:
         return {"status": OK, "level": level, "message": "\n".join(lines)}
 
     def _describe(self, exc: BaseException) -> tuple[int, str]:
+        """(status, message) for an exception from the engine; always a failed status, as the frame was not
+        (completely) rendered, whatever status the engine's ``describe_error`` gives."""
         try:
             status, text = self.engine.describe_error(exc)
-            return int(status), str(text)
+            return (int(status) if int(status) != OK else FAILED), str(text)
         except BaseException as inner:  # noqa: BLE001
             return FAILED, f"the engine failed: {type(exc).__name__}: {exc} (and describing it failed: {inner})"
 
