@@ -41,4 +41,8 @@ void show_message(OfxImageEffectHandle effect, Level level, const std::string &t
   }
 }
 
+void clear_message(OfxImageEffectHandle effect) {
+  if (const OfxMessageSuiteV2 *v2 = suites().message2.load()) v2->clearPersistentMessage(effect);
+}
+
 }  // namespace ee

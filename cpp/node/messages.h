@@ -14,6 +14,9 @@ enum class Level { None, Info, Warning, Error };  // Info: OfxMessageMessage (pe
 // detail: a further line for the message area only (not logged: the log has it once already).
 void show_message(OfxImageEffectHandle effect, Level level, const std::string &text, const std::string &detail = "");
 
+// Clear the node's persistent message (message suite v2; nothing without it).
+void clear_message(OfxImageEffectHandle effect);
+
 // stderr only (for failures with no effect handle at hand).
 void log_line(Level level, const std::string &text);
 

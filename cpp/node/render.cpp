@@ -175,30 +175,42 @@ OfxStatus clip_preferences(OfxImageEffectHandle effect, OfxPropertySetHandle out
   return kOfxStatOK;
 }
 
+// Identity (the host passes the source through and skips Render) only where Render would
+// succeed and change nothing: Edited output at intensity 0 or with every region off, and no
+// Analysis File. With one, Render must first check it belongs to this clip and covers this
+// frame, as the command line does at intensity 0 too; only the engine can read it, so the
+// node lets Render do that (the engine then copies the source bit for bit, or says what is
+// wrong). When it does claim identity, a message left by an earlier frame is cleared.
 OfxStatus is_identity(OfxImageEffectHandle effect, OfxPropertySetHandle in_args, OfxPropertySetHandle out_args) {
   Instance *instance = instance_of(effect);
   if (instance == nullptr) return kOfxStatReplyDefault;
   OfxTime time = 0.0;
-  props().propGetDouble(in_args, kOfxPropTime, 0, &time);
+  if (props().propGetDouble(in_args, kOfxPropTime, 0, &time) != kOfxStatOK) return kOfxStatReplyDefault;
   // Mirrors EditParams.is_identity: intensity 0 or no region leaves every pixel as it was.
   double intensity = 1.0;
   int output = 0, any_region = 0;
+  bool analysis = false;
   for (std::size_t i = 0; i < param::kValueCount; ++i) {
     const param::Spec &spec = param::kValues[i];
-    if (instance->values[i] == nullptr) return kOfxStatReplyDefault;
+    OfxParamHandle handle = instance->values[i];
+    if (handle == nullptr) return kOfxStatReplyDefault;
     if (std::strcmp(spec.name, param::kIntensity) == 0) {
-      if (params().paramGetValueAtTime(instance->values[i], time, &intensity) != kOfxStatOK)
-        return kOfxStatReplyDefault;
+      if (params().paramGetValueAtTime(handle, time, &intensity) != kOfxStatOK) return kOfxStatReplyDefault;
     } else if (std::strcmp(spec.name, param::kOutput) == 0) {
-      if (params().paramGetValueAtTime(instance->values[i], time, &output) != kOfxStatOK) return kOfxStatReplyDefault;
+      if (params().paramGetValueAtTime(handle, time, &output) != kOfxStatOK) return kOfxStatReplyDefault;
+    } else if (std::strcmp(spec.name, param::kAnalysisFile) == 0) {
+      char *path = nullptr;
+      if (params().paramGetValueAtTime(handle, time, &path) != kOfxStatOK) return kOfxStatReplyDefault;
+      analysis = path != nullptr && path[0] != '\0';
     } else if (spec.kind == param::Kind::Bool) {
       int on = 0;
-      if (params().paramGetValueAtTime(instance->values[i], time, &on) != kOfxStatOK) return kOfxStatReplyDefault;
+      if (params().paramGetValueAtTime(handle, time, &on) != kOfxStatOK) return kOfxStatReplyDefault;
       any_region |= on;
     }
   }
-  if (output != 0 || (intensity != 0.0 && any_region != 0)) return kOfxStatReplyDefault;
+  if (output != 0 || analysis || (intensity != 0.0 && any_region != 0)) return kOfxStatReplyDefault;
   props().propSetString(out_args, kOfxPropName, 0, kOfxImageEffectSimpleSourceClipName);
+  clear_message(effect);  // this frame is fine: an earlier frame's warning or error no longer applies
   return kOfxStatOK;
 }
 
