@@ -19,6 +19,7 @@ from ..engine import ShotEditor
 from ..errors import AnalysisMismatchError
 from ..render import Output
 from . import gpu, preview
+from .alpha import UNPREMULTIPLIED, render_straight_alpha
 from .editors import editor_for
 from .params import NodeParams
 from .window import render_window
@@ -29,6 +30,7 @@ class Plan:
 
     request: what the C++ node sends (see ``cpp/bridge/bridge.cpp``, ``frame_dict``):
     ``time``, ``params`` ({script name: value}), ``dtype``, ``components``,
+    ``premultiplication`` (OFX's: straight alpha is warped premultiplied, see :mod:`.alpha`),
     ``src_bounds``/``dst_bounds``/``window`` (OFX pixel rectangles x1, y1, x2, y2, y up),
     ``render_scale`` and ``cuda``.
     """
@@ -43,6 +45,7 @@ class Plan:
         # The window's top-left in the top-down source view (OFX rows count up from y1).
         self.row, self.column = y2 - wy2, wx1 - x1
         self.render_scale = tuple(request.get("render_scale", (1.0, 1.0)))
+        self.straight_alpha = request.get("premultiplication") == UNPREMULTIPLIED and request["components"] == 4
         #: (level, text) pairs for the node's message: "warning" or "error".
         self.messages: list[tuple[str, str]] = []
         self.editor: ShotEditor | None = None
@@ -97,6 +100,9 @@ class Plan:
         def render_plate(out: np.ndarray) -> None:
             if editor is None:
                 out[...] = 0 if p.output == Output.MATTE else src
+            elif self.straight_alpha and p.output == Output.EDITED:
+                render_straight_alpha(
+                    lambda into, plate: editor.render_into(into, plate, self.frame_number, p.edit, p.output), out, src)
             else:
                 editor.render_into(out, src, self.frame_number, p.edit, p.output)
 
