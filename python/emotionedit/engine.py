@@ -20,7 +20,8 @@ from .fit import fit_shot
 from .fit.pose import vectors_to_plate
 from .fit.smoothing import smooth_rotations, smooth_series
 from .prefetch import prefetch
-from .render import Output, render_into
+from .render import Output
+from .render.frame import FramePlan, plan_frame
 from .track import MediaPipeFaceMesh, TrackerOptions, track_frames
 
 DEFAULT_SMOOTHING = 1.5  # frames (Gaussian sigma) in coefficient and pose space
@@ -142,24 +143,36 @@ class ShotEditor:
         moved = vectors_to_plate(delta[None], self._scale[index : index + 1], self._rotation[index : index + 1])[0]
         return FrameTargets(source=source, target=source + moved[:, :2])
 
+    def plan_frame(self, src_shape: tuple[int, ...], dtype: np.dtype, frame_number: int, params: EditParams,
+                   output: Output = Output.EDITED) -> FramePlan:
+        """Plan frame ``frame_number`` of the shot for a (H, W, C) plate of ``dtype``, reading no pixel.
+
+        Everything but the pixels is done here (the edit, the field, the matte, the teeth's map), and
+        the plan says which source pixels its pixel step reads and which output pixels it writes
+        (:class:`~emotionedit.render.frame.FramePlan`). Intensity 0 (or a frame without a usable face) plans
+        a pass-through frame: no rectangle, the output is the source. Raises
+        :class:`~emotionedit.errors.UserError` when the plate or the frame is not the analysis's.
+        """
+        if tuple(src_shape[:2]) != (self.analysis.plate.height, self.analysis.plate.width):
+            self.analysis.check_plate(src_shape[1], src_shape[0], [frame_number])
+        if output == Output.EDITED and params.is_identity:
+            # Also checks the frame belongs to the analysis.
+            self.analysis.index_of(frame_number)
+            return plan_frame(src_shape, dtype, None, None, output)
+        found = self.targets(frame_number, params)
+        if found is None:
+            return plan_frame(src_shape, dtype, None, None, output)
+        return plan_frame(src_shape, dtype, found.source, found.target, output)
+
     def render_into(self, dst: np.ndarray, src: np.ndarray, frame_number: int, params: EditParams,
                     output: Output = Output.EDITED) -> int:
         """Render frame ``frame_number`` of the shot from ``src`` into ``dst`` ((H, W, C), same dtype).
 
         Intensity 0 (or a frame without a usable face) copies ``src`` bit for bit.
         Returns the count of face pixels left unedited because of NaN/inf in the plate.
+        :meth:`plan_frame`, then the plan on the whole plate (the background, then its pixel step).
         """
-        if src.shape[:2] != (self.analysis.plate.height, self.analysis.plate.width):
-            self.analysis.check_plate(src.shape[1], src.shape[0], [frame_number])
-        if output == Output.EDITED and params.is_identity:
-            # Also checks the frame belongs to the analysis.
-            self.analysis.index_of(frame_number)
-            dst[...] = src
-            return 0
-        found = self.targets(frame_number, params)
-        if found is None:
-            return render_into(dst, src, None, None, output)
-        return render_into(dst, src, found.source, found.target, output)
+        return self.plan_frame(src.shape, src.dtype, frame_number, params, output).render_into(dst, src)
 
     def render(self, src: np.ndarray, frame_number: int, params: EditParams, output: Output = Output.EDITED):
         """Like :meth:`render_into`, returning a new array."""

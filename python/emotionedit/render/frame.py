@@ -1,4 +1,11 @@
-"""One frame through stage 4: field, matte, mouth interior and pixels, or the check outputs."""
+"""One frame through stage 4: field, matte, mouth interior and pixels, or the check outputs.
+
+A frame renders in two steps. :func:`plan_frame` decides everything that needs no pixels (the
+field, the matte, the teeth's map) and which rectangles the pixel step reads and writes; then
+:meth:`FramePlan.apply` writes the edited pixels of ``write_rect`` from the source's pixels of
+``read_rect``. Every other pixel of the output is the plain copy of the source (or 0 for the
+matte output: ``background``). :func:`render_into` does both on whole plates.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +14,9 @@ import enum
 import cv2
 import numpy as np
 
-from .field import backward_map, warp_region
+from .field import Region, backward_map, warp_region
 from .matte import face_matte, mouth_interior
-from .pixels import warp_into
+from .pixels import Resampling, plan_resampling, resample_into
 
 
 class Output(enum.IntEnum):
@@ -27,41 +34,185 @@ class Output(enum.IntEnum):
             raise ValueError(f"unknown output {text!r}; choose edited, matte or landmarks") from None
 
 
+#: FramePlan.background: outside ``write_rect`` the output is the source's pixels, or 0.
+SOURCE, ZERO = "source", "zero"
+
+
 def _full_value(dtype: np.dtype) -> float:
     return float(np.iinfo(dtype).max) if dtype.kind == "u" else 1.0
 
 
-def render_into(dst: np.ndarray, src: np.ndarray, source: np.ndarray | None, target: np.ndarray | None,
-                output: Output = Output.EDITED) -> int:
-    """Render one frame into ``dst`` (same shape and dtype as ``src``, (H, W, C)).
+def _slices(rect: Region) -> tuple[slice, slice]:
+    return slice(rect.y0, rect.y1), slice(rect.x0, rect.x1)
 
-    source, target: (478, 2) plate pixels of the tracked face and where it should go, or
-    None for a frame that passes through (no face, or nothing to edit).
-    EDITED copies ``src`` and warps the face; MATTE writes the face matte into every
-    channel; LANDMARKS draws the tracked points (green) and their edited positions (red).
-    Returns the number of face pixels left unedited because of NaN/inf in the plate.
+
+class FramePlan:
+    """One frame's render, decided before any pixel is read.
+
+    shape: (H, W, C) of the plate. read_rect: the plate pixels :meth:`apply` reads (None: none).
+    write_rect: the pixels it writes (None: a pass-through frame, the output is the background
+    everywhere). background: :data:`SOURCE` (the output is the source's pixels outside
+    ``write_rect``) or :data:`ZERO` (0 there: the matte output). Rectangles are in plate pixels,
+    top row 0, inside the plate. This base class is the pass-through frame.
     """
-    height, width = src.shape[:2]
+
+    def __init__(self, shape: tuple[int, ...], background: str = SOURCE, read_rect: Region | None = None,
+                 write_rect: Region | None = None):
+        self.shape = tuple(shape)
+        self.background = background
+        self.read_rect = read_rect
+        self.write_rect = write_rect
+
+    def apply(self, dst_write: np.ndarray, src_read: np.ndarray | None) -> int:
+        """Write the frame's pixels of ``write_rect`` into ``dst_write``.
+
+        dst_write: (write_rect.height, write_rect.width, C); src_read: (read_rect.height,
+        read_rect.width, C) the source's pixels there, same dtype (None when read_rect is None).
+        Every pixel of ``dst_write`` is written; nothing else is read or written. ``dst_write`` may be
+        a view of ``src_read``'s memory at the same pixels (an in-place render).
+        Returns the number of face pixels left unedited because of NaN/inf in the plate.
+        """
+        if self.write_rect is None:
+            return 0
+        self._check(dst_write, self.write_rect, "dst_write")
+        if self.read_rect is not None:
+            self._check(src_read, self.read_rect, "src_read")
+            if src_read.dtype != dst_write.dtype:
+                raise ValueError(f"src_read is {src_read.dtype} but dst_write is {dst_write.dtype}; they must match")
+        return self._apply(dst_write, src_read)
+
+    def cropped(self, part: Region) -> FramePlan:
+        """The plan for the output pixels of ``part`` only (a host's render window): ``write_rect`` becomes
+        its intersection with ``part``, and the pixels written there are the same, bit for bit."""
+        if self.write_rect is None:
+            return self
+        write = Region(max(self.write_rect.x0, part.x0), max(self.write_rect.y0, part.y0),
+                       min(self.write_rect.x1, part.x1), min(self.write_rect.y1, part.y1))
+        if write.empty:
+            return FramePlan(self.shape, self.background)
+        if write == self.write_rect:
+            return self
+        return self._cropped(write)
+
+    def render_into(self, dst: np.ndarray, src: np.ndarray) -> int:
+        """The whole frame: ``dst`` (the plate's shape, ``src``'s dtype) gets the background, then
+        :meth:`apply` on views of ``write_rect`` and ``read_rect``. ``dst`` may be ``src`` (in place)."""
+        if src.shape != self.shape or dst.shape != self.shape:
+            raise ValueError(f"this plan is for {self.shape} plates; got src {src.shape} and dst {dst.shape}")
+        if self.background == ZERO:
+            dst[...] = 0
+        elif dst is not src:
+            dst[...] = src
+        if self.write_rect is None:
+            return 0
+        src_read = None if self.read_rect is None else src[_slices(self.read_rect)]
+        return self.apply(dst[_slices(self.write_rect)], src_read)
+
+    def _check(self, array: np.ndarray | None, rect: Region, name: str) -> None:
+        want = (rect.height, rect.width, self.shape[2])
+        if array is None or array.shape != want:
+            got = "None" if array is None else str(array.shape)
+            raise ValueError(f"{name} must be {want} (the plan's rectangle {rect}), got {got}")
+
+    def _apply(self, dst_write: np.ndarray, src_read: np.ndarray | None) -> int:
+        raise NotImplementedError  # only plans with a write_rect have a pixel step
+
+    def _cropped(self, write: Region) -> FramePlan:
+        raise NotImplementedError
+
+
+class _WarpPlan(FramePlan):
+    """The edited face: the source resampled through the backward map inside the matte."""
+
+    def __init__(self, shape, resampling: Resampling):
+        region, window = resampling.region, resampling.window
+        # The pixel step reads the window (samples) and the written pixels (kept where the matte is 0).
+        read = Region(min(region.x0, window.x0), min(region.y0, window.y0), max(region.x1, window.x1),
+                      max(region.y1, window.y1))
+        super().__init__(shape, SOURCE, read, region)
+        self.resampling = resampling
+
+    def _apply(self, dst_write, src_read):
+        read, write, window = self.read_rect, self.write_rect, self.resampling.window
+        dst_write[...] = src_read[write.y0 - read.y0 : write.y1 - read.y0, write.x0 - read.x0 : write.x1 - read.x0]
+        samples = src_read[window.y0 - read.y0 : window.y1 - read.y0, window.x0 - read.x0 : window.x1 - read.x0]
+        return resample_into(dst_write, samples, self.resampling)
+
+    def _cropped(self, write):
+        return _WarpPlan(self.shape, self.resampling.cropped(write))
+
+
+class _MattePlan(FramePlan):
+    """The face matte in every channel, 0 elsewhere; reads no pixels."""
+
+    def __init__(self, shape, region: Region, values: np.ndarray):
+        super().__init__(shape, ZERO, None, region)
+        self.values = values  # (h, w), the output's dtype
+
+    def _apply(self, dst_write, src_read):
+        dst_write[...] = self.values[..., None]
+        return 0
+
+    def _cropped(self, write):
+        rows = slice(write.y0 - self.write_rect.y0, write.y1 - self.write_rect.y0)
+        cols = slice(write.x0 - self.write_rect.x0, write.x1 - self.write_rect.x0)
+        return _MattePlan(self.shape, write, self.values[rows, cols])
+
+
+class _LandmarksPlan(FramePlan):
+    """The tracked points (green) and their edited positions (red) drawn over the source."""
+
+    def __init__(self, shape, rect: Region, source: np.ndarray, target: np.ndarray, radius: int,
+                 drawn: Region | None = None):
+        drawn = drawn or rect
+        super().__init__(shape, SOURCE, drawn, rect)
+        self.drawn = drawn  # the rectangle the points are drawn on (all of them): read_rect
+        self.source, self.target, self.radius = source, target, radius
+
+    def _apply(self, dst_write, src_read):
+        write, drawn = self.write_rect, self.drawn
+        if write == drawn:
+            dst_write[...] = src_read
+            _draw_points(dst_write, self.source, self.target, self.radius, (drawn.x0, drawn.y0))
+            return 0
+        canvas = src_read.copy()
+        _draw_points(canvas, self.source, self.target, self.radius, (drawn.x0, drawn.y0))
+        dst_write[...] = canvas[write.y0 - drawn.y0 : write.y1 - drawn.y0, write.x0 - drawn.x0 : write.x1 - drawn.x0]
+        return 0
+
+    def _cropped(self, write):
+        # Drawn on the whole rectangle, then cut: a circle cut at the canvas's edge could be drawn differently.
+        return _LandmarksPlan(self.shape, write, self.source, self.target, self.radius, self.drawn)
+
+
+def plan_frame(shape: tuple[int, ...], dtype: np.dtype, source: np.ndarray | None, target: np.ndarray | None,
+               output: Output = Output.EDITED) -> FramePlan:
+    """Plan one frame of a (H, W, C) plate of ``dtype`` without reading a pixel.
+
+    source, target: (478, 2) plate pixels of the tracked face and where it should go, or None for a
+    frame that passes through (no face, or nothing to edit). The field, the matte and the teeth's map
+    are computed here (bounded: their cost follows the face's size in IODs, not the plate's).
+    """
+    shape = tuple(shape)
+    height, width = shape[:2]
+    dtype = np.dtype(dtype)
     if output == Output.MATTE:
-        dst[...] = 0
-        if source is not None:
-            region = warp_region(source, width, height)
-            if not region.empty:
-                matte = face_matte(source, region) * _full_value(dst.dtype)
-                dst[region.y0 : region.y1, region.x0 : region.x1] = matte[..., None].astype(dst.dtype)
-        return 0
-    if dst is not src:
-        dst[...] = src
+        if source is None:
+            return FramePlan(shape, ZERO)
+        region = warp_region(source, width, height)
+        if region.empty:
+            return FramePlan(shape, ZERO)
+        matte = face_matte(source, region) * _full_value(dtype)
+        return _MattePlan(shape, region, matte.astype(dtype))
     if source is None or target is None:
-        return 0
+        return FramePlan(shape)
     if output == Output.LANDMARKS:
-        _draw_points(dst, source, target)
-        return 0
+        return _landmarks_plan(shape, source, target)
     if np.array_equal(source, target):
-        return 0
+        return FramePlan(shape)
     region = warp_region(source, width, height)
     if region.empty:
-        return 0
+        return FramePlan(shape)
     map_x, map_y = backward_map(source, target, region)
     teeth = mouth_interior(source, target, region)
     if teeth is not None:
@@ -69,18 +220,50 @@ def render_into(dst: np.ndarray, src: np.ndarray, source: np.ndarray | None, tar
         map_x += mouth * (tx - map_x)
         map_y += mouth * (ty - map_y)
     matte = face_matte(source, region)
-    return warp_into(dst, dst, map_x, map_y, matte, region)
+    return _WarpPlan(shape, plan_resampling(map_x, map_y, matte, region, width, height))
 
 
-def _draw_points(image: np.ndarray, source: np.ndarray, target: np.ndarray) -> None:
+def render_into(dst: np.ndarray, src: np.ndarray, source: np.ndarray | None, target: np.ndarray | None,
+                output: Output = Output.EDITED) -> int:
+    """Render one frame into ``dst`` (same shape and dtype as ``src``, (H, W, C)).
+
+    source, target: (478, 2) plate pixels of the tracked face and where it should go, or None for a
+    frame that passes through (no face, or nothing to edit).
+    EDITED copies ``src`` and warps the face; MATTE writes the face matte into every
+    channel; LANDMARKS draws the tracked points (green) and their edited positions (red).
+    Returns the number of face pixels left unedited because of NaN/inf in the plate.
+    :func:`plan_frame`, then :meth:`FramePlan.render_into`.
+    """
+    return plan_frame(src.shape, src.dtype, source, target, output).render_into(dst, src)
+
+
+def _landmarks_plan(shape, source: np.ndarray, target: np.ndarray) -> FramePlan:
+    height, width = shape[:2]
+    radius = max(1, int(round(height / 540)))
+    centres = np.concatenate([_centres(source), _centres(target)])
+    reach = radius + 2  # an anti-aliased disc reaches a pixel past its radius; one more to spare
+    x0, y0 = centres.min(axis=0) - reach
+    x1, y1 = centres.max(axis=0) + reach + 1
+    rect = Region(max(0, int(x0)), max(0, int(y0)), min(width, int(x1)), min(height, int(y1)))
+    if rect.empty:
+        return FramePlan(shape)
+    return _LandmarksPlan(shape, rect, source, target, radius)
+
+
+def _centres(points: np.ndarray) -> np.ndarray:
+    return np.array([(int(round(x)), int(round(y))) for x, y in points[:, :2]], dtype=np.int64).reshape(-1, 2)
+
+
+def _draw_points(image: np.ndarray, source: np.ndarray, target: np.ndarray, radius: int,
+                 origin: tuple[int, int]) -> None:
+    """Draw the points on ``image``, the plate's pixels from ``origin`` (x, y) on."""
     full = _full_value(image.dtype)
     channels = image.shape[2]
     green = (0.0, full, 0.0, full)[:channels]
     red = (full, 0.0, 0.0, full)[:channels]
-    radius = max(1, int(round(image.shape[0] / 540)))
     canvas = np.ascontiguousarray(image) if image.dtype != np.float16 else image.astype(np.float32)
     for points, colour in ((source, green), (target, red)):
-        for x, y in points[:, :2]:
-            cv2.circle(canvas, (int(round(x)), int(round(y))), radius, colour, -1, lineType=cv2.LINE_AA)
+        for x, y in _centres(points):
+            cv2.circle(canvas, (int(x) - origin[0], int(y) - origin[1]), radius, colour, -1, lineType=cv2.LINE_AA)
     if canvas is not image:
         image[...] = canvas

@@ -9,6 +9,8 @@ non-finite pixel stays where it is (the edit neither moves nor hides a plate's d
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -17,18 +19,36 @@ from .field import Region
 _NATIVE = (np.uint8, np.uint16, np.float32)
 
 
-def warp_into(dst: np.ndarray, src: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, matte: np.ndarray,
-              region: Region) -> int:
-    """Write the warped face into ``dst`` over ``region``; pixels where ``matte == 0`` are left alone.
+@dataclass(frozen=True)
+class Resampling:
+    """Where each pixel of ``region`` samples the source: the pixel-free half of :func:`warp_into`.
 
-    dst, src: (H, W, C) arrays of one dtype and shape (``dst`` may be ``src`` only if the
-    caller does not need the source afterwards: sampling reads a private window copy).
-    map_x, map_y: (h, w) float32 absolute source coordinates; matte: (h, w) float32.
-    Returns the number of pixels left unedited because they or their footprint held NaN or inf.
+    region: the output pixels (the maps' rectangle); window: the source pixels the samples reach
+    (the map's bounds plus the bilinear footprint), clipped to the plate.
+    map_x, map_y: (region.height, region.width) float32 sampling coordinates relative to the
+    window's top-left, blended toward identity by the matte; edit: (h, w) bool, where matte > 0.
     """
-    if dst.shape != src.shape or dst.dtype != src.dtype:
-        raise ValueError(f"dst {dst.shape} {dst.dtype} must match src {src.shape} {src.dtype}")
-    height, width = src.shape[:2]
+
+    region: Region
+    window: Region
+    map_x: np.ndarray
+    map_y: np.ndarray
+    edit: np.ndarray
+
+    def cropped(self, part: Region) -> Resampling:
+        """The same resampling for ``part`` of the region only (same window: same samples, bit for bit)."""
+        rows = slice(part.y0 - self.region.y0, part.y1 - self.region.y0)
+        cols = slice(part.x0 - self.region.x0, part.x1 - self.region.x0)
+        return Resampling(part, self.window, self.map_x[rows, cols], self.map_y[rows, cols], self.edit[rows, cols])
+
+
+def plan_resampling(map_x: np.ndarray, map_y: np.ndarray, matte: np.ndarray, region: Region, width: int,
+                    height: int) -> Resampling:
+    """Blend the backward map toward identity by the matte and find the source window it samples.
+
+    map_x, map_y: (h, w) float32 absolute source coordinates over ``region``; matte: (h, w) float32.
+    width, height: the plate's size in pixels. Reads no pixels.
+    """
     # Blend the map toward identity by the matte (a soft edge, never a cross-fade of two images).
     xs = np.arange(region.x0, region.x1, dtype=np.float32)[None, :]
     ys = np.arange(region.y0, region.y1, dtype=np.float32)[:, None]
@@ -39,7 +59,17 @@ def warp_into(dst: np.ndarray, src: np.ndarray, map_x: np.ndarray, map_y: np.nda
     wy0 = max(0, int(np.floor(map_y.min())) - 1)
     wx1 = min(width, int(np.ceil(map_x.max())) + 2)
     wy1 = min(height, int(np.ceil(map_y.max())) + 2)
-    window = src[wy0:wy1, wx0:wx1]
+    return Resampling(region, Region(wx0, wy0, wx1, wy1), map_x - wx0, map_y - wy0, matte > 0)
+
+
+def resample_into(target: np.ndarray, window: np.ndarray, plan: Resampling) -> int:
+    """The pixel half of :func:`warp_into`: write the warped face into ``target`` where ``plan.edit``.
+
+    target: (h, w, C) the output over ``plan.region``, holding the source's pixels there on entry
+    (it may be the source itself). window: (h', w', C) the source over ``plan.window``, same dtype
+    (it may overlap ``target``: it is read before ``target`` is written).
+    Returns the number of pixels left unedited because they or their footprint held NaN or inf.
+    """
     native = window.dtype.type in _NATIVE
     work = np.ascontiguousarray(window if native else window.astype(np.float32))
     skipped = 0
@@ -51,23 +81,40 @@ def warp_into(dst: np.ndarray, src: np.ndarray, map_x: np.ndarray, map_y: np.nda
         if not finite_px.all():
             finite = finite_px.astype(np.float32)
             work = np.where(finite_px[..., None], work, 0).astype(work.dtype)
-    mx, my = map_x - wx0, map_y - wy0
+    mx, my = plan.map_x, plan.map_y
     warped = cv2.remap(work, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     if warped.ndim == 2:
         warped = warped[..., None]
-    edit = matte > 0
+    edit = plan.edit
     if finite is not None:
         reach = cv2.remap(finite, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        here = src[region.y0 : region.y1, region.x0 : region.x1]
-        clean = (reach >= 1.0 - 1e-6) & np.isfinite(here).all(axis=2)
+        clean = (reach >= 1.0 - 1e-6) & np.isfinite(target).all(axis=2)
         skipped = int((edit & ~clean).sum())
-        edit &= clean
+        edit = edit & clean
+    _copy_where(target, warped.astype(target.dtype, copy=False), edit)
+    return skipped
+
+
+def warp_into(dst: np.ndarray, src: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, matte: np.ndarray,
+              region: Region) -> int:
+    """Write the warped face into ``dst`` over ``region``; pixels where ``matte == 0`` are left alone.
+
+    dst, src: (H, W, C) arrays of one dtype and shape (``dst`` may be ``src`` only if the
+    caller does not need the source afterwards: sampling reads a private window copy).
+    map_x, map_y: (h, w) float32 absolute source coordinates; matte: (h, w) float32.
+    Returns the number of pixels left unedited because they or their footprint held NaN or inf.
+    :func:`plan_resampling` then :func:`resample_into`, on the whole plate.
+    """
+    if dst.shape != src.shape or dst.dtype != src.dtype:
+        raise ValueError(f"dst {dst.shape} {dst.dtype} must match src {src.shape} {src.dtype}")
+    height, width = src.shape[:2]
+    plan = plan_resampling(map_x, map_y, matte, region, width, height)
     target = dst[region.y0 : region.y1, region.x0 : region.x1]
+    window = src[plan.window.y0 : plan.window.y1, plan.window.x0 : plan.window.x1]
     if dst is not src:
         # dst's region must hold the source first where the edit does not reach.
         target[...] = src[region.y0 : region.y1, region.x0 : region.x1]
-    _copy_where(target, warped.astype(dst.dtype, copy=False), edit)
-    return skipped
+    return resample_into(target, window, plan)
 
 
 def _copy_where(target: np.ndarray, values: np.ndarray, mask: np.ndarray) -> None:
