@@ -5,16 +5,17 @@ Usage: python bench/bench_transport.py [--frames N] [--out docs/results/bench_tr
 The project's test host (tests/node/host) renders synthetic RGBA frames at 1080p and 4K,
 8-bit and float, through the built bundle, once with the engine in-process and once
 through the engine server (EMOTIONEDIT_TRANSPORT), with the node driving
-``emotionedit.node.noop`` instead of the engine: each frame takes the whole path (host
-images and parameters, the transport, the node module's render on views of the pixels)
-but the render touches one pixel, so what is left is the transport. The host times each
-Render action on one render thread; the first frame (which starts Python, or the server
-and its shared memory) is reported apart, per-frame figures are medians of the rest.
+``emotionedit.node.noop`` instead of the engine, so what is left is the transport. The host
+times each Render action on one render thread; the first frame (which starts Python, or the
+server and its shared memory) is reported apart, per-frame figures are medians of the rest.
 
-Both paths copy the source in and the render window out (here the whole frame both ways):
-in-process into the node's private memory, the server into shared memory. For scale, the
-time numpy takes for the same two copies on this machine is printed beside them: either
-path's cost should be those copies, and the server's overhead over in-process little more.
+What each path copies for such a frame (the whole frame is the render window): in-process,
+the no-op engine plans a pass-through frame (no rectangle), and the node copies the window
+from the source into the output, the output's own content; through the server, the node
+copies the whole source into shared memory, the node module's render on views of it
+touches one pixel, and the node copies the window out. For scale, the time numpy takes for
+two frame copies on this machine is printed beside them: the server's cost should be those
+copies and little else, in-process about half of it.
 """
 
 from __future__ import annotations

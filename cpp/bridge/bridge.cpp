@@ -11,6 +11,7 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <array>
 #include <climits>
 #include <cstdint>
 #include <cstdlib>
@@ -252,16 +253,6 @@ py::dict frame_dict(const EEFrame &f) {
   return d;
 }
 
-void *prepare(const EEFrame *frame, EEResult *r) {
-  py::object *plan = nullptr;
-  call_engine(r, [&] {
-    py::object made = py::reinterpret_borrow<py::object>(state().module).attr("prepare")(frame_dict(*frame));
-    put(r, kOk, EE_LEVEL_NONE, "");
-    plan = new py::object(std::move(made));
-  });
-  return plan;
-}
-
 // Geometry of a view, top row first (the engine's plates run top-down; OFX rows run
 // bottom-up from bounds.y1, so the top row is the last one and the row step is -row_bytes).
 struct View {
@@ -285,9 +276,8 @@ View view_of(const EEImage &image, const EEFrame &f, const int *window) {
   return v;
 }
 
-// A zero-copy numpy view of the frame's memory (on a CPU render, the node's private
-// copies: see bridge_api.h). The capsule owns nothing: the memory outlives the call, and
-// the view must not be kept after it (emotionedit.node does not keep it).
+// A zero-copy numpy view of the node's private copies (see bridge_api.h). The capsule owns nothing: the memory outlives
+// the call, and the view must not be kept after it (emotionedit.node does not keep it).
 py::array host_array(const View &v, const char *dtype, bool writable) {
   py::capsule no_owner(v.top, [](void *) {});
   py::array a(py::dtype(dtype), {v.height, v.width, v.channels}, {v.row_step, v.pixel_step, v.item}, v.top, no_owner);
@@ -322,26 +312,88 @@ void collect_messages(const py::object &plan, EEResult *r) {
   put(r, kOk, level, text);
 }
 
+// A Python ValueError, described by the node module like any exception from the engine.
+[[noreturn]] void raise_value_error(const std::string &text) {
+  PyErr_SetString(PyExc_ValueError, text.c_str());
+  throw py::error_already_set();
+}
+
+// A plan's rectangle (None, or 4 integers x1, y1, x2, y2) into `out`; all zeros for None.
+void rect_of(const py::object &plan, const char *name, int out[4]) {
+  const py::object value = plan.attr(name);
+  out[0] = out[1] = out[2] = out[3] = 0;
+  if (value.is_none()) return;
+  try {
+    const auto rect = value.cast<std::array<int, 4>>();
+    std::copy(rect.begin(), rect.end(), out);
+  } catch (const py::cast_error &) {
+    raise_value_error(std::string("the plan's ") + name + " must be None or 4 integers (x1, y1, x2, y2), not " +
+                      py::repr(value).cast<std::string>());
+  }
+}
+
+// What the plan decided for a CPU render: the rectangles of its pixel phase and the window's background.
+void regions_of(const py::object &plan, EERegions *regions) {
+  rect_of(plan, "read_rect", regions->read);
+  rect_of(plan, "write_rect", regions->write);
+  const std::string background = py::str(plan.attr("background"));
+  if (background != "source" && background != "zero") {
+    raise_value_error("the plan's background must be 'source' or 'zero', not '" + background + "'");
+  }
+  regions->background = background == "zero" ? EE_BACKGROUND_ZERO : EE_BACKGROUND_SOURCE;
+}
+
+void *prepare(const EEFrame *frame, EERegions *regions, EEResult *r) {
+  py::object *plan = nullptr;
+  call_engine(r, [&] {
+    py::dict request = frame_dict(*frame);
+    if (!frame->cuda) {
+      // Preview mode: the node's private copy of the whole source (valid until the plan is released); else None.
+      request["source"] = frame->src.data != nullptr
+                              ? py::object(host_array(view_of(frame->src, *frame, nullptr), frame->dtype, false))
+                              : py::object(py::none());
+    }
+    py::object made = py::reinterpret_borrow<py::object>(state().module).attr("prepare")(request);
+    if (regions != nullptr) regions_of(made, regions);
+    collect_messages(made, r);
+    plan = new py::object(std::move(made));
+  });
+  return plan;
+}
+
+// CUDA renders: the whole images, in the host's device memory.
 int render(void *plan_pointer, const EEFrame *frame, EEResult *r) {
+  if (!frame->cuda) {
+    put(r, kFailed, EE_LEVEL_ERROR, "internal error: a CPU render reached the CUDA entry of the Python bridge");
+    return r->status;
+  }
   call_engine(r, [&] {
     const py::object &plan = *static_cast<py::object *>(plan_pointer);
     const View src = view_of(frame->src, *frame, nullptr);
     const View dst = view_of(frame->dst, *frame, frame->window);
-    if (frame->cuda) {
-      const auto stream = reinterpret_cast<std::uintptr_t>(frame->cuda_stream);
-      // host_access(True) -> bool: may the engine use the host's device memory now; host_access(False): done.
-      auto gate = frame->host_access;
-      void *context = frame->host_access_context;
-      py::cpp_function host_access([gate, context](bool enter) {
-        if (gate == nullptr) return true;
-        py::gil_scoped_release unlocked;  // other Python threads run while this waits for the node's lock
-        return gate(context, enter ? 1 : 0) != 0;
-      });
-      plan.attr("render_cuda")(device_view(src, frame->dtype), device_view(dst, frame->dtype), stream,
-                               py::arg("host_access") = host_access);
-    } else {
-      plan.attr("render")(host_array(src, frame->dtype, false), host_array(dst, frame->dtype, true));
-    }
+    const auto stream = reinterpret_cast<std::uintptr_t>(frame->cuda_stream);
+    // host_access(True) -> bool: may the engine use the host's device memory now; host_access(False): done.
+    auto gate = frame->host_access;
+    void *context = frame->host_access_context;
+    py::cpp_function host_access([gate, context](bool enter) {
+      if (gate == nullptr) return true;
+      py::gil_scoped_release unlocked;  // other Python threads run while this waits for the node's lock
+      return gate(context, enter ? 1 : 0) != 0;
+    });
+    plan.attr("render_cuda")(device_view(src, frame->dtype), device_view(dst, frame->dtype), stream,
+                             py::arg("host_access") = host_access);
+    collect_messages(plan, r);
+  });
+  return r->status;
+}
+
+// CPU renders, the pixel phase: numpy views of the node's private copies of the two rectangles.
+int render_region(void *plan_pointer, const EEFrame *frame, const EEImage *read, const EEImage *write, EEResult *r) {
+  call_engine(r, [&] {
+    const py::object &plan = *static_cast<py::object *>(plan_pointer);
+    py::object src = py::none();
+    if (read->data != nullptr) src = host_array(view_of(*read, *frame, nullptr), frame->dtype, false);
+    plan.attr("render_region")(src, host_array(view_of(*write, *frame, nullptr), frame->dtype, true));
     collect_messages(plan, r);
   });
   return r->status;
@@ -364,7 +416,7 @@ void purge() {
   }
 }
 
-const EEBridgeApi g_api = {EE_BRIDGE_ABI, start, prepare, render, release, purge};
+const EEBridgeApi g_api = {EE_BRIDGE_ABI, start, prepare, render, render_region, release, purge};
 
 }  // namespace
 

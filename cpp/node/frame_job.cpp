@@ -1,5 +1,10 @@
 #include "transport.h"
 
+#include <cctype>
+#include <cstring>
+
+#include "params.h"
+
 namespace ee {
 
 void FrameJob::add_int(const char *name, long long value) {
@@ -31,6 +36,18 @@ void FrameJob::add_string(const char *name, const char *value) {
 std::size_t FrameJob::pixel_bytes() const {
   const std::size_t component = dtype == "uint8" ? 1 : dtype == "float32" ? 4 : 2;  // uint16, float16
   return component * static_cast<std::size_t>(components);
+}
+
+bool FrameJob::preview() const {
+  for (const EEValue &v : values_) {
+    if (std::strcmp(v.name, param::kAnalysisFile) != 0 || v.kind != EE_STRING) continue;
+    // Blank as the engine sees it (emotionedit.node.params strips the path).
+    for (const char *c = v.s; c != nullptr && *c != '\0'; ++c) {
+      if (!std::isspace(static_cast<unsigned char>(*c))) return false;
+    }
+    return true;
+  }
+  return true;
 }
 
 const EEFrame &FrameJob::frame() {

@@ -8,11 +8,17 @@
 //
 // Why private copies: a render thread that gives up returns to the host, which then
 // frees the images while the engine may still be working on them. So the engine never
-// sees the host's memory. The render thread copies the whole source into a private
-// buffer before queueing the job (while the worker may be busy with another frame), the
-// engine renders into a private window, and the render thread copies the window into
-// the host's image only if the frame finished within its limit. Every step of a job
-// (Python start, imports, the analysis file, tracking, the warp) can then be abandoned.
+// sees the host's memory, and every step of a job (Python start, imports, the analysis
+// file, tracking, the warp) can be abandoned at the frame's limit. A CPU frame runs in two
+// phases on the worker. Prepare plans the frame without pixels (with a private copy of the
+// whole source in preview mode, where tracking needs it) and says which rectangles the
+// pixel phase reads and writes (regions of interest, in the OFX sense: for a face edit, a
+// fraction of the frame). The render thread then copies the source's read rectangle into
+// a private buffer; the pixel phase writes the write rectangle into another; and only if
+// the frame finished within its limit does the render thread write the host's output: the
+// render window's background (the source's pixels: the output's own content, which the
+// engine leaves alone) and the write rectangle over it. A pass-through frame (intensity 0,
+// no face) costs the window copy alone.
 // A CUDA render works on the host's device memory instead; the engine enters and leaves
 // its use of it through host_access (bridge_api.h), and a render thread waits for that
 // part (stream-ordered copies), never for the engine's own work.
@@ -32,10 +38,11 @@
 #include <vector>
 
 #include "cuda_context.h"
+#include "messages.h"
 #include "ofx_core.h"
+#include "pixels.h"
 #include "python_guard.h"
 #include "settings.h"
-#include "shared_memory.h"
 #include "transport.h"
 
 namespace ee {
@@ -62,8 +69,8 @@ std::string format_seconds(double s) {
   return text;
 }
 
-// Private pixel buffers, kept for reuse: a 4K float frame is 127 MiB, and fresh memory
-// costs a page fault per 4 KiB on its first use.
+// Private pixel buffers, kept for reuse: a 4K float face is tens of MiB (a whole frame, for
+// preview tracking, 127 MiB), and fresh memory costs a page fault per 4 KiB on its first use.
 class BufferPool {
  public:
   using Buffer = std::shared_ptr<std::uint8_t>;
@@ -94,7 +101,7 @@ class BufferPool {
   }
 
  private:
-  static constexpr std::size_t kKept = 4;  // two render threads' sources and windows
+  static constexpr std::size_t kKept = 4;  // two render threads' read and write rectangles
 
   void give_back(std::uint8_t *data, std::size_t bytes) {
     std::unique_ptr<std::uint8_t[]> memory(data);
@@ -106,23 +113,10 @@ class BufferPool {
   std::vector<std::pair<std::size_t, std::unique_ptr<std::uint8_t[]>>> free_;
 };
 
-// A packed buffer (rows top-down, no padding) as an image with OFX's y-up bounds `rect`.
-EEImage packed_image(std::uint8_t *data, const int rect[4], std::size_t pixel_bytes) {
-  const long long row = static_cast<long long>(rect[2] - rect[0]) * static_cast<long long>(pixel_bytes);
-  EEImage image{};
-  image.x1 = rect[0];
-  image.y1 = rect[1];
-  image.x2 = rect[2];
-  image.y2 = rect[3];
-  image.row_bytes = -row;  // the bottom row (y1) is the last one
-  image.data = data + (rect[3] - rect[1] - 1) * row;
-  return image;
-}
-
 class InProcessTransport final : public Transport {
  public:
   InProcessTransport(const Settings &settings, const std::string &reason)
-      : settings_(settings), note_("Engine: in-process (" + reason + ")") {
+      : settings_(settings), note_("Engine: in-process (" + reason + ")"), timing_(settings.timing) {
     // Detached on purpose: the worker (and the interpreter it runs) lives as long as the process.
     std::thread([this] { run(); }).detach();
   }
@@ -130,6 +124,7 @@ class InProcessTransport final : public Transport {
   std::string note() const override { return note_; }
 
   Outcome render(std::shared_ptr<FrameJob> job) override {
+    const Clock::time_point started = Clock::now();
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (!fatal_.empty()) return failed(fatal_);
@@ -137,13 +132,14 @@ class InProcessTransport final : public Transport {
     }
     auto task = std::make_shared<Task>();
     task->owner = this;
-    const EEImage host_dst = job->dst;
+    // The host's images: used on this thread only, and never after this call returns.
+    const EEImage host_src = job->src, host_dst = job->dst;
     if (job->cuda) {
       job->host_access = host_access;
       job->host_access_context = task.get();
     } else {
       try {
-        privatise(*job, *task);
+        hide_host_images(*job, *task);
       } catch (const std::bad_alloc &) {
         return failed("not enough memory for a private copy of the frame; this frame failed");
       }
@@ -158,13 +154,33 @@ class InProcessTransport final : public Transport {
       switch (task->state) {
         case State::Done: {
           lock.unlock();
-          const FrameJob &frame = *task->job;
-          if (task->outcome.status == kOfxStatOK && !frame.cuda) {
-            // The worker is done with the private window: now, and only now, the host's image is written.
-            copy_from_packed(task->dst_copy.get(), host_dst, frame.window, task->pixel_bytes);
+          if (task->outcome.status == kOfxStatOK && !task->job->cuda) {
+            // The worker is done with the private memory: now, and only now, the host's image is written.
+            write_output(*task, host_src, host_dst);
+            if (timing_) log_timing(*task, started);
           }
           return task->outcome;
         }
+        case State::Prepared:
+          // The engine has planned the frame and waits for the pixels of its read rectangle.
+          if (now >= task->deadline) {
+            task->state = State::Abandoned;
+            task_changed_.notify_all();
+            return failed(timeout_text(*task));
+          }
+          lock.unlock();
+          try {
+            supply_pixels(*task, host_src);
+          } catch (const std::bad_alloc &) {
+            lock.lock();
+            task->state = State::Abandoned;
+            task_changed_.notify_all();
+            return failed("not enough memory for a private copy of the frame's pixels; this frame failed");
+          }
+          lock.lock();
+          task->state = State::Running;
+          task_changed_.notify_all();
+          break;
         case State::HostMemory:
           // The engine is using the host's device memory (stream-ordered copies): it must outlive that.
           task_changed_.wait(lock);
@@ -179,7 +195,7 @@ class InProcessTransport final : public Transport {
         case State::Queued:
           if (stuck(now)) {
             task->state = State::Abandoned;
-            // Out of the queue at once: a stuck engine never comes to it, and it holds a copy of the frame.
+            // Out of the queue at once: a stuck engine never comes to it, and it may hold a copy of the frame.
             const auto queued = std::find(queue_.begin(), queue_.end(), task);
             if (queued != queue_.end()) queue_.erase(queued);
             return failed(busy_text());
@@ -202,9 +218,17 @@ class InProcessTransport final : public Transport {
   }
 
  private:
-  // Queued -> Running (<-> HostMemory, CUDA only) -> Done, or Abandoned by the render thread
-  // (from Queued or Running: never while the engine uses the host's memory).
-  enum class State { Queued, Running, HostMemory, Done, Abandoned };
+  // Queued -> Running (prepare) [-> Prepared -> Running (pixel phase): CPU] -> Done, or Abandoned by the
+  // render thread (from Queued, Running or Prepared: never while the engine uses the host's memory).
+  // Running <-> HostMemory on a CUDA render.
+  enum class State { Queued, Running, Prepared, HostMemory, Done, Abandoned };
+
+  using Ms = std::chrono::duration<double, std::milli>;
+
+  // What a CPU frame's steps took, in ms (EMOTIONEDIT_TIMING).
+  struct Timing {
+    double source = 0, prepare = 0, read = 0, pixels = 0, window = 0, write = 0;
+  };
 
   struct Task {
     InProcessTransport *owner = nullptr;
@@ -213,21 +237,78 @@ class InProcessTransport final : public Transport {
     double limit = 0.0;
     Clock::time_point deadline;
     Outcome outcome;
-    // CPU renders: the private source and window the engine works on (alive while the worker holds the task).
-    BufferPool::Buffer src_copy, dst_copy;
+    // CPU renders: what prepare decided (set by the worker before Prepared or Done), and the private memory the
+    // engine works on (alive while the worker holds the task).
+    EERegions regions{};
+    BufferPool::Buffer src_copy;               // preview mode: the whole source
+    BufferPool::Buffer read_copy, write_copy;  // the pixel phase's rectangles
+    EEImage read{}, write{};
     std::size_t pixel_bytes = 0;
+    Timing timing;
   };
 
-  // On the render thread: copy the whole source into a private buffer, and point the job at it and at a
-  // private window for the engine to render into.
-  void privatise(FrameJob &job, Task &task) {
+  // On the render thread, before queueing: the worker never sees the host's images. Prepare gets no pixels,
+  // except in preview mode, where it tracks the frame: then a private copy of the whole source.
+  void hide_host_images(FrameJob &job, Task &task) {
     task.pixel_bytes = job.pixel_bytes();
-    const int src_rect[4] = {job.src.x1, job.src.y1, job.src.x2, job.src.y2};
-    task.src_copy = pool_.take(packed_bytes(src_rect, task.pixel_bytes));
-    task.dst_copy = pool_.take(packed_bytes(job.window, task.pixel_bytes));
-    copy_to_packed(job.src, src_rect, task.pixel_bytes, task.src_copy.get());
-    job.src = packed_image(task.src_copy.get(), src_rect, task.pixel_bytes);
-    job.dst = packed_image(task.dst_copy.get(), job.window, task.pixel_bytes);
+    if (job.preview()) {
+      const Clock::time_point start = Clock::now();
+      const int src_rect[4] = {job.src.x1, job.src.y1, job.src.x2, job.src.y2};
+      task.src_copy = pool_.take(packed_bytes(src_rect, task.pixel_bytes));
+      copy_to_packed(job.src, src_rect, task.pixel_bytes, task.src_copy.get());
+      job.src = packed_image(task.src_copy.get(), src_rect, task.pixel_bytes);
+      task.timing.source = Ms(Clock::now() - start).count();
+    } else {
+      job.src.data = nullptr;
+    }
+    job.dst.data = nullptr;
+  }
+
+  // On the render thread, once prepared: the pixel phase's private memory, the source's read rectangle in it.
+  void supply_pixels(Task &task, const EEImage &host_src) {
+    const Clock::time_point start = Clock::now();
+    const EERegions &r = task.regions;
+    const std::size_t pixel = task.pixel_bytes;
+    if (!rect_empty(r.read)) {
+      if (task.src_copy) {
+        task.read = sub_image(task.job->src, r.read, pixel);  // preview: the whole source is private already
+      } else {
+        task.read_copy = pool_.take(packed_bytes(r.read, pixel));
+        copy_to_packed(host_src, r.read, pixel, task.read_copy.get());
+        task.read = packed_image(task.read_copy.get(), r.read, pixel);
+      }
+    }
+    task.write_copy = pool_.take(packed_bytes(r.write, pixel));
+    task.write = packed_image(task.write_copy.get(), r.write, pixel);
+    task.timing.read = Ms(Clock::now() - start).count();
+  }
+
+  // On the render thread, after a frame rendered in time: the window's background, then the engine's rectangle.
+  void write_output(Task &task, const EEImage &host_src, const EEImage &host_dst) {
+    const FrameJob &job = *task.job;
+    const EERegions &r = task.regions;
+    const Clock::time_point start = Clock::now();
+    fill_window(host_src, host_dst, job.window, r.write, r.background == EE_BACKGROUND_ZERO, task.pixel_bytes);
+    const Clock::time_point filled = Clock::now();
+    if (!rect_empty(r.write)) copy_from_packed(task.write_copy.get(), host_dst, r.write, task.pixel_bytes);
+    task.timing.window = Ms(filled - start).count();
+    task.timing.write = Ms(Clock::now() - filled).count();
+  }
+
+  void log_timing(const Task &task, Clock::time_point started) const {
+    const EERegions &r = task.regions;
+    auto size = [](const int rect[4]) {
+      return rect_empty(rect) ? std::string("none")
+                              : std::to_string(rect[2] - rect[0]) + "x" + std::to_string(rect[3] - rect[1]);
+    };
+    const Timing &t = task.timing;
+    char text[512];
+    std::snprintf(text, sizeof text,
+                  "timing: time=%g total_ms=%.3f source_copy_ms=%.3f prepare_ms=%.3f read_copy_ms=%.3f "
+                  "pixels_ms=%.3f window_copy_ms=%.3f write_copy_ms=%.3f window=%s read=%s write=%s",
+                  task.job->time, Ms(Clock::now() - started).count(), t.source, t.prepare, t.read, t.pixels, t.window,
+                  t.write, size(task.job->window).c_str(), size(r.read).c_str(), size(r.write).c_str());
+    log_line(Level::Info, text);
   }
 
   // The bridge's host_access (CUDA): may the engine use the host's device memory now (enter), or is it done.
@@ -323,7 +404,10 @@ class InProcessTransport final : public Transport {
     const EEFrame &frame = task.job->frame();
     CudaContextScope cuda(task.job->cuda ? task.job->cuda_context : nullptr);
     EEResult result{};
-    void *plan = api_->prepare(&frame, &result);
+    EERegions regions{};
+    Clock::time_point start = Clock::now();
+    void *plan = api_->prepare(&frame, frame.cuda ? nullptr : &regions, &result);
+    task.timing.prepare = Ms(Clock::now() - start).count();
     if (plan == nullptr) {
       Outcome outcome = from_result(result);
       if (outcome.status == kOfxStatOK) {
@@ -333,14 +417,57 @@ class InProcessTransport final : public Transport {
       }
       return outcome;
     }
-    if (abandoned(task)) {
-      api_->release(plan);  // nobody waits for this frame any more
-      return failed("abandoned");
+    const Release release{api_, plan};
+    if (abandoned(task)) return failed("abandoned");  // nobody waits for this frame any more
+    if (frame.cuda) {
+      result = EEResult{};
+      api_->render(plan, &frame, &result);
+      return from_result(result);
+    }
+    const std::string wrong = regions_problem(regions, frame);
+    if (!wrong.empty()) {
+      return failed("internal error: the engine planned the frame at time " + std::to_string(frame.time) + " with " +
+                    wrong + "; this frame failed");
+    }
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      task.regions = regions;
+      if (rect_empty(regions.write)) return from_result(result);  // a pass-through frame: no pixel phase
+      if (task.state == State::Abandoned) return failed("abandoned");
+      // The render thread copies the read rectangle into private memory (a copy, not the engine's work).
+      task.state = State::Prepared;
+      task_changed_.notify_all();
+      task_changed_.wait(lock, [&] { return task.state != State::Prepared; });
+      if (task.state == State::Abandoned) return failed("abandoned");
     }
     result = EEResult{};
-    api_->render(plan, &frame, &result);
-    api_->release(plan);
+    start = Clock::now();
+    api_->render_region(plan, &frame, &task.read, &task.write, &result);
+    task.timing.pixels = Ms(Clock::now() - start).count();
     return from_result(result);
+  }
+
+  // Releases a plan (under the GIL, on the worker) on every way out of execute().
+  struct Release {
+    const EEBridgeApi *api;
+    void *plan;
+    ~Release() { api->release(plan); }
+  };
+
+  // "" when the plan's rectangles are usable: the read one inside the source, the written one inside the window.
+  static std::string regions_problem(const EERegions &r, const EEFrame &frame) {
+    auto text = [](const int rect[4]) {
+      return "(" + std::to_string(rect[0]) + ", " + std::to_string(rect[1]) + ", " + std::to_string(rect[2]) + ", " +
+             std::to_string(rect[3]) + ")";
+    };
+    const int src[4] = {frame.src.x1, frame.src.y1, frame.src.x2, frame.src.y2};
+    if (!rect_empty(r.read) && !rect_inside(r.read, src)) {
+      return "a read rectangle " + text(r.read) + " outside the source " + text(src);
+    }
+    if (!rect_empty(r.write) && !rect_inside(r.write, frame.window)) {
+      return "a write rectangle " + text(r.write) + " outside the render window " + text(frame.window);
+    }
+    return "";
   }
 
   void set_fatal(const std::string &text) {
@@ -401,6 +528,7 @@ class InProcessTransport final : public Transport {
   std::shared_ptr<Task> current_;
   std::string fatal_;  // in-process mode is impossible in this process; guarded by mutex_
   BufferPool pool_;
+  const bool timing_;    // EMOTIONEDIT_TIMING: one line per CPU frame on stderr, what each step took
   bool warmed_ = false;  // a frame has rendered: later frames get the shorter limit; guarded by mutex_
   // Worker-only state.
   const EEBridgeApi *api_ = nullptr;

@@ -27,6 +27,7 @@
 
 #include "cuda_ipc.h"
 #include "ofx_core.h"
+#include "pixels.h"
 #include "server_process.h"
 #include "shared_memory.h"
 #include "transport.h"

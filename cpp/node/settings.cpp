@@ -106,6 +106,7 @@ Settings load_settings() {
   if (s.transport == "auto") s.transport_source.clear();
   s.startup_timeout = seconds(env("EMOTIONEDIT_STARTUP_TIMEOUT"), s.startup_timeout);
   s.render_timeout = seconds(env("EMOTIONEDIT_RENDER_TIMEOUT"), s.render_timeout);
+  s.timing = !env("EMOTIONEDIT_TIMING").empty() && env("EMOTIONEDIT_TIMING") != "0";
   // Search order: the override, the build's source tree (editable installs), the bundle's own copy.
   join(s.python_path, env("EMOTIONEDIT_PYTHONPATH"));
   join(s.python_path, file_python_path);

@@ -8,6 +8,7 @@
 //   EMOTIONEDIT_SERVER_MODULE     the module the engine server runs (tests only)
 //   EMOTIONEDIT_STARTUP_TIMEOUT   seconds for the first frame (starts Python, imports the engine)
 //   EMOTIONEDIT_RENDER_TIMEOUT    seconds for every later frame
+//   EMOTIONEDIT_TIMING            1: one line per in-process CPU frame on stderr, what each step took
 #pragma once
 
 #include <string>
@@ -29,6 +30,7 @@ struct Settings {
   std::string server_module = "emotionedit.server";
   double startup_timeout = 120.0;
   double render_timeout = 30.0;
+  bool timing = false;  // EMOTIONEDIT_TIMING
 };
 
 // Read the bundle's settings and the environment (cheap; called on the first render).

@@ -17,12 +17,6 @@ namespace {
 
 constexpr std::size_t kGrain = 1 << 20;
 
-// The address of OFX pixel (x, y) of an image.
-std::uint8_t *pixel_address(const EEImage &image, int x, int y, std::size_t pixel_bytes) {
-  return static_cast<std::uint8_t *>(image.data) + static_cast<long long>(y - image.y1) * image.row_bytes +
-         static_cast<long long>(x - image.x1) * static_cast<long long>(pixel_bytes);
-}
-
 }  // namespace
 
 std::string random_hex(std::size_t bytes) {
@@ -85,24 +79,6 @@ std::unique_ptr<Segment> Segment::create(std::size_t bytes, std::string &error) 
 Segment::~Segment() {
   munmap(data_, size_);
   close(fd_);
-}
-
-std::size_t packed_bytes(const int rect[4], std::size_t pixel_bytes) {
-  return static_cast<std::size_t>(rect[2] - rect[0]) * static_cast<std::size_t>(rect[3] - rect[1]) * pixel_bytes;
-}
-
-void copy_to_packed(const EEImage &image, const int rect[4], std::size_t pixel_bytes, std::uint8_t *packed) {
-  const std::size_t row = static_cast<std::size_t>(rect[2] - rect[0]) * pixel_bytes;
-  for (int y = rect[3] - 1; y >= rect[1]; --y, packed += row) {
-    std::memcpy(packed, pixel_address(image, rect[0], y, pixel_bytes), row);
-  }
-}
-
-void copy_from_packed(const std::uint8_t *packed, const EEImage &image, const int rect[4], std::size_t pixel_bytes) {
-  const std::size_t row = static_cast<std::size_t>(rect[2] - rect[0]) * pixel_bytes;
-  for (int y = rect[3] - 1; y >= rect[1]; --y, packed += row) {
-    std::memcpy(pixel_address(image, rect[0], y, pixel_bytes), packed, row);
-  }
 }
 
 }  // namespace ee

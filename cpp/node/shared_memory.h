@@ -10,8 +10,6 @@
 #include <memory>
 #include <string>
 
-#include "../bridge/bridge_api.h"
-
 namespace ee {
 
 class Segment {
@@ -32,14 +30,6 @@ class Segment {
   std::uint8_t *data_;
   std::size_t size_;
 };
-
-// Bytes of a rectangle (x1, y1, x2, y2) packed: rows of (x2 - x1) pixels, no padding.
-std::size_t packed_bytes(const int rect[4], std::size_t pixel_bytes);
-
-// Copy a rectangle of a host image (OFX rows bottom-up from bounds.y1; row bytes may be
-// negative) to packed rows, top row first, and back. The rectangle lies inside the image.
-void copy_to_packed(const EEImage &image, const int rect[4], std::size_t pixel_bytes, std::uint8_t *packed);
-void copy_from_packed(const std::uint8_t *packed, const EEImage &image, const int rect[4], std::size_t pixel_bytes);
 
 // Random bytes as hex, for names nobody can guess.
 std::string random_hex(std::size_t bytes);

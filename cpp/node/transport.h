@@ -1,7 +1,8 @@
 // How a render reaches the engine. The node talks to a Transport, one per process,
 // chosen on the first render (transport_choice.cpp):
 //   - in-process (inprocess_transport.cpp): CPython embedded through the bridge, on one
-//     worker thread; the engine reads and writes the host's images in place;
+//     worker thread; the engine plans the frame, then works on private copies of the
+//     rectangles it asked for;
 //   - server (server_transport.cpp): the same engine in a process of its own, frames
 //     through shared memory; for hosts that run their own Python (Nuke, Natron, scripts
 //     driving a host), where an embedded interpreter is unsafe.
@@ -47,6 +48,8 @@ class FrameJob {
   const EEFrame &frame();
   // Bytes per pixel of dtype and components.
   std::size_t pixel_bytes() const;
+  // Preview mode (the Analysis File is empty): the engine tracks the frame, so it plans with its pixels.
+  bool preview() const;
   // The parameter values, in the order they were added.
   const std::vector<EEValue> &values() const { return values_; }
 

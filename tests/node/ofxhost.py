@@ -199,13 +199,18 @@ def cli_render(tmp_path: Path, plate: str, frames: str, analysis, *options: str)
         return dict(iter(reader))
 
 
-def time_renders(work: Path, width: int, height: int, depth: str, frames: int, env: dict[str, str]) -> list[float]:
-    """Milliseconds of each Render action for ``frames + 1`` synthetic RGBA frames on one render thread and
-    one shared instance (the first, which starts the engine, comes first); for benchmarks."""
-    scene = work / f"timing-{width}x{height}-{depth}.txt"
-    lines = [f"size {width} {height}", f"depth {depth}", "components RGBA", "rows negative", "padding 0",
-             "threads 1", "instances shared", f"repeat {frames + 1}", "param analysisFile /unused",
-             "frame 0 - -"]  # synthetic source, output not written
+@dataclass
+class Timed:
+    """A timing run: milliseconds of each Render action (the first, which starts the engine, first) and the
+    host's stderr (the node's EMOTIONEDIT_TIMING lines are there)."""
+
+    ms: list[float]
+    stderr: str
+
+
+def time_scene(scene: Path, lines: list[str], env: dict[str, str]) -> Timed:
+    """Run a timing scene (one render thread, one shared instance, ``repeat``) and return its Render times;
+    every render must succeed."""
     scene.write_text("\n".join(lines) + "\n")
     proc = subprocess.run([str(build_host()), str(bundle_path()), str(scene)], capture_output=True, text=True,
                           env=env, timeout=600, check=True)
@@ -215,7 +220,20 @@ def time_renders(work: Path, width: int, height: int, depth: str, frames: int, e
         raise RuntimeError(f"renders failed ({statuses}): {proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
     first = next(i for i, line in enumerate(renders) if "repeat=0" in line)
     ms = [float(line.split("ms=")[1].split()[0]) for line in renders]
-    return [ms[first]] + [m for i, m in enumerate(ms) if i != first]
+    return Timed([ms[first]] + [m for i, m in enumerate(ms) if i != first], proc.stderr)
+
+
+def time_renders(work: Path, width: int, height: int, depth: str, frames: int, env: dict[str, str],
+                 window: tuple[int, int, int, int] | None = None) -> list[float]:
+    """Milliseconds of each Render action for ``frames + 1`` synthetic RGBA frames on one render thread and
+    one shared instance (the first, which starts the engine, comes first); for benchmarks. ``window``: the
+    render window (OFX x1, y1, x2, y2), else the whole frame."""
+    name = f"timing-{width}x{height}-{depth}" + ("" if window is None else "-" + "-".join(map(str, window)))
+    frame = "frame 0 - -" + ("" if window is None else " " + " ".join(map(str, window)))
+    lines = [f"size {width} {height}", f"depth {depth}", "components RGBA", "rows negative", "padding 0",
+             "threads 1", "instances shared", f"repeat {frames + 1}", "param analysisFile /unused",
+             frame]  # synthetic source, output not written
+    return time_scene(work / f"{name}.txt", lines, env).ms
 
 
 def describe() -> dict:

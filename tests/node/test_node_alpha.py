@@ -103,3 +103,18 @@ def test_node_warps_straight_alpha_premultiplied(tmp_path, frames, analysis_file
     assert edited.sum() > 500, edited.sum()
     np.testing.assert_array_equal(got_a[visible], got_b[visible])
     np.testing.assert_array_equal(a.outputs[opaque], premultiplied.outputs[opaque])
+
+
+@pytest.mark.usefixtures("node_built")
+def test_straight_alpha_away_from_the_face_leaves_the_plain_render(tmp_path, frames, analysis_file):
+    """Transparent pixels only far from the face (outside what the warp reads): nothing can bleed into the
+    face, so the frame renders exactly as when declared premultiplied (the command line's render), and the
+    transparent corner passes through untouched."""
+    params = {"analysisFile": analysis_file, "emotion": "Happy", "intensity": 1}
+    image = with_alpha(frames[FIRST], None)
+    image[:12, :12] = (*MAGENTA, 0)  # the top-left corner; franck's face is in the middle of the frame
+    straight = run(tmp_path, [Frame(FIRST, image)], params, premultiplication="unpremultiplied")
+    plain = run(tmp_path, [Frame(FIRST, image)], params, premultiplication="premultiplied")
+    assert straight.status(FIRST) == 0 and plain.status(FIRST) == 0, straight.text(FIRST)
+    assert (plain.outputs[FIRST] != image).any(axis=2).sum() > 500, "the face should be edited"
+    np.testing.assert_array_equal(straight.outputs[FIRST], plain.outputs[FIRST])

@@ -124,13 +124,14 @@ def test_hung_engine_times_out(tmp_path, plate, analysis_file):
         assert result.checks[n]["outside_window_bytes"] == "0"
 
 
-@pytest.mark.parametrize("transport", ["in-process", "server"])
-def test_engine_stuck_in_its_render_fails_at_the_time_limit(tmp_path, plate, analysis_file, transport):
-    """The engine stalls in a frame's render (the pixel phase: preview tracking, the warp) for longer than
-    the time limit: that frame fails at the limit with a message, not when the engine comes back; the frame
-    behind it fails at once or renders; once the engine is back, frames render as usual; the host's images
-    are never touched after Render returned (the engine renders the stalled frame late, into memory of the
-    node's own); and the host exits normally."""
+@pytest.mark.parametrize(("transport", "analysis"), [("in-process", True), ("server", True), ("in-process", False)],
+                         ids=["in-process", "server", "in-process-preview"])
+def test_engine_stuck_in_its_render_fails_at_the_time_limit(tmp_path, plate, analysis_file, transport, analysis):
+    """The engine stalls in a frame's render (the pixel phase: the warp) for longer than the time limit: that
+    frame fails at the limit with a message, not when the engine comes back; the frame behind it fails at once
+    or renders; once the engine is back, frames render as usual; the host's images are never touched after
+    Render returned (the engine renders the stalled frame late, into memory of the node's own: in preview
+    mode, the private copy of the whole source it tracked the frame on); and the host exits normally."""
     stall, behind, later = FIRST + 1, FIRST + 2, FIRST + 3
     env = engine_env(EMOTIONEDIT_TRANSPORT=transport, EMOTIONEDIT_NODE_MODULE="stalling_engine",
                      EMOTIONEDIT_TEST_STALL_AT=str(stall), EMOTIONEDIT_TEST_STALL_SECONDS="3.5",
@@ -138,7 +139,8 @@ def test_engine_stuck_in_its_render_fails_at_the_time_limit(tmp_path, plate, ana
     frames = [Frame(FIRST, plate[FIRST]), Frame(stall, plate[stall]), Frame(behind, plate[behind]), Pause(3),
               Frame(later, plate[later])]
     started = time.monotonic()
-    result = run(tmp_path, frames, {"analysisFile": analysis_file}, env=env, late_check=True, timeout=120)
+    params = {"analysisFile": analysis_file if analysis else ""}
+    result = run(tmp_path, frames, params, env=env, late_check=True, timeout=120)
     assert survived(result), result.stderr[-2000:]
     assert time.monotonic() - started < 60
     assert result.status(stall) == 1
@@ -147,7 +149,7 @@ def test_engine_stuck_in_its_render_fails_at_the_time_limit(tmp_path, plate, ana
     assert (result.outputs[stall] == SENTINEL).all(), "a failed frame's output was written"
     behind_ms = float(result.renders[behind][-1]["ms"])
     assert result.status(behind) == 0 or behind_ms < 500, (result.status(behind), behind_ms, result.text(behind))
-    plain = run(tmp_path, [Frame(FIRST, plate[FIRST]), Frame(later, plate[later])], {"analysisFile": analysis_file})
+    plain = run(tmp_path, [Frame(FIRST, plate[FIRST]), Frame(later, plate[later])], params)
     for n in (FIRST, later):
         assert result.status(n) == 0, result.text(n)
         np.testing.assert_array_equal(result.outputs[n], plain.outputs[n], err_msg=f"frame {n}")

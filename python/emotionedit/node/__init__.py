@@ -5,11 +5,19 @@ through one of two transports: embedded CPython on one worker thread (the bridge
 the engine server (:mod:`emotionedit.server`, a process of its own). The contract, the
 same for both, so both render the same frames:
 
-- :func:`prepare` ``(request: dict) -> Plan``: everything that needs no pixels.
-- ``Plan.render(src, dst)``: numpy views of the pixels (the node's private copies
-  in-process, the shared-memory segment in the server; never the host's own memory, so
-  the node can give up on a frame at its time limit), top row first; ``src`` is the whole
-  source (read-only), ``dst`` the render window.
+- :func:`prepare` ``(request: dict) -> Plan``: everything that needs no pixels, ending with the
+  frame's rectangles (OFX pixel rectangles x1, y1, x2, y2, y up): ``Plan.read_rect``, the source
+  pixels the pixel phase reads, and ``Plan.write_rect``, the output pixels inside the render window
+  it writes (None: a pass-through frame, no pixel phase); ``Plan.background`` ("source" or "zero")
+  says what the rest of the window holds. The in-process node's CPU requests carry
+  ``request["source"]``: in preview mode the whole source (a private copy: tracking needs it),
+  else None.
+- ``Plan.render_region(src, dst)`` (in-process CPU renders): ``src`` the source's ``read_rect``,
+  ``dst`` the output's ``write_rect``, numpy views of the node's private copies, top row first.
+  The C++ node fills the window with the background itself and copies ``dst`` over it, only
+  if the frame finished within its time limit.
+- ``Plan.render(src, dst)`` (the engine server): the whole source (read-only) and the render
+  window, in shared memory; the same pixels as the two steps above.
 - ``Plan.render_cuda(src_view, dst_view, stream, host_access)``: the same with the host's CUDA
   device memory, used only under ``host_access`` (see :mod:`emotionedit.node.gpu`).
 - ``Plan.messages``: ``(level, text)`` pairs shown on the node after the render.

@@ -1,9 +1,12 @@
-"""A stand-in for :mod:`emotionedit.node` that does no engine work, to time the bridge itself.
+"""A stand-in for :mod:`emotionedit.node` that does no engine work, to time the node itself.
 
 ``EMOTIONEDIT_NODE_MODULE=emotionedit.node.noop`` makes the C++ node call this module
-instead: every frame still crosses the whole path (host images and parameters, the
-copies in and out, the job queue, the worker thread, the GIL, numpy views of the
-pixels), but ``render`` only touches one pixel. ``bench/bench_bridge.py`` uses it; it
+instead. Every frame is planned as a pass-through frame (no read or write rectangle, as at
+intensity 0 or without a face), so in-process it still crosses the whole path (host images
+and parameters, the job queue, the worker thread, the GIL, the plan's rectangles back, the
+copy of the render window from the source into the output) without a pixel phase. The engine
+server (and a CUDA render) calls ``render`` with the whole source and the window, which
+touches one pixel here. ``bench/bench_bridge.py`` and ``bench/bench_transport.py`` use it; it
 is no use in a project.
 """
 
@@ -18,6 +21,9 @@ __all__ = ["describe_error", "prepare", "purge"]
 
 class NoopPlan:
     messages: list[tuple[str, str]] = []
+    read_rect = None  # a pass-through frame: no pixel phase
+    write_rect = None
+    background = "source"
 
     def render(self, src, dst) -> None:
         dst[0, 0] = src[0, 0]  # proves both views reach the frame's pixels

@@ -1,12 +1,18 @@
 """One frame's render, in the two phases the node runs it in.
 
-:meth:`Plan.__init__` does everything that needs no pixels (reading the parameters,
-loading the analysis, building the editor); :meth:`Plan.render` then takes the pixels
-(tracking the frame in preview mode, the warp). Either may be slow, and the node may
-give up on either at its time limit: the pixels are never the host's own memory on a
-CPU render (in-process they are the node's private copies, in the engine server its
-shared memory), and on a CUDA render the host's memory is used only under the node's
-``host_access`` gate (:mod:`emotionedit.node.gpu`).
+:meth:`Plan.__init__` (the prepare phase) does everything that needs no pixels: reading the
+parameters, loading the analysis, building the editor, and planning the frame (the edit, the
+field, the matte, the teeth's map): it ends knowing which source pixels the pixel phase reads
+(``read_rect``) and which output pixels it writes (``write_rect``, inside the host's render
+window). The pixel phase, :meth:`Plan.render_region`, then gets exactly those pixels. Everything
+else in the window is the plain copy of the source (or 0: ``background``), which the node makes
+itself. In preview mode (no Analysis File) planning needs the frame's own landmarks, so the
+in-process node gives the prepare phase a private copy of the whole source (``request["source"]``).
+
+Either phase may be slow, and the node may give up on either at its time limit: the pixels are
+never the host's own memory on a CPU render (in-process they are the node's private copies, in
+the engine server its shared memory), and on a CUDA render the host's memory is used only under
+the node's ``host_access`` gate (:mod:`emotionedit.node.gpu`).
 """
 
 from __future__ import annotations
@@ -17,12 +23,15 @@ import numpy as np
 
 from ..engine import ShotEditor
 from ..errors import AnalysisMismatchError
-from ..render import Output
+from ..render import Output, Region
+from ..render.frame import ZERO, FramePlan, plan_frame
 from . import gpu, preview
 from .alpha import UNPREMULTIPLIED, render_straight_alpha
 from .editors import editor_for
 from .params import NodeParams
-from .window import render_window
+from .window import fill_window
+
+Rect = tuple[int, int, int, int]  # OFX pixel rectangle x1, y1, x2, y2 (y up)
 
 
 class Plan:
@@ -32,32 +41,56 @@ class Plan:
     ``time``, ``params`` ({script name: value}), ``dtype``, ``components``,
     ``premultiplication`` (OFX's: straight alpha is warped premultiplied, see :mod:`.alpha`),
     ``src_bounds``/``dst_bounds``/``window`` (OFX pixel rectangles x1, y1, x2, y2, y up),
-    ``render_scale`` and ``cuda``.
+    ``render_scale`` and ``cuda``; and, from the in-process node on a CPU render, ``source``: in
+    preview mode the whole source, (H, W, C) top row first, the node's private copy (kept no longer
+    than the plan), else None (the frame is planned without pixels).
+
+    After construction: ``read_rect`` (OFX rectangle of the source :meth:`render_region` reads, or
+    None), ``write_rect`` (OFX rectangle of the output inside the window it writes, or None when the
+    window is all background: a pass-through frame), ``background`` ("source" or "zero": the rest
+    of the window; 0 wherever the window reaches past the source) and ``messages``. In preview mode
+    without ``source`` (the engine server, CUDA) the rectangles are decided in :meth:`render`.
     """
 
     def __init__(self, request: Mapping):
         self.params = NodeParams.from_values(request["params"])
         self.time = float(request["time"])
         self.frame_number = self.params.frame_number(self.time)
-        x1, y1, x2, y2 = request["src_bounds"]
-        wx1, wy1, wx2, wy2 = request["window"]
+        self.src_bounds: Rect = tuple(request["src_bounds"])
+        self.window: Rect = tuple(request["window"])
+        x1, y1, x2, y2 = self.src_bounds
+        wx1, wy1, wx2, wy2 = self.window
         self.width, self.height = x2 - x1, y2 - y1
-        # The window's top-left in the top-down source view (OFX rows count up from y1).
+        self.shape = (self.height, self.width, int(request["components"]))
+        self.dtype = np.dtype(request["dtype"])
+        # The window in the top-down plate's pixels (it may reach past the plate).
         self.row, self.column = y2 - wy2, wx1 - x1
+        self.window_region = Region(self.column, self.row, self.column + wx2 - wx1, self.row + wy2 - wy1)
         self.render_scale = tuple(request.get("render_scale", (1.0, 1.0)))
-        self.straight_alpha = request.get("premultiplication") == UNPREMULTIPLIED and request["components"] == 4
+        self.straight_alpha = request.get("premultiplication") == UNPREMULTIPLIED and self.shape[2] == 4
         #: (level, text) pairs for the node's message: "warning" or "error".
         self.messages: list[tuple[str, str]] = []
-        self.editor: ShotEditor | None = None
+        self.read_rect: Rect | None = None
+        self.write_rect: Rect | None = None
+        self.background = "source"
+        self.frame: FramePlan | None = None  # the engine's plan, cropped to the window
         if self.params.analysis_file:
-            self.editor = editor_for(self.params.analysis_file, self.params.smoothing)
-            self._check_frame()
+            editor = editor_for(self.params.analysis_file, self.params.smoothing)
+            self._check_frame(editor)
+            p = self.params
+            self._plan(editor.plan_frame(self.shape, self.dtype, self.frame_number, p.edit, p.output))
         else:
             self.messages.append(("warning", preview.NOTE))
-            preview.warm_up()
+            if "source" not in request:
+                preview.warm_up()  # the engine server, CUDA: the pixels come with render()
+            elif request["source"] is None:
+                raise RuntimeError("the node gave no source to plan a preview frame with (its Analysis File "
+                                   f"{request['params'].get('analysisFile')!r} was not blank there)")
+            else:
+                self._plan_preview(request["source"])
 
-    def _check_frame(self) -> None:
-        analysis = self.editor.analysis
+    def _check_frame(self, editor: ShotEditor) -> None:
+        analysis = editor.analysis
         plate, path = analysis.plate, self.params.analysis_file
         if (self.width, self.height) != (plate.width, plate.height):
             scale = "" if self.render_scale == (1.0, 1.0) else (
@@ -78,35 +111,63 @@ class Plan:
             self.messages.append(("warning", f"frame {self.frame_number} has no usable face in the analysis (lost, "
                                              "turned to profile or unreliable); it passes through unedited"))
 
-    def _editor_for(self, src: np.ndarray) -> ShotEditor | None:
-        if self.editor is not None:
-            return self.editor
-        editor = preview.preview_editor(src, self.frame_number, self.params.face)
+    def _plan_preview(self, source: np.ndarray) -> None:
+        """Track the frame on its own (preview quality) and plan it."""
+        p = self.params
+        editor = preview.preview_editor(source, self.frame_number, p.face)
         if editor is None:
             self.messages.append(("warning", f"no usable face found in frame {self.frame_number} (preview "
                                              "tracking); it passes through unedited"))
-        return editor
+            self._plan(plan_frame(self.shape, self.dtype, None, None, p.output))
+        else:
+            self._plan(editor.plan_frame(self.shape, self.dtype, self.frame_number, p.edit, p.output))
+
+    def _plan(self, frame: FramePlan) -> None:
+        self.frame = frame.cropped(self.window_region)
+        self.background = self.frame.background
+        if self.frame.write_rect is not None:
+            self.write_rect = self._ofx(self.frame.write_rect)
+        if self.frame.read_rect is not None:
+            self.read_rect = self._ofx(self.frame.read_rect)
+
+    def _ofx(self, region: Region) -> Rect:
+        """A rectangle of the top-down plate in OFX pixel coordinates (y up)."""
+        x1, _, _, y2 = self.src_bounds
+        return (x1 + region.x0, y2 - region.y1, x1 + region.x1, y2 - region.y0)
+
+    def render_region(self, src: np.ndarray | None, dst: np.ndarray) -> None:
+        """The pixel phase: write the output's ``write_rect`` from the source's ``read_rect``.
+
+        src: the source's pixels of ``read_rect``, (h, w, C) top row first, read-only (None when
+        ``read_rect`` is None). dst: the output's pixels of ``write_rect``, same dtype, top row first;
+        every pixel is written. Neither array may be kept after the call: the node owns the memory.
+        """
+        if self.frame is None or self.frame.write_rect is None:
+            raise RuntimeError("render_region called for a frame with nothing to write (no write_rect)")
+        frame = self.frame
+        if self.straight_alpha and self.params.output == Output.EDITED:
+            read, write = frame.read_rect, frame.write_rect
+            render_straight_alpha(frame.apply, dst, src, (write.y0 - read.y0, write.x0 - read.x0))
+        else:
+            frame.apply(dst, src)
 
     def render(self, src: np.ndarray, dst: np.ndarray) -> None:
-        """Render into the output's window.
+        """Render into the output's window from the whole source (the engine server, CUDA renders).
 
         src: (H, W, C) the whole source image, top row first.
         dst: (h, w, C) the render window of the output image, same dtype, top row first.
-        Neither array may be kept after the call: the node owns the memory.
+        The background, then :meth:`render_region` on views of the rectangles. Neither array may be
+        kept after the call: the node owns the memory.
         """
-        editor = self._editor_for(src)
-        p = self.params
-
-        def render_plate(out: np.ndarray) -> None:
-            if editor is None:
-                out[...] = 0 if p.output == Output.MATTE else src
-            elif self.straight_alpha and p.output == Output.EDITED:
-                render_straight_alpha(
-                    lambda into, plate: editor.render_into(into, plate, self.frame_number, p.edit, p.output), out, src)
-            else:
-                editor.render_into(out, src, self.frame_number, p.edit, p.output)
-
-        render_window(render_plate, src, dst, self.row, self.column)
+        if self.frame is None:
+            self._plan_preview(src)
+        fill_window(dst, src, self.row, self.column, zero=self.background == ZERO)
+        frame = self.frame
+        if frame.write_rect is None:
+            return
+        w, r = frame.write_rect, frame.read_rect
+        into = dst[w.y0 - self.row : w.y1 - self.row, w.x0 - self.column : w.x1 - self.column]
+        self.render_region(None if r is None else src[r.y0 : r.y1, r.x0 : r.x1], into)
 
     def render_cuda(self, src_view: Mapping, dst_view: Mapping, stream_pointer: int,
                     host_access: Callable[[bool], bool] | None = None) -> None:

@@ -16,6 +16,13 @@ __all__ = ["describe_error", "prepare", "purge"]
 
 class FaultyPlan:
     messages: list[tuple[str, str]] = []
+    background = "source"
+
+    def __init__(self, request):
+        self.read_rect, self.write_rect = tuple(request["src_bounds"]), tuple(request["window"])
+
+    def render_region(self, src, dst):
+        raise ValueError("simulated engine bug")
 
     def render(self, src, dst):
         raise ValueError("simulated engine bug")
@@ -24,4 +31,4 @@ class FaultyPlan:
 def prepare(request):
     if os.environ.get("EMOTIONEDIT_TEST_FAULT") == "hang":
         time.sleep(3600)
-    return FaultyPlan()
+    return FaultyPlan(request)

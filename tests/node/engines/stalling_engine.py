@@ -1,5 +1,5 @@
-"""The real node module, except that one frame stalls in its render (the pixel phase): for killing or timing
-out the engine mid-render.
+"""The real node module, except that one frame stalls in its render (the pixel phase: ``render_region``
+in-process, ``render`` in the engine server): for killing or timing out the engine mid-render.
 
 EMOTIONEDIT_TEST_STALL_AT: the host time of the frame that stalls. When its render
 starts, the process id is written to EMOTIONEDIT_TEST_STALL_MARKER if set (so a test knows
@@ -23,8 +23,9 @@ class StallingPlan:
     def __init__(self, plan, stall: bool):
         self.plan, self.stall = plan, stall
         self.messages = plan.messages
+        self.read_rect, self.write_rect, self.background = plan.read_rect, plan.write_rect, plan.background
 
-    def render(self, src, dst):
+    def _stall(self):
         if self.stall:
             marker = os.environ.get("EMOTIONEDIT_TEST_STALL_MARKER")
             if marker:
@@ -32,6 +33,13 @@ class StallingPlan:
                     out.write(str(os.getpid()))
                 os.replace(marker + ".partial", marker)
             time.sleep(float(os.environ.get("EMOTIONEDIT_TEST_STALL_SECONDS", "60")))
+
+    def render_region(self, src, dst):
+        self._stall()
+        self.plan.render_region(src, dst)
+
+    def render(self, src, dst):
+        self._stall()
         self.plan.render(src, dst)
 
 
