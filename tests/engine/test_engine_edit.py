@@ -28,17 +28,19 @@ def _change(editor, number, params):
     return {k: after[k] - before[k] for k in before}
 
 
-def test_happy_lifts_the_corners_and_keeps_speech_at_full_preservation(talking):
+def test_happy_smiles_as_people_do_and_keeps_speech_at_full_preservation(talking):
     _, analysis = talking
     editor = ShotEditor(analysis)
     for number in analysis.plate.frame_numbers[::8]:
         kept = _change(editor, number, EditParams(emotion=Emotion.HAPPY, lip_preservation=1.0))
-        assert kept["corner_y"] < -0.04  # y points down: the corners rise
+        assert kept["corner_y"] < -0.02  # y points down: the corners rise
+        # A person who talks while smiling widens the mouth (real broad smiles: ~0.2 IOD at the outer
+        # corners) but keeps the speech opening and the jaw.
+        assert 0.1 < kept["width"] < 0.3
         assert abs(kept["aperture"]) < 0.002
-        assert abs(kept["width"]) < 0.002
-        assert abs(kept["jaw"]) < 0.002
+        assert abs(kept["jaw"]) < 0.004  # the chin's height is kept; its soft tissue moves a little, as in life
         free = _change(editor, number, EditParams(emotion=Emotion.HAPPY, lip_preservation=0.0))
-        assert free["width"] > 0.03  # without preservation the smile widens the mouth
+        assert free["width"] == pytest.approx(kept["width"], abs=0.02)
 
 
 def test_surprise_opens_the_jaw_only_without_preservation(talking):

@@ -59,24 +59,22 @@ class Region(enum.IntEnum):
 BOTH, RIGHT = (1.0, 1.0), (1.0, 0.0)
 
 # EMFACS prototypes: AU -> (activation, halves). Neutral has none: it removes emotion.
-# Activation 1 is the basis unit (about a conversational expression: franck's own talking
-# smile fits AU12 ~1); intensity 1 is the apex of the expression, so the defining AUs go
-# past 1. With the mouth's width and opening kept (w = 1) a smile can only lift the lip
-# line: AU12 2.4 lifts the corners ~0.23 IOD into a broad closed-lip smile, which is what
-# the FER classifier needs to read a closed mouth as happy (+0.35 on franck talking); AU6 is
-# kept small because the cheek raise costs identity distance and the classifier ignores it.
-# Sad stops where the FER classifier reads it clearly on a laughing take made sad (replace):
-# its brows and mouth each cost ~0.33 of dlib identity distance, together ~0.4.
+# AU 1, 2, 5, 6 and 12 are measured on real faces (fit/measured.py): activation 1 is the real
+# expression at the size real people make it, so happy at intensity 1 is a real broad smile
+# (mouth ~0.20 IOD wider, corners up and out, cheeks up, lower lids up a little) and surprise has
+# real raised brows and lids. The hand-built AUs (4, 7, 9, 10, 14, 15, 17, 20, 23, 24, 25, 26) are
+# sized from the FACS manual's descriptions; see docs/results.md for the comparison pictures.
+# Nothing here is sized to move an emotion classifier or an identity distance: those are proxies.
 PROTOTYPES: dict[Emotion, dict[int, tuple[float, tuple[float, float]]]] = {
     Emotion.NEUTRAL: {},
-    Emotion.HAPPY: {6: (0.3, BOTH), 12: (2.4, BOTH)},
+    Emotion.HAPPY: {6: (1.0, BOTH), 12: (1.0, BOTH)},
     Emotion.SAD: {1: (1.2, BOTH), 4: (0.65, BOTH), 15: (1.45, BOTH), 17: (0.4, BOTH)},
     Emotion.ANGRY: {4: (1.0, BOTH), 5: (0.5, BOTH), 7: (1.0, BOTH), 23: (1.0, BOTH), 24: (0.5, BOTH)},
     Emotion.SURPRISED: {1: (1.0, BOTH), 2: (1.0, BOTH), 5: (1.0, BOTH), 26: (0.6, BOTH)},
     Emotion.FEARFUL: {1: (1.0, BOTH), 2: (0.7, BOTH), 4: (0.6, BOTH), 5: (1.0, BOTH), 7: (0.4, BOTH),
                       20: (1.0, BOTH), 26: (0.4, BOTH)},
     Emotion.DISGUSTED: {9: (1.0, BOTH), 10: (0.8, BOTH), 15: (0.5, BOTH), 17: (0.4, BOTH)},
-    Emotion.CONTEMPT: {12: (0.6, RIGHT), 14: (1.0, RIGHT)},
+    Emotion.CONTEMPT: {12: (0.4, RIGHT), 14: (1.0, RIGHT)},
 }
 
 # The AUs that carry emotion (removed by mode "replace" and by "neutral"); lips part

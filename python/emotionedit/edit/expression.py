@@ -12,15 +12,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import UserError
-from ..fit.basis import build_basis
+from ..fit.basis import AUS, MEASURED_AUS, build_basis
 from .emotions import Emotion, Region, emotional_mask, prototype_weights
 from .lips import LipPreserver
 from .regions import region_weights
 
 # Intensities above 1 exaggerate the prototype; beyond this the mesh folds over itself.
 MAX_INTENSITY = 2.0
-# No AU is pushed past this activation, whatever the actor already does (saturation).
+# No AU is pushed past this activation, whatever the actor already does (saturation). A measured
+# AU's activation 1 is already a full real expression; the hand-built ones are sized more cautiously.
 MAX_ACTIVATION = 3.0
+MAX_MEASURED_ACTIVATION = 2.0
 MODES = ("add", "replace")
 
 
@@ -71,6 +73,7 @@ class ExpressionEditor:
         self.basis = build_basis(neutral)  # (K, 2, 478, 3)
         self._full = self.basis.sum(axis=1)
         self._emotional = emotional_mask()
+        self._ceiling = np.array([MAX_MEASURED_ACTIVATION if au in MEASURED_AUS else MAX_ACTIVATION for au in AUS])
         self._lips = LipPreserver(neutral)
         self._region_cache: dict[frozenset[Region], np.ndarray] = {}
 
@@ -95,7 +98,7 @@ class ExpressionEditor:
         added = i * target  # (K, 2)
         # Saturation: an AU the actor already drives hard gets less of the prototype.
         added_mean = added.mean(axis=1)
-        headroom = np.clip(MAX_ACTIVATION - remaining, 0.0, None)
+        headroom = np.clip(self._ceiling - remaining, 0.0, None)
         scale = np.where(added_mean > headroom, headroom / np.maximum(added_mean, 1e-9), 1.0)
         return added * scale[:, None] - 0.5 * removed[:, None]
 

@@ -1,10 +1,13 @@
-"""Lip preservation: keep the speech shapes of the mouth while the emotion changes it.
+"""Lip preservation: keep the speech motion of the mouth while the emotion reshapes it.
 
-Speech lives in three measures of the mouth: the inner-lip aperture along the
-mouth, the mouth's width and the jaw's opening. With weight ``w`` the edit's
-change to each measure is scaled by ``1 - w``, by moving the lips symmetrically
-about the mouth's midline; what the edit does to the midline itself (lip
-corners up or down, the upper lip raised with the lower) is kept.
+Speech lives in the inner-lip opening along the mouth and the jaw's opening over time
+(and in the rounding and spreading of the lips, which the edit never removes: it adds a
+displacement to the performance). With weight ``w`` the edit's change to the opening
+(per column along the mouth) and to the jaw is scaled by ``1 - w``, by moving the lips
+symmetrically about the mouth's midline. What the emotion does to the mouth's shape is
+kept at every ``w``, as a real person who talks while smiling shows it: the mouth widens,
+stretches and its corners lift (``w = 1``), or also opens and drops its jaw as the
+prototype says (``w = 0``).
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ from ..fit.basis import AUS, build_basis
 
 # How far from the lips the corrections reach (IOD).
 _LIP_REACH = 0.12
-_WIDTH_REACH = 0.2
 
 
 def _mouth_geometry(face: np.ndarray):
@@ -26,8 +28,6 @@ def _mouth_geometry(face: np.ndarray):
     ring = np.array(topo.LIPS_UPPER + topo.LIPS_LOWER)
     d_lip = np.sqrt(((face[:, None, :2] - face[None, ring, :2]) ** 2).sum(axis=2).min(axis=1))
     lip_reach = np.exp(-((d_lip / _LIP_REACH) ** 2))
-    width_reach = np.exp(-((d_lip / _WIDTH_REACH) ** 2))
-    centre = 0.5 * (face[topo.INNER_CORNER_RIGHT] + face[topo.INNER_CORNER_LEFT])
     mid_y = 0.5 * (face[upper, 1] + face[lower, 1])
     order = np.argsort(face[upper, 0])
     below = face[:, 1] > np.interp(face[:, 0], face[upper, 0][order], mid_y[order])
@@ -35,7 +35,7 @@ def _mouth_geometry(face: np.ndarray):
     below[list(topo.LIPS_UPPER)] = False
     jaw = build_basis(face).sum(axis=1)[AUS.index(26), :, 1]
     jaw = jaw / jaw[topo.CHIN]
-    return upper, lower, order, lip_reach, width_reach, below, centre, jaw
+    return upper, lower, order, lip_reach, below, jaw
 
 
 class LipPreserver:
@@ -46,13 +46,10 @@ class LipPreserver:
 
     def __init__(self, face: np.ndarray):
         self._face = face
-        (self._upper, self._lower, self._order, self._lip_reach, self._width_reach, self._below,
-         self._centre, self._jaw) = _mouth_geometry(face)
-        half_width = 0.5 * (face[topo.INNER_CORNER_LEFT, 0] - face[topo.INNER_CORNER_RIGHT, 0])
-        self._lateral = np.clip((face[:, 0] - self._centre[0]) / half_width, -1.5, 1.5)
+        self._upper, self._lower, self._order, self._lip_reach, self._below, self._jaw = _mouth_geometry(face)
 
     def apply(self, delta: np.ndarray, weight: float) -> np.ndarray:
-        """Scale the edit's speech-measure changes by ``1 - weight``.
+        """Scale the edit's change of the lips' opening and the jaw's by ``1 - weight``.
 
         delta: (478, 3) canonical edit displacement (IOD); weight in [0, 1].
         Returns a new (478, 3) array; ``weight = 0`` returns ``delta`` unchanged.
@@ -63,12 +60,12 @@ class LipPreserver:
         # Jaw opening: the chin keeps its height.
         out[:, 1] -= weight * out[topo.CHIN, 1] * self._jaw
         # Aperture: move upper and lower lip back toward each other about their midline.
-        opening = out[self._lower, 1] - out[self._upper, 1]  # per inner-lip column
+        # Both in the image plane (y) and in depth (z): a lip pushed forward opens the mouth as seen
+        # from a camera above or below the face.
         x_cols = self._face[self._upper, 0][self._order]
-        half = np.interp(self._face[:, 0], x_cols, opening[self._order]) * 0.5 * weight
         sign = np.where(self._below, -1.0, 1.0)
-        out[:, 1] += sign * half * self._lip_reach
-        # Width: undo the edit's horizontal stretch of the mouth about its centre.
-        stretch = out[topo.INNER_CORNER_LEFT, 0] - out[topo.INNER_CORNER_RIGHT, 0]
-        out[:, 0] -= weight * 0.5 * stretch * self._lateral * self._width_reach
+        for axis in (1, 2):
+            opening = out[self._lower, axis] - out[self._upper, axis]  # per inner-lip column
+            half = np.interp(self._face[:, 0], x_cols, opening[self._order]) * 0.5 * weight
+            out[:, axis] += sign * half * self._lip_reach
         return out

@@ -1,12 +1,16 @@
 """A FACS action-unit basis on the canonical face mesh.
 
-Each action unit (AU) is a displacement field over the 478 canonical vertices,
-built from a few *handles*: an anchor vertex, a radius and a displacement, with a
-Gaussian fall-off, restricted to the vertices on the correct side of the lips or
-eyelids so an upper-lip handle never drags the lower lip. Units are inter-ocular
-distances (IOD); displacements are in the canonical axes (x toward the subject's
-left, y toward the chin, z away from the camera). An AU coefficient of 1 is a
-clearly visible, not extreme, activation.
+Each action unit (AU) is a displacement field over the 478 canonical vertices. Where the
+development footage shows real people making the expression, the field is *measured*
+(:mod:`emotionedit.fit.measured`): the smile (AU 12 below the nostrils, AU 6 above them: the
+cheeks rise and bunch under the eyes) and the raised brows of surprise (AU 1 inner, AU 2 outer).
+Activation 1 of a measured AU is the real expression at the size real
+people make it (a broad smile widens the mouth ~0.20 IOD). The other AUs are built from a
+few *handles*: an anchor vertex, a radius and a displacement, with a Gaussian fall-off,
+restricted to the vertices on the correct side of the lips or eyelids so an upper-lip
+handle never drags the lower lip; their activation 1 is a clearly visible, not extreme,
+activation. Units are inter-ocular distances (IOD); displacements are in the canonical
+axes (x toward the subject's left, y toward the chin, z away from the camera).
 
 Fields are built separately for the subject's right and left halves so an edit can
 be one-sided (contempt); the fitted coefficients use the sum of both halves.
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import topology as topo
+from .measured import measured_fields
 
 # Which vertices a handle may move.
 ANY, ABOVE_MOUTH, BELOW_MOUTH, ABOVE_EYE, BELOW_EYE = "any", "above_mouth", "below_mouth", "above_eye", "below_eye"
@@ -62,7 +67,17 @@ OUTLINE_AUS = (17, 26)
 #    whole lip line bends into a smooth arc; the narrow corner handle of revision 1 (0.2 IOD)
 #    bent it into a V with a kink at the midline once the corners rose far enough to read as a smile.
 #    Expression other than the jaw and chin fades out toward the face outline (OUTLINE_REACH).
-BASIS_REVISION = 2
+# 3: AU 6 and 12 are the measured real smile, AU 1 and 2 the measured raised brows (activation 1 =
+#    the real expression); the hand-built AU 12 of revision 2 lifted the whole upper lip toward the
+#    nose and stretched the chin. (The footage's raised brows hardly move the tracked upper lids, so
+#    AU 5 stays hand-built.)
+BASIS_REVISION = 3
+# Which AUs are cut from which measured field.
+MEASURED_AUS = {6: "smile", 12: "smile", 1: "brow_raise", 2: "brow_raise"}
+# What a measured AU never moves: the skull's own points, the nose's ridge and tip (a real smile does
+# lift and flare the nostrils, so they are not pinned for measured AUs as they are for hand-built ones).
+SKULL_POINTS = (topo.RIGHT_EYE_OUTER, topo.RIGHT_EYE_INNER, topo.LEFT_EYE_OUTER, topo.LEFT_EYE_INNER,
+                168, 6, 197, 195, 5, 4, 1)
 
 R_CORNER = (topo.MOUTH_CORNER_RIGHT, topo.MOUTH_CORNER_LEFT)
 _HANDLES: dict[int, tuple[Handle, ...]] = {
@@ -135,7 +150,15 @@ def build_basis(face: np.ndarray) -> np.ndarray:
     masks = _side_masks(face)
     midline_x = 0.0
     basis = np.zeros((len(AUS), 2, len(face), 3))
+    measured = _measured_aus(face, masks)
     for k, au in enumerate(AUS):
+        if au in measured:
+            for side in (0, 1):
+                on_side = face[:, 0] < midline_x if side == 0 else face[:, 0] >= midline_x
+                # Midline vertices belong to both halves at half weight, so the two halves sum to the field.
+                share = np.where(np.abs(face[:, 0]) < 1e-3, 0.5, on_side.astype(float))
+                basis[k, side] = measured[au] * share[:, None]
+            continue
         for handle in _HANDLES[au]:
             for side in (0, 1):
                 anchor = face[handle.anchors[side]]
@@ -151,13 +174,45 @@ def build_basis(face: np.ndarray) -> np.ndarray:
     # Expression never moves the skull: eye corners, nose bridge and nostrils stay put (only the
     # nose wrinkler lifts the nostrils), or an edit would read as a change of head pose.
     rigid = _fade_near(face, topo.EXPRESSION_FREE, RIGID_REACH)
+    skull = _fade_near(face, SKULL_POINTS, RIGID_REACH)
     outline = _fade_near(face, topo.FACE_OVAL, OUTLINE_REACH)
     for k, au in enumerate(AUS):
+        if au in measured:
+            basis[k] *= skull[None, :, None]
+            continue
         if au != 9:
             basis[k] *= rigid[None, :, None]
         if au not in OUTLINE_AUS:
             basis[k] *= outline[None, :, None]
     return basis
+
+
+def _sigmoid(x: np.ndarray, width: float) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x / width))
+
+
+def _measured_aus(face: np.ndarray, masks: dict[str, np.ndarray]) -> dict[int, np.ndarray]:
+    """The measured AUs as (478, 3) fields on ``face``'s vertices.
+
+    The smile splits at the nostrils: above them the cheeks rise and bunch under the eyes (AU 6),
+    below them the lip corners pull up and out (AU 12). The brow raise, above the eyes only, splits
+    into the inner half of the brows (AU 1) and the outer half (AU 2).
+    """
+    fields = measured_fields()
+    x, y = face[:, 0], face[:, 1]
+    nostril_y = 0.5 * (face[topo.NOSE_WING_RIGHT, 1] + face[topo.NOSE_WING_LEFT, 1])
+    cheek = _sigmoid(nostril_y - y, 0.05)
+    brow_mid = 0.5 * (abs(face[topo.RIGHT_BROW_INNER, 0] - face[topo.RIGHT_BROW_OUTER, 0])) + abs(
+        face[topo.RIGHT_BROW_INNER, 0])
+    inner = _sigmoid(brow_mid - np.abs(x), 0.08)
+    above = masks[ABOVE_EYE]
+    smile, brows = fields["smile"], fields["brow_raise"]
+    return {
+        6: smile * cheek[:, None],
+        12: smile * (1.0 - cheek)[:, None],
+        1: brows * (above * inner)[:, None],
+        2: brows * (above * (1.0 - inner))[:, None],
+    }
 
 
 def _fade_near(face: np.ndarray, vertices: tuple[int, ...], reach: float) -> np.ndarray:

@@ -91,7 +91,7 @@ def relax_smile(neutral: np.ndarray) -> tuple[np.ndarray, float]:
     Returns the corrected (478, 3) face and the AU 12 activation that was removed (0 if none).
     """
     basis = build_basis(neutral).sum(axis=1)
-    smile = basis[AUS.index(12)] + 0.5 * basis[AUS.index(6)]
+    smile = basis[AUS.index(12)] + basis[AUS.index(6)]  # the measured real smile
     lift0, width0 = mouth_shape(neutral)
     lift1, width1 = mouth_shape(neutral + smile)
     excess = max(0.0, (lift0 - REST_LIFT_MAX) / max(lift1 - lift0, 1e-6),

