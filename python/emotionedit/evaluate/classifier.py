@@ -218,8 +218,10 @@ def classify_crops(gray_faces: list[np.ndarray]) -> np.ndarray:
     """
     if not gray_faces:
         return np.zeros((0, len(EMOTION_LABELS)), np.float32)
+    # Loaded outside inference mode: the cached model's weights must stay ordinary tensors.
+    model = load_classifier()
     with torch.inference_mode():
-        logits = load_classifier()(preprocess(gray_faces))
+        logits = model(preprocess(gray_faces))
         return torch.softmax(logits, dim=1).numpy()
 
 

@@ -10,6 +10,10 @@ box is used for both frames: the classifier crop, the 68-point fit, the flicker 
 the untouched region are the same pixels in source and edited, so the box is never what
 changed. Frames where the source has no face are listed in ``frames_without_face`` and
 left out of every statistic.
+
+Naturalness (:mod:`.agreement`, :mod:`.rigidity`): per-frame anatomical changes, the
+bending of the teeth on open-mouth frames, and, when given, agreement with the actor's own
+real expression and the motion of occluders in front of the face.
 """
 
 from __future__ import annotations
@@ -25,8 +29,8 @@ import cv2
 import numpy as np
 
 from ..errors import UserError
+from . import agreement, metrics, rigidity
 from . import landmarks68 as lm68
-from . import metrics
 from .classifier import EMOTION_LABELS, INPUT_SIZE, classify_crops, face_crop
 from .motion import carried_points
 
@@ -80,6 +84,8 @@ def evaluate_pair(
     target: str | None = None,
     identity_stride: int = 1,
     progress: Callable[[int], None] | None = None,
+    reference: tuple[np.ndarray, np.ndarray] | None = None,
+    occluder_masks: Iterable[np.ndarray | None] | None = None,
 ) -> dict[str, Any]:
     """Measure an edited clip against its source.
 
@@ -90,11 +96,17 @@ def evaluate_pair(
     :data:`EMOTION_LABELS` or None. ``identity_stride``: embed every k-th frame only (an
     embedding costs ~80 ms a face on one core; the rest costs ~40 ms a pair at 360p).
     ``progress``: called after each frame with the number of frames done so far (1, 2, ...).
+    ``reference``: the actor's own ``(neutral, expression)`` dlib shapes, each ``(N, 68, 2)``
+    frame pixels (:func:`.agreement.measure_shapes`), for the ``agreement`` block and the real
+    ranges of the ``anatomy`` block. ``occluder_masks``: one ``(H, W)`` bool mask (or None) per
+    frame, True on whatever covers the face in the source, for the ``occluders`` block.
 
     Returns a JSON-serialisable dict (see the module's sections: ``emotion``, ``lip_sync``,
-    ``identity``, ``head_pose``, ``flicker``, ``outside_face``); per-frame series have one
-    entry per frame, None where the source has no face. Raises :class:`UserError` when
-    the streams differ in length or frame size, or dlib or a model is missing.
+    ``identity``, ``head_pose``, ``flicker``, ``outside_face``, and the naturalness blocks
+    ``anatomy``, ``teeth``, ``agreement``, ``occluders``, see :mod:`.agreement` and
+    :mod:`.rigidity`); per-frame series have one entry per frame, None where the source has no
+    face. Raises :class:`UserError` when the streams differ in length or frame size, or dlib
+    or a model is missing.
     """
     _check_target(target)
     if identity_stride < 1:
@@ -118,6 +130,10 @@ def evaluate_pair(
     outside_frames = 0
     outside_max = 0.0
     timing = {"detect": 0.0, "landmarks_pose": 0.0, "classify": 0.0, "identity": 0.0, "pixels": 0.0}
+    teeth: list[float | None] = []
+    occluders: list[tuple[float, float] | None] = []
+    masks = iter(occluder_masks) if occluder_masks is not None else None
+    timing["naturalness"] = 0.0
     prev: tuple[np.ndarray, np.ndarray] | None = None
     size: tuple[int, int] | None = None
     dtype: np.dtype | None = None
@@ -138,6 +154,10 @@ def evaluate_pair(
             h, w = size
             t0 = time.perf_counter()
             s8, e8 = metrics.to_uint8(src), metrics.to_uint8(edt)
+            if masks is not None:
+                occluders.append(_occluder(i, next(masks, None), s8, e8))
+                timing["naturalness"] += time.perf_counter() - t0
+                t0 = time.perf_counter()
             box = lm68.detect_face(s8)
             t1 = time.perf_counter()
             timing["detect"] += t1 - t0
@@ -149,6 +169,7 @@ def evaluate_pair(
                 pose_edt.append(None)
                 drift.append(None)
                 refit_drift.append(None)
+                teeth.append(None)
                 prev = (src, edt)
                 if progress is not None:
                     progress(n)
@@ -168,6 +189,9 @@ def evaluate_pair(
             refit_drift.append(metrics.rotation_angle_deg(rs, metrics.head_rotation(le, h, w)))
             t2 = time.perf_counter()
             timing["landmarks_pose"] += t2 - t1
+            teeth.append(rigidity.teeth_residual(s8, e8, box, ls))
+            timing["naturalness"] += time.perf_counter() - t2
+            t2 = time.perf_counter()
 
             ltrb = (box.left, box.top, box.right, box.bottom)
             for frame8, crops in ((s8, src_crops), (e8, edt_crops)):
@@ -234,6 +258,7 @@ def evaluate_pair(
     r, why = metrics.pearson(ap_src, ap_edt)
     mlmd = metrics.mouth_landmark_distance(ls_all, le_all, iod)
     valid = np.isfinite(ap_src) & np.isfinite(ap_edt)
+    valid_shapes = np.all(np.isfinite(ls_all), axis=(1, 2)) & np.all(np.isfinite(le_all), axis=(1, 2))
 
     # Head pose.
     drift_arr = np.array([math.nan if d is None else d for d in drift])
@@ -318,8 +343,65 @@ def evaluate_pair(
             "max_abs_diff_8bit": _r(outside_max * metrics.eight_bit_scale(dtype or np.uint8), 4),
             "region": f"outside the source face box grown {int(round((OUTSIDE_DILATION - 1) * 100))} %",
         },
+        **_naturalness(ls_all[valid_shapes], le_all[valid_shapes], reference, teeth, occluders, masks is not None),
         "ms_per_frame": {name: _r(1000 * t / n, 2) for name, t in timing.items()},
     }
+
+
+def _occluder(i: int, mask: np.ndarray | None, source: np.ndarray, edited: np.ndarray) -> tuple[float, float] | None:
+    if mask is None:
+        return None
+    mask = np.asarray(mask)
+    if mask.shape != source.shape[:2]:
+        raise UserError(f"the occluder mask of frame {i} is {mask.shape[1::-1]} pixels, the frame "
+                        f"{source.shape[1::-1]}; give a mask plate of the source's size")
+    return rigidity.occluder_motion(source, edited, mask.astype(bool))
+
+
+def _naturalness(source: np.ndarray, edited: np.ndarray, reference: tuple[np.ndarray, np.ndarray] | None,
+                 teeth: list[float | None], occluders: list[tuple[float, float] | None],
+                 with_masks: bool) -> dict[str, Any]:
+    """The ``anatomy``, ``teeth``, ``agreement`` and ``occluders`` blocks (those the inputs allow).
+
+    ``source``, ``edited``: ``(N, 68, 2)`` dlib shapes of the frames with a face; ``reference``:
+    the actor's (neutral, expression) shapes or None; ``teeth``, ``occluders``: per frame.
+    """
+    out: dict[str, Any] = {}
+    neutral, expression = reference if reference is not None else (None, None)
+    if source.shape[0]:
+        try:
+            out["anatomy"] = agreement.anatomy(source, edited, neutral, expression)
+            if reference is not None:
+                out["agreement"] = agreement.compare(neutral, expression, source, edited)
+        except ValueError as exc:
+            raise UserError(f"cannot compare the edit with the actor's real expression: {exc}; "
+                            "choose reference frames where his face is visible") from exc
+    measured = np.array([t for t in teeth if t is not None], np.float64)
+    out["teeth"] = {
+        "frames_measured": int(measured.size),
+        "rms_residual_mean": _r(measured.mean(), 5) if measured.size else None,
+        "rms_residual_max": _r(measured.max(), 5) if measured.size else None,
+        "rms_residual_p95": _r(np.percentile(measured, 95), 5) if measured.size else None,
+        "units": "IOD of the source",
+        "note": f"open-mouth frames (inner-lip aperture >= {rigidity.OPEN_MOUTH_APERTURE} IOD): RMS of the flow "
+                "inside the eroded inner-lip polygon that one similarity cannot explain; rigid ~0.001, bent ~0.01+",
+        "per_frame": _series(teeth, 5),
+    }
+    if with_masks:
+        read = [o for o in occluders if o is not None]
+        flow = np.array([o[0] for o in read], np.float64)
+        share = np.array([o[1] for o in read], np.float64)
+        out["occluders"] = {
+            "frames_measured": len(read),
+            "mean_flow_px": _r(flow.mean()) if read else None,
+            "max_flow_px": _r(flow.max()) if read else None,
+            "changed_share_mean": _r(share.mean()) if read else None,
+            "changed_share_max": _r(share.max()) if read else None,
+            "note": f"over the occluder mask: mean flow magnitude source->edited (pixels), share of pixels "
+                    f"changed by more than {rigidity.CHANGE_LEVEL:g}/255; an untouched occluder reads 0",
+            "mean_flow_per_frame": _series([None if o is None else o[0] for o in occluders]),
+        }
+    return out
 
 
 def evaluate_sweep(

@@ -1,0 +1,300 @@
+"""Does an edit move the face the way the actor's own face moves? dlib 68 points against his real expression.
+
+The truest reference for a believable smile on an actor is the same actor really smiling.
+Given his resting frames N, his real expressive frames E, source frames S and their edits X
+(``X[i]`` made from ``S[i]``), every 68-point shape is aligned to one reference by a 2-D
+similarity fitted on points an expression does not move (nose bridge 27-30, eye corners 36,
+39, 42, 45), in units of the reference's inter-ocular distance (IOD, eye centre to eye
+centre; x right, y down, eye line horizontal). Then:
+
+- real displacement ``mean(E) - mean(N)``; edit displacement ``mean_i(X[i] - S[i])`` (paired,
+  so the speech in S cancels);
+- the cosine between the two over the outline, brows, nose, eyes and outer lips (0-59; the
+  inner lips follow speech and the mouth's opening, not the expression), overall and per region;
+- the size ratio of the outer-lip displacement (norm of the edit's over norm of the real one);
+- anatomical features (mouth width, corner lift, philtrum, lower lip to chin, brow height,
+  eye opening), each as a change from rest, with a verdict per feature: same sign and within
+  35 % of the real change; the philtrum may shorten by at most the real amount plus 35 %, and
+  the lower lip to chin distance may not grow.
+
+:func:`frame_changes` gives the same features per edited frame (``X[i] - S[i]``), so an edit
+that squashes the philtrum on a few frames shows in the range even when the mean is right.
+
+Landmark arrays are ``(N, 68, 2)`` float64 frame pixels (iBUG indexing, see
+:mod:`.landmarks68`); frames without a face are rows of NaN and are left out. Everything
+returned is in IOD units unless said otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from . import landmarks68 as lm68
+from . import metrics
+from .rigidity import apply_similarity, fit_similarity
+
+RIGID_POINTS = [27, 28, 29, 30, 36, 39, 42, 45]  # nose bridge and eye corners
+EYE_CORNERS = [36, 39, 42, 45]
+REGIONS: dict[str, list[int]] = {
+    "outline": list(range(0, 17)),
+    "brows": list(range(17, 27)),
+    "nose": list(range(27, 36)),
+    "eyes": list(range(36, 48)),
+    "outer_lips": list(range(48, 60)),
+}
+COMPARED_POINTS = [i for points in REGIONS.values() for i in points]  # 0-59
+FEATURES = ("mouth_width", "corner_lift", "philtrum", "lip_to_chin", "brow_height", "eye_opening")
+TOLERANCE = 0.35  # the edit's change may differ from the real one by this share of it
+# Changes smaller than this (IOD) are within what dlib reads on an unchanged face over a few
+# dozen frames: below it a real change has no reliable sign, and the tolerance never gets smaller.
+NOISE_FLOOR = 0.01
+
+
+def features(shapes: np.ndarray) -> dict[str, np.ndarray]:
+    """Anatomical measures of ALIGNED shapes (see :func:`align`), in IOD.
+
+    ``shapes``: ``(N, 68, 2)`` aligned (eye line horizontal, y down). Returns ``(N,)`` arrays:
+    ``mouth_width`` (48 to 54), ``corner_lift`` (mean y of 51 and 57 minus mean y of 48 and 54:
+    positive = corners higher than the lip centre), ``philtrum`` (33 to 51), ``lip_to_chin``
+    (57 to 8), ``brow_height`` (eye line, the mean y of the four eye corners, minus the mean y of
+    the ten brow points), ``eye_opening`` (mean of the lid distances 37-41, 38-40, 43-47, 44-46).
+    """
+    p = np.asarray(shapes, np.float64)
+
+    def dist(a: int, b: int) -> np.ndarray:
+        return np.linalg.norm(p[:, a] - p[:, b], axis=-1)
+
+    y = p[..., 1]
+    return {
+        "mouth_width": dist(48, 54),
+        "corner_lift": (y[:, 51] + y[:, 57]) / 2 - (y[:, 48] + y[:, 54]) / 2,
+        "philtrum": dist(33, 51),
+        "lip_to_chin": dist(57, 8),
+        "brow_height": y[:, EYE_CORNERS].mean(axis=1) - y[:, 17:27].mean(axis=1),
+        "eye_opening": (dist(37, 41) + dist(38, 40) + dist(43, 47) + dist(44, 46)) / 4,
+    }
+
+
+def reference_shape(shapes: np.ndarray, iterations: int = 3) -> np.ndarray:
+    """The common frame every shape is aligned to: the similarity-aligned mean of ``shapes``,
+    placed with its eye centres at (-0.5, 0) and (0.5, 0), so one unit is its IOD.
+
+    ``shapes``: ``(N, 68, 2)`` frame pixels (NaN rows skipped), usually the actor's resting
+    frames. Returns ``(68, 2)`` float64.
+    """
+    valid = _valid(shapes)
+    if valid.shape[0] == 0:
+        raise ValueError("no shape with a face to build the reference from")
+    reference = _to_unit(valid[0])
+    for _ in range(iterations):
+        reference = _to_unit(_aligned_to(valid, reference).mean(axis=0))
+    return reference
+
+
+def _to_unit(shape: np.ndarray) -> np.ndarray:
+    right, left = metrics.eye_centres(shape)
+    matrix = fit_similarity(np.stack([right, left]), np.array([[-0.5, 0.0], [0.5, 0.0]]))
+    return apply_similarity(matrix, shape)
+
+
+def _aligned_to(shapes: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    out = np.full(shapes.shape, np.nan)
+    for k, shape in enumerate(shapes):
+        if np.all(np.isfinite(shape[RIGID_POINTS])):
+            out[k] = apply_similarity(fit_similarity(shape[RIGID_POINTS], reference[RIGID_POINTS]), shape)
+    return out
+
+
+def align(shapes: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Each shape mapped onto ``reference`` by the similarity fitted on :data:`RIGID_POINTS`.
+
+    ``shapes``: ``(N, 68, 2)`` frame pixels; ``reference``: ``(68, 2)`` from
+    :func:`reference_shape`. Returns ``(N, 68, 2)`` float64 in the reference's IOD units
+    (rows of NaN where the input had no face).
+    """
+    return _aligned_to(np.asarray(shapes, np.float64).reshape(-1, 68, 2), reference)
+
+
+def _valid(shapes: np.ndarray) -> np.ndarray:
+    shapes = np.asarray(shapes, np.float64).reshape(-1, 68, 2)
+    return shapes[np.all(np.isfinite(shapes), axis=(1, 2))]
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float | None:
+    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
+    if na < 1e-9 or nb < 1e-9:
+        return None
+    return float(np.clip(np.sum(a * b) / (na * nb), -1.0, 1.0))
+
+
+def verdict(feature: str, real: float, edit: float) -> tuple[bool, str]:
+    """Whether an edit's change of one feature agrees with the real one (both IOD).
+
+    The rule: same sign and within :data:`TOLERANCE` of the real change (the tolerance is never
+    below :data:`NOISE_FLOOR`, and a real change below the floor has no sign to match). The
+    philtrum may shorten by at most the real shortening plus the tolerance (less is fine), and
+    lengthen by at most the real lengthening plus the band; the lower lip to chin distance may
+    not grow (beyond the floor), and may shorten by at most the real shortening plus the
+    tolerance. Returns (ok, reason).
+    """
+    band = max(TOLERANCE * abs(real), NOISE_FLOOR)
+    if feature == "philtrum":
+        limit = min(real, 0.0) * (1 + TOLERANCE) - NOISE_FLOOR
+        if edit < limit:
+            return False, f"shortens by {-edit:.3f}, more than the real {-min(real, 0.0):.3f} + 35 %"
+        if edit > max(real, 0.0) + band:
+            return False, f"lengthens by {edit:.3f}, more than the real {max(real, 0.0):.3f} + {band:.3f}"
+        return True, "within the real shortening"
+    if feature == "lip_to_chin":
+        if edit > max(real, 0.0) + NOISE_FLOOR:
+            return False, f"grows by {edit:.3f}; the lower lip to chin distance may not grow"
+        if edit < min(real, 0.0) * (1 + TOLERANCE) - NOISE_FLOOR:
+            return False, f"shortens by {-edit:.3f}, more than the real {-min(real, 0.0):.3f} + 35 %"
+        return True, "does not grow, within the real shortening"
+    if abs(real) >= NOISE_FLOOR and edit * real <= 0:
+        return False, f"moves the other way ({edit:+.3f} against the real {real:+.3f})"
+    if abs(edit - real) > band:
+        return False, f"{edit:+.3f} against the real {real:+.3f}: off by more than {band:.3f}"
+    return True, f"{edit:+.3f} against the real {real:+.3f}"
+
+
+def compare(neutral: np.ndarray, expression: np.ndarray, source: np.ndarray, edited: np.ndarray) -> dict[str, Any]:
+    """The whole comparison of an edit with the actor's real expression.
+
+    ``neutral``: ``(Nn, 68, 2)`` the actor at rest; ``expression``: ``(Ne, 68, 2)`` the actor's
+    real expression; ``source``, ``edited``: ``(Ns, 68, 2)`` paired (row i of ``edited`` is
+    the edit of row i of ``source``). All frame pixels; NaN rows (no face) are skipped, pairs
+    where either side has no face too. Returns a JSON-serialisable dict: ``cosine`` (0-59) and
+    ``cosine_by_region``, ``outer_lip_ratio``, per feature the ``real`` and ``edit`` change,
+    the real change's standard error, ``ok`` and ``why``, plus frame counts. Raises
+    ``ValueError`` when a set has no frame with a face.
+    """
+    reference = reference_shape(neutral)
+    n_al, e_al = _valid(align(neutral, reference)), _valid(align(expression, reference))
+    s_al, x_al = align(source, reference), align(edited, reference)
+    pairs = np.all(np.isfinite(s_al), axis=(1, 2)) & np.all(np.isfinite(x_al), axis=(1, 2))
+    s_al, x_al = s_al[pairs], x_al[pairs]
+    for name, shapes in (("expression", e_al), ("source/edited", s_al)):
+        if shapes.shape[0] == 0:
+            raise ValueError(f"no {name} frame with a face to compare")
+    # Each real expressive frame is paired with the resting frames whose head pose is nearest, as each
+    # edit is paired with its source: a different pitch or yaw would otherwise read as expression.
+    n_match = pose_matched(n_al, e_al)
+    real = (e_al - n_match).mean(axis=0)
+    edit = (x_al - s_al).mean(axis=0)
+    lips = REGIONS["outer_lips"]
+    real_lips = float(np.linalg.norm(real[lips]))
+    result: dict[str, Any] = {
+        "frames": {"neutral": int(n_al.shape[0]), "expression": int(e_al.shape[0]), "pairs": int(s_al.shape[0])},
+        "cosine": _round(_cosine(real[COMPARED_POINTS], edit[COMPARED_POINTS])),
+        "cosine_by_region": {name: _round(_cosine(real[idx], edit[idx])) for name, idx in REGIONS.items()},
+        "outer_lip_ratio": _round(float(np.linalg.norm(edit[lips])) / real_lips if real_lips > 1e-9 else None),
+        "real_displacement_norm": _round(float(np.linalg.norm(real[COMPARED_POINTS]))),
+        "edit_displacement_norm": _round(float(np.linalg.norm(edit[COMPARED_POINTS]))),
+    }
+    fn, fe = features(n_match), features(e_al)
+    fs, fx = features(s_al), features(x_al)
+    table: dict[str, Any] = {}
+    for name in FEATURES:
+        r = float((fe[name] - fn[name]).mean())
+        d = float((fx[name] - fs[name]).mean())
+        se = math.sqrt(_var_of_mean(fe[name] - fn[name]))
+        ok, why = verdict(name, r, d)
+        table[name] = {"real": _round(r), "edit": _round(d), "real_std_error": _round(se), "ok": ok, "why": why}
+    result["features"] = table
+    result["all_ok"] = all(row["ok"] for row in table.values())
+    result["units"] = "IOD of the actor's mean resting face; y down, changes from rest"
+    return result
+
+
+# Points whose 2-D layout after alignment follows the head's pitch and yaw but not expression:
+# the rigid points plus the outline at the ears and temples.
+POSE_POINTS = RIGID_POINTS + [0, 1, 15, 16]
+POSE_NEIGHBOURS = 5
+
+
+def pose_matched(neutral: np.ndarray, expression: np.ndarray, k: int = POSE_NEIGHBOURS) -> np.ndarray:
+    """For each aligned expression shape, the mean of the ``k`` aligned neutral shapes nearest in head pose.
+
+    neutral: (Nn, 68, 2), expression: (Ne, 68, 2), both aligned; returns (Ne, 68, 2).
+    """
+    a = neutral[:, POSE_POINTS].reshape(len(neutral), -1)
+    b = expression[:, POSE_POINTS].reshape(len(expression), -1)
+    d2 = ((b[:, None, :] - a[None, :, :]) ** 2).sum(axis=2)
+    nearest = np.argsort(d2, axis=1)[:, : min(k, len(neutral))]
+    return neutral[nearest].mean(axis=1)
+
+
+def _var_of_mean(x: np.ndarray) -> float:
+    return float(x.var(ddof=1) / x.size) if x.size > 1 else 0.0
+
+
+def frame_changes(source: np.ndarray, edited: np.ndarray, reference: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Per frame, how the edit changed each feature: ``features(X[i]) - features(S[i])``.
+
+    ``source``, ``edited``: ``(N, 68, 2)`` paired frame pixels; ``reference``: ``(68, 2)``
+    from :func:`reference_shape` (default: built from ``source``). Returns ``(N,)`` arrays in
+    IOD per feature, NaN where either frame has no face.
+    """
+    if reference is None:
+        reference = reference_shape(source)
+    fs, fx = features(align(source, reference)), features(align(edited, reference))
+    return {name: fx[name] - fs[name] for name in FEATURES}
+
+
+def summary(values: np.ndarray) -> dict[str, float | None]:
+    """``mean``, ``p5``, ``p95``, ``min`` and ``max`` of the finite values of a ``(N,)`` series (None if none)."""
+    v = np.asarray(values, np.float64)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return {"mean": None, "p5": None, "p95": None, "min": None, "max": None}
+    return {"mean": _round(v.mean()), "p5": _round(np.percentile(v, 5)), "p95": _round(np.percentile(v, 95)),
+            "min": _round(v.min()), "max": _round(v.max())}
+
+
+def anatomy(source: np.ndarray, edited: np.ndarray, neutral: np.ndarray | None = None,
+            expression: np.ndarray | None = None) -> dict[str, Any]:
+    """Per-frame feature changes of an edit, summarised, beside the real range when known.
+
+    ``source``, ``edited``: ``(N, 68, 2)`` paired frame pixels. With ``neutral`` and
+    ``expression`` (the actor's resting and real expressive frames), each feature's row also
+    gets ``real``: the summary over expressive frames of ``features(E[j]) - mean features(N)``,
+    the range the real face goes through. Returns ``{"features": {name: {"edit": summary,
+    "real": summary?}}, "units": ...}`` (see :func:`summary`).
+    """
+    reference = reference_shape(neutral if neutral is not None else source)
+    changes = frame_changes(source, edited, reference)
+    rows: dict[str, Any] = {name: {"edit": summary(changes[name])} for name in FEATURES}
+    if neutral is not None and expression is not None:
+        fn = features(_valid(align(neutral, reference)))
+        fe = features(_valid(align(expression, reference)))
+        for name in FEATURES:
+            rows[name]["real"] = summary(fe[name] - fn[name].mean())
+    return {"features": rows, "frames": int(np.isfinite(changes[FEATURES[0]]).sum()),
+            "units": "IOD; per frame, edited minus its source (real: expressive frame minus the mean at rest)"}
+
+
+def measure_shapes(frames: Iterable[np.ndarray], progress: Callable[[int], None] | None = None) -> np.ndarray:
+    """dlib's 68 points on each frame (largest face), for the reference sets.
+
+    ``frames``: HxWx3/4 RGB frames of any dtype :func:`.metrics.to_uint8` takes. Returns
+    ``(N, 68, 2)`` float64 frame pixels, NaN rows where no face was found.
+    """
+    shapes = []
+    for k, frame in enumerate(frames):
+        rgb = metrics.to_uint8(frame)
+        box = lm68.detect_face(rgb)
+        shapes.append(np.full((68, 2), np.nan) if box is None else lm68.landmarks68(rgb, box))
+        if progress is not None:
+            progress(k + 1)
+    return np.array(shapes, np.float64).reshape(-1, 68, 2)
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    if value is None or not math.isfinite(float(value)):
+        return None
+    return round(float(value), digits)
