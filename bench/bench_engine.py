@@ -28,7 +28,8 @@ from emotionedit.engine import ShotEditor, to_tracking_rgb
 from emotionedit.fit import fit_shot
 from emotionedit.footage import fetch_clip
 from emotionedit.render.field import backward_map, warp_region
-from emotionedit.render.matte import face_matte, mouth_interior
+from emotionedit.render.matte import face_matte
+from emotionedit.render.mouth import mouth_interior
 from emotionedit.render.pixels import warp_into
 from emotionedit.track import MediaPipeFaceMesh, TrackerOptions, track_frames
 

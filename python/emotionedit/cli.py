@@ -7,6 +7,7 @@ message and exit with status 2; a traceback means a bug in EmotionEdit.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -26,6 +27,7 @@ from .keyframes import Curve, parse_curve
 from .prefetch import prefetch
 from .preview import contact_sheet, write_png
 from .render import Output
+from .render.occlusion import holdout_matte
 from .track import FaceSelection, TrackerOptions
 
 EMOTIONS = ", ".join(e.name.lower() for e in Emotion)
@@ -108,10 +110,48 @@ class EditCurves:
         ).validate()
 
 
+class Holdout:
+    """The user's holdout plate (``render --holdout``): per frame, (H, W) float32 in [0, 1], 1 = keep the source.
+
+    A sequence or movie is read at the rendered frame's number; a single image holds out every frame.
+    """
+
+    def __init__(self, path: str, width: int, height: int):
+        self.reader = open_frames(path)
+        spec = self.reader.spec
+        if (spec.width, spec.height) != (width, height):
+            self.reader.close()
+            raise UserError(f"the holdout {path} is {spec.width}x{spec.height} but the plate is {width}x{height}; "
+                            "give a holdout matte of the plate's size (white = keep the source's pixels)")
+        self.path = path
+        self.still = len(self.reader) == 1
+        self._still_matte = None
+
+    def at(self, frame_number: int) -> np.ndarray:
+        if self.still:
+            if self._still_matte is None:
+                self._still_matte = holdout_matte(self.reader.read(self.reader.frame_numbers[0]))
+            return self._still_matte
+        if frame_number not in self.reader.frame_numbers:
+            numbers = self.reader.frame_numbers
+            raise UserError(f"the holdout {self.path} has frames {numbers[0]}-{numbers[-1]} but not {frame_number}, "
+                            "which is rendered; give a holdout covering the rendered frames (or one image)")
+        return holdout_matte(self.reader.read(frame_number))
+
+    def __enter__(self) -> Holdout:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.reader.close()
+
+
 def cmd_render(args) -> int:
     curves = EditCurves(args)
     output_mode = Output.parse(args.output_mode)
-    with _open_plate(args.input, args.frames) as reader:
+    with _open_plate(args.input, args.frames) as reader, contextlib.ExitStack() as stack:
+        holdout = None
+        if args.holdout:
+            holdout = stack.enter_context(Holdout(args.holdout, reader.spec.width, reader.spec.height))
         if args.analysis:
             analysis = load_analysis(Path(args.analysis))
             analysis.check_plate(reader.spec.width, reader.spec.height, reader.frame_numbers)
@@ -121,7 +161,8 @@ def cmd_render(args) -> int:
             analysis = _analyze_reader(reader, args)
             _report_analysis(analysis)
         editor = ShotEditor(analysis, smoothing=args.smoothing)
-        protect = [Path(args.input)] + ([Path(args.analysis)] if args.analysis else [])
+        protect = [Path(args.input)] + ([Path(args.analysis)] if args.analysis else []) + (
+            [Path(args.holdout)] if args.holdout else [])
         nonfinite_frames = 0
         started = time.perf_counter()
         with open_writer(args.output, reader.spec, reader.frame_numbers, overwrite=args.overwrite,
@@ -129,7 +170,8 @@ def cmd_render(args) -> int:
             out = None
             for number, image in prefetch(reader):  # decode the next frame while this one renders
                 out = np.empty_like(image) if out is None or out.shape != image.shape else out
-                skipped = editor.render_into(out, image, number, curves.at(number), output_mode)
+                matte = None if holdout is None else holdout.at(number)
+                skipped = editor.render_into(out, image, number, curves.at(number), output_mode, matte)
                 nonfinite_frames += skipped > 0
                 writer.write(number, out)
                 bar.update(1)
@@ -207,6 +249,7 @@ def cmd_eval(args) -> int:
     output = Path(args.output)
     if output.exists() and not args.overwrite:
         raise UserError(f"{output} exists; pass --overwrite to replace it")
+    reference = _reference_shapes(args)
     results = []
     with _open_plate(args.source, args.frames) as source:
         for path in args.edited:
@@ -214,10 +257,12 @@ def cmd_eval(args) -> int:
                 numbers = [n for n in source.frame_numbers if n in set(edited.frame_numbers)]
                 if not numbers:
                     raise UserError(f"{args.source} and {path} share no frame numbers")
+                masks = _occluder_masks(args.occluder_mask, numbers) if args.occluder_mask else None
                 with _progress(len(numbers), f"eval {Path(path).name}") as bar:
                     result = evaluate_pair((source.read(n) for n in numbers), (edited.read(n) for n in numbers),
                                            target=label, identity_stride=args.identity_stride,
-                                           progress=lambda _done: bar.update(1))
+                                           progress=lambda _done: bar.update(1), reference=reference,
+                                           occluder_masks=masks)
                 result["source"], result["edited"] = args.source, path
                 results.append(result)
     report: dict = {"pairs": results}
@@ -230,6 +275,65 @@ def cmd_eval(args) -> int:
     _print_eval(results, report.get("sweep"), label)
     print(f"report written to {output}")
     return 0
+
+
+def _reference_shapes(args) -> tuple[np.ndarray, np.ndarray] | None:
+    """dlib shapes of the actor at rest and in his real expression (``eval --reference-*``), or None."""
+    if not args.reference_neutral and not args.reference_expression:
+        if args.reference:
+            raise UserError("--reference needs --reference-neutral and --reference-expression (frame ranges of it)")
+        return None
+    if not (args.reference_neutral and args.reference_expression):
+        raise UserError("give both --reference-neutral and --reference-expression (frame ranges holding the actor's "
+                        "resting face and his real expression), or neither")
+    from .evaluate.agreement import measure_shapes
+
+    plate = args.reference or args.source
+    shapes = []
+    for what, frames in (("neutral", args.reference_neutral), ("expression", args.reference_expression)):
+        with _open_plate(plate, frames) as reader, _progress(len(reader), f"reference {what}") as bar:
+            shapes.append(measure_shapes((image for _, image in reader), lambda _done: bar.update(1)))
+    return shapes[0], shapes[1]
+
+
+def _occluder_masks(path: str, numbers: list[int]):
+    """Per frame of ``numbers``, the occluder mask (H, W) bool from a matte plate (alpha if RGBA, else its
+    first channel, above half range), or None where the plate lacks the frame; one image serves every frame."""
+    with open_frames(path) as reader:
+        have = set(reader.frame_numbers)
+        still = len(reader) == 1
+        for n in numbers:
+            if not still and n not in have:
+                yield None
+                continue
+            image = reader.read(reader.frame_numbers[0] if still else n)
+            channel = image[..., 3] if image.ndim == 3 and image.shape[2] == 4 else image.reshape(
+                image.shape[0], image.shape[1], -1)[..., 0]
+            half = 0.5 if channel.dtype.kind == "f" else np.iinfo(channel.dtype).max / 2
+            yield channel > half
+
+
+def _print_naturalness(r: dict) -> None:
+    agreement, anatomy, teeth, occluders = (r.get(k) for k in ("agreement", "anatomy", "teeth", "occluders"))
+    if agreement:
+        print(f"    agreement with the actor's real expression: cosine {agreement['cosine']}, outer-lip size ratio "
+              f"{agreement['outer_lip_ratio']}")
+    if anatomy:
+        print(f"    {'feature (IOD)':14s} {'real':>8s} {'edit':>8s}  {'edit p5..p95':>16s}  verdict")
+        for name, row in anatomy["features"].items():
+            edit = row["edit"]
+            mean = agreement["features"][name] if agreement else None
+            real = f"{mean['real']:+8.3f}" if mean and mean["real"] is not None else f"{'':8s}"
+            spread = f"{edit['p5']:+.3f}..{edit['p95']:+.3f}" if edit["p5"] is not None else "n/a"
+            value = f"{edit['mean']:+8.3f}" if edit["mean"] is not None else f"{'n/a':>8s}"
+            verdict = ("ok" if mean["ok"] else "NO: " + mean["why"]) if mean else ""
+            print(f"    {name:14s} {real} {value}  {spread:>16s}  {verdict}")
+    if teeth and teeth["frames_measured"]:
+        print(f"    teeth: RMS non-rigid flow {teeth['rms_residual_mean']} IOD (max {teeth['rms_residual_max']}) "
+              f"over {teeth['frames_measured']} open-mouth frames")
+    if occluders and occluders["frames_measured"]:
+        print(f"    occluders: mean flow {occluders['mean_flow_px']} px (max {occluders['max_flow_px']}), "
+              f"changed share {occluders['changed_share_mean']} over {occluders['frames_measured']} frames")
 
 
 def _print_eval(results: list[dict], sweep: dict | None, label: str | None) -> None:
@@ -245,6 +349,7 @@ def _print_eval(results: list[dict], sweep: dict | None, label: str | None) -> N
         line.append(f"identity {r['identity']['mean_distance']:.3f}")
         line.append(f"pose drift {r['head_pose']['max_drift_deg']:.2f} deg")
         print("  " + ", ".join(line))
+        _print_naturalness(r)
     if sweep:
         means = ", ".join(f"{i:g}: {m:.3f}" for i, m in zip(sweep["intensities"], sweep["target_mean"], strict=True))
         print(f"  sweep P({label}) by intensity: {means}; rises at every step: {sweep['monotonic']}")
@@ -321,7 +426,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", help="frame range, e.g. 1001-1100 (default: all)")
     p.add_argument("--face", default="largest", help="without --analysis: which face to follow")
     p.add_argument("--output-mode", default="edited", choices=[o.name.lower() for o in Output],
-                   help="edited picture, the face matte (for compositing), or landmarks drawn to check the track")
+                   help="edited picture, the face matte (for compositing), landmarks drawn to check the track, "
+                   "or the occlusion matte (white where hands or the holdout keep the source's pixels)")
+    p.add_argument("--holdout", metavar="PLATE", help="a holdout matte (sequence, movie or one image of the plate's "
+                   "size): white keeps the source's pixels, the edit fades out around it; added to the hands "
+                   "the analysis found in front of the face")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     _add_edit_options(p)
     p.set_defaults(run=cmd_render)
@@ -347,6 +456,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", help="frame range of the source")
     p.add_argument("--identity-stride", type=int, default=4,
                    help="embed every n-th frame for the identity distance (80 ms each; default 4)")
+    p.add_argument("--reference-neutral", metavar="RANGE", help="frames (of the source, or of --reference) where "
+                   "the actor's face is at rest, e.g. 672-767: with --reference-expression, the edit is compared "
+                   "with his own real expression (dlib 68 points)")
+    p.add_argument("--reference-expression", metavar="RANGE", help="frames holding the actor's real expression "
+                   "(e.g. his real smiles, 3600-3959)")
+    p.add_argument("--reference", metavar="PLATE", help="another plate of the same actor holding those frames "
+                   "(default: the source)")
+    p.add_argument("--occluder-mask", metavar="PLATE", help="matte of what covers the face in the source (a hand): "
+                   "white on the occluder; reports how much the edit moved it")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(run=cmd_eval)
 

@@ -22,7 +22,9 @@ from .fit.smoothing import smooth_rotations, smooth_series
 from .prefetch import prefetch
 from .render import Output
 from .render.frame import FramePlan, plan_frame
+from .render.occlusion import frame_occluders
 from .track import MediaPipeFaceMesh, TrackerOptions, track_frames
+from .track.occluders import OccluderTracker
 
 DEFAULT_SMOOTHING = 1.5  # frames (Gaussian sigma) in coefficient and pose space
 
@@ -81,19 +83,32 @@ def analyze(
     neutral_frame_numbers: list[int] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Analysis:
-    """Track and fit a shot. ``frames`` yields (frame number, (H, W, C) image) in order."""
+    """Track and fit a shot. ``frames`` yields (frame number, (H, W, C) image) in order.
+
+    The hands in each frame (occluders the render keeps unwarped) are found on the same views.
+    """
     options = options or TrackerOptions()
     tracker = MediaPipeFaceMesh(max_faces=options.max_faces, max_track_height=options.max_track_height)
     height = options.max_track_height
+    hands = None
     try:
-        views = prefetch(to_tracking_rgb(image, height) for _, image in frames)
-        track = track_frames(views, tracker, options, progress)
+        hands = OccluderTracker()
+
+        def views():
+            for view in prefetch(to_tracking_rgb(image, height) for _, image in frames):
+                hands.add(view)
+                yield view
+
+        track = track_frames(views(), tracker, options, progress)
     finally:
         tracker.close()
+        if hands is not None:
+            hands.close()
     # Landmarks come back in the tracking view's pixels; the view keeps the plate's aspect.
     factor = plate.height / min(plate.height, height)
     if factor != 1.0:
         track.landmarks *= np.float32(factor)
+    occluders = hands.result(factor)
     neutral_idx = None
     if neutral_frame_numbers is not None:
         index = {n: i for i, n in enumerate(plate.frame_numbers)}
@@ -102,7 +117,7 @@ def analyze(
             raise UserError(f"--neutral-frames {missing} are not among the analysed frames")
         neutral_idx = np.array([index[n] for n in neutral_frame_numbers])
     fit = fit_shot(track.landmarks, track.found, neutral_idx)
-    return Analysis(plate=plate, track=track, fit=fit, tracker=tracker.name)
+    return Analysis(plate=plate, track=track, fit=fit, tracker=tracker.name, occluders=occluders)
 
 
 @dataclass(frozen=True)
@@ -144,7 +159,7 @@ class ShotEditor:
         return FrameTargets(source=source, target=source + moved[:, :2])
 
     def plan_frame(self, src_shape: tuple[int, ...], dtype: np.dtype, frame_number: int, params: EditParams,
-                   output: Output = Output.EDITED) -> FramePlan:
+                   output: Output = Output.EDITED, holdout: np.ndarray | None = None) -> FramePlan:
         """Plan frame ``frame_number`` of the shot for a (H, W, C) plate of ``dtype``, reading no pixel.
 
         Everything but the pixels is done here (the edit, the field, the matte, the teeth's map), and
@@ -152,9 +167,15 @@ class ShotEditor:
         (:class:`~emotionedit.render.frame.FramePlan`). Intensity 0 (or a frame without a usable face) plans
         a pass-through frame: no rectangle, the output is the source. Raises
         :class:`~emotionedit.errors.UserError` when the plate or the frame is not the analysis's.
+        The hands the analysis found in and around this frame, and ``holdout`` ((H, W) float32 in
+        [0, 1], 1 = keep the source's pixel; None: none), are kept from the edit
+        (:mod:`~emotionedit.render.occlusion`).
         """
         if tuple(src_shape[:2]) != (self.analysis.plate.height, self.analysis.plate.width):
             self.analysis.check_plate(src_shape[1], src_shape[0], [frame_number])
+        if holdout is not None and holdout.shape != tuple(src_shape[:2]):
+            raise UserError(f"the holdout matte is {holdout.shape} but the plate is {tuple(src_shape[:2])} (H, W); "
+                            "give a holdout of the plate's size")
         if output == Output.EDITED and params.is_identity:
             # Also checks the frame belongs to the analysis.
             self.analysis.index_of(frame_number)
@@ -162,20 +183,25 @@ class ShotEditor:
         found = self.targets(frame_number, params)
         if found is None:
             return plan_frame(src_shape, dtype, None, None, output)
-        return plan_frame(src_shape, dtype, found.source, found.target, output)
+        occluders = self.analysis.occluders
+        hands = None if occluders is None else occluders.hands
+        nearby = frame_occluders(hands, self.analysis.index_of(frame_number), holdout)
+        return plan_frame(src_shape, dtype, found.source, found.target, output, nearby)
 
     def render_into(self, dst: np.ndarray, src: np.ndarray, frame_number: int, params: EditParams,
-                    output: Output = Output.EDITED) -> int:
+                    output: Output = Output.EDITED, holdout: np.ndarray | None = None) -> int:
         """Render frame ``frame_number`` of the shot from ``src`` into ``dst`` ((H, W, C), same dtype).
 
         Intensity 0 (or a frame without a usable face) copies ``src`` bit for bit.
         Returns the count of face pixels left unedited because of NaN/inf in the plate.
         :meth:`plan_frame`, then the plan on the whole plate (the background, then its pixel step).
         """
-        return self.plan_frame(src.shape, src.dtype, frame_number, params, output).render_into(dst, src)
+        plan = self.plan_frame(src.shape, src.dtype, frame_number, params, output, holdout)
+        return plan.render_into(dst, src)
 
-    def render(self, src: np.ndarray, frame_number: int, params: EditParams, output: Output = Output.EDITED):
+    def render(self, src: np.ndarray, frame_number: int, params: EditParams, output: Output = Output.EDITED,
+               holdout: np.ndarray | None = None):
         """Like :meth:`render_into`, returning a new array."""
         dst = np.empty_like(src)
-        self.render_into(dst, src, frame_number, params, output)
+        self.render_into(dst, src, frame_number, params, output, holdout)
         return dst

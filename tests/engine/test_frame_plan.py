@@ -13,7 +13,7 @@ import pytest
 from emotionedit.edit import EditParams, Emotion
 from emotionedit.engine import ShotEditor
 from emotionedit.render import Output, Region, backward_map, face_matte, warp_region
-from emotionedit.render.matte import mouth_interior
+from emotionedit.render.mouth import mouth_interior
 from emotionedit.render.pixels import warp_into
 
 EDITS = [EditParams(emotion=Emotion.HAPPY, intensity=1.0, lip_preservation=1.0),

@@ -15,7 +15,9 @@ import cv2
 import numpy as np
 
 from .field import Region, backward_map, warp_region
-from .matte import face_matte, mouth_interior
+from .matte import face_matte
+from .mouth import mouth_interior
+from .occlusion import FrameOccluders, occlusion_matte
 from .pixels import Resampling, plan_resampling, resample_into
 
 
@@ -25,13 +27,14 @@ class Output(enum.IntEnum):
     EDITED = 0
     MATTE = 1
     LANDMARKS = 2
+    OCCLUSION = 3
 
     @classmethod
     def parse(cls, text: str) -> Output:
         try:
             return cls[text.strip().upper()]
         except KeyError:
-            raise ValueError(f"unknown output {text!r}; choose edited, matte or landmarks") from None
+            raise ValueError(f"unknown output {text!r}; choose edited, matte, landmarks or occlusion") from None
 
 
 #: FramePlan.background: outside ``write_rect`` the output is the source's pixels, or 0.
@@ -186,24 +189,30 @@ class _LandmarksPlan(FramePlan):
 
 
 def plan_frame(shape: tuple[int, ...], dtype: np.dtype, source: np.ndarray | None, target: np.ndarray | None,
-               output: Output = Output.EDITED) -> FramePlan:
+               output: Output = Output.EDITED, occluders: FrameOccluders | None = None) -> FramePlan:
     """Plan one frame of a (H, W, C) plate of ``dtype`` without reading a pixel.
 
     source, target: (478, 2) plate pixels of the tracked face and where it should go, or None for a
     frame that passes through (no face, or nothing to edit). The field, the matte and the teeth's map
     are computed here (bounded: their cost follows the face's size in IODs, not the plate's).
+    occluders: hands and the user's holdout in front of the face (None: none); the matte is multiplied
+    by (1 - their occlusion matte), so their pixels are kept. OCCLUSION writes that occlusion matte.
     """
     shape = tuple(shape)
     height, width = shape[:2]
     dtype = np.dtype(dtype)
-    if output == Output.MATTE:
+    if output in (Output.MATTE, Output.OCCLUSION):
         if source is None:
             return FramePlan(shape, ZERO)
         region = warp_region(source, width, height)
         if region.empty:
             return FramePlan(shape, ZERO)
-        matte = face_matte(source, region) * _full_value(dtype)
-        return _MattePlan(shape, region, matte.astype(dtype))
+        occluded = occlusion_matte(occluders, source, region, target)
+        if output == Output.MATTE:  # where pixels may change: the face, less what occludes it
+            matte = face_matte(source, region) if occluded is None else face_matte(source, region) * (1 - occluded)
+        else:  # over the face's region, like the matte (0 there when nothing occludes the face)
+            matte = occluded if occluded is not None else np.zeros((region.height, region.width), np.float32)
+        return _MattePlan(shape, region, (matte * _full_value(dtype)).astype(dtype))
     if source is None or target is None:
         return FramePlan(shape)
     if output == Output.LANDMARKS:
@@ -220,6 +229,9 @@ def plan_frame(shape: tuple[int, ...], dtype: np.dtype, source: np.ndarray | Non
         map_x += mouth * (tx - map_x)
         map_y += mouth * (ty - map_y)
     matte = face_matte(source, region)
+    occluded = occlusion_matte(occluders, source, region, target)
+    if occluded is not None:
+        matte *= 1.0 - occluded
     return _WarpPlan(shape, plan_resampling(map_x, map_y, matte, region, width, height))
 
 

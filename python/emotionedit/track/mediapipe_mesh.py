@@ -7,6 +7,7 @@ detector re-runs when tracking confidence drops), on frames scaled to at most
 
 from __future__ import annotations
 
+import importlib
 import os
 
 import cv2
@@ -19,20 +20,24 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
+def mediapipe_solution(name: str):
+    """Import one of mediapipe 0.10.21's legacy solutions (``face_mesh``, ``hands``), with a clear error."""
+    try:
+        return importlib.import_module(f"mediapipe.python.solutions.{name}")
+    except ImportError as exc:  # pragma: no cover - depends on the installation
+        raise UserError(
+            "mediapipe 0.10.21 is not installed; run the set-up (make setup) "
+            "or `pip install --no-deps mediapipe==0.10.21`"
+        ) from exc
+
+
 class MediaPipeFaceMesh:
     """mediapipe face mesh behind the :class:`~emotionedit.track.base.Tracker` interface."""
 
     name = "mediapipe-face-mesh-0.10.21"
 
     def __init__(self, max_faces: int = 4, max_track_height: int = 720, static: bool = False):
-        try:
-            from mediapipe.python.solutions import face_mesh
-        except ImportError as exc:  # pragma: no cover - depends on the installation
-            raise UserError(
-                "mediapipe 0.10.21 is not installed; run the set-up (make setup) "
-                "or `pip install --no-deps mediapipe==0.10.21`"
-            ) from exc
-        self._module = face_mesh
+        self._module = mediapipe_solution("face_mesh")
         self._max_faces = max_faces
         self._static = static
         self._max_height = max_track_height

@@ -1,0 +1,161 @@
+"""The mouth's interior is a layer of its own: teeth move rigidly whatever the lips do.
+
+On franck laughing (open mouth, teeth showing), edits that drag the lip corners down must leave
+what shows between the lips rigid (upper row still, lower row with the jaw), fill what the lips
+uncover from the interior itself without streaks, and leave a closed mouth to the smooth field.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from emotionedit.edit import EditParams, Emotion
+from emotionedit.engine import ShotEditor
+from emotionedit.fit import topology as topo
+from emotionedit.render import warp_region
+from emotionedit.render.mouth import (
+    inner_lip_polygon,
+    keep_inside_opening,
+    mouth_interior,
+    mouth_openness,
+    teeth_rows,
+)
+
+SAD = EditParams(emotion=Emotion.SAD, intensity=1.0, mode="replace", lip_preservation=0.0)
+SADDER = EditParams(emotion=Emotion.SAD, intensity=1.6, mode="replace", lip_preservation=0.0)
+FLOW_SCALE = 4  # the mouth crop is upsampled this much for the optical flow
+
+
+def open_frames(analysis, count: int = 4) -> list[int]:
+    """Indices of the clip's frames with the widest-open mouths (inner-lip aperture in IOD)."""
+    points = analysis.track.landmarks[:, :, :2]
+    aperture = np.linalg.norm(points[:, 14] - points[:, 13], axis=1) / topo.interocular(points)
+    chosen = np.argsort(aperture)[::-1][:count]
+    assert aperture[chosen].min() > 0.12, "the smiling clip should hold open-mouth frames"
+    return sorted(chosen.tolist())
+
+
+def shown_rigid(found, shape) -> tuple[list[np.ndarray], float]:
+    """Where the edited frame shows a row of the interior layer in full, sampled where the row puts it
+    (not mirrored), inside the source's opening: [(H, W) bool for the upper row, for the lower row];
+    and the face's IOD in pixels."""
+    source, target = found.source, found.target
+    height, width = shape[:2]
+    region = warp_region(source, width, height)
+    weight, map_x, map_y = mouth_interior(source, target, region)
+    rows_x, rows_y = teeth_rows(source, target, region)
+    jaw = target[topo.CHIN] - source[topo.CHIN]
+    xs = np.arange(region.x0, region.x1, dtype=np.float32)[None, :]
+    ys = np.arange(region.y0, region.y1, dtype=np.float32)[:, None]
+    kept = (weight > 0.999) & (np.abs(map_x - rows_x) < 1e-3) & (np.abs(map_y - rows_y) < 1e-3)
+    opening = np.zeros((height, width), np.uint8)
+    cv2.fillPoly(opening, [np.round(inner_lip_polygon(source) * 16).astype(np.int32)], 1, cv2.LINE_8, shift=4)
+    opening = cv2.erode(opening, np.ones((3, 3), np.uint8)) > 0
+    masks = []
+    for shift in ((0.0, 0.0), -jaw):
+        row = kept & (np.abs(map_x - xs - shift[0]) < 1e-3) & (np.abs(map_y - ys - shift[1]) < 1e-3)
+        mask = np.zeros((height, width), bool)
+        mask[region.y0 : region.y1, region.x0 : region.x1] = row
+        masks.append(mask & opening)
+    return masks, float(topo.interocular(source[None])[0])
+
+
+def test_teeth_stay_rigid_when_the_lip_corners_are_dragged_down(smiling):
+    """Where the edited frame shows the teeth rows, its pixels are the source's moved rigidly (the
+    upper row not at all, the lower row by the jaw's translation), however the corners moved."""
+    frames, analysis = smiling
+    editor = ShotEditor(analysis)
+    for index in open_frames(analysis):
+        number = analysis.plate.frame_numbers[index]
+        found = editor.targets(number, SAD)
+        iod = float(topo.interocular(found.source[None])[0])
+        corners = [topo.INNER_CORNER_RIGHT, topo.INNER_CORNER_LEFT]
+        drop = (found.target[corners, 1] - found.source[corners, 1]).min() / iod
+        assert drop > 0.08, f"the edit should drag the corners down, moved them {drop:.3f} IOD"
+        (upper, lower), _ = shown_rigid(found, frames[index].shape)
+        assert upper.sum() + lower.sum() > 40, "too little of the interior left to measure"
+        src = frames[index]
+        out = editor.render(src, number, SAD)
+        assert np.array_equal(out[upper], src[upper]), "the upper teeth moved"
+        jaw = (found.target[topo.CHIN] - found.source[topo.CHIN]).astype(np.float32)
+        height, width = src.shape[:2]
+        grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+        shifted = cv2.remap(src, grid_x - jaw[0], grid_y - jaw[1], cv2.INTER_LINEAR)
+        assert np.abs(out[lower].astype(int) - shifted[lower]).max() <= 1, "the lower teeth did not move as one"
+
+
+def test_rows_are_rigid_and_split_at_the_gap(smiling):
+    frames, analysis = smiling
+    index = open_frames(analysis, 1)[0]
+    source = analysis.track.landmarks[index, :, :2].astype(np.float64)
+    iod = float(topo.interocular(source[None])[0])
+    for drop in (0.08, -0.03):  # the jaw opens, then closes, by this many IOD
+        target = source.copy()
+        target[topo.CHIN] += [0.01 * iod, drop * iod]
+        jaw = target[topo.CHIN] - source[topo.CHIN]
+        region = warp_region(source, frames[index].shape[1], frames[index].shape[0])
+        map_x, map_y = teeth_rows(source, target, region)
+        xs = np.arange(region.x0, region.x1)[None, :]
+        ys = np.arange(region.y0, region.y1)[:, None]
+        dx, dy = map_x - xs, map_y - ys
+        upper = (np.abs(dx) < 1e-4) & (np.abs(dy) < 1e-4)
+        lower = (np.abs(dx + jaw[0]) < 1e-3) & (np.abs(dy + jaw[1]) < 1e-3)
+        # Every pixel is one row or the other except in a band under 0.05 IOD per column.
+        between = ~(upper | lower)
+        assert between.sum(axis=0).max() <= 0.05 * iod + 2, between.sum(axis=0).max()
+        centre = np.round(source[[13, 14]].mean(axis=0)).astype(int) - [region.x0, region.y0]
+        column = centre[0]
+        above, below = np.flatnonzero(upper[:, column]), np.flatnonzero(lower[:, column])
+        assert above.max() < below.min(), "the upper row must lie above the lower row"
+        gap = source[13, 1] + 0.5 * (source[14, 1] - source[13, 1]) - region.y0
+        assert abs(0.5 * (above.max() + below.min()) - gap - 0.5 * max(jaw[1], 0.0)) < 2.0
+
+
+def test_uncovered_interior_is_filled_from_inside_the_opening_without_streaks(smiling):
+    frames, analysis = smiling
+    editor = ShotEditor(analysis)
+    for index in open_frames(analysis, 2):
+        found = editor.targets(analysis.plate.frame_numbers[index], SADDER)
+        source, target = found.source, found.target
+        region = warp_region(source, frames[index].shape[1], frames[index].shape[0])
+        weight, map_x, map_y = mouth_interior(source, target, region)
+        rows_x, rows_y = teeth_rows(source, target, region)
+        shown = weight > 0.5
+        moved = np.hypot(map_x - rows_x, map_y - rows_y) > 0.5
+        assert (shown & moved).sum() > 30, "the edit should uncover interior the source does not show"
+        polygon = inner_lip_polygon(source).astype(np.float32)
+        ys, xs = np.nonzero(weight > 0)
+        inside = [cv2.pointPolygonTest(polygon, (float(map_x[y, x]), float(map_y[y, x])), True)
+                  for y, x in zip(ys, xs, strict=True)]
+        assert min(inside) > 0.0, "every interior sample must come from inside the source's opening"
+        # A streak (one source pixel smeared over many) has a near-zero Jacobian; a rigid layer or a
+        # mirror has |det| = 1. Only the fold lines of the mirror fall between.
+        jx_y, jx_x = np.gradient(map_x)
+        jy_y, jy_x = np.gradient(map_y)
+        det = np.abs(jx_x * jy_y - jx_y * jy_x)[shown & moved]
+        assert np.mean(det < 0.3) < 0.2, np.mean(det < 0.3)
+
+
+def test_samples_inside_the_opening_stay_where_they_are(smiling):
+    frames, analysis = smiling
+    index = open_frames(analysis, 1)[0]
+    source = analysis.track.landmarks[index, :, :2].astype(np.float64)
+    centre = source[[13, 14]].mean(axis=0)
+    grid = np.stack(np.meshgrid(np.linspace(-2, 2, 5), np.linspace(-1, 1, 3)), axis=-1) + centre
+    got_x, got_y = keep_inside_opening(source, grid[..., 0].astype(np.float32), grid[..., 1].astype(np.float32))
+    assert np.allclose(got_x, grid[..., 0], atol=1e-4) and np.allclose(got_y, grid[..., 1], atol=1e-4)
+
+
+def test_a_closed_mouth_has_no_interior_layer(talking):
+    frames, analysis = talking
+    points = analysis.track.landmarks[:, :, :2].astype(np.float64)
+    closed = [i for i in range(len(points)) if mouth_openness(points[i]) == 0.0]
+    if not closed:
+        pytest.fail("the talking clip should hold frames with closed lips")
+    editor = ShotEditor(analysis)
+    for index in closed[:3]:
+        found = editor.targets(analysis.plate.frame_numbers[index], SADDER)
+        region = warp_region(found.source, frames[index].shape[1], frames[index].shape[0])
+        assert mouth_interior(found.source, found.target, region) is None
