@@ -4,12 +4,14 @@
 smiling and laughing; a second man's posed smiles and surprise), and measures, in the canonical
 face frame (inter-ocular distances, IOD) of each actor:
 
-one linear model per actor over every usable frame: the displacement of the face from his neutral =
-inner-lip opening x **jaw** + mouth widening x **smile** + brow raise x **brow raise**. Fitted jointly
-over talking, smiling, laughing and surprised frames, a laugh (wide and open) splits into its smile and
-its jaw, because the same actor also talks without smiling and smiles with his lips closed. The smile
-is kept at the size of the actor's broad smiles (mouth at least ``SMILE_MIN_WIDTH`` wider than at rest),
-the brows at the size of his raised brows.
+- **smile**: the mean displacement from his neutral of the actor's broad smiles (mouth at least
+  ``SMILE_MIN_WIDTH`` wider than at rest) made with the lips together: the expression the edit makes
+  at full lip preservation, measured as it is, with nothing to separate out;
+- **jaw** and **chin**: one linear model over every usable frame (displacement = inner-lip opening x
+  jaw + the chin's drop x chin + widening x smile + brow raise x brows); its smile term, for actors
+  whose smiles are all open (posed smiles), is the cross-check of the closed-lip smile: the two men's
+  smiles point the same way (cosine in the report);
+- **brow raise**: that model's brow term, at the size of the actor's raised brows.
 
 Each field is made left-right symmetric (the mesh's own mirror pairs) and averaged over the actors that
 show it. The result is a small table of numbers about real faces (no pixels), kept in the package as
@@ -34,6 +36,8 @@ from .fit.pose import to_canonical
 from .footage import fetch_clip
 from .io import open_frames
 
+# Lips this close (IOD of inner-lip opening) are together.
+CLOSED_APERTURE = 0.03
 # Frames whose mouth is this much wider than at rest (IOD) are broad smiles; brows this much above rest
 # are raised. They set how large "a real broad smile" and "real raised brows" are for each actor.
 SMILE_MIN_WIDTH = 0.14
@@ -126,29 +130,31 @@ def canonical_shot(clip: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def measure_actor(canonical: np.ndarray, usable: np.ndarray, neutral: np.ndarray) -> dict:
-    """The jaw, smile and brow-raise fields of one actor, (478, 3) each in IOD.
+    """The fields of one actor, (478, 3) each in IOD (see the module's description).
 
-    One linear model over every usable frame: displacement from the neutral = opening x jaw + widening x
-    smile + brow raise x brows. Fitted jointly, a laugh (wide and open) is split into its smile and its
-    jaw, because the same actor also talks without smiling and smiles with his lips closed. The smile is
-    returned at the mean width of the actor's broad smiles, the brows at their mean raise; an expression
-    shown in fewer than ``MIN_FRAMES`` frames is left out.
+    ``smile``: the mean of his closed-lip broad smiles; ``smile_separated``: the linear model's smile
+    term at the mean width of all his broad smiles; ``brow_raise`` at the mean of his raised brows;
+    ``jaw`` and ``chin`` per IOD. An expression shown in fewer than ``MIN_FRAMES`` frames is left out.
     """
     change = canonical - neutral
     feats = np.array([features(neutral + d, neutral) if ok else np.full(len(FEATURES), np.nan)
                       for d, ok in zip(change, usable, strict=True)])
     col = {name: feats[usable, i] for i, name in enumerate(FEATURES)}
-    regressors = np.stack([col["aperture"], col["mouth_width"], col["brow_height"]], axis=1)
+    chin_drop = change[usable, topo.CHIN, 1]
+    regressors = np.stack([col["aperture"], chin_drop, col["mouth_width"], col["brow_height"]], axis=1)
     solution, *_ = np.linalg.lstsq(regressors, change[usable].reshape(int(usable.sum()), -1), rcond=None)
-    per_unit = solution.reshape(3, *neutral.shape)
-    out = {"jaw": per_unit[0], "frames": {"usable": int(usable.sum())}}
-    smiles = col["mouth_width"] >= SMILE_MIN_WIDTH
+    per_unit = solution.reshape(4, *neutral.shape)
+    out = {"jaw": per_unit[0], "chin": per_unit[1], "frames": {"usable": int(usable.sum())}}
+    smiles = (col["mouth_width"] >= SMILE_MIN_WIDTH) & (np.abs(col["brow_height"]) < 2 * BROW_MIN_RAISE / 3)
+    closed = smiles & (col["aperture"] < CLOSED_APERTURE)
     raises = (col["brow_height"] >= BROW_MIN_RAISE) & (col["mouth_width"] < SMILE_MIN_WIDTH / 2)
-    out["frames"]["broad_smiles"], out["frames"]["brow_raises"] = int(smiles.sum()), int(raises.sum())
+    out["frames"].update(broad_smiles=int(smiles.sum()), closed_smiles=int(closed.sum()), brow_raises=int(raises.sum()))
+    if closed.sum() >= MIN_FRAMES:
+        out["smile"] = change[usable][closed].mean(axis=0)
     if smiles.sum() >= MIN_FRAMES:
-        out["smile"] = per_unit[1] * col["mouth_width"][smiles].mean()
+        out["smile_separated"] = per_unit[2] * col["mouth_width"][smiles].mean()
     if raises.sum() >= MIN_FRAMES:
-        out["brow_raise"] = per_unit[2] * col["brow_height"][raises].mean()
+        out["brow_raise"] = per_unit[3] * col["brow_height"][raises].mean()
     return out
 
 
@@ -165,24 +171,32 @@ def calibrate(clips: tuple[str, ...] = CLIPS) -> tuple[dict[str, np.ndarray], di
             "frames": fields["frames"],
             **{name: dict(zip(FEATURES, np.round(features(neutral + fields[name], neutral), 4).tolist(),
                               strict=True))
-               for name in ("jaw", "smile", "brow_raise") if name in fields},
+               for name in ("jaw", "chin", "smile", "smile_separated", "brow_raise") if name in fields},
         }
     reference = np.mean(neutrals, axis=0)
     mirror = mirror_map(reference, np.mean([m["jaw"] for m in measured], axis=0))
     fields = {"reference_neutral": reference, "mirror": mirror}
-    for name in ("jaw", "smile", "brow_raise"):
+    for name in ("jaw", "chin", "smile", "brow_raise"):
         shown = [m[name] for m in measured if name in m]
         fields[name] = symmetric(np.mean(shown, axis=0), mirror)
         report[name] = dict(zip(FEATURES, np.round(features(reference + fields[name], reference), 4).tolist(),
                                 strict=True))
         report[name]["actors"] = len(shown)
-    smiles = [m["smile"][: topo.N_POINTS - 10, :2].ravel() for m in measured if "smile" in m]
-    if len(smiles) >= 2:
-        a, b = smiles[:2]
-        report["smile_cosine_between_actors"] = round(float(a @ b / np.linalg.norm(a) / np.linalg.norm(b)), 4)
+    # Cross-check: each closed-lip smile against every other actor's separated smile.
+    face = slice(0, topo.N_POINTS - 10)  # not the irises
+    report["smile_cosine_between_actors"] = {
+        f"{clips[i]} closed vs {clips[j]} separated":
+            round(_cosine(mi["smile"][face, :2], mj["smile_separated"][face, :2]), 4)
+        for i, mi in enumerate(measured) for j, mj in enumerate(measured)
+        if i != j and "smile" in mi and "smile_separated" in mj}
     report["features_iod"] = "change from the actor's neutral, inter-ocular distances; see emotionedit.fit.measured"
-    report["jaw_note"] = "jaw is per IOD of inner-lip opening"
+    report["jaw_note"] = "jaw: per IOD of inner-lip opening with the chin still; chin: per IOD of the chin's drop"
     return fields, report
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a.ravel(), b.ravel()
+    return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
 
 
 def main(argv: list[str] | None = None) -> int:

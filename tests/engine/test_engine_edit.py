@@ -38,7 +38,7 @@ def test_happy_smiles_as_people_do_and_keeps_speech_at_full_preservation(talking
         # corners) but keeps the speech opening and the jaw.
         assert 0.1 < kept["width"] < 0.3
         assert abs(kept["aperture"]) < 0.002
-        assert abs(kept["jaw"]) < 0.004  # the chin's height is kept; its soft tissue moves a little, as in life
+        assert abs(kept["jaw"]) < 0.01  # no jaw drop; franck's real closed-lip smiles move the chin 0.008 IOD
         free = _change(editor, number, EditParams(emotion=Emotion.HAPPY, lip_preservation=0.0))
         assert free["width"] == pytest.approx(kept["width"], abs=0.02)
 

@@ -59,20 +59,25 @@ class Region(enum.IntEnum):
 BOTH, RIGHT = (1.0, 1.0), (1.0, 0.0)
 
 # EMFACS prototypes: AU -> (activation, halves). Neutral has none: it removes emotion.
-# AU 1, 2, 5, 6 and 12 are measured on real faces (fit/measured.py): activation 1 is the real
-# expression at the size real people make it, so happy at intensity 1 is a real broad smile
-# (mouth ~0.20 IOD wider, corners up and out, cheeks up, lower lids up a little) and surprise has
-# real raised brows and lids. The hand-built AUs (4, 7, 9, 10, 14, 15, 17, 20, 23, 24, 25, 26) are
-# sized from the FACS manual's descriptions; see docs/results.md for the comparison pictures.
+# AU 1, 2, 6 and 12 are measured on real faces (fit/measured.py): activation 1 is the real
+# expression at the size real people make it, so happy at intensity 1 is franck's own broad
+# closed-lip smile (mouth 0.18 IOD wider, corners up and out, upper lip and cheeks up, eyes
+# narrowed 0.02: a genuine smile, which the webcam actor's posed smiles point the same way as).
+# Surprise raises the brows to the upper end of the real raises (mean 0.063 IOD, here 0.082) and
+# opens the lids (AU 5) as surprise does; its jaw drop goes with lip preservation.
+# The hand-built AUs (4, 7, 9, 10, 14, 15, 17, 20, 23, 24, 25, 26) are
+# sized from the FACS manual's descriptions against the measured ones: sad drops the lip corners
+# ~0.05 IOD below the lip centre (a smile lifts them ~0.07), fear stretches the lips ~0.1 IOD
+# (a smile widens them 0.2); see docs/results.md for the comparison pictures.
 # Nothing here is sized to move an emotion classifier or an identity distance: those are proxies.
 PROTOTYPES: dict[Emotion, dict[int, tuple[float, tuple[float, float]]]] = {
     Emotion.NEUTRAL: {},
     Emotion.HAPPY: {6: (1.0, BOTH), 12: (1.0, BOTH)},
-    Emotion.SAD: {1: (1.2, BOTH), 4: (0.65, BOTH), 15: (1.45, BOTH), 17: (0.4, BOTH)},
+    Emotion.SAD: {1: (1.2, BOTH), 4: (0.65, BOTH), 15: (0.8, BOTH), 17: (0.3, BOTH)},
     Emotion.ANGRY: {4: (1.0, BOTH), 5: (0.5, BOTH), 7: (1.0, BOTH), 23: (1.0, BOTH), 24: (0.5, BOTH)},
-    Emotion.SURPRISED: {1: (1.0, BOTH), 2: (1.0, BOTH), 5: (1.0, BOTH), 26: (0.6, BOTH)},
+    Emotion.SURPRISED: {1: (1.3, BOTH), 2: (1.3, BOTH), 5: (1.0, BOTH), 26: (0.6, BOTH)},
     Emotion.FEARFUL: {1: (1.0, BOTH), 2: (0.7, BOTH), 4: (0.6, BOTH), 5: (1.0, BOTH), 7: (0.4, BOTH),
-                      20: (1.0, BOTH), 26: (0.4, BOTH)},
+                      20: (0.6, BOTH), 26: (0.4, BOTH)},
     Emotion.DISGUSTED: {9: (1.0, BOTH), 10: (0.8, BOTH), 15: (0.5, BOTH), 17: (0.4, BOTH)},
     Emotion.CONTEMPT: {12: (0.4, RIGHT), 14: (1.0, RIGHT)},
 }

@@ -73,6 +73,7 @@ class ExpressionEditor:
         self.basis = build_basis(neutral)  # (K, 2, 478, 3)
         self._full = self.basis.sum(axis=1)
         self._emotional = emotional_mask()
+        self._speech = self._emotional == 0.0
         self._ceiling = np.array([MAX_MEASURED_ACTIVATION if au in MEASURED_AUS else MAX_ACTIVATION for au in AUS])
         self._lips = LipPreserver(neutral)
         self._region_cache: dict[frozenset[Region], np.ndarray] = {}
@@ -107,6 +108,8 @@ class ExpressionEditor:
         if params.is_identity:
             return np.zeros_like(self.neutral)
         change = self.activation_change(coefficients, params)
+        # Lip preservation keeps the jaw: what the emotion adds to lips part and jaw drop goes with 1 - w.
+        change[self._speech] *= 1.0 - params.lip_preservation
         delta = np.einsum("ks,ksnd->nd", change, self.basis)
         delta = self._lips.apply(delta, params.lip_preservation)
         return delta * self._regions(params.regions)[:, None]

@@ -2,9 +2,11 @@
 
 Speech lives in the inner-lip opening along the mouth and the jaw's opening over time
 (and in the rounding and spreading of the lips, which the edit never removes: it adds a
-displacement to the performance). With weight ``w`` the edit's change to the opening
-(per column along the mouth) and to the jaw is scaled by ``1 - w``, by moving the lips
-symmetrically about the mouth's midline. What the emotion does to the mouth's shape is
+displacement to the performance). With weight ``w`` the editor scales what the emotion adds
+to the speech action units (25 lips part, 26 jaw drop) by ``1 - w``
+(:class:`~emotionedit.edit.expression.ExpressionEditor`), and this module scales what is left
+of the edit's change to the opening, per column along the mouth, by ``1 - w``, by moving the
+lips symmetrically about the mouth's midline. What the emotion does to the mouth's shape is
 kept at every ``w``, as a real person who talks while smiling shows it: the mouth widens,
 stretches and its corners lift (``w = 1``), or also opens and drops its jaw as the
 prototype says (``w = 0``).
@@ -15,7 +17,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..fit import topology as topo
-from ..fit.basis import AUS, build_basis
 
 # How far from the lips the corrections reach (IOD).
 _LIP_REACH = 0.12
@@ -33,9 +34,7 @@ def _mouth_geometry(face: np.ndarray):
     below = face[:, 1] > np.interp(face[:, 0], face[upper, 0][order], mid_y[order])
     below[list(topo.LIPS_LOWER)] = True
     below[list(topo.LIPS_UPPER)] = False
-    jaw = build_basis(face).sum(axis=1)[AUS.index(26), :, 1]
-    jaw = jaw / jaw[topo.CHIN]
-    return upper, lower, order, lip_reach, below, jaw
+    return upper, lower, order, lip_reach, below
 
 
 class LipPreserver:
@@ -46,10 +45,10 @@ class LipPreserver:
 
     def __init__(self, face: np.ndarray):
         self._face = face
-        self._upper, self._lower, self._order, self._lip_reach, self._below, self._jaw = _mouth_geometry(face)
+        self._upper, self._lower, self._order, self._lip_reach, self._below = _mouth_geometry(face)
 
     def apply(self, delta: np.ndarray, weight: float) -> np.ndarray:
-        """Scale the edit's change of the lips' opening and the jaw's by ``1 - weight``.
+        """Scale the edit's change of the lips' opening by ``1 - weight``.
 
         delta: (478, 3) canonical edit displacement (IOD); weight in [0, 1].
         Returns a new (478, 3) array; ``weight = 0`` returns ``delta`` unchanged.
@@ -57,8 +56,6 @@ class LipPreserver:
         if weight <= 0:
             return delta
         out = np.array(delta, copy=True)
-        # Jaw opening: the chin keeps its height.
-        out[:, 1] -= weight * out[topo.CHIN, 1] * self._jaw
         # Aperture: move upper and lower lip back toward each other about their midline.
         # Both in the image plane (y) and in depth (z): a lip pushed forward opens the mouth as seen
         # from a camera above or below the face.

@@ -5,9 +5,10 @@
 left-right symmetric and averaged over the actors that show it (see :mod:`emotionedit.calibrate`,
 which writes the file from real footage):
 
-- ``smile``: a broad real smile with the jaw's opening taken out (two men, 189 and 70 frames);
+- ``smile``: a broad real smile with the lips' opening and the jaw's drop taken out (two men);
 - ``brow_raise``: raised brows of surprise on a face that does not smile;
-- ``jaw``: the face's motion per IOD of inner-lip opening in speech;
+- ``jaw``: the face's motion per IOD of inner-lip opening with the chin still (the lips parting),
+  ``chin``: per IOD of the chin's drop (the jaw dropping);
 - ``reference_neutral``: the actors' mean resting face, ``mirror``: each vertex's mirror partner.
 
 :func:`features` names the anatomical measures the calibration and the tests compare.
