@@ -132,12 +132,25 @@ def test_uncovered_interior_is_filled_from_inside_the_opening_without_streaks(sm
         inside = [cv2.pointPolygonTest(polygon, (float(map_x[y, x]), float(map_y[y, x])), True)
                   for y, x in zip(ys, xs, strict=True)]
         assert min(inside) > -0.5, "every interior sample must come from inside the source's opening"
-        # A streak (one source pixel smeared over many) has a near-zero Jacobian; a rigid layer has
-        # |det| = 1, the stretched opening a little less or more.
-        jx_y, jx_x = np.gradient(map_x)
-        jy_y, jy_x = np.gradient(map_y)
-        det = np.abs(jx_x * jy_y - jx_y * jy_x)[shown & moved]
-        assert np.mean(det < 0.3) < 0.2, np.mean(det < 0.3)
+        # No part of the interior shows twice (a second row of teeth under a lowered lip): down each
+        # column of the opening the map never turns back up, and where a lip uncovers more than the
+        # source shows, the edge of the interior is held for a short run only.
+        iod = float(topo.interocular(source[None])[0])
+        longest = 0
+        for col in np.unique(xs):
+            rows = np.sort(ys[xs == col])
+            column = map_y[rows, col]
+            assert np.all(np.diff(column) > -0.25), f"the interior folds back in column {col}"
+            held = np.abs(np.diff(column)) < 0.3
+            run = best = 0
+            for h in held:
+                run = run + 1 if h else 0
+                best = max(best, run)
+            longest = max(longest, best)
+        # An extreme edit (sad at 1.6, lips free) uncovers up to ~0.09 IOD below a lowered lip; what
+        # lies there was never filmed, and holding the interior's edge is what shows least (frames of
+        # the shot that show it would be better: issue 10, item 3).
+        assert longest <= max(3, 0.1 * iod), longest
 
 
 def test_an_unmoved_mouth_shows_its_own_interior_unmoved(smiling):

@@ -111,8 +111,20 @@ def interior_map(source: np.ndarray, target: np.ndarray, box: Region) -> tuple[n
     margin = max(1.0, RIGID_MARGIN_IOD * iod)
     t = np.clip(inside / margin, 0.0, 1.0)
     rigid = (t * t * (3.0 - 2.0 * t)).astype(np.float32)
+    # Down each column the fill keeps the rigid rows' height, held inside the source's opening at the
+    # stretched column: the rows continue to the new corners instead of the whole column being squeezed
+    # into the uncovered part (which drew a second row of teeth under a lowered lip).
+    # Outside the edited opening (where only the layer's feather reaches) the stretched map goes on, so
+    # an unmoved mouth's rim stays exactly where it is.
+    low = np.interp(stretch_x, columns, top)
+    high = np.maximum(np.interp(stretch_x, columns, bottom), low)
+    columns_e, top_e, bottom_e = _opening_columns(target)
+    xs = np.arange(box.x0, box.x1, dtype=np.float64)[None, :]
+    ys = np.arange(box.y0, box.y1, dtype=np.float64)[:, None]
+    in_edited = (ys >= np.interp(xs, columns_e, top_e)) & (ys <= np.interp(xs, columns_e, bottom_e))
+    fill_y = np.where(in_edited, np.clip(rigid_y, low, high), stretch_y)
     return (stretch_x + rigid * (rigid_x - stretch_x)).astype(np.float32), \
-        (stretch_y + rigid * (rigid_y - stretch_y)).astype(np.float32)
+        (fill_y + rigid * (rigid_y - fill_y)).astype(np.float32)
 
 
 def opening_map(source: np.ndarray, target: np.ndarray, box: Region) -> tuple[np.ndarray, np.ndarray]:
