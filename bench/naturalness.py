@@ -35,8 +35,9 @@ def run(args: list[str]) -> None:
 
 
 def report(path: Path) -> dict:
-    pair = json.loads(path.read_text())["pairs"][0]
-    keep = ("agreement", "anatomy", "teeth", "lip_sync", "pose", "emotion", "identity", "flicker")
+    data = json.loads(path.read_text())
+    pair = data["pairs"][0] if "pairs" in data else data  # one edited plate: the report is the pair's
+    keep = ("agreement", "anatomy", "teeth", "lip_sync", "head_pose", "emotion", "identity", "flicker")
     return {key: pair[key] for key in keep if key in pair}
 
 
