@@ -37,7 +37,7 @@ def run(args: list[str]) -> None:
 def report(path: Path) -> dict:
     data = json.loads(path.read_text())
     pair = data["pairs"][0] if "pairs" in data else data  # one edited plate: the report is the pair's
-    keep = ("agreement", "anatomy", "teeth", "lip_sync", "head_pose", "emotion", "identity", "flicker")
+    keep = ("agreement", "anatomy", "teeth", "lip_sync", "head_pose", "jitter", "emotion", "identity", "flicker")
     return {key: pair[key] for key in keep if key in pair}
 
 

@@ -348,6 +348,8 @@ def _print_eval(results: list[dict], sweep: dict | None, label: str | None) -> N
         line.append(f"|d aperture|={lip['aperture_mean_abs_diff']:.4f} IOD")
         line.append(f"identity {r['identity']['mean_distance']:.3f}")
         line.append(f"pose drift {r['head_pose']['max_drift_deg']:.2f} deg")
+        if r.get("jitter", {}).get("ratio") is not None:
+            line.append(f"landmark jitter x{r['jitter']['ratio']:.2f} the source's")
         print("  " + ", ".join(line))
         _print_naturalness(r)
     if sweep:

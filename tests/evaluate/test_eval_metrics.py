@@ -84,3 +84,20 @@ def test_outside_difference_is_bit_exact():
     count, biggest = M.outside_difference(a, b, mask)
     assert count == 1 and math.isclose(biggest, 1e-7, rel_tol=1e-3)
     assert M.outside_difference(a, a, mask) == (0, 0.0)
+
+
+def test_landmark_jitter_tells_shaking_points_from_smooth_motion():
+    t = np.arange(48, dtype=np.float64)
+    base = np.random.default_rng(1).uniform(100, 200, (68, 2))
+    # Speech-like smooth motion: every point drifts and sways slowly (2 px at 24 fps).
+    smooth = base[None] + 2.0 * np.sin(2 * np.pi * t / 24)[:, None, None] + 0.3 * t[:, None, None]
+    shaking = smooth + np.random.default_rng(2).normal(0, 0.5, smooth.shape)
+    iod = np.full(len(t), 60.0)
+    calm = np.percentile(M.landmark_jitter(smooth, iod), 95)
+    shaky = np.percentile(M.landmark_jitter(shaking, iod), 95)
+    assert calm < 0.005 and shaky > 5 * calm  # smooth: 2 px sway at 24 fps is 0.0023 IOD a frame^2
+    # Frames without a face break the sequence: their neighbours are skipped, not read as jumps.
+    holed = shaking.copy()
+    holed[10] = np.nan
+    assert len(M.landmark_jitter(holed, iod)) == len(M.landmark_jitter(shaking, iod)) - 3 * 68
+    assert M.landmark_jitter(shaking[:2], iod[:2]).size == 0

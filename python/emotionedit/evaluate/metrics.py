@@ -243,3 +243,18 @@ def outside_difference(source: np.ndarray, edited: np.ndarray, mask: np.ndarray)
         return 0, 0.0
     diff = np.abs(source[differ].astype(np.float64) - edited[differ].astype(np.float64))
     return count, float(np.nan_to_num(diff, nan=np.inf).max())
+
+
+def landmark_jitter(shapes: np.ndarray, iod: np.ndarray) -> np.ndarray:
+    """Second temporal difference of each landmark, in IOD: how much the points shake frame to frame.
+
+    shapes: (T, 68, 2) frame pixels (NaN rows where no face); iod: (T,) inter-ocular distances.
+    Returns the magnitudes |L(t+1) - 2 L(t) + L(t-1)| / IOD(t) over every landmark of every frame whose
+    neighbours both have a face, flattened (empty when fewer than 3 consecutive frames have one).
+    Smooth motion (speech, a head turn) has a small second difference; jitter has a large one.
+    """
+    if len(shapes) < 3:
+        return np.zeros(0)
+    second = shapes[2:] - 2.0 * shapes[1:-1] + shapes[:-2]
+    magnitude = np.linalg.norm(second, axis=2) / iod[1:-1, None]
+    return magnitude[np.all(np.isfinite(magnitude), axis=1)].ravel()

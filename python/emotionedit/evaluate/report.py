@@ -294,6 +294,7 @@ def evaluate_pair(
             "source_per_frame": _series(per_src),
             "edited_per_frame": _series(per_edt),
         },
+        "jitter": _jitter(ls_all, le_all, iod),
         "lip_sync": {
             "aperture_correlation": _r(r),
             "aperture_correlation_note": why,
@@ -402,6 +403,18 @@ def _naturalness(source: np.ndarray, edited: np.ndarray, reference: tuple[np.nda
             "mean_flow_per_frame": _series([None if o is None else o[0] for o in occluders]),
         }
     return out
+
+
+def _jitter(source: np.ndarray, edited: np.ndarray, iod: np.ndarray) -> dict[str, Any]:
+    """p95 of dlib's landmarks' second temporal difference, source and edited, and their ratio (<= 1.1: no
+    jitter added). dlib's own per-frame noise is in both, so only the ratio means anything."""
+    src, edt = metrics.landmark_jitter(source, iod), metrics.landmark_jitter(edited, iod)
+    if src.size == 0 or edt.size == 0:
+        return {"note": "fewer than 3 consecutive frames with a face"}
+    p_src, p_edt = float(np.percentile(src, 95)), float(np.percentile(edt, 95))
+    return {"source_p95": _r(p_src, 5), "edited_p95": _r(p_edt, 5),
+            "ratio": _r(p_edt / p_src) if p_src > 0 else None,
+            "units": "IOD per frame^2 (|L(t+1) - 2L(t) + L(t-1)|), dlib's 68 points"}
 
 
 def evaluate_sweep(
