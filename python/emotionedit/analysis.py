@@ -103,6 +103,8 @@ def save(analysis: Analysis, path: Path, overwrite: bool = False) -> None:
         "aus": list(AUS),
         "basis_revision": BASIS_REVISION,
         "smile_removed": analysis.fit.smile_removed,
+        # With a resting face from another take: how well its skull fit this shot's (IOD); else None.
+        "neutral_match": None if np.isnan(analysis.fit.neutral_match) else analysis.fit.neutral_match,
         "occluder_tracker": None if analysis.occluders is None else analysis.occluders.detector,
     }
     arrays = {
@@ -163,6 +165,7 @@ def load(path: Path) -> Analysis:
         neutral=arrays["neutral"], scale=arrays["scale"], rotation=arrays["rotation"],
         translation=arrays["translation"], coefficients=arrays["coefficients"].astype(np.float64),
         flags=arrays["flags"], neutral_frames=arrays["neutral_frames"], smile_removed=header["smile_removed"],
+        neutral_match=float("nan") if header.get("neutral_match") is None else float(header["neutral_match"]),
     )
     occluders = None
     if "hands" in arrays:

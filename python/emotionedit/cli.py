@@ -22,6 +22,7 @@ from .analysis import save as save_analysis
 from .edit import MAX_INTENSITY, MODES, EditParams, Emotion, Region
 from .engine import DEFAULT_SMOOTHING, ShotEditor, analyze
 from .errors import UserError
+from .fit.shot import NEUTRAL_MATCH_WARNING
 from .io import FrameReader, open_frames, open_writer, parse_frame_range
 from .keyframes import Curve, parse_curve
 from .prefetch import prefetch
@@ -55,11 +56,22 @@ def _plate_info(reader: FrameReader) -> PlateInfo:
 def _analyze_reader(reader: FrameReader, args) -> Analysis:
     options = TrackerOptions(selection=FaceSelection.parse(getattr(args, "face", "largest")))
     neutral = None
+    reference = None
+    if getattr(args, "neutral_from", None):
+        if getattr(args, "neutral_frames", None):
+            raise UserError("give --neutral-frames (frames of this shot) or --neutral-from (another take), not both")
+        reference = load_analysis(Path(args.neutral_from)).fit.neutral
     if getattr(args, "neutral_frames", None):
         first, last = parse_frame_range(args.neutral_frames)
         neutral = list(range(first, last + 1))
     with _progress(len(reader), "analyze") as bar:
-        return analyze(iter(reader), _plate_info(reader), options, neutral, bar.update)
+        analysis = analyze(iter(reader), _plate_info(reader), options, neutral, bar.update, reference)
+    match = analysis.fit.neutral_match
+    if match == match and match > NEUTRAL_MATCH_WARNING:  # not NaN, and a loose fit
+        print(f"  warning: the resting face from {args.neutral_from} fits this shot's face loosely ({match:.3f} IOD "
+              "on the skull's points; takes of one actor differ by about 0.02): check it is the same actor",
+              file=sys.stderr)
+    return analysis
 
 
 def _report_analysis(analysis: Analysis) -> None:
@@ -76,6 +88,8 @@ def _report_analysis(analysis: Analysis) -> None:
 
 def cmd_analyze(args) -> int:
     output = Path(args.output)
+    if args.neutral_from and output.resolve() == Path(args.neutral_from).resolve():
+        raise UserError(f"{output} is the analysis --neutral-from reads; write this shot's analysis elsewhere")
     if output.exists() and not args.overwrite:
         raise UserError(f"{output} exists; pass --overwrite to replace it")
     with _open_plate(args.input, args.frames) as reader:
@@ -417,6 +431,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--face", default="largest", help="which face: largest, an index from the left, or x,y pixels")
     p.add_argument("--neutral-frames", help="frames where the actor's face is at rest, e.g. 1001-1010 "
                    "(default: found automatically)")
+    p.add_argument("--neutral-from", metavar="ANALYSIS",
+                   help="take the actor's resting face from the analysis of another take of the same actor "
+                   "(for a shot that cries or laughs throughout)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing analysis file")
     p.set_defaults(run=cmd_analyze)
 

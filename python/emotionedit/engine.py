@@ -82,6 +82,7 @@ def analyze(
     options: TrackerOptions | None = None,
     neutral_frame_numbers: list[int] | None = None,
     progress: Callable[[int], None] | None = None,
+    neutral_reference: np.ndarray | None = None,
 ) -> Analysis:
     """Track and fit a shot. ``frames`` yields (frame number, (H, W, C) image) in order.
 
@@ -116,7 +117,7 @@ def analyze(
         if missing:
             raise UserError(f"--neutral-frames {missing} are not among the analysed frames")
         neutral_idx = np.array([index[n] for n in neutral_frame_numbers])
-    fit = fit_shot(track.landmarks, track.found, neutral_idx)
+    fit = fit_shot(track.landmarks, track.found, neutral_idx, neutral_reference)
     return Analysis(plate=plate, track=track, fit=fit, tracker=tracker.name, occluders=occluders)
 
 

@@ -101,7 +101,8 @@ class ExpressionEditor:
         added_mean = added.mean(axis=1)
         headroom = np.clip(self._ceiling - remaining, 0.0, None)
         scale = np.where(added_mean > headroom, headroom / np.maximum(added_mean, 1e-9), 1.0)
-        return added * scale[:, None] - 0.5 * removed[:, None]
+        # Coefficients were fitted against the whole field (both halves), so each half loses all of them.
+        return added * scale[:, None] - removed[:, None]
 
     def delta(self, coefficients: np.ndarray, params: EditParams) -> np.ndarray:
         """Canonical displacement (478, 3) in IOD units for one frame."""

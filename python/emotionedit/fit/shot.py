@@ -15,7 +15,7 @@ from ..errors import NoFaceError, UserError
 from . import topology as topo
 from .basis import AUS, build_basis
 from .coefficients import fit_coefficients
-from .pose import build_reference, euler_degrees, fit_poses, to_canonical
+from .pose import build_reference, euler_degrees, fit_poses, similarity_fit, to_canonical
 
 # Per-frame quality flags (a bit mask; append-only, stored in analysis files).
 FLAG_LOST = 1  # the face was not found: the frame passes through unedited
@@ -33,6 +33,12 @@ NEUTRAL_SHARE = 0.2
 # that smiles throughout), and the smile is taken out of it.
 REST_LIFT_MAX = 0.05
 REST_WIDTH_MAX = 0.90
+# A resting face from another take (--neutral-from) is aligned on the skull's points; what is left
+# there (RMS, IOD) says whether it is the same face. Measured: 0.004-0.022 between takes of one man
+# (franck's segments, the webcam actor's two clips), 0.036 between the two men. Past the warning the
+# user is told; past the limit (the tracker's own bound for a usable frame) it is refused.
+NEUTRAL_MATCH_WARNING = 0.03
+NEUTRAL_MATCH_LIMIT = RIGID_ERROR_LIMIT
 
 
 @dataclass
@@ -43,8 +49,10 @@ class ShotFit:
     scale (T,), rotation (T, 3, 3), translation (T, 3): pose, canonical -> plate pixels.
     coefficients: (T, K) AU activations relative to the neutral.
     flags: (T,) uint8 bit mask of FLAG_* values; 0 = edit this frame.
-    neutral_frames: indices of the frames the neutral was taken from.
+    neutral_frames: indices of the frames the neutral was taken from (empty when it came from another take).
     smile_removed: AU 12 activation taken out of a neutral that was still smiling.
+    neutral_match: with a neutral from another take, the RMS (IOD) of its skull's points against this
+    shot's after alignment (NaN otherwise).
     """
 
     neutral: np.ndarray
@@ -55,6 +63,7 @@ class ShotFit:
     flags: np.ndarray
     neutral_frames: np.ndarray
     smile_removed: float = 0.0
+    neutral_match: float = float("nan")
 
     @property
     def usable(self) -> np.ndarray:
@@ -99,17 +108,34 @@ def relax_smile(neutral: np.ndarray) -> tuple[np.ndarray, float]:
     return neutral - excess * smile, excess
 
 
+def align_neutral(neutral: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, float]:
+    """Bring a canonical face from another take (478, 3) into this shot's canonical frame.
+
+    A similarity fitted on the skull's points (topology.RIGID) takes it onto this shot's ``reference``
+    (478, 3); returns the aligned face and the RMS (IOD) left on those points.
+    """
+    rigid = list(topo.RIGID)
+    scale, rotation, translation = similarity_fit(neutral[None, rigid], reference[None, rigid])
+    aligned = scale[0] * neutral @ rotation[0].T + translation[0]
+    rms = float(np.sqrt(((aligned[rigid] - reference[rigid]) ** 2).sum(axis=1).mean()))
+    return aligned, rms
+
+
 def fit_shot(
     landmarks: np.ndarray,
     found: np.ndarray,
     neutral_frames: np.ndarray | None = None,
+    neutral_reference: np.ndarray | None = None,
 ) -> ShotFit:
     """Fit pose, neutral and coefficients to a tracked shot.
 
     landmarks: (T, 478, 3) plate pixels (NaN where lost); found: (T,) bool.
     neutral_frames: optional indices (0-based within the shot) of frames showing the
     actor's neutral face; by default the least expressive fifth of the usable frames.
-    Raises NoFaceError when no frame has a usable face.
+    neutral_reference: optional (478, 3) canonical resting face of the same actor from another
+    take (its analysis's neutral), for a shot with no resting frame (one that cries or laughs
+    throughout): aligned on the skull's points and used as it is.
+    Raises NoFaceError when no frame has a usable face, UserError when the reference is not this face.
     """
     if not found.any():
         raise NoFaceError(
@@ -135,7 +161,19 @@ def fit_shot(
             "EmotionEdit edits roughly frontal faces (head turned less than "
             f"{PROFILE_YAW_DEGREES:.0f} degrees)"
         )
-    if neutral_frames is None:
+    neutral_match = float("nan")
+    if neutral_reference is not None:
+        if neutral_frames is not None:
+            raise UserError("give the neutral either as frames of this shot or from another take, not both")
+        neutral, neutral_match = align_neutral(np.asarray(neutral_reference, dtype=np.float64), reference)
+        if neutral_match > NEUTRAL_MATCH_LIMIT:
+            raise UserError(
+                f"the resting face from the other take does not fit this shot's face: its skull's points "
+                f"differ by {neutral_match:.3f} IOD after alignment (takes of one actor differ by about 0.02, "
+                f"different people by 0.035 and more); give an analysis of the same actor, tracked by this "
+                "EmotionEdit")
+        smile_removed, neutral_frames = 0.0, np.zeros(0, dtype=np.int64)
+    elif neutral_frames is None:
         scores = expression_scores(canonical[usable])
         count = max(1, int(round(NEUTRAL_SHARE * len(usable))))
         neutral_frames = usable[np.argsort(scores)[:count]]
@@ -147,7 +185,8 @@ def fit_shot(
                 f"the neutral frame(s) {bad} are outside the shot or have no usable face; "
                 "choose frames where the actor's face is visible and at rest"
             )
-    neutral, smile_removed = relax_smile(np.median(canonical[neutral_frames], axis=0))
+    if neutral_reference is None:
+        neutral, smile_removed = relax_smile(np.median(canonical[neutral_frames], axis=0))
     basis = build_basis(neutral)
     coefficients = np.full((len(found), basis.shape[0]), np.nan)
     coefficients[found] = fit_coefficients(canonical[found], neutral, basis)
@@ -160,4 +199,5 @@ def fit_shot(
         flags=flags,
         neutral_frames=np.sort(neutral_frames),
         smile_removed=smile_removed,
+        neutral_match=neutral_match,
     )
