@@ -178,7 +178,9 @@ def build_basis(face: np.ndarray) -> np.ndarray:
     outline = _fade_near(face, topo.FACE_OVAL, OUTLINE_REACH)
     for k, au in enumerate(AUS):
         if au in measured:
-            basis[k] *= skull[None, :, None]
+            # The face's silhouette stays put too: moving it drags the background across the edge (a
+            # removed laugh pulled franck's cheek line in and smeared the blue backdrop into it).
+            basis[k] *= (skull * outline)[None, :, None]
             continue
         if au != 9:
             basis[k] *= rigid[None, :, None]
