@@ -19,6 +19,7 @@ def _measures(points: np.ndarray) -> dict[str, float]:
         "jaw": float(np.linalg.norm(points[topo.CHIN] - points[topo.NOSE_TIP])) / iod,
         "corner_y": float(corners[1]) / iod,
         "inner_brow_y": float(0.5 * (points[107, 1] + points[336, 1])) / iod,
+        "outer_brow_y": float(0.5 * (points[70, 1] + points[300, 1])) / iod,
     }
 
 
@@ -53,6 +54,7 @@ def test_surprise_opens_the_jaw_only_without_preservation(talking):
     assert free["jaw"] > 0.03
     assert abs(kept["jaw"]) < 0.002
     assert kept["inner_brow_y"] < -0.03  # the brows still rise
+    assert kept["outer_brow_y"] < -0.03  # the outer brows too (they lie near the face's outline)
     assert free["jaw"] > half["jaw"] > kept["jaw"]
 
 

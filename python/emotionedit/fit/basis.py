@@ -178,9 +178,10 @@ def build_basis(face: np.ndarray) -> np.ndarray:
     outline = _fade_near(face, topo.FACE_OVAL, OUTLINE_REACH)
     for k, au in enumerate(AUS):
         if au in measured:
-            # The face's silhouette stays put too: moving it drags the background across the edge (a
-            # removed laugh pulled franck's cheek line in and smeared the blue backdrop into it).
-            basis[k] *= (skull * outline)[None, :, None]
+            # The cheeks' silhouette stays put too: moving it drags the background across the edge (a
+            # removed laugh pulled franck's cheek line in and smeared the blue backdrop into it). Not
+            # the brows: the outer brow lies within the fade of the temples' outline.
+            basis[k] *= (skull * (outline if MEASURED_AUS[au] == "smile" else 1.0))[None, :, None]
             continue
         if au != 9:
             basis[k] *= rigid[None, :, None]
