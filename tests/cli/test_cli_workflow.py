@@ -8,6 +8,7 @@ import numpy as np
 import OpenImageIO as oiio
 import pytest
 
+from emotionedit.analysis import load as load_analysis
 from emotionedit.cli import main
 from emotionedit.io import open_frames
 
@@ -147,3 +148,23 @@ def test_a_shot_without_a_face_is_refused(tmp_path, capsys):
     assert code == 2
     assert "no face" in capsys.readouterr().err
     assert not (tmp_path / "a.npz").exists()
+
+
+def test_neutral_from_another_take(shot, tmp_path, capsys, franck_path):
+    root, plate, analysis = shot
+    # Another take of the same actor (franck two minutes later) lends its resting face.
+    other = tmp_path / "other.analysis.npz"
+    assert main(["analyze", str(franck_path), "--frames", "3300-3323", "-o", str(other)]) == 0
+    lent = tmp_path / "lent.analysis.npz"
+    assert main(["analyze", str(plate), "--neutral-from", str(other), "-o", str(lent)]) == 0
+    fit = load_analysis(lent).fit
+    assert len(fit.neutral_frames) == 0 and 0.0 <= fit.neutral_match < 0.03
+    capsys.readouterr()
+    # The analysis it reads is never written over, and it cannot be combined with --neutral-frames.
+    before = other.read_bytes()
+    assert main(["analyze", str(plate), "--neutral-from", str(other), "-o", str(other), "--overwrite"]) == 2
+    assert "--neutral-from reads" in capsys.readouterr().err
+    assert other.read_bytes() == before
+    assert main(["analyze", str(plate), "--neutral-from", str(other), "--neutral-frames", "700-702",
+                 "-o", str(tmp_path / "x.npz")]) == 2
+    assert "not both" in capsys.readouterr().err
