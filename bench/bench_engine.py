@@ -3,11 +3,12 @@
 Usage: python bench/bench_engine.py [--frames N] [--out docs/results/bench_engine.json]
 franck.mp4's talking segment is upscaled (bicubic, aspect kept, widened with its edge columns)
 to each size as a float32 RGBA plate (a real plate's format). Stages: tracking view (float ->
-small 8-bit), landmarks (mediapipe), fit (per shot, divided by frames), edit (AU delta), field
-(thin-plate map), matte and pixels (resampling inside the matte, including the copy of the
-untouched frame). Each frame is timed REPEATS times and its fastest run kept (the machine is
-shared: the fastest run is the least disturbed one); the figures are medians of those over the
-frames. The load average before and after is recorded, so a disturbed run shows.
+small 8-bit), landmarks (mediapipe), hands (mediapipe's hand landmarks on the same view), fit (per
+shot, divided by frames), edit (AU delta), field (thin-plate map), matte and pixels (resampling
+inside the matte, including the copy of the untouched frame). Each frame is timed REPEATS times
+and its fastest run kept (the machine is shared: the fastest run is the least disturbed one); the
+figures are medians of those over the frames. The load average before and after is recorded, so a
+disturbed run shows.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from emotionedit.render.matte import face_matte
 from emotionedit.render.mouth import mouth_interior
 from emotionedit.render.pixels import warp_into
 from emotionedit.track import MediaPipeFaceMesh, TrackerOptions, track_frames
+from emotionedit.track.occluders import MediaPipeHands
 
 SIZES = {"native": None, "1080p": (1920, 1080), "4K": (3840, 2160)}
 REPEATS = 3
@@ -96,6 +98,13 @@ def bench_size(frames: list[np.ndarray], size) -> dict:
     for v in views:
         _, ms = timed(tracker.detect, v)
         t_track.append(ms)
+    hands = MediaPipeHands()
+    hands.reset()
+    t_hands = []
+    for v in views:
+        _, ms = timed(hands.detect, v)
+        t_hands.append(ms)
+    hands.close()
     track = track_frames(views, tracker, options)
     track.landmarks *= np.float32(height / views[0].shape[0])
     fit, t_fit = timed(fit_shot, track.landmarks, track.found)
@@ -121,10 +130,11 @@ def bench_size(frames: list[np.ndarray], size) -> dict:
     med.update({
         "tracking_view": round(float(np.median(t_view)), 2),
         "landmarks": round(float(np.median(t_track)), 2),
+        "hands": round(float(np.median(t_hands)), 2),
         "fit_per_frame": round(t_fit / len(frames), 3),
         "shot_setup_per_frame": round(t_setup / len(frames), 3),
     })
-    med["analyze_total"] = round(med["tracking_view"] + med["landmarks"] + med["fit_per_frame"], 2)
+    med["analyze_total"] = round(med["tracking_view"] + med["landmarks"] + med["hands"] + med["fit_per_frame"], 2)
     med["analyze_fps"] = round(1000.0 / med["analyze_total"], 1)
     med["render_fps"] = round(1000.0 / med["render_total"], 1)
     med["plate"] = f"{width}x{height} float32 RGBA"
