@@ -149,24 +149,24 @@ def build_basis(face: np.ndarray) -> np.ndarray:
     """
     masks = _side_masks(face)
     midline_x = 0.0
+    # A vertex belongs to the half it lies in (the subject's right, then left).
+    halves = (face[:, 0] < midline_x, face[:, 0] >= midline_x)
+    # A measured field is split between the halves; midline vertices go half to each, so the two sum to it.
+    shares = tuple(np.where(np.abs(face[:, 0]) < 1e-3, 0.5, half.astype(float)) for half in halves)
     basis = np.zeros((len(AUS), 2, len(face), 3))
     measured = _measured_aus(face, masks)
     for k, au in enumerate(AUS):
         if au in measured:
             for side in (0, 1):
-                on_side = face[:, 0] < midline_x if side == 0 else face[:, 0] >= midline_x
-                # Midline vertices belong to both halves at half weight, so the two halves sum to the field.
-                share = np.where(np.abs(face[:, 0]) < 1e-3, 0.5, on_side.astype(float))
-                basis[k, side] = measured[au] * share[:, None]
+                basis[k, side] = measured[au] * shares[side][:, None]
             continue
         for handle in _HANDLES[au]:
             for side in (0, 1):
                 anchor = face[handle.anchors[side]]
                 dist2 = ((face[:, :2] - anchor[:2]) ** 2).sum(axis=1)
                 weight = np.exp(-dist2 / handle.radius**2) * masks[handle.region]
-                # A vertex belongs to the half it lies in; centre anchors are shared by both halves.
-                on_side = face[:, 0] < midline_x if side == 0 else face[:, 0] >= midline_x
-                weight = weight * on_side
+                # Centre anchors are shared by both halves.
+                weight = weight * halves[side]
                 toward_midline = 1.0 if side == 0 else -1.0
                 direction = np.array([handle.medial * toward_midline, handle.down, handle.back])
                 basis[k, side] += weight[:, None] * direction[None, :]

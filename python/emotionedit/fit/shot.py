@@ -137,6 +137,8 @@ def fit_shot(
     throughout): aligned on the skull's points and used as it is.
     Raises NoFaceError when no frame has a usable face, UserError when the reference is not this face.
     """
+    if neutral_reference is not None and neutral_frames is not None:
+        raise UserError("give the neutral either as frames of this shot or from another take, not both")
     if not found.any():
         raise NoFaceError(
             "no face was found in any frame of the shot; EmotionEdit needs a visible, roughly frontal face"
@@ -163,8 +165,6 @@ def fit_shot(
         )
     neutral_match = float("nan")
     if neutral_reference is not None:
-        if neutral_frames is not None:
-            raise UserError("give the neutral either as frames of this shot or from another take, not both")
         neutral, neutral_match = align_neutral(np.asarray(neutral_reference, dtype=np.float64), reference)
         if neutral_match > NEUTRAL_MATCH_LIMIT:
             raise UserError(

@@ -207,10 +207,10 @@ def plan_frame(shape: tuple[int, ...], dtype: np.dtype, source: np.ndarray | Non
         region = warp_region(source, width, height)
         if region.empty:
             return FramePlan(shape, ZERO)
-        occluded = occlusion_matte(occluders, source, region, target)
         if output == Output.MATTE:  # where pixels may change: the face, less what occludes it
-            matte = face_matte(source, region) if occluded is None else face_matte(source, region) * (1 - occluded)
+            matte = _editable_matte(source, target, region, occluders)
         else:  # over the face's region, like the matte (0 there when nothing occludes the face)
+            occluded = occlusion_matte(occluders, source, region, target)
             matte = occluded if occluded is not None else np.zeros((region.height, region.width), np.float32)
         return _MattePlan(shape, region, (matte * _full_value(dtype)).astype(dtype))
     if source is None or target is None:
@@ -228,11 +228,18 @@ def plan_frame(shape: tuple[int, ...], dtype: np.dtype, source: np.ndarray | Non
         mouth, tx, ty = teeth
         map_x += mouth * (tx - map_x)
         map_y += mouth * (ty - map_y)
+    matte = _editable_matte(source, target, region, occluders)
+    return _WarpPlan(shape, plan_resampling(map_x, map_y, matte, region, width, height))
+
+
+def _editable_matte(source: np.ndarray, target: np.ndarray | None, region: Region,
+                    occluders: FrameOccluders | None) -> np.ndarray:
+    """Where pixels may change: the face matte less what occludes the face, (h, w) float32 in [0, 1]."""
     matte = face_matte(source, region)
     occluded = occlusion_matte(occluders, source, region, target)
     if occluded is not None:
         matte *= 1.0 - occluded
-    return _WarpPlan(shape, plan_resampling(map_x, map_y, matte, region, width, height))
+    return matte
 
 
 def render_into(dst: np.ndarray, src: np.ndarray, source: np.ndarray | None, target: np.ndarray | None,
