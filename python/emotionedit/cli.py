@@ -1,15 +1,22 @@
 """The ``emotionedit`` command line: analyze, render, preview, eval, demo.
 
-User errors (bad input, missing files, a plate without a face) print one clear
-message and exit with status 2; a traceback means a bug in EmotionEdit.
+User errors (bad input, missing files, a plate without a face, a full disk)
+print one clear message and exit with status 2; a traceback means a bug in
+EmotionEdit. Every file a command writes passes the one output guard
+(:func:`emotionedit.io.check_outputs`) before any work, and is read back before
+it appears under its name (:func:`emotionedit.io.staged`).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
+import json
+import math
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +30,17 @@ from .edit import MAX_INTENSITY, MODES, EditParams, Emotion, Region
 from .engine import DEFAULT_SMOOTHING, ShotEditor, analyze
 from .errors import UserError
 from .fit.shot import NEUTRAL_MATCH_WARNING
-from .io import FrameReader, open_frames, open_writer, parse_frame_range
+from .io import (
+    FrameReader,
+    WriteCheckFailed,
+    check_outputs,
+    open_frames,
+    open_writer,
+    output_files,
+    parse_frame_range,
+    staged,
+    verify_image,
+)
 from .keyframes import Curve, parse_curve
 from .prefetch import prefetch
 from .preview import contact_sheet, write_png
@@ -32,6 +49,52 @@ from .render.occlusion import holdout_matte
 from .track import FaceSelection, TrackerOptions
 
 EMOTIONS = ", ".join(e.name.lower() for e in Emotion)
+#: The largest --smoothing (frames), the node's Smoothing range: a wider Gaussian only flattens the shot.
+MAX_SMOOTHING = 10.0
+
+
+def _smoothing(text: str) -> float:
+    """argparse type of ``--smoothing``: a finite number of frames in [0, MAX_SMOOTHING]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of frames; e.g. 1.5") from None
+    if not (math.isfinite(value) and 0.0 <= value <= MAX_SMOOTHING):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is outside 0..{MAX_SMOOTHING:g} frames (the Gaussian sigma of the temporal smoothing; "
+            f"default {DEFAULT_SMOOTHING:g}); give a value in that range"
+        )
+    return value
+
+
+def _read_analysis(path: str | Path) -> Analysis:
+    """The analysis file ``path``, with a message (not a traceback) for an empty or cut-short file."""
+    file = Path(path)
+    if file.is_file() and file.stat().st_size == 0:
+        raise UserError(f"analysis file {file} is empty (0 bytes; a write that never finished?); "
+                        "run `emotionedit analyze` again to recreate it")
+    try:
+        return load_analysis(file)
+    except EOFError as exc:
+        raise UserError(f"analysis file {file} ends early ({exc}); run `emotionedit analyze` again "
+                        "to recreate it") from None
+
+
+def _verify_analysis(path: Path) -> None:
+    """Read a freshly written analysis file back (the output check of `analyze`)."""
+    try:
+        load_analysis(path)
+    except Exception as exc:  # any failure to read it back means it was not written whole
+        raise WriteCheckFailed(f"it does not load: {exc}") from exc
+
+
+def _verify_json(path: Path) -> None:
+    try:
+        json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise WriteCheckFailed(f"it is not whole JSON: {exc}") from exc
+
+
 
 
 def _progress(total: int, what: str) -> tqdm:
@@ -60,7 +123,7 @@ def _analyze_reader(reader: FrameReader, args) -> Analysis:
     if getattr(args, "neutral_from", None):
         if getattr(args, "neutral_frames", None):
             raise UserError("give --neutral-frames (frames of this shot) or --neutral-from (another take), not both")
-        reference = load_analysis(Path(args.neutral_from)).fit.neutral
+        reference = _read_analysis(args.neutral_from).fit.neutral
     if getattr(args, "neutral_frames", None):
         first, last = parse_frame_range(args.neutral_frames)
         neutral = list(range(first, last + 1))
@@ -86,15 +149,49 @@ def _report_analysis(analysis: Analysis) -> None:
               file=sys.stderr)
 
 
+def _save_analysis_file(analysis: Analysis, path: Path) -> None:
+    """``analysis.save`` to ``path``; a failed write (a full disk) raises a plain ``OSError``.
+
+    When a write fails inside ``np.savez`` its ZipFile is left half closed and complains from
+    ``__del__`` ("Exception ignored in ZipFile.__del__: seek of closed file") once the error is
+    dropped; that echo of the same failure is kept off stderr, the failure itself is raised.
+    """
+    previous = sys.unraisablehook
+
+    def quiet(unraisable) -> None:
+        if not (isinstance(unraisable.exc_value, ValueError) and "ZipFile" in repr(unraisable.object)):
+            previous(unraisable)
+
+    failure = None
+    sys.unraisablehook = quiet
+    try:
+        try:
+            save_analysis(analysis, path, overwrite=True)
+        except OSError as exc:
+            failure = OSError(exc.errno, exc.strerror, exc.filename)
+        gc.collect()
+    finally:
+        sys.unraisablehook = previous
+    if failure is not None:
+        raise failure
+
+
+def write_analysis(analysis: Analysis, output: Path) -> None:
+    """Write ``analysis`` to ``output`` through a temporary file that is loaded back before it gets its name."""
+    with staged((output, _verify_analysis)) as (temporary,):
+        _save_analysis_file(analysis, temporary)
+
+
 def cmd_analyze(args) -> int:
     output = Path(args.output)
     if args.neutral_from and output.resolve() == Path(args.neutral_from).resolve():
         raise UserError(f"{output} is the analysis --neutral-from reads; write this shot's analysis elsewhere")
-    if output.exists() and not args.overwrite:
-        raise UserError(f"{output} exists; pass --overwrite to replace it")
+    protect = [args.input] + ([args.neutral_from] if args.neutral_from else [])
+    check_outputs([output], overwrite=args.overwrite, protect=protect)
     with _open_plate(args.input, args.frames) as reader:
         analysis = _analyze_reader(reader, args)
-    save_analysis(analysis, output, overwrite=args.overwrite)
+    check_outputs([output], overwrite=args.overwrite, protect=protect)  # again: it may have appeared since
+    write_analysis(analysis, output)
     _report_analysis(analysis)
     print(f"analysis written to {output}")
     return 0
@@ -162,12 +259,17 @@ class Holdout:
 def cmd_render(args) -> int:
     curves = EditCurves(args)
     output_mode = Output.parse(args.output_mode)
+    protect = [Path(args.input)] + ([Path(args.analysis)] if args.analysis else []) + (
+        [Path(args.holdout)] if args.holdout else [])
     with _open_plate(args.input, args.frames) as reader, contextlib.ExitStack() as stack:
+        # The output guard before any work (analysing, rendering); open_writer checks again.
+        check_outputs(sorted(set(output_files(args.output, reader.frame_numbers).values())),
+                      overwrite=args.overwrite, protect=protect, frame_numbers=reader.frame_numbers)
         holdout = None
         if args.holdout:
             holdout = stack.enter_context(Holdout(args.holdout, reader.spec.width, reader.spec.height))
         if args.analysis:
-            analysis = load_analysis(Path(args.analysis))
+            analysis = _read_analysis(args.analysis)
             analysis.check_plate(reader.spec.width, reader.spec.height, reader.frame_numbers)
         else:
             print("no --analysis given: analysing the shot first (save one with `emotionedit analyze` "
@@ -175,8 +277,6 @@ def cmd_render(args) -> int:
             analysis = _analyze_reader(reader, args)
             _report_analysis(analysis)
         editor = ShotEditor(analysis, smoothing=args.smoothing)
-        protect = [Path(args.input)] + ([Path(args.analysis)] if args.analysis else []) + (
-            [Path(args.holdout)] if args.holdout else [])
         nonfinite_frames = 0
         started = time.perf_counter()
         with open_writer(args.output, reader.spec, reader.frame_numbers, overwrite=args.overwrite,
@@ -206,8 +306,16 @@ def _sample_frames(numbers: list[int], count: int) -> list[int]:
 
 
 def make_preview(source: FrameReader, edited: FrameReader, sheet_path: Path, title: str, count: int = 6,
-                 analysis: Analysis | None = None, movie_path: Path | None = None, overwrite: bool = False) -> None:
-    """Write a contact sheet (and optionally a side-by-side movie) of source against edited."""
+                 analysis: Analysis | None = None, movie_path: Path | None = None, overwrite: bool = False,
+                 protect: Sequence[str | Path] = ()) -> None:
+    """Write a contact sheet (and optionally a side-by-side movie) of source against edited.
+
+    Neither may be an input (``source``, ``edited`` and ``protect``: the analysis file), even with
+    ``overwrite``; both are checked before anything is read or written.
+    """
+    inputs = [source.path, edited.path, *protect]
+    check_outputs([sheet_path] + ([movie_path] if movie_path is not None else []), overwrite=overwrite,
+                  protect=inputs)
     numbers = [n for n in source.frame_numbers if n in set(edited.frame_numbers)]
     if not numbers:
         raise UserError(f"{source.path} and {edited.path} share no frame numbers")
@@ -223,9 +331,8 @@ def make_preview(source: FrameReader, edited: FrameReader, sheet_path: Path, tit
         faces.append(face)
     sheet = contact_sheet([source.read(n) for n in picks], [edited.read(n) for n in picks],
                           [f"#{n}" for n in picks], faces, title)
-    if sheet_path.exists() and not overwrite:
-        raise UserError(f"{sheet_path} exists; pass --overwrite to replace it")
-    write_png(sheet_path, sheet)
+    with staged((sheet_path, verify_image)) as (temporary,):
+        write_png(temporary, sheet)
     if movie_path is not None:
         from .io import FrameSpec
         from .preview import display_rgb
@@ -234,7 +341,7 @@ def make_preview(source: FrameReader, edited: FrameReader, sheet_path: Path, tit
         spec = FrameSpec(width=width + width % 2, height=height + height % 2, channels=3,
                          channel_names=("R", "G", "B"), dtype=np.dtype(np.uint8), fps=source.spec.fps,
                          metadata=(), format_name="movie")
-        with open_writer(movie_path, spec, numbers, overwrite=overwrite) as writer:
+        with open_writer(movie_path, spec, numbers, overwrite=overwrite, protect=inputs) as writer:
             for n in numbers:
                 pair = np.concatenate([display_rgb(source.read(n)), display_rgb(edited.read(n))], axis=1)
                 pair = np.pad(pair, ((0, spec.height - height), (0, spec.width - width), (0, 0)))
@@ -242,10 +349,14 @@ def make_preview(source: FrameReader, edited: FrameReader, sheet_path: Path, tit
 
 
 def cmd_preview(args) -> int:
-    analysis = load_analysis(Path(args.analysis)) if args.analysis else None
+    outputs = [Path(args.output)] + ([Path(args.movie)] if args.movie else [])
+    inputs = [args.source, args.edited] + ([args.analysis] if args.analysis else [])
+    check_outputs(outputs, overwrite=args.overwrite, protect=inputs)  # before anything is read
+    analysis = _read_analysis(args.analysis) if args.analysis else None
     with _open_plate(args.source, args.frames) as source, open_frames(args.edited) as edited:
         make_preview(source, edited, Path(args.output), args.title or f"{args.source} vs {args.edited}",
-                     args.count, analysis, Path(args.movie) if args.movie else None, args.overwrite)
+                     args.count, analysis, Path(args.movie) if args.movie else None, args.overwrite,
+                     protect=inputs)
     print(f"contact sheet written to {args.output}" + (f", side-by-side movie to {args.movie}" if args.movie else ""))
     return 0
 
@@ -260,9 +371,17 @@ def cmd_eval(args) -> int:
         raise UserError("the FER2013 classifier has no 'contempt' class; evaluate another target")
     if args.intensities and len(args.intensities.split(",")) != len(args.edited):
         raise UserError("--intensities needs one value per edited clip")
+    if args.intensities and len(args.edited) < 2:
+        raise UserError("--intensities is for a sweep: give at least 2 edited clips, one per intensity")
     output = Path(args.output)
-    if output.exists() and not args.overwrite:
-        raise UserError(f"{output} exists; pass --overwrite to replace it")
+    plot = output.with_suffix(".png") if len(args.edited) == 1 else None
+    sweep_plot = output.with_name(output.stem + "_sweep.png") if args.intensities else None
+    outputs = [output] + [p for p in (plot, sweep_plot) if p is not None]
+    inputs = [args.source, *args.edited] + [p for p in (args.reference, args.occluder_mask) if p]
+    if plot is not None and plot.resolve() == output.resolve():
+        raise UserError(f"the JSON report {output} would be overwritten by its plot, which is written beside it "
+                        f"with the extension .png; name the report {output.with_suffix('.json')}")
+    check_outputs(outputs, overwrite=args.overwrite, protect=inputs)  # every file eval writes, before any work
     reference = _reference_shapes(args)
     results = []
     with _open_plate(args.source, args.frames) as source:
@@ -280,12 +399,18 @@ def cmd_eval(args) -> int:
                 result["source"], result["edited"] = args.source, path
                 results.append(result)
     report: dict = {"pairs": results}
-    plot = output.with_suffix(".png")
-    if args.intensities:
+    check_outputs(outputs, overwrite=args.overwrite, protect=inputs)  # again: they may have appeared since
+    if sweep_plot is not None:
         values = [float(v) for v in args.intensities.split(",")]
-        report["sweep"] = evaluate_sweep(list(zip(values, results, strict=True)), label, output.with_name(
-            output.stem + "_sweep.png"))
-    write_report(report if len(results) > 1 else results[0], output, plot if len(results) == 1 else None)
+        with staged((sweep_plot, verify_image)) as (temporary,):
+            report["sweep"] = evaluate_sweep(list(zip(values, results, strict=True)), label, temporary)
+        report["sweep"]["plot"] = str(sweep_plot)
+    if plot is not None:
+        with staged((output, _verify_json), (plot, verify_image)) as (json_temporary, plot_temporary):
+            write_report(results[0], json_temporary, plot_temporary)
+    else:
+        with staged((output, _verify_json)) as (json_temporary,):
+            write_report(report, json_temporary)
     _print_eval(results, report.get("sweep"), label)
     print(f"report written to {output}")
     return 0
@@ -409,8 +534,9 @@ def _add_edit_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--mode", default="add", choices=MODES,
                    help="add: on top of the performance; replace: remove the actor's own emotion first")
     g.add_argument("--regions", default="all", help="face regions to edit: all, or e.g. brows,eyes,cheeks,nose,mouth")
-    g.add_argument("--smoothing", type=float, default=DEFAULT_SMOOTHING,
-                   help=f"temporal smoothing of the face encoding, in frames (default {DEFAULT_SMOOTHING:g})")
+    g.add_argument("--smoothing", type=_smoothing, default=DEFAULT_SMOOTHING,
+                   help=f"temporal smoothing of the face encoding, in frames: 0..{MAX_SMOOTHING:g} "
+                   f"(default {DEFAULT_SMOOTHING:g})")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -67,6 +67,10 @@ def parse_curve(text: str, name: str, low: float, high: float) -> Curve:
     if not keys:
         raise UserError(f"--{name} {original!r} has no keys; examples: {example}")
     frames = [f for f, _ in keys]
+    for frame in frames:
+        if not np.isfinite(frame):
+            raise UserError(f"--{name} {original!r} has a key at frame {frame:g}; key frames must be frame numbers, "
+                            f"e.g. {example}")
     if len(set(frames)) != len(frames):
         raise UserError(f"--{name} {original!r} has two keys on one frame")
     for frame, value in keys:

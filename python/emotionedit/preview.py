@@ -67,4 +67,4 @@ def contact_sheet(
 def write_png(path: Path, rgb: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
-        raise OSError(f"could not write {path}")
+        raise OSError(f"the PNG encoder (OpenCV) failed to write {path.name}")

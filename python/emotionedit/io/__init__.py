@@ -2,13 +2,18 @@
 
 Entry points: :func:`open_frames` (read a plate), :func:`open_writer` (write an
 output), :func:`parse_frame_range`, :func:`is_movie_path`, :func:`frame_path`.
+Every file any command writes goes through :func:`check_outputs` (the output
+guard, before any work) and :func:`staged` (written under a temporary name,
+read back, then renamed); see :mod:`.output`.
 """
 
 from __future__ import annotations
 
 from .base import FrameReader, FrameWriter
-from .frames import SequenceReader, SequenceWriter, open_frames, open_writer
+from .frames import SequenceReader, SequenceWriter, open_frames, open_writer, output_files
+from .images import verify_image
 from .movie import MOVIE_EXTENSIONS, MovieReader, MovieWriter, is_movie_path
+from .output import WriteCheckFailed, check_outputs, staged
 from .sequence import describe_frames, frame_path, parse_frame_range, parse_pattern
 from .spec import DEFAULT_FPS, AttributeValue, FrameSpec
 
@@ -23,11 +28,16 @@ __all__ = [
     "MovieWriter",
     "SequenceReader",
     "SequenceWriter",
+    "WriteCheckFailed",
+    "check_outputs",
     "describe_frames",
     "frame_path",
     "is_movie_path",
     "open_frames",
     "open_writer",
+    "output_files",
     "parse_frame_range",
     "parse_pattern",
+    "staged",
+    "verify_image",
 ]

@@ -10,20 +10,18 @@ and the engine use; they pick the reader or writer from the path:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError, OutputExistsError, UserError
+from ..errors import InputError, UserError
 from .base import FrameReader, FrameWriter
 from .images import image_format, probe_image, read_image, write_image
 from .movie import MovieReader, MovieWriter, is_movie_path
-from .sequence import list_frames, number_in_name, parse_pattern, select_frames
+from .output import check_outputs, make_directory
+from .sequence import describe_frames, list_frames, number_in_name, parse_pattern, select_frames
 from .spec import FrameSpec
-
-_SHOWN = 5  # how many paths an error message lists
 
 
 class SequenceReader(FrameReader):
@@ -63,21 +61,33 @@ class SequenceReader(FrameReader):
 class SequenceWriter(FrameWriter):
     """Writes each frame to its own image file, atomically (see :func:`.images.write_image`).
 
-    Frames may be written in any order. Leaving by an exception keeps the frames
-    already written: each is a whole file.
+    Frames may be written in any order. Each file is read back before it gets its
+    name, so leaving by an exception keeps only whole, verified frames.
     """
 
     def __init__(self, path: Path, spec: FrameSpec, files: dict[int, Path]) -> None:
         numbers = list(files)
         super().__init__(path, spec, numbers, [files[n] for n in numbers])
         self._files = files
+        self.written: list[int] = []
 
     def write(self, frame_number: int, pixels: np.ndarray) -> None:
+        """Write frame ``frame_number``; :class:`UserError` (saying which frames are whole) if it fails."""
         self._check_frame(frame_number, pixels)
         target = self._files.get(frame_number)
         if target is None:
             raise ValueError(f"{self.path}: frame {frame_number} is not one this writer was opened for")
-        write_image(target, pixels, self.spec)
+        try:
+            write_image(target, pixels, self.spec)
+        except UserError as exc:
+            done = sorted(self.written)
+            if not done:
+                raise
+            whole, verb = (f"frames {describe_frames(done)}", "were") if len(done) > 1 else (f"frame {done[0]}", "was")
+            raise UserError(
+                f"frame {frame_number}: {exc}. Before it, {whole} of {self.path} {verb} written whole and verified"
+            ) from exc
+        self.written.append(frame_number)
 
     def close(self) -> None:
         self._closed = True
@@ -120,44 +130,26 @@ def open_frames(path: str | Path, frame_range: tuple[int, int] | None = None) ->
     return SequenceReader(path, {n: files[n] for n in numbers})
 
 
-def _identity(path: Path) -> tuple[int, int] | None:
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return (stat.st_dev, stat.st_ino)
+def output_files(path: str | Path, frame_numbers: Sequence[int]) -> dict[int, Path]:
+    """The file each of ``frame_numbers`` goes to in the output ``path`` (a movie: the movie for all).
 
-
-def _protected(
-    protect: Iterable[str | Path], frame_numbers: Sequence[int]
-) -> tuple[set[Path], set[tuple[int, int]]]:
-    """Resolved paths and (device, inode) identities of every input file in ``protect``."""
-    paths: set[Path] = set()
-    identities: set[tuple[int, int]] = set()
-    for entry in protect:
-        entry = Path(entry)
-        try:
-            pattern = None if is_movie_path(entry) else parse_pattern(entry)
-        except UserError:
-            pattern = None
-        candidates = [entry]
-        if pattern is not None:
-            candidates = [pattern.path(n) for n in frame_numbers]
-            try:
-                candidates += [pattern.path(n) for n in list_frames(pattern)]
-            except InputError:
-                pass
-        for candidate in candidates:
-            paths.add(candidate.resolve())
-            identity = _identity(candidate)
-            if identity is not None:
-                identities.add(identity)
-    return paths, identities
-
-
-def _listing(paths: list[Path]) -> str:
-    shown = ", ".join(str(p) for p in paths[:_SHOWN])
-    return shown + (f" and {len(paths) - _SHOWN} more" if len(paths) > _SHOWN else "")
+    Raises :class:`UserError` for an unsupported extension, or a single image
+    name given for several frames.
+    """
+    path = Path(path)
+    numbers = [int(n) for n in frame_numbers]
+    if is_movie_path(path):
+        return {n: path for n in numbers}
+    image_format(path)
+    pattern = parse_pattern(path)
+    if pattern is None:
+        if len(numbers) != 1:
+            raise UserError(
+                f"{path} names one image but {len(numbers)} frames are to be written; "
+                f"give a sequence pattern such as {path.with_name(path.stem + '.####' + path.suffix)}"
+            )
+        return {numbers[0]: path}
+    return {n: pattern.path(n) for n in numbers}
 
 
 def open_writer(
@@ -170,10 +162,12 @@ def open_writer(
 ) -> FrameWriter:
     """Open an output for ``frame_numbers``: a sequence pattern, a single image or a movie.
 
-    Before anything is written every target is checked: one that is (or links to)
-    a file in ``protect`` (the inputs; patterns allowed) raises :class:`UserError`
-    even with ``overwrite``; existing targets raise :class:`OutputExistsError`
-    unless ``overwrite``. The output directory is created when missing.
+    Before anything is written every target goes through the output guard
+    (:func:`.output.check_outputs`): one that is (or links to) a file in
+    ``protect`` (the inputs; patterns allowed) raises :class:`UserError` even
+    with ``overwrite``; existing targets raise :class:`OutputExistsError` unless
+    ``overwrite``. The output directory is created when missing. Every file is
+    verified before it appears under its name (see :mod:`.output`).
     """
     path = Path(path)
     numbers = [int(n) for n in frame_numbers]
@@ -181,44 +175,9 @@ def open_writer(
         raise ValueError(f"{path}: open_writer needs at least one frame number")
     if len(set(numbers)) != len(numbers):
         raise ValueError(f"{path}: frame numbers repeat: {numbers}")
-    if is_movie_path(path):
-        files = {n: path for n in numbers}
-        targets = [path]
-    else:
-        image_format(path)
-        pattern = parse_pattern(path)
-        if pattern is None:
-            if len(numbers) != 1:
-                raise UserError(
-                    f"{path} names one image but {len(numbers)} frames are to be written; "
-                    f"give a sequence pattern such as {path.with_name(path.stem + '.####' + path.suffix)}"
-                )
-            files = {numbers[0]: path}
-        else:
-            files = {n: pattern.path(n) for n in numbers}
-        targets = list(files.values())
-
-    protected_paths, protected_ids = _protected(protect, numbers)
-    for target in targets:
-        identity = _identity(target)
-        if target.resolve() in protected_paths or (identity is not None and identity in protected_ids):
-            raise UserError(
-                f"output {target} is one of the input files; EmotionEdit never overwrites its inputs, "
-                f"not even with --overwrite: choose another output name"
-            )
-    existing = [t for t in targets if os.path.lexists(t)]
-    if existing and not overwrite:
-        raise OutputExistsError(
-            f"{len(existing)} output file{'s' if len(existing) != 1 else ''} already exist: "
-            f"{_listing(existing)}; pass --overwrite to replace them, or choose another output"
-        )
-    directory = path.parent
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise UserError(f"{path}: cannot create the directory {directory}: a file is in its way") from None
-    except OSError as exc:
-        raise UserError(f"{path}: cannot create the output directory {directory}: {exc}") from exc
+    files = output_files(path, numbers)
+    check_outputs(sorted(set(files.values())), overwrite=overwrite, protect=protect, frame_numbers=numbers)
+    make_directory(path)
     if is_movie_path(path):
         return MovieWriter(path, spec, numbers)
     return SequenceWriter(path, spec, files)

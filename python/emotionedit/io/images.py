@@ -9,7 +9,6 @@ target, so a target name only ever holds a whole image.
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ import OpenImageIO as oiio
 
 from ..errors import InputError, UserError
 from .attributes import apply_attributes, carried, fps_from_attributes, read_attributes
+from .output import WriteCheckFailed, staged, write_failed
 from .spec import DEFAULT_FPS, FrameSpec, default_channel_names
 
 #: File extension (lower case) -> ``FrameSpec.format_name``.
@@ -188,18 +188,63 @@ def storage_for(format_name: str, dtype: np.dtype, channels: int) -> tuple[np.dt
     return dtype, channels
 
 
-def temporary_name(target: Path) -> Path:
-    """A hidden, unique name next to ``target`` with the same extension (so writers pick the format)."""
-    return target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp{target.suffix}")
+# The last bytes of a whole file of these formats: a PNG ends with its IEND chunk, a JPEG with
+# its end-of-image marker. Their decoders accept a file cut just before these.
+_TRAILERS = {"png": bytes.fromhex("0000000049454e44ae426082"), "jpeg": bytes.fromhex("ffd9")}
+
+
+def verify_image(
+    path: str | Path, width: int | None = None, height: int | None = None, channels: int | None = None
+) -> None:
+    """Check that the image file ``path`` reads back whole (as ``width`` x ``height`` x ``channels``, if given).
+
+    Decodes every pixel (a truncated or damaged file fails to decode) and, for PNG
+    and JPEG, checks the file's closing bytes. Raises :class:`WriteCheckFailed`
+    (or :class:`InputError` from the decoder) saying what was found.
+    """
+    path = Path(path)
+    trailer = _TRAILERS.get(image_format(path))
+    if trailer is not None:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - len(trailer)))
+            if handle.read() != trailer:
+                raise WriteCheckFailed(f"the file ends before its closing marker ({size} bytes)")
+    pixels, found = read_image(path)
+    want = tuple(found_value if value is None else value
+                 for value, found_value in ((height, found.height), (width, found.width), (channels, found.channels)))
+    if pixels.shape != want:
+        raise WriteCheckFailed(
+            f"it reads back as {found.width}x{found.height} with {pixels.shape[2]} channels, "
+            f"{want[1]}x{want[0]} with {want[2]} channels were written"
+        )
+
+
+def _encode(temporary: Path, header: oiio.ImageSpec, data: np.ndarray) -> None:
+    """Encode ``data`` into the file ``temporary`` (format from its extension) with ``header``.
+
+    Raises :class:`WriteCheckFailed` with OpenImageIO's message when the encoder reports a failure.
+    """
+    output = oiio.ImageOutput.create(str(temporary))
+    if output is None:
+        raise WriteCheckFailed(oiio.geterror() or "no writer for this type")
+    ok = output.open(str(temporary), header) and output.write_image(np.ascontiguousarray(data))
+    ok = output.close() and ok
+    if not ok:
+        raise WriteCheckFailed(f"the encoder failed: {output.geterror().strip() or 'unknown error'}")
 
 
 def write_image(path: str | Path, pixels: np.ndarray, spec: FrameSpec) -> Path:
-    """Write one frame ``pixels`` (``spec.shape``, ``spec.dtype``) to ``path`` atomically.
+    """Write one frame ``pixels`` (``spec.shape``, ``spec.dtype``) to ``path``, verified and atomically.
 
     The format comes from the extension; samples and channels are converted with
     :func:`storage_for` / :func:`convert_samples` when the format cannot hold them.
     Channel names and the carried attributes of ``spec.metadata`` are written.
-    Raises :class:`UserError` naming the file when it cannot be written.
+    The file is encoded under a temporary name, read back whole
+    (:func:`verify_image`) and only then renamed to ``path``. Raises
+    :class:`UserError` naming the file when it cannot be written whole (a full
+    disk, a read-only folder); nothing is left under ``path`` then.
     Returns ``path``.
     """
     path = Path(path)
@@ -215,23 +260,12 @@ def write_image(path: str | Path, pixels: np.ndarray, spec: FrameSpec) -> Path:
     if format_name in _COMPRESSION:
         header.attribute("compression", _COMPRESSION[format_name])
 
-    temporary = temporary_name(path)
-    output = oiio.ImageOutput.create(str(temporary))
-    if output is None:
-        raise UserError(f"{path} cannot be written: {oiio.geterror() or 'no writer for this type'}")
-    try:
-        ok = output.open(str(temporary), header) and output.write_image(np.ascontiguousarray(data))
-        ok = output.close() and ok
-        if not ok:
-            raise UserError(
-                f"{path} could not be written: {output.geterror().strip() or 'unknown error'}; "
-                f"check free space and permissions of {path.parent}"
-            )
-        os.replace(temporary, path)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise UserError(f"{path} could not be written: {exc}; check permissions of {path.parent}") from exc
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    def verify(temporary: Path) -> None:
+        verify_image(temporary, spec.width, spec.height, channels)
+
+    with staged((path, verify)) as (temporary,):
+        try:
+            _encode(temporary, header, data)
+        except WriteCheckFailed as exc:
+            raise write_failed(path, str(exc)) from exc
     return path

@@ -3,12 +3,12 @@
 Frame numbers of a movie are 0-based frame indices. Reading is sequential after
 one seek to the first frame asked for; a movie whose header promises more frames
 than it holds fails with :class:`InputError` at the first missing frame.
-Writing goes to a hidden temporary file that is renamed when the writer closes.
+Writing goes to a hidden temporary file that is decoded back (every frame counted)
+and only then renamed to its name when the writer closes.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import cv2
@@ -16,7 +16,8 @@ import numpy as np
 
 from ..errors import InputError, UserError
 from .base import FrameReader, FrameWriter
-from .images import convert_samples, temporary_name
+from .images import convert_samples
+from .output import WriteCheckFailed, make_directory, publish, remove_quietly, temporary_name, write_failed
 from .sequence import select_frames
 from .spec import DEFAULT_FPS, MOVIE_FORMAT, FrameSpec
 
@@ -134,11 +135,40 @@ class MovieReader(FrameReader):
         self._first_frame = None
 
 
+def verify_movie(path: Path, width: int, height: int, frames: int) -> None:
+    """Check that the movie file ``path`` decodes to exactly ``frames`` frames of ``width`` x ``height``.
+
+    Every frame is decoded (a movie cut short by a full disk holds fewer, or
+    cannot be opened at all). Raises :class:`WriteCheckFailed` saying what was found.
+    """
+    capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    try:
+        if not capture.isOpened():
+            raise WriteCheckFailed("it cannot be opened as a movie (the container is incomplete)")
+        size = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+        if size != (width, height):
+            raise WriteCheckFailed(f"it reads back as {size[0]}x{size[1]}, {width}x{height} was written")
+        count = 0
+        while capture.grab():
+            count += 1
+    finally:
+        capture.release()
+    if count != frames:
+        raise WriteCheckFailed(f"it holds {count} decodable frames, {frames} were written")
+
+
+def _open_encoder(path: Path, codec: str, fps: float, width: int, height: int) -> cv2.VideoWriter:
+    """An OpenCV (FFmpeg) encoder writing ``codec`` into the file ``path``."""
+    return cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*codec), fps, (width, height))
+
+
 class MovieWriter(FrameWriter):
     """Writes frames, in ``frame_numbers`` order, into a movie at ``spec.fps``.
 
     Frames are converted to 8-bit RGB: alpha is dropped, one channel is repeated,
-    uint16 is scaled, floats are clipped to [0, 1] (no colour transform).
+    uint16 is scaled, floats are clipped to [0, 1] (no colour transform). The
+    movie appears under its name only when :meth:`close` has decoded it back and
+    counted every frame (:func:`verify_movie`).
     """
 
     def __init__(self, path: str | Path, spec: FrameSpec, frame_numbers: list[int]) -> None:
@@ -155,16 +185,16 @@ class MovieWriter(FrameWriter):
                 f"write an image sequence such as out.####.exr instead"
             )
         super().__init__(path, spec, frame_numbers, [path])
+        make_directory(path)
         self._temporary = temporary_name(path)
-        self._writer = cv2.VideoWriter(
-            str(self._temporary), cv2.VideoWriter_fourcc(*codec), float(spec.fps), (spec.width, spec.height)
-        )
+        self._writer = _open_encoder(self._temporary, codec, float(spec.fps), spec.width, spec.height)
         if not self._writer.isOpened():
             self._writer.release()
-            self._temporary.unlink(missing_ok=True)
+            remove_quietly(self._temporary)
             raise UserError(
-                f"{path}: this OpenCV cannot write {codec} {path.suffix} movies; "
-                f"write .mp4 or an image sequence such as out.####.exr instead"
+                f"{path}: cannot start a {codec} {path.suffix} movie in {path.parent}: the folder is not writable "
+                f"or full, or this OpenCV lacks the codec; check the folder, or write .mp4 or an image "
+                f"sequence such as out.####.exr instead"
             )
         self._written = 0
 
@@ -184,19 +214,27 @@ class MovieWriter(FrameWriter):
         self._written += 1
 
     def close(self) -> None:
-        """Finish the movie and move it to its name (nothing appears if no frame was written)."""
+        """Finish the movie, decode it back and move it to its name (nothing appears if no frame was written).
+
+        Raises :class:`UserError` when the movie does not hold every frame written
+        (a full disk): the partial movie is removed, nothing is left under the name.
+        """
         if self._closed:
             return
         self._closed = True
-        self._writer.release()
-        if self._written == 0:
-            self._temporary.unlink(missing_ok=True)
-            return
         try:
-            os.replace(self._temporary, self.path)
-        except OSError as exc:
-            self._temporary.unlink(missing_ok=True)
-            raise UserError(f"{self.path} could not be written: {exc}") from exc
+            self._writer.release()
+        except cv2.error as exc:
+            remove_quietly(self._temporary)
+            raise write_failed(self.path, f"the encoder failed: {exc}") from exc
+        if self._written == 0:
+            remove_quietly(self._temporary)
+            return
+
+        def verify(temporary: Path) -> None:
+            verify_movie(temporary, self.spec.width, self.spec.height, self._written)
+
+        publish(self._temporary, self.path, verify)
 
     def abort(self) -> None:
         """Drop the partial movie."""
@@ -204,4 +242,4 @@ class MovieWriter(FrameWriter):
             return
         self._closed = True
         self._writer.release()
-        self._temporary.unlink(missing_ok=True)
+        remove_quietly(self._temporary)
