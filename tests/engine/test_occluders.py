@@ -199,7 +199,8 @@ def test_analysis_file_keeps_the_hands_and_refuses_version_1(hand_shot, tmp_path
     loaded = load_analysis(path)
     assert np.array_equal(loaded.occluders.hands, analysis.occluders.hands, equal_nan=True)
     assert loaded.occluders.detector == analysis.occluders.detector
-    assert path.stat().st_size < 7_000 * len(analysis.plate.frame_numbers)
+    # About 6.8 KB a frame: 6.3 KB of track and fit, 0.4 KB of the plate's fingerprint (format 3), the fixed part.
+    assert path.stat().st_size < 7_500 * len(analysis.plate.frame_numbers)
     with np.load(path) as data:
         arrays = {k: data[k] for k in data.files}
     header = json.loads(bytes(arrays["header"]).decode())

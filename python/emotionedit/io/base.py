@@ -22,8 +22,10 @@ class FrameReader(ABC):
 
     ``read(n)`` returns one frame; iterating yields ``(frame_number, array)`` for
     every frame in order (the fast way for movies). Arrays are
-    ``(spec.height, spec.width, spec.channels)`` of ``spec.dtype``. Use as a
-    context manager, or call :meth:`close`.
+    ``(spec.height, spec.width, spec.channels)`` of ``spec.dtype``: the data
+    window's pixels, its colour channels. :meth:`read_passthrough` gives the
+    other channels (``spec.extra_channels``). Use as a context manager, or call
+    :meth:`close`.
     """
 
     def __init__(self, path: Path, spec: FrameSpec, frame_numbers: list[int]) -> None:
@@ -45,6 +47,15 @@ class FrameReader(ABC):
     @abstractmethod
     def read(self, frame_number: int) -> np.ndarray:
         """Frame ``frame_number`` as ``(H, W, C)`` of ``spec.dtype``."""
+
+    def read_passthrough(self, frame_number: int) -> tuple[np.ndarray, ...]:
+        """The samples of ``spec.extra_channels`` of frame ``frame_number``, as stored.
+
+        One ``(spec.height, spec.width)`` array per extra channel, of its stored
+        type (float16, float32 or uint32 for EXR); ``()`` when there are none.
+        """
+        self._check_number(frame_number)
+        return ()
 
     def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
         for number in self.frame_numbers:
@@ -74,6 +85,8 @@ class FrameWriter(ABC):
         spec: what every frame given to :meth:`write` must match.
         frame_numbers: the frames that will be written.
         targets: the files that will exist when all frames are written.
+        notes: what the output cannot keep of the plate (an EXR's windows or
+            extra channels in another format), one sentence each, for the user.
 
     :meth:`write` takes ``(spec.height, spec.width, spec.channels)`` arrays of
     exactly ``spec.dtype`` (anything else is a programming error: ``ValueError``).
@@ -85,6 +98,7 @@ class FrameWriter(ABC):
         self.spec = spec
         self.frame_numbers = list(frame_numbers)
         self.targets = list(targets)
+        self.notes: list[str] = []
         self._closed = False
 
     def __len__(self) -> int:

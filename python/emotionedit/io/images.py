@@ -1,9 +1,15 @@
 """Single image files through OpenImageIO: read one, write one atomically.
 
 Pixels are read as the file stores them (alpha not premultiplied when the file
-keeps it unassociated, e.g. PNG), in the file's own sample type. Writing goes to
-a hidden temporary file in the target directory which is then renamed over the
-target, so a target name only ever holds a whole image.
+keeps it unassociated, e.g. PNG), in the file's own sample type. A frame array
+holds the file's data window (its pixel [0, 0] is the data window's top-left
+pixel, at ``FrameSpec.origin``), and its colour channels; the other channels
+(depth, AOVs) are read on their own (:func:`read_extra_channels`). EXR outputs
+get the data and display windows back, and the channels that were not edited
+(see :mod:`.channels`); other formats hold the data window's pixels, as a plain
+image. Writing goes to a hidden temporary file in the target directory which is
+read back and then renamed over the target, so a target name only ever holds a
+whole image.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import OpenImageIO as oiio
 
 from ..errors import InputError, UserError
 from .attributes import apply_attributes, carried, fps_from_attributes, read_attributes
+from .channels import DTYPE_OF, channel_types, check_written, edited_count, pack, read_passthrough
 from .output import WriteCheckFailed, staged, write_failed
 from .spec import DEFAULT_FPS, FrameSpec, default_channel_names
 
@@ -35,12 +42,7 @@ _TYPE_NAME = {
     np.dtype(np.uint16): "uint16",
     np.dtype(np.float16): "half",
     np.dtype(np.float32): "float",
-}
-_NATIVE = {
-    oiio.BASETYPE.UINT8: np.dtype(np.uint8),
-    oiio.BASETYPE.UINT16: np.dtype(np.uint16),
-    oiio.BASETYPE.HALF: np.dtype(np.float16),
-    oiio.BASETYPE.FLOAT: np.dtype(np.float32),
+    np.dtype(np.uint32): "uint",
 }
 # Sample types each format stores, best first for conversions.
 _STORABLE = {
@@ -80,19 +82,15 @@ def _spec_from(path: Path, header: oiio.ImageSpec, format_name: str) -> tuple[Fr
     if header.deep:
         raise InputError(f"{path} holds deep data, which EmotionEdit cannot edit; give a flat image")
     names = tuple(header.channelnames) or default_channel_names(min(header.nchannels, 4))
-    channels = header.nchannels
-    if channels > 4:
-        # OpenImageIO lists R, G, B, A first; other layers (depth, AOVs) are ignored.
-        for count in (4, 3):
-            if names[:count] == ("R", "G", "B", "A")[:count]:
-                channels = count
-                break
-        else:
-            raise InputError(
-                f"{path} has {header.nchannels} channels {names} and none of them is an RGB(A) set; "
-                f"give an image whose first channels are R, G, B (and A)"
-            )
-    dtype = _NATIVE.get(header.format.basetype, np.dtype(np.float32))
+    channels = edited_count(path, names)
+    types = channel_types(header)[: len(names)]
+    edited = set(types[:channels])
+    # The edited channels' own type; float32 when they differ or are stored otherwise (uint32, int16, double).
+    kind = edited.pop() if len(edited) == 1 else "float"
+    dtype = DTYPE_OF[kind] if kind != "uint" else np.dtype(np.float32)
+    name_of_dtype = {v: k for k, v in DTYPE_OF.items()}[dtype]
+    data = (header.x, header.y, header.width, header.height)
+    display = (header.full_x, header.full_y, header.full_width, header.full_height)
     spec = FrameSpec(
         width=header.width,
         height=header.height,
@@ -102,6 +100,10 @@ def _spec_from(path: Path, header: oiio.ImageSpec, format_name: str) -> tuple[Fr
         fps=fps_from_attributes(header) or DEFAULT_FPS,
         metadata=read_attributes(header),
         format_name=format_name,
+        origin=(header.x, header.y),
+        display_window=None if display == data or display[2] <= 0 or display[3] <= 0 else display,
+        extra_channels=names[channels:],
+        channel_types=() if set(types) == {name_of_dtype} else types,
     )
     return spec, channels
 
@@ -144,6 +146,34 @@ def read_image(path: str | Path, dtype: np.dtype | None = None) -> tuple[np.ndar
     if pixels.dtype != want:  # pragma: no cover - OpenImageIO returns what was asked
         pixels = pixels.astype(want)
     return np.ascontiguousarray(pixels), spec.replace(dtype=want)
+
+
+def read_extra_channels(path: str | Path, spec: FrameSpec) -> tuple[np.ndarray, ...]:
+    """The channels of the image file ``path`` that a frame array does not hold, as stored.
+
+    ``spec``: the plate's :class:`FrameSpec`; the file must have its
+    ``extra_channels`` with their types. Returns one ``(height, width)`` array per
+    extra channel, of its stored type (see :func:`.channels.read_passthrough`);
+    ``()`` when there are none. Raises :class:`InputError` naming the file when it
+    cannot be read or its channels are not the plate's.
+    """
+    if not spec.extra_channels:
+        return ()
+    path = Path(path)
+    image = _open_input(path)
+    try:
+        found = _spec_from(path, image.spec(), image_format(path))[0]
+        if (found.extra_channels, found.stored_types[found.channels:], found.shape) != (
+            spec.extra_channels, spec.stored_types[spec.channels:], spec.shape
+        ):
+            raise InputError(
+                f"{path} has channels {found.channel_names + found.extra_channels} of types {found.stored_types} "
+                f"({found.width}x{found.height}), not the plate's {spec.channel_names + spec.extra_channels} of "
+                f"types {spec.stored_types} ({spec.width}x{spec.height}); was it replaced during the render?"
+            )
+        return read_passthrough(path, image, found)
+    finally:
+        image.close()
 
 
 def convert_samples(pixels: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -235,26 +265,85 @@ def _encode(temporary: Path, header: oiio.ImageSpec, data: np.ndarray) -> None:
         raise WriteCheckFailed(f"the encoder failed: {output.geterror().strip() or 'unknown error'}")
 
 
-def write_image(path: str | Path, pixels: np.ndarray, spec: FrameSpec) -> Path:
+def _layout(
+    spec: FrameSpec, format_name: str, dtype: np.dtype, channels: int, passthrough: tuple[np.ndarray, ...] | None
+) -> FrameSpec:
+    """What a ``format_name`` file written from frames of ``spec`` holds: size, windows, channels and their types.
+
+    EXR keeps ``spec``'s windows; its channels are the edited ones (stored as
+    ``spec``'s EXR types when it came from an EXR, else as ``dtype``) and, when
+    ``passthrough`` is given and ``spec`` is an EXR plate's,
+    ``spec.extra_channels``. Other formats hold the data window's pixels at
+    (0, 0) and the edited channels only.
+    """
+    names = spec.channel_names[:channels] if channels <= spec.channels else default_channel_names(channels)
+    base = FrameSpec(spec.width, spec.height, channels, names, dtype, spec.fps, (), format_name)
+    if format_name != "openexr":
+        return base
+    own = _TYPE_NAME[dtype]
+    edited = (own,) * channels
+    if spec.format_name == "openexr" and all(t in ("half", "float") for t in spec.stored_types[:channels]):
+        edited = spec.stored_types[:channels]
+    if passthrough is not None and len(passthrough) != len(spec.extra_channels):
+        raise ValueError(
+            f"{len(passthrough)} pass-through channels given for the extra channels {spec.extra_channels}"
+        )
+    # An EXR plate's channels are of EXR's types; another format's extra channels are not passed through.
+    extras = spec.extra_channels if passthrough is not None and spec.format_name == "openexr" else ()
+    types = edited + spec.stored_types[spec.channels:][: len(extras)]
+    return base.replace(
+        origin=spec.origin, display_window=spec.display, extra_channels=extras,
+        channel_types=() if set(types) == {own} else types,
+    )
+
+
+def write_image(
+    path: str | Path,
+    pixels: np.ndarray,
+    spec: FrameSpec,
+    passthrough: tuple[np.ndarray, ...] | None = None,
+    *,
+    exclusive: bool = False,
+) -> Path:
     """Write one frame ``pixels`` (``spec.shape``, ``spec.dtype``) to ``path``, verified and atomically.
 
     The format comes from the extension; samples and channels are converted with
     :func:`storage_for` / :func:`convert_samples` when the format cannot hold them.
     Channel names and the carried attributes of ``spec.metadata`` are written.
+    An EXR gets ``spec``'s data and display windows (``origin``,
+    ``display_window``), its edited channels keep an EXR plate's types (half
+    stays half, float stays float), and ``passthrough`` (the frame's
+    ``spec.extra_channels``, from :func:`read_extra_channels`) is written beside
+    them bit for bit; other formats hold the data window's pixels and the
+    edited channels only (``passthrough`` is ignored).
     The file is encoded under a temporary name, read back whole
-    (:func:`verify_image`) and only then renamed to ``path``. Raises
-    :class:`UserError` naming the file when it cannot be written whole (a full
-    disk, a read-only folder); nothing is left under ``path`` then.
+    (:func:`verify_image`; an EXR's windows, channels and pass-through samples
+    too) and only then renamed to ``path``. Raises :class:`UserError` naming
+    the file when it cannot be written whole (a full disk, a read-only folder);
+    nothing is left under ``path`` then. ``exclusive``: ``path`` is taken only if
+    nothing has that name by then (:class:`.output.OutputAppeared` otherwise).
     Returns ``path``.
     """
     path = Path(path)
     format_name = image_format(path)
     dtype, channels = storage_for(format_name, spec.dtype, spec.channels)
     data = convert_samples(pixels[:, :, :channels], dtype)
-    names = spec.channel_names[:channels] if channels <= spec.channels else default_channel_names(channels)
-    header = oiio.ImageSpec(spec.width, spec.height, channels, oiio.TypeDesc(_TYPE_NAME[dtype]))
+    layout = _layout(spec, format_name, dtype, channels, passthrough)
+    extras = tuple(passthrough or ())[: len(layout.extra_channels)]
+    names = layout.channel_names + layout.extra_channels
+    types = layout.stored_types
+    try:
+        mixed = bool(layout.channel_types) or bool(extras)
+        buffer = pack(data, types[:channels], extras, types[channels:], names) if mixed else data
+    except UserError as exc:
+        raise UserError(f"{path} was not written: {exc}") from exc
+    header = oiio.ImageSpec(spec.width, spec.height, len(names), oiio.TypeDesc(_TYPE_NAME[buffer.dtype]))
+    if layout.channel_types:
+        header.channelformats = tuple(oiio.TypeDesc(t) for t in types)
     header.channelnames = names
     header.alpha_channel = names.index("A") if "A" in names else -1
+    header.x, header.y = layout.origin
+    header.full_x, header.full_y, header.full_width, header.full_height = layout.display
     pairs = carried(spec.metadata, spec.format_name, format_name, same_dtype=dtype == spec.dtype)
     apply_attributes(header, pairs, spec.fps)
     if format_name in _COMPRESSION:
@@ -262,10 +351,12 @@ def write_image(path: str | Path, pixels: np.ndarray, spec: FrameSpec) -> Path:
 
     def verify(temporary: Path) -> None:
         verify_image(temporary, spec.width, spec.height, channels)
+        if format_name == "openexr":
+            check_written(temporary, layout, extras)
 
-    with staged((path, verify)) as (temporary,):
+    with staged((path, verify), exclusive=exclusive) as (temporary,):
         try:
-            _encode(temporary, header, data)
+            _encode(temporary, header, buffer)
         except WriteCheckFailed as exc:
             raise write_failed(path, str(exc)) from exc
     return path

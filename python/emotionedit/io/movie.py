@@ -18,6 +18,7 @@ from ..errors import InputError, UserError
 from .base import FrameReader, FrameWriter
 from .images import convert_samples
 from .output import WriteCheckFailed, make_directory, publish, remove_quietly, temporary_name, write_failed
+from .ranges import FrameRange
 from .sequence import select_frames
 from .spec import DEFAULT_FPS, MOVIE_FORMAT, FrameSpec
 
@@ -43,7 +44,7 @@ def _capture(path: Path) -> cv2.VideoCapture:
 class MovieReader(FrameReader):
     """Frames of a movie file as RGB uint8 ``(H, W, 3)``, by 0-based frame index."""
 
-    def __init__(self, path: str | Path, frame_range: tuple[int, int] | None = None) -> None:
+    def __init__(self, path: str | Path, frame_range: FrameRange | tuple[int, int] | None = None) -> None:
         path = Path(path)
         if not path.is_file():
             raise InputError(f"{path} does not exist or is not a file; check the path")
@@ -168,11 +169,13 @@ class MovieWriter(FrameWriter):
     Frames are converted to 8-bit RGB: alpha is dropped, one channel is repeated,
     uint16 is scaled, floats are clipped to [0, 1] (no colour transform). The
     movie appears under its name only when :meth:`close` has decoded it back and
-    counted every frame (:func:`verify_movie`).
+    counted every frame (:func:`verify_movie`); with ``exclusive``, only if no file
+    has its name by then (:class:`.output.OutputAppeared` otherwise).
     """
 
-    def __init__(self, path: str | Path, spec: FrameSpec, frame_numbers: list[int]) -> None:
+    def __init__(self, path: str | Path, spec: FrameSpec, frame_numbers: list[int], exclusive: bool = False) -> None:
         path = Path(path)
+        self._exclusive = exclusive
         codec = MOVIE_CODECS.get(path.suffix.lower())
         if codec is None:
             raise UserError(
@@ -234,7 +237,7 @@ class MovieWriter(FrameWriter):
         def verify(temporary: Path) -> None:
             verify_movie(temporary, self.spec.width, self.spec.height, self._written)
 
-        publish(self._temporary, self.path, verify)
+        publish(self._temporary, self.path, verify, exclusive=self._exclusive)
 
     def abort(self) -> None:
         """Drop the partial movie."""

@@ -12,13 +12,26 @@ files, contact sheets, reports and their plots):
   read-only folder or an encoder that silently wrote a damaged file ends in a
   :class:`~emotionedit.errors.UserError` naming the file, and nothing (no
   damaged file, no temporary) is left under the target's directory.
+  With ``exclusive`` (an output written without ``--overwrite``) the name is
+  taken by creating it exclusively (a hard link, which fails when the name
+  exists): of two commands writing one output at once only the first keeps
+  each name, the second stops with :class:`OutputAppeared` and replaces
+  nothing.
+
+A temporary is named ``.NAME.PID-XXXXXXXX@HOST.tmp.EXT`` (:func:`temporary_name`);
+one left by a process that was killed (``kill -9``, a machine that died) is found by
+:func:`stale_temporaries`.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 import secrets
 import shutil
+import socket
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,10 +50,85 @@ class WriteCheckFailed(Exception):
     """A written file does not read back whole; the message says what was found."""
 
 
+class OutputAppeared(OutputExistsError):
+    """An output was created by someone else while this command wrote it (an exclusive publish lost).
+
+    ``path``: the output, left as the other writer made it.
+    """
+
+    def __init__(self, message: str, path: Path):
+        super().__init__(message)
+        self.path = Path(path)
+
+
+#: How long a temporary of another machine (whose process cannot be checked from here) must be left
+#: untouched before :func:`stale_temporaries` calls it stale: far longer than any file takes to write.
+FOREIGN_STALE_SECONDS = 3600.0
+_TEMPORARY = re.compile(
+    r"^\.(?P<target>.+)\.(?P<pid>\d+)-(?P<token>[0-9a-f]{8})(?:@(?P<host>[A-Za-z0-9._-]*))?\.tmp(?P<ext>\.[^.]*)?$"
+)
+
+
+def _host() -> str:
+    """This machine's name as it goes into temporary names (letters, digits, ``.``, ``-``, ``_``)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", socket.gethostname())[:40]
+
+
 def temporary_name(target: Path) -> Path:
-    """A hidden, unique name next to ``target`` with the same extension (so writers pick the format)."""
+    """A hidden, unique name next to ``target`` with the same extension (so writers pick the format).
+
+    ``.NAME.PID-XXXXXXXX@HOST.tmp.EXT``: the process and machine writing it, so
+    that a temporary left by a killed process can be told from one being written
+    (:func:`stale_temporaries`), also in a folder that render nodes share.
+    """
     target = Path(target)
-    return target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp{target.suffix}")
+    return target.with_name(
+        f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}@{_host()}.tmp{target.suffix}"
+    )
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this machine."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:  # it exists, another user's
+        return True
+    return True
+
+
+def stale_temporaries(directory: Path, targets: Callable[[str], bool]) -> list[Path]:
+    """Temporaries in ``directory`` of the file names ``targets`` accepts whose writer is gone.
+
+    A temporary (see :func:`temporary_name`) is stale when its process no
+    longer runs on this machine (it was killed: SIGKILL, a crash, a lost
+    machine), or, for one written on another machine or by an older EmotionEdit
+    (no ``@HOST``), when it has not changed for :data:`FOREIGN_STALE_SECONDS`.
+    A temporary being written is never stale. Returns them sorted; nothing is
+    removed here.
+    """
+    directory = Path(directory) if str(directory) else Path(".")
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    here, now, stale = _host(), time.time(), []
+    for name in names:
+        found = _TEMPORARY.match(name)
+        if found is None or not targets(found.group("target")):
+            continue
+        path = directory / name
+        if found.group("host") == here:
+            gone = not _alive(int(found.group("pid")))
+        else:
+            try:
+                gone = now - path.lstat().st_mtime > FOREIGN_STALE_SECONDS
+            except OSError:
+                continue
+        if gone:
+            stale.append(path)
+    return sorted(stale)
 
 
 def remove_quietly(path: Path) -> None:
@@ -210,17 +298,53 @@ def verify_not_empty(temporary: Path) -> None:
         raise WriteCheckFailed("the file is empty after writing (0 bytes)")
 
 
-def publish(temporary: Path, target: Path, verify: Verify) -> None:
+def publish(temporary: Path, target: Path, verify: Verify, *, exclusive: bool = False) -> None:
     """Check the written ``temporary`` (not empty, then ``verify``) and rename it to ``target``.
 
     On any failure the temporary is removed and :func:`write_failed`'s error raised.
+    ``exclusive``: take the name only if nothing has it (:func:`claim`), else
+    raise :class:`OutputAppeared` and leave what is there.
     """
-    publish_all([(temporary, target, verify)])
+    publish_all([(temporary, target, verify)], exclusive=exclusive)
 
 
-def publish_all(files: Sequence[tuple[Path, Path, Verify]]) -> None:
+def claim(temporary: Path, target: Path) -> None:
+    """Give the whole file ``temporary`` the name ``target`` only if that name is free, atomically.
+
+    A hard link creates the name or fails when it exists, so of two processes
+    claiming one name exactly one succeeds, and ``target`` never holds part of a
+    file. Where the file system has no hard links, the name is reserved by an
+    exclusive create and then replaced by the whole file (an empty file holds the
+    name for that moment). Raises :class:`OutputAppeared` when the name is taken.
+    """
+    temporary, target = Path(temporary), Path(target)
+    taken = OutputAppeared(
+        f"{target} appeared while this command was writing it (another command writing the same output at the "
+        f"same time?); it was left as that command wrote it and this one stops: run one command per output, "
+        f"or give each its own frames (--frames), or pass --overwrite to replace what is there", target)
+    try:
+        os.link(temporary, target)
+    except FileExistsError:
+        raise taken from None
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS):
+            raise
+        try:
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        except FileExistsError:
+            raise taken from None
+        os.replace(temporary, target)
+        return
+    try:
+        os.unlink(temporary)
+    except FileNotFoundError:
+        pass
+
+
+def publish_all(files: Sequence[tuple[Path, Path, Verify]], *, exclusive: bool = False) -> None:
     """:func:`publish` for several ``(temporary, target, verify)`` at once: all are checked
-    before any is renamed, so a failure leaves none of them under its name."""
+    before any is renamed, so a failure leaves none of them under its name (with ``exclusive``,
+    a name found taken stops the rest; the ones claimed before it stay, whole)."""
     try:
         for temporary, target, verify in files:
             try:
@@ -230,7 +354,12 @@ def publish_all(files: Sequence[tuple[Path, Path, Verify]]) -> None:
                 raise write_failed(target, f"it does not read back whole ({exc})") from exc
         for temporary, target, _ in files:
             try:
-                os.replace(temporary, target)
+                if exclusive:
+                    claim(temporary, target)
+                else:
+                    os.replace(temporary, target)
+            except OutputAppeared:
+                raise
             except OSError as exc:
                 raise write_failed(target, exc.strerror or str(exc)) from exc
     except BaseException:
@@ -240,7 +369,7 @@ def publish_all(files: Sequence[tuple[Path, Path, Verify]]) -> None:
 
 
 @contextmanager
-def staged(*outputs: tuple[str | Path, Verify]) -> Iterator[list[Path]]:
+def staged(*outputs: tuple[str | Path, Verify], exclusive: bool = False) -> Iterator[list[Path]]:
     """Write files under temporary names, then verify and publish them together.
 
     ``outputs``: ``(target, verify)`` pairs. Yields the temporary paths (same
@@ -248,6 +377,7 @@ def staged(*outputs: tuple[str | Path, Verify]) -> Iterator[list[Path]]:
     temporary is checked (:func:`publish_all`) and renamed to its target; when it
     raises, the temporaries are removed. An ``OSError`` of the block (a full or
     read-only disk) becomes a :class:`UserError` naming the first target.
+    ``exclusive``: each target is claimed only if its name is free (see :func:`claim`).
     """
     targets = [Path(target) for target, _ in outputs]
     for target in targets:
@@ -268,4 +398,5 @@ def staged(*outputs: tuple[str | Path, Verify]) -> Iterator[list[Path]]:
         for temporary in temporaries:
             remove_quietly(temporary)
         raise
-    publish_all([(t, target, v) for t, target, (_, v) in zip(temporaries, targets, outputs, strict=True)])
+    publish_all([(t, target, v) for t, target, (_, v) in zip(temporaries, targets, outputs, strict=True)],
+                exclusive=exclusive)

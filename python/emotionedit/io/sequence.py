@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError, UserError
+from .ranges import FrameRange, Span
 
 _HASHES = re.compile(r"#+")
 _PRINTF = re.compile(r"%(0?\d*)d")
@@ -119,7 +120,9 @@ def number_in_name(path: str | Path) -> int | None:
 
 
 def parse_frame_range(text: str) -> tuple[int, int]:
-    """``"1001-1100"`` -> ``(1001, 1100)``; ``"1001"`` -> ``(1001, 1001)``.
+    """``"1001-1100"`` -> ``(1001, 1100)``; ``"1001"`` -> ``(1001, 1001)``: one contiguous range only.
+
+    Commands take the full syntax (steps and lists) through :func:`.ranges.parse_frames`.
 
     Negative frames are written with a sign (``"-5--1"``). Raises
     :class:`UserError` for anything else, or when the first frame is after the last.
@@ -156,23 +159,21 @@ def describe_frames(numbers: list[int]) -> str:
 
 
 def select_frames(
-    available: list[int], frame_range: tuple[int, int] | None, source: str
+    available: list[int], frame_range: FrameRange | tuple[int, int] | None, source: str
 ) -> list[int]:
-    """The frames of ``available`` (sorted) inside ``frame_range`` (inclusive).
+    """The frames of ``available`` (sorted) that ``frame_range`` names (see :mod:`.ranges`).
 
-    Gaps inside the range are skipped. Raises :class:`UserError` when the range
-    reaches before the first or after the last available frame, or holds none of
-    them; the message lists what ``source`` has.
+    ``frame_range``: a :class:`~.ranges.FrameRange`, or an inclusive
+    ``(first, last)``; ``None`` keeps every frame. Gaps inside a ``FIRST-LAST``
+    part are skipped. Raises :class:`UserError` when a part reaches before the
+    first or after the last available frame, or holds none of them; the message
+    lists what ``source`` has.
     """
     if frame_range is None:
         return list(available)
-    first, last = frame_range
-    if first > last:
-        raise UserError(f"frame range {first}-{last} starts after it ends; give FIRST-LAST, FIRST <= LAST")
-    chosen = [n for n in available if first <= n <= last]
-    if not chosen or first < available[0] or last > available[-1]:
-        raise UserError(
-            f"frames {first}-{last} were asked for, but {source} has frames {describe_frames(available)}; "
-            f"choose a range inside those"
-        )
-    return chosen
+    if not isinstance(frame_range, FrameRange):
+        first, last = frame_range
+        if first > last:
+            raise UserError(f"frame range {first}-{last} starts after it ends; give FIRST-LAST, FIRST <= LAST")
+        frame_range = FrameRange((Span(first, last),))
+    return frame_range.select(available, source)

@@ -1,4 +1,4 @@
-"""What a stream of frames is: size, channels, sample type, rate and file attributes.
+"""What a stream of frames is: size, windows, channels, sample type, rate and file attributes.
 
 :class:`FrameSpec` is shared by every reader and writer in :mod:`emotionedit.io`;
 it is a frozen, hashable value so the engine can compare or cache by it.
@@ -25,6 +25,9 @@ MOVIE_FORMAT = "movie"
 
 #: Frame rate assumed for image sequences that do not carry one.
 DEFAULT_FPS = 24.0
+
+#: Stored sample types of a file's channels, by OpenImageIO's name.
+CHANNEL_TYPES: tuple[str, ...] = ("uint8", "uint16", "half", "float", "uint")
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,23 @@ class FrameSpec:
             :class:`AttributeValue`.
         format_name: ``"openexr"``, ``"png"``, ``"dpx"``, ``"tiff"``, ``"jpeg"`` or
             ``"movie"``.
+        origin: ``(x, y)`` in pixels of the data window's top-left pixel in the
+            image's coordinates (OpenEXR's ``dataWindow.min``; ``y`` grows
+            downwards, either may be negative). A frame array holds the data
+            window: its pixel ``[row, col]`` is the image's pixel
+            ``(origin[0] + col, origin[1] + row)``. Analysis and render work on
+            these arrays, so landmarks and ``--face x,y`` are data-window pixels.
+        display_window: ``(x, y, width, height)`` in pixels of the display window
+            (what the picture is framed as; OpenEXR's ``displayWindow``), or
+            ``None`` when it is the data window itself. A data window larger than
+            it is overscan; smaller, a cropped data window.
+        extra_channels: names of the file's channels that are not in the frame
+            array (depth ``Z``, AOVs, other layers), in the file's order; EXR
+            outputs pass them through unchanged (see :mod:`.channels`).
+        channel_types: the stored sample type of every channel of the file, the
+            frame array's ``channels`` first, then ``extra_channels``, as
+            OpenImageIO names them (one of :data:`CHANNEL_TYPES`); ``()`` when
+            every channel is stored as ``dtype``.
     """
 
     width: int
@@ -73,11 +93,20 @@ class FrameSpec:
     fps: float
     metadata: tuple[tuple[str, object], ...] = ()
     format_name: str = "openexr"
+    origin: tuple[int, int] = (0, 0)
+    display_window: tuple[int, int, int, int] | None = None
+    extra_channels: tuple[str, ...] = ()
+    channel_types: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "dtype", np.dtype(self.dtype))
         object.__setattr__(self, "channel_names", tuple(self.channel_names))
         object.__setattr__(self, "metadata", tuple((str(k), v) for k, v in self.metadata))
+        object.__setattr__(self, "origin", tuple(int(v) for v in self.origin))
+        if self.display_window is not None:
+            object.__setattr__(self, "display_window", tuple(int(v) for v in self.display_window))
+        object.__setattr__(self, "extra_channels", tuple(self.extra_channels))
+        object.__setattr__(self, "channel_types", tuple(self.channel_types))
         if self.width <= 0 or self.height <= 0:
             raise ValueError(f"FrameSpec needs a positive size, got {self.width}x{self.height}")
         if not 1 <= self.channels <= 4:
@@ -93,11 +122,53 @@ class FrameSpec:
             )
         if not self.fps > 0:
             raise ValueError(f"FrameSpec needs a positive fps, got {self.fps}")
+        if len(self.origin) != 2:
+            raise ValueError(f"FrameSpec origin must be (x, y), got {self.origin}")
+        if self.display_window is not None and (
+            len(self.display_window) != 4 or self.display_window[2] <= 0 or self.display_window[3] <= 0
+        ):
+            raise ValueError(
+                f"FrameSpec display_window must be (x, y, width, height) with a positive size, "
+                f"got {self.display_window}"
+            )
+        if self.channel_types:
+            count = self.channels + len(self.extra_channels)
+            if len(self.channel_types) != count:
+                raise ValueError(
+                    f"FrameSpec has {count} channels ({self.channels} + {len(self.extra_channels)} extra) but "
+                    f"{len(self.channel_types)} channel types {self.channel_types}"
+                )
+            unknown = [t for t in self.channel_types if t not in CHANNEL_TYPES]
+            if unknown:
+                raise ValueError(f"FrameSpec channel types must be among {CHANNEL_TYPES}, got {unknown}")
 
     @property
     def shape(self) -> tuple[int, int, int]:
         """``(height, width, channels)`` of every frame array."""
         return (self.height, self.width, self.channels)
+
+    @property
+    def data_window(self) -> tuple[int, int, int, int]:
+        """``(x, y, width, height)`` of the data window: the pixels a frame array holds."""
+        return (self.origin[0], self.origin[1], self.width, self.height)
+
+    @property
+    def display(self) -> tuple[int, int, int, int]:
+        """``(x, y, width, height)`` of the display window (the data window when none is set)."""
+        return self.data_window if self.display_window is None else self.display_window
+
+    @property
+    def plain_window(self) -> bool:
+        """True when the data window is the display window at (0, 0): a format without windows loses nothing."""
+        return self.origin == (0, 0) and self.display == self.data_window
+
+    @property
+    def stored_types(self) -> tuple[str, ...]:
+        """:attr:`channel_types`, or ``dtype``'s name for every channel when it is empty."""
+        if self.channel_types:
+            return self.channel_types
+        name = {"uint8": "uint8", "uint16": "uint16", "float16": "half", "float32": "float"}[self.dtype.name]
+        return (name,) * (self.channels + len(self.extra_channels))
 
     def attribute(self, name: str, default: object = None) -> object:
         """The value of metadata attribute ``name``, or ``default``."""

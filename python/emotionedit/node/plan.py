@@ -17,12 +17,15 @@ the node's ``host_access`` gate (:mod:`emotionedit.node.gpu`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from ..analysis import UNCHECKED
 from ..engine import ShotEditor
 from ..errors import AnalysisMismatchError
+from ..fingerprint import PlateMismatchError, cells_region
 from ..render import Output, Region
 from ..render.frame import ZERO, FramePlan, plan_frame
 from . import gpu, preview
@@ -32,6 +35,10 @@ from .params import NodeParams
 from .window import fill_window
 
 Rect = tuple[int, int, int, int]  # OFX pixel rectangle x1, y1, x2, y2 (y up)
+
+#: Set (not to 0) in the host's environment, the node renders plates that do not match their Analysis File's
+#: fingerprint (the command line's --ignore-plate-mismatch): a plate retouched or graded beyond a tone curve.
+IGNORE_PLATE_MISMATCH = "EMOTIONEDIT_IGNORE_PLATE_MISMATCH"
 
 
 class Plan:
@@ -50,6 +57,12 @@ class Plan:
     window is all background: a pass-through frame), ``background`` ("source" or "zero": the rest
     of the window; 0 wherever the window reaches past the source) and ``messages``. In preview mode
     without ``source`` (the engine server, CUDA) the rectangles are decided in :meth:`render`.
+
+    With an Analysis File, a frame that writes anything is checked against the plate's fingerprint in
+    its pixel phase (:meth:`~emotionedit.engine.ShotEditor.check_pixels`): ``read_rect`` then also holds
+    the fingerprint's cells around the face (:func:`~emotionedit.fingerprint.cells_region`), and pixels
+    that are not the analysed frame's fail the frame with a message (a frame offset named) before
+    anything is written. ``EMOTIONEDIT_IGNORE_PLATE_MISMATCH=1`` in the environment turns the check off.
     """
 
     def __init__(self, request: Mapping):
@@ -74,11 +87,16 @@ class Plan:
         self.write_rect: Rect | None = None
         self.background = "source"
         self.frame: FramePlan | None = None  # the engine's plan, cropped to the window
+        # The plate check: the editor whose fingerprint the pixels are checked against (None: no check), and the
+        # plate region (top-down pixels) the pixel phase's source covers when it is wider than the frame's.
+        self._checker: ShotEditor | None = None
+        self._source_region: Region | None = None
         if self.params.analysis_file:
             editor = editor_for(self.params.analysis_file, self.params.smoothing)
             self._check_frame(editor)
             p = self.params
             self._plan(editor.plan_frame(self.shape, self.dtype, self.frame_number, p.edit, p.output))
+            self._plan_plate_check(editor)
         else:
             self.messages.append(("warning", preview.NOTE))
             if "source" not in request:
@@ -110,6 +128,37 @@ class Plan:
         if analysis.fit.flags[analysis.index_of(self.frame_number)] != 0:
             self.messages.append(("warning", f"frame {self.frame_number} has no usable face in the analysis (lost, "
                                              "turned to profile or unreliable); it passes through unedited"))
+
+    def _plan_plate_check(self, editor: ShotEditor) -> None:
+        """Widen ``read_rect`` to the pixels the plate check reads; a pass-through frame reads and checks nothing."""
+        if self.frame.write_rect is None:
+            return
+        if editor.analysis.thumbnails is None:
+            self.messages.append(("warning", f"Analysis File {self.params.analysis_file}: {UNCHECKED}"))
+            return
+        if os.environ.get(IGNORE_PLATE_MISMATCH, "").strip() not in ("", "0") or editor.fingerprint is None:
+            return
+        read = self.frame.read_rect
+        around = read if read is not None else self.frame.write_rect
+        y0, x0, y1, x1 = cells_region((self.height, self.width), (around.y0, around.x0, around.y1, around.x1))
+        if read is not None:
+            y0, x0, y1, x1 = min(y0, read.y0), min(x0, read.x0), max(y1, read.y1), max(x1, read.x1)
+        self._checker = editor
+        self._source_region = Region(x0, y0, x1, y1)
+        self.read_rect = self._ofx(self._source_region)
+
+    def _check_pixels(self, src: np.ndarray, origin: tuple[int, int]) -> None:
+        """Refuse the frame when ``src`` (the plate's pixels from ``origin``, row and column) is not its analysed
+        frame; a frame offset is named with the Frame Offset that fits."""
+        try:
+            self._checker.check_pixels(src, self.frame_number, origin)
+        except PlateMismatchError as exc:
+            if exc.offset is None:
+                raise
+            raise AnalysisMismatchError(
+                f"{exc}. Here: host frame {self.time:g} with Frame Offset {self.params.frame_offset} reads plate "
+                f"frame {self.frame_number}, whose pixels are analysed frame {exc.match.closest}: set Frame Offset "
+                f"to {self.params.frame_offset + exc.offset}") from None
 
     def _plan_preview(self, source: np.ndarray) -> None:
         """Track the frame on its own (preview quality) and plan it."""
@@ -144,6 +193,16 @@ class Plan:
         """
         if self.frame is None or self.frame.write_rect is None:
             raise RuntimeError("render_region called for a frame with nothing to write (no write_rect)")
+        if self._checker is not None:
+            wide = self._source_region
+            self._check_pixels(src, (wide.y0, wide.x0))
+            read = self.frame.read_rect
+            src = None if read is None else src[read.y0 - wide.y0 : read.y1 - wide.y0,
+                                                read.x0 - wide.x0 : read.x1 - wide.x0]
+        self._render_frame_region(src, dst)
+
+    def _render_frame_region(self, src: np.ndarray | None, dst: np.ndarray) -> None:
+        """:meth:`render_region` on the frame's own rectangles (``src``: the engine plan's ``read_rect``)."""
         frame = self.frame
         if self.straight_alpha and self.params.output == Output.EDITED:
             read, write = frame.read_rect, frame.write_rect
@@ -161,13 +220,15 @@ class Plan:
         """
         if self.frame is None:
             self._plan_preview(src)
+        if self._checker is not None and self.frame.write_rect is not None:
+            self._check_pixels(src, (0, 0))  # the whole source: every cell of the fingerprint
         fill_window(dst, src, self.row, self.column, zero=self.background == ZERO)
         frame = self.frame
         if frame.write_rect is None:
             return
         w, r = frame.write_rect, frame.read_rect
         into = dst[w.y0 - self.row : w.y1 - self.row, w.x0 - self.column : w.x1 - self.column]
-        self.render_region(None if r is None else src[r.y0 : r.y1, r.x0 : r.x1], into)
+        self._render_frame_region(None if r is None else src[r.y0 : r.y1, r.x0 : r.x1], into)
 
     def render_cuda(self, src_view: Mapping, dst_view: Mapping, stream_pointer: int,
                     host_access: Callable[[bool], bool] | None = None) -> None:
