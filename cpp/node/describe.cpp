@@ -161,6 +161,12 @@ OfxStatus describe_in_context(OfxImageEffectHandle descriptor, OfxPropertySetHan
                   1.0, 0.0, 1.0, 1.0, true);
   }
   {
+    define_double(set, kSkinDetail, "Skin Detail",
+                  "The creases the expression brings, measured on real faces (a smile's folds, raised brows' "
+                  "forehead lines), shading the skin: 0 is the warp alone, 1 as real faces show them, up to 2.",
+                  1.0, 0.0, kMaxSkinDetail, 1.0, true);
+  }
+  {
     define_choice(set, kMode, "Mode",
                   "Add: the emotion goes on top of the performance. Replace: the actor's own emotion is removed first.",
                   kModeOptions, 0, true);

@@ -17,6 +17,7 @@ inline constexpr char kIntensity[] = "intensity";
 inline constexpr char kEmotion2[] = "emotion2";
 inline constexpr char kBlend[] = "blend";
 inline constexpr char kLipPreservation[] = "lipPreservation";
+inline constexpr char kSkinDetail[] = "skinDetail";
 inline constexpr char kMode[] = "mode";
 inline constexpr char kRegionGroup[] = "regions";
 inline constexpr char kBrows[] = "regionBrows";
@@ -53,6 +54,7 @@ inline constexpr Spec kValues[] = {
     {kFrameOffset, Kind::Int},
     {kFace, Kind::String},
     {kOutput, Kind::Choice},
+    {kSkinDetail, Kind::Double},  // appended: the order of the others never changes
 };
 inline constexpr std::size_t kValueCount = sizeof(kValues) / sizeof(kValues[0]);
 
@@ -66,8 +68,9 @@ inline constexpr const char *kOutputOptions[] = {"Edited", "Face Matte", "Landma
 // Emotion 2 is "None" followed by the emotions: option i + 1 is Emotion(i).
 inline constexpr const char kNoEmotion[] = "None";
 
-// The engine's bounds (emotionedit.edit.expression.MAX_INTENSITY, engine.DEFAULT_SMOOTHING).
+// The engine's bounds (emotionedit.edit.expression.MAX_INTENSITY, MAX_SKIN_DETAIL, engine.DEFAULT_SMOOTHING).
 inline constexpr double kMaxIntensity = 2.0;
+inline constexpr double kMaxSkinDetail = 2.0;
 inline constexpr double kDefaultSmoothing = 1.5;
 
 }  // namespace ee::param

@@ -11,7 +11,11 @@ face frame (inter-ocular distances, IOD) of each actor:
   jaw + the chin's drop x chin + widening x smile + brow raise x brows); its smile term, for actors
   whose smiles are all open (posed smiles), is the cross-check of the closed-lip smile: the two men's
   smiles point the same way (cosine in the report);
-- **brow raise**: that model's brow term, at the size of the actor's raised brows.
+- **brow raise**: that model's brow term, at the size of the actor's raised brows;
+- **skin detail**: the expression ratio image of the smiles and of the raised brows (the same frames
+  against the actor's resting frames, in linear light, pulled into the texture of
+  :mod:`emotionedit.render.detail` by each frame's landmarks), with the room's slow shading taken out,
+  lips, eyes and brows masked, mirrored and averaged over the actors: ``fit/data/skin_detail.npz``.
 
 Each field is made left-right symmetric (the mesh's own mirror pairs) and averaged over the actors that
 show it. The result is a small table of numbers about real faces (no pixels), kept in the package as
@@ -25,7 +29,9 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
+import cv2
 import numpy as np
 
 from .analysis import PlateInfo
@@ -35,6 +41,7 @@ from .fit.measured import DATA_PATH, FEATURES, features
 from .fit.pose import to_canonical
 from .footage import fetch_clip
 from .io import open_frames
+from .render import detail
 
 # Lips this close (IOD of inner-lip opening) are together.
 CLOSED_APERTURE = 0.03
@@ -112,8 +119,19 @@ def symmetric(field: np.ndarray, mirror: np.ndarray) -> np.ndarray:
     return 0.5 * (field + flipped)
 
 
-def canonical_shot(clip: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Track a clip; returns canonical faces (T, 478, 3) (NaN where unusable), usable (T,), neutral (478, 3)."""
+class Shot(NamedTuple):
+    """A tracked clip: canonical faces (T, 478, 3) (NaN where unusable), usable (T,) bool, the actor's
+    neutral (478, 3), the tracked landmarks (T, 478, 2) in plate pixels and his resting frames (T,) bool."""
+
+    canonical: np.ndarray
+    usable: np.ndarray
+    neutral: np.ndarray
+    landmarks: np.ndarray
+    resting: np.ndarray
+
+
+def canonical_shot(clip: Path) -> Shot:
+    """Track a clip (see :class:`Shot`)."""
     with open_frames(str(clip)) as reader:
         plate = PlateInfo(path=str(clip), width=reader.spec.width, height=reader.spec.height,
                           frame_numbers=list(reader.frame_numbers), fps=reader.spec.fps)
@@ -126,7 +144,9 @@ def canonical_shot(clip: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                                      fit.translation[usable])
     # The neutral is the median of the least expressive frames, before any smile correction.
     neutral = np.median(canonical[fit.neutral_frames], axis=0)
-    return canonical, usable, neutral
+    resting = np.zeros(len(usable), bool)
+    resting[fit.neutral_frames] = True
+    return Shot(canonical, usable, neutral, landmarks[..., :2], usable & resting)
 
 
 def measure_actor(canonical: np.ndarray, usable: np.ndarray, neutral: np.ndarray) -> dict:
@@ -149,6 +169,9 @@ def measure_actor(canonical: np.ndarray, usable: np.ndarray, neutral: np.ndarray
     closed = smiles & (col["aperture"] < CLOSED_APERTURE)
     raises = (col["brow_height"] >= BROW_MIN_RAISE) & (col["mouth_width"] < SMILE_MIN_WIDTH / 2)
     out["frames"].update(broad_smiles=int(smiles.sum()), closed_smiles=int(closed.sum()), brow_raises=int(raises.sum()))
+    # Which frames show each expression (indices into the clip): the skin detail is measured on them.
+    index = np.flatnonzero(usable)
+    out["shown"] = {"smile": index[closed if closed.sum() >= MIN_FRAMES else smiles], "brow_raise": index[raises]}
     if closed.sum() >= MIN_FRAMES:
         out["smile"] = change[usable][closed].mean(axis=0)
     if smiles.sum() >= MIN_FRAMES:
@@ -158,15 +181,107 @@ def measure_actor(canonical: np.ndarray, usable: np.ndarray, neutral: np.ndarray
     return out
 
 
-def calibrate(clips: tuple[str, ...] = CLIPS) -> tuple[dict[str, np.ndarray], dict]:
-    """Measure every actor; returns the averaged symmetric fields and a JSON-able report."""
-    measured, neutrals, report = [], [], {"actors": {}}
+# Skin detail: at most this many frames of each expression (and of rest) per actor are pulled into the
+# texture (spread over the clip); the room's slow shading is what varies over more than SLOW_SHADING IOD.
+DETAIL_FRAMES = 150
+SLOW_SHADING = 0.2
+# What the detail maps leave to the warp: lips, eyes and brows (grown by these IOD), and the face's rim.
+DETAIL_MASK_GROWTH = {"lips": 0.04, "eyes": 0.07, "brows": 0.05}
+DETAIL_FACE_SCALE = 0.9
+
+
+def _linear(image: np.ndarray) -> np.ndarray:
+    """sRGB-encoded uint8 (h, w, 3) to linear light float32."""
+    x = image.astype(np.float32) / 255.0
+    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def _texture_polygon(layout: detail.TextureLayout, vertices, hull: bool, grow: float = 0.0,
+                     scale: float = 1.0) -> np.ndarray:
+    width, height = layout.size
+    points = layout.vertices[list(vertices)]
+    points = points.mean(axis=0) + scale * (points - points.mean(axis=0))
+    if hull:
+        points = cv2.convexHull(points.astype(np.float32))[:, 0]
+    mask = np.zeros((height, width), np.uint8)
+    cv2.fillPoly(mask, [np.round(points * 16).astype(np.int32)], 255, cv2.LINE_AA, shift=4)
+    if grow > 0:
+        size = int(2 * round(grow * detail.TEXELS_PER_IOD) + 1)
+        mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
+    return mask.astype(np.float32) / 255.0
+
+
+def detail_mask(layout: detail.TextureLayout) -> tuple[np.ndarray, np.ndarray]:
+    """Where the detail maps may shade, (height, width) float32 in [0, 1], feathered; and the face (the
+    rim inside the outline) that the slow shading is estimated over."""
+    face = _texture_polygon(layout, topo.FACE_OVAL, hull=False, scale=DETAIL_FACE_SCALE)
+    grow = DETAIL_MASK_GROWTH
+    lips = _texture_polygon(layout, topo.LIPS_UPPER + topo.LIPS_LOWER, hull=True, grow=grow["lips"])
+    eyes = np.maximum(
+        _texture_polygon(layout, topo.RIGHT_UPPER_LID + topo.RIGHT_LOWER_LID + (33, 133), hull=True, grow=grow["eyes"]),
+        _texture_polygon(layout, topo.LEFT_UPPER_LID + topo.LEFT_LOWER_LID + (263, 362), hull=True, grow=grow["eyes"]))
+    brows = np.maximum(_texture_polygon(layout, topo.RIGHT_BROW, hull=True, grow=grow["brows"]),
+                       _texture_polygon(layout, topo.LEFT_BROW, hull=True, grow=grow["brows"]))
+    keep = face * (1.0 - lips) * (1.0 - eyes) * (1.0 - brows)
+    return cv2.GaussianBlur(keep, (0, 0), 0.03 * detail.TEXELS_PER_IOD), face
+
+
+def mirror_texture(image: np.ndarray, layout: detail.TextureLayout) -> np.ndarray:
+    """The texture's mirror image about the face's midline."""
+    width, height = layout.size
+    midline = layout.vertices[list(MIDLINE), 0].mean()
+    map_x = np.repeat((2.0 * midline - np.arange(width, dtype=np.float32))[None, :], height, axis=0)
+    map_y = np.repeat(np.arange(height, dtype=np.float32)[:, None], width, axis=1)
+    return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def texture_means(clip: Path, landmarks: np.ndarray, frames: dict[str, np.ndarray],
+                  layout: detail.TextureLayout) -> dict[str, np.ndarray]:
+    """The mean linear-light texture (height, width, 3) of each named set of frame indices of a clip."""
+    chosen: dict[int, list[str]] = {}
+    for name, index in frames.items():
+        if len(index) > DETAIL_FRAMES:
+            index = index[np.linspace(0, len(index) - 1, DETAIL_FRAMES).astype(int)]
+        for i in index:
+            chosen.setdefault(int(i), []).append(name)
+    sums = {name: 0.0 for name in frames}
+    counts = dict.fromkeys(frames, 0)
+    with open_frames(str(clip)) as reader:
+        for i, (_, image) in enumerate(reader):
+            if i not in chosen:
+                continue
+            map_x, map_y = detail.texture_to_plate(landmarks[i], layout)
+            texture = cv2.remap(_linear(image[..., :3]), map_x, map_y, cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_REPLICATE)
+            for name in chosen[i]:
+                sums[name] = sums[name] + texture
+                counts[name] += 1
+    return {name: sums[name] / counts[name] for name in frames if counts[name]}
+
+
+def ratio_map(expressive: np.ndarray, resting: np.ndarray, layout: detail.TextureLayout) -> np.ndarray:
+    """The symmetric log ratio of two mean textures' luminance with the slow shading taken out, masked."""
+    luminance = np.array([0.2126, 0.7152, 0.0722], np.float32)
+    log_ratio = np.log((expressive @ luminance + 2e-3) / (resting @ luminance + 2e-3))
+    keep, face = detail_mask(layout)
+    sigma = SLOW_SHADING * detail.TEXELS_PER_IOD
+    slow = cv2.GaussianBlur(log_ratio * face, (0, 0), sigma) / np.maximum(cv2.GaussianBlur(face, (0, 0), sigma), 1e-3)
+    crease = log_ratio - slow
+    return (0.5 * (crease + mirror_texture(crease, layout)) * keep).astype(np.float32)
+
+
+def calibrate(clips: tuple[str, ...] = CLIPS) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict]:
+    """Measure every actor; returns the averaged symmetric fields, the skin detail maps (with the face
+    they are laid out on, ``layout_face``) and a JSON-able report."""
+    measured, neutrals, shots, report = [], [], [], {"actors": {}}
     for clip in clips:
         print(f"tracking {clip} ...", file=sys.stderr)
-        canonical, usable, neutral = canonical_shot(fetch_clip(clip))
-        fields = measure_actor(canonical, usable, neutral)
+        shot = canonical_shot(fetch_clip(clip))
+        neutral = shot.neutral
+        fields = measure_actor(shot.canonical, shot.usable, neutral)
         measured.append(fields)
         neutrals.append(neutral)
+        shots.append(shot)
         report["actors"][clip] = {
             "frames": fields["frames"],
             **{name: dict(zip(FEATURES, np.round(features(neutral + fields[name], neutral), 4).tolist(),
@@ -191,7 +306,33 @@ def calibrate(clips: tuple[str, ...] = CLIPS) -> tuple[dict[str, np.ndarray], di
         if i != j and "smile" in mi and "smile_separated" in mj}
     report["features_iod"] = "change from the actor's neutral, inter-ocular distances; see emotionedit.fit.measured"
     report["jaw_note"] = "jaw: per IOD of inner-lip opening with the chin still; chin: per IOD of the chin's drop"
-    return fields, report
+    maps = measure_skin_detail(clips, shots, measured, reference, report)
+    return fields, maps, report
+
+
+def measure_skin_detail(clips: tuple[str, ...], shots: list[Shot], measured: list[dict], reference: np.ndarray,
+                        report: dict) -> dict[str, np.ndarray]:
+    """The skin detail maps (log ratio, see :mod:`emotionedit.render.detail`) averaged over the actors
+    that show each expression in ``MIN_FRAMES`` frames or more; adds their ranges to ``report``."""
+    layout = detail.texture_layout(reference)
+    per_map: dict[str, list[np.ndarray]] = {}
+    for clip, shot, fields in zip(clips, shots, measured, strict=True):
+        frames = {name: index for name, index in fields["shown"].items() if len(index) >= MIN_FRAMES}
+        if not frames:
+            continue
+        print(f"skin detail of {clip}: {', '.join(frames)} ...", file=sys.stderr)
+        textures = texture_means(fetch_clip(clip), shot.landmarks, {**frames, "rest": np.flatnonzero(shot.resting)},
+                                 layout)
+        for name in frames:
+            ratio = ratio_map(textures[name], textures["rest"], layout)
+            per_map.setdefault(name, []).append(ratio)
+            report["actors"][clip].setdefault("skin_detail_ratio_p1_p99", {})[name] = \
+                np.round(np.exp(np.percentile(ratio, [1, 99])), 3).tolist()
+    maps = {name: np.mean(ratios, axis=0) for name, ratios in per_map.items()}
+    report["skin_detail"] = {name: {"actors": len(per_map[name]),
+                                    "ratio_p1_p99": np.round(np.exp(np.percentile(m, [1, 99])), 3).tolist()}
+                             for name, m in maps.items()}
+    return {"layout_face": reference[:, :2], **maps}
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -202,16 +343,20 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m emotionedit.calibrate", description=__doc__.split("\n")[0])
     parser.add_argument("--data", default=str(DATA_PATH), help="fields to write (default: the package's own)")
+    parser.add_argument("--skin-detail", default=str(detail.DETAIL_PATH), help="skin detail maps to write "
+                        "(default: the package's own)")
     parser.add_argument("--report", default="docs/results/measured_expressions.json", help="figures per actor")
     args = parser.parse_args(argv)
-    fields, report = calibrate()
+    fields, maps, report = calibrate()
     data = Path(args.data)
     data.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(data, **{k: (v.astype(np.float32) if v.dtype.kind == "f" else v) for k, v in fields.items()})
+    skin = Path(args.skin_detail)
+    np.savez_compressed(skin, **{k: v.astype(np.float32) for k, v in maps.items()})
     Path(args.report).parent.mkdir(parents=True, exist_ok=True)
     Path(args.report).write_text(json.dumps(report, indent=1) + "\n")
     print(json.dumps({k: v for k, v in report.items() if k != "actors"}, indent=1))
-    print(f"wrote {data} and {args.report}")
+    print(f"wrote {data}, {skin} and {args.report}")
     return 0
 
 

@@ -23,12 +23,16 @@ import numpy as np
 from tqdm import tqdm
 
 from . import __version__
-from .analysis import Analysis, PlateInfo
+from .analysis import UNCHECKED, Analysis, PlateInfo
 from .analysis import load as load_analysis
 from .analysis import save as save_analysis
-from .edit import MAX_INTENSITY, MODES, EditParams, Emotion, Region
+from .edit import MAX_INTENSITY, MAX_SKIN_DETAIL, MODES, EditParams, Emotion, Region
 from .engine import DEFAULT_SMOOTHING, ShotEditor, analyze
 from .errors import UserError
+from .farm.cancel import EXIT_TERMINATED, Terminated, terminate_like_interrupt
+from .farm.check import add_verify_command
+from .farm.jobs import add_job_command
+from .farm.resume import reading, resume_render
 from .fit.shot import NEUTRAL_MATCH_WARNING
 from .io import (
     FrameReader,
@@ -37,7 +41,7 @@ from .io import (
     open_frames,
     open_writer,
     output_files,
-    parse_frame_range,
+    parse_frames,
     staged,
     verify_image,
 )
@@ -102,7 +106,7 @@ def _progress(total: int, what: str) -> tqdm:
 
 
 def _open_plate(path: str, frames: str | None) -> FrameReader:
-    frame_range = parse_frame_range(frames) if frames else None
+    frame_range = parse_frames(frames) if frames else None
     reader = open_frames(path, frame_range)
     if reader.spec.channels not in (3, 4):
         raise UserError(
@@ -125,8 +129,7 @@ def _analyze_reader(reader: FrameReader, args) -> Analysis:
             raise UserError("give --neutral-frames (frames of this shot) or --neutral-from (another take), not both")
         reference = _read_analysis(args.neutral_from).fit.neutral
     if getattr(args, "neutral_frames", None):
-        first, last = parse_frame_range(args.neutral_frames)
-        neutral = list(range(first, last + 1))
+        neutral = parse_frames(args.neutral_frames).numbers()
     with _progress(len(reader), "analyze") as bar:
         analysis = analyze(iter(reader), _plate_info(reader), options, neutral, bar.update, reference)
     match = analysis.fit.neutral_match
@@ -209,6 +212,7 @@ class EditCurves:
         self.emotion2 = Emotion.parse(args.emotion2) if args.emotion2 else None
         self.intensity = _curve(args, "intensity", 0.0, MAX_INTENSITY)
         self.lips = _curve(args, "lip-preservation", 0.0, 1.0)
+        self.skin = _curve(args, "skin-detail", 0.0, MAX_SKIN_DETAIL)
         self.blend = _curve(args, "blend", 0.0, 1.0)
         self.mode = args.mode
         self.regions = Region.parse_set(args.regions)
@@ -217,7 +221,7 @@ class EditCurves:
         return EditParams(
             emotion=self.emotion, intensity=self.intensity.at(frame), emotion2=self.emotion2,
             blend=self.blend.at(frame), lip_preservation=self.lips.at(frame), mode=self.mode,
-            regions=self.regions,
+            regions=self.regions, skin_detail=self.skin.at(frame),
         ).validate()
 
 
@@ -262,6 +266,11 @@ def cmd_render(args) -> int:
     protect = [Path(args.input)] + ([Path(args.analysis)] if args.analysis else []) + (
         [Path(args.holdout)] if args.holdout else [])
     with _open_plate(args.input, args.frames) as reader, contextlib.ExitStack() as stack:
+        if args.resume:  # keep the frames already written whole, render only the rest
+            reader = resume_render(args.input, args.output, reader, stack, overwrite=args.overwrite,
+                                   analysis=args.analysis, protect=protect)
+            if reader is None:
+                return 0
         # The output guard before any work (analysing, rendering); open_writer checks again.
         check_outputs(sorted(set(output_files(args.output, reader.frame_numbers).values())),
                       overwrite=args.overwrite, protect=protect, frame_numbers=reader.frame_numbers)
@@ -276,13 +285,18 @@ def cmd_render(args) -> int:
                   "to render it many times)", file=sys.stderr)
             analysis = _analyze_reader(reader, args)
             _report_analysis(analysis)
-        editor = ShotEditor(analysis, smoothing=args.smoothing)
+        if analysis.thumbnails is None:
+            print(f"  warning: analysis file {args.analysis}: {UNCHECKED}", file=sys.stderr)
+        # Every frame's pixels are checked against the analysis's fingerprint before it is rendered.
+        editor = ShotEditor(analysis, smoothing=args.smoothing, check_plate=not args.ignore_plate_mismatch)
         nonfinite_frames = 0
         started = time.perf_counter()
         with open_writer(args.output, reader.spec, reader.frame_numbers, overwrite=args.overwrite,
-                         protect=protect) as writer, _progress(len(reader), "render") as bar:
+                         protect=protect, source=reader) as writer, _progress(len(reader), "render") as bar:
+            for note in writer.notes:  # what the output's format cannot keep of the plate (windows, AOVs)
+                bar.write(f"  note: {note}", file=sys.stderr)
             out = None
-            for number, image in prefetch(reader):  # decode the next frame while this one renders
+            for number, image in reading(prefetch(reader), writer, args.input):  # decode the next frame meanwhile
                 out = np.empty_like(image) if out is None or out.shape != image.shape else out
                 matte = None if holdout is None else holdout.at(number)
                 skipped = editor.render_into(out, image, number, curves.at(number), output_mode, matte)
@@ -531,6 +545,9 @@ def _add_edit_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--blend", default="0", help="0 = only --emotion, 1 = only --emotion2")
     g.add_argument("--lip-preservation", default="1",
                    help="0 = the emotion reshapes the mouth fully, 1 = keep the source's speech mouth shapes")
+    g.add_argument("--skin-detail", default="1",
+                   help="the expression's creases measured on real faces (smile folds, forehead lines): "
+                        f"0 = geometry only, 1 = as real faces show them, up to {MAX_SKIN_DETAIL:g}")
     g.add_argument("--mode", default="add", choices=MODES,
                    help="add: on top of the performance; replace: remove the actor's own emotion first")
     g.add_argument("--regions", default="all", help="face regions to edit: all, or e.g. brows,eyes,cheeks,nose,mouth")
@@ -553,7 +570,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("analyze", help="track the face and write the shot's analysis file")
     p.add_argument("input", help=plate_help)
     p.add_argument("-o", "--output", required=True, help="analysis file to write (e.g. shot.analysis.npz)")
-    p.add_argument("--frames", help="frame range, e.g. 1001-1100 (default: all)")
+    p.add_argument("--frames", help="frames: 1001-1100, 1001-1100x2 (every 2nd) or 1001,1005,1010-1020 "
+                   "(default: all)")
     p.add_argument("--face", default="largest", help="which face: largest, an index from the left, or x,y pixels")
     p.add_argument("--neutral-frames", help="frames where the actor's face is at rest, e.g. 1001-1010 "
                    "(default: found automatically)")
@@ -568,7 +586,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="output: shot_edit.####.exr (keeps depth, channels, "
                    "metadata), or a movie (.mkv lossless, .mp4)")
     p.add_argument("--analysis", help="analysis file from `emotionedit analyze` (default: analyse now)")
-    p.add_argument("--frames", help="frame range, e.g. 1001-1100 (default: all)")
+    p.add_argument("--frames", help="frames: 1001-1100, 1001-1100x2 (every 2nd) or 1001,1005,1010-1020 "
+                   "(default: all)")
     p.add_argument("--face", default="largest", help="without --analysis: which face to follow")
     p.add_argument("--output-mode", default="edited", choices=[o.name.lower() for o in Output],
                    help="edited picture, the face matte (for compositing), landmarks drawn to check the track, "
@@ -577,6 +596,13 @@ def build_parser() -> argparse.ArgumentParser:
                    "size): white keeps the source's pixels, the edit fades out around it; added to the hands "
                    "the analysis found in front of the face")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.add_argument("--resume", "--skip-existing", action="store_true",
+                   help="keep the output frames already written whole (each is decoded and checked), render only "
+                   "the missing or damaged ones, and remove the temporary files of killed runs")
+    p.add_argument("--ignore-plate-mismatch", action="store_true",
+                   help="render even frames whose pixels do not match the analysis's fingerprint of the plate "
+                   "(for the analysed plate retouched or graded beyond a global tone change; a re-grade by gain, "
+                   "gamma or a tone curve passes without it)")
     _add_edit_options(p)
     p.set_defaults(run=cmd_render)
 
@@ -586,7 +612,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="contact sheet PNG")
     p.add_argument("--movie", help="also write a side-by-side movie (.mp4 or .mkv)")
     p.add_argument("--analysis", help="analysis file, to crop the sheet to the face")
-    p.add_argument("--frames", help="frame range of the source")
+    p.add_argument("--frames", help="frames of the source, e.g. 1001-1100, 1001-1100x2 or 1001,1005")
     p.add_argument("--count", type=int, default=6, help="frames on the sheet (default 6)")
     p.add_argument("--title", help="title on the sheet")
     p.add_argument("--overwrite", action="store_true")
@@ -598,7 +624,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", help=f"target emotion whose probability is reported ({EMOTIONS})")
     p.add_argument("--intensities", help="with several edited plates: their intensities, e.g. 0,0.25,0.5,0.75,1")
     p.add_argument("-o", "--output", required=True, help="JSON report (a plot is written beside it)")
-    p.add_argument("--frames", help="frame range of the source")
+    p.add_argument("--frames", help="frames of the source, e.g. 1001-1100, 1001-1100x2 or 1001,1005")
     p.add_argument("--identity-stride", type=int, default=4,
                    help="embed every n-th frame for the identity distance (80 ms each; default 4)")
     p.add_argument("--reference-neutral", metavar="RANGE", help="frames (of the source, or of --reference) where "
@@ -618,16 +644,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", default="672-767", help="frames of franck.mp4 (default 672-767: 28-32 s, talking)")
     p.add_argument("--overwrite", action="store_true", default=True, help=argparse.SUPPRESS)
     p.set_defaults(run=cmd_demo)
+
+    add_verify_command(sub, _read_analysis)
+    add_job_command(sub, _add_edit_options, EditCurves)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.run(args)
+        with terminate_like_interrupt():  # SIGTERM (a farm cancelling) cleans up like Ctrl-C
+            return args.run(args)
     except UserError as exc:
         print(f"emotionedit {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("terminated (SIGTERM): stopped; the file being written was removed, the frames before it are whole",
+              file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -8,7 +8,7 @@ functions below it are pure over arrays; the engine holds the per-shot state
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -16,11 +16,14 @@ import numpy as np
 from .analysis import Analysis, PlateInfo
 from .edit import EditParams, ExpressionEditor
 from .errors import UserError
+from .fingerprint import Fingerprint, Match, thumbnail
 from .fit import fit_shot
+from .fit.basis import AUS
 from .fit.pose import vectors_to_plate
 from .fit.smoothing import smooth_rotations, smooth_series
 from .prefetch import prefetch
 from .render import Output
+from .render.detail import DETAIL_VERTICES, detail_weights
 from .render.frame import FramePlan, plan_frame
 from .render.occlusion import frame_occluders
 from .track import MediaPipeFaceMesh, TrackerOptions, track_frames
@@ -86,18 +89,23 @@ def analyze(
 ) -> Analysis:
     """Track and fit a shot. ``frames`` yields (frame number, (H, W, C) image) in order.
 
-    The hands in each frame (occluders the render keeps unwarped) are found on the same views.
+    The hands in each frame (occluders the render keeps unwarped) are found on the same views, and
+    each frame's fingerprint (:func:`~emotionedit.fingerprint.thumbnail`, which the render checks
+    its pixels against) is taken from the plate's own pixels.
     """
     options = options or TrackerOptions()
     tracker = MediaPipeFaceMesh(max_faces=options.max_faces, max_track_height=options.max_track_height)
     height = options.max_track_height
     hands = None
+    thumbnails: list[np.ndarray] = []
     try:
         hands = OccluderTracker()
 
         def views():
-            for view in prefetch(to_tracking_rgb(image, height) for _, image in frames):
+            converted = ((to_tracking_rgb(image, height), thumbnail(image)) for _, image in frames)
+            for view, small in prefetch(converted):
                 hands.add(view)
+                thumbnails.append(small)
                 yield view
 
         track = track_frames(views(), tracker, options, progress)
@@ -118,7 +126,8 @@ def analyze(
             raise UserError(f"--neutral-frames {missing} are not among the analysed frames")
         neutral_idx = np.array([index[n] for n in neutral_frame_numbers])
     fit = fit_shot(track.landmarks, track.found, neutral_idx, neutral_reference)
-    return Analysis(plate=plate, track=track, fit=fit, tracker=tracker.name, occluders=occluders)
+    return Analysis(plate=plate, track=track, fit=fit, tracker=tracker.name, occluders=occluders,
+                    thumbnails=np.stack(thumbnails))
 
 
 @dataclass(frozen=True)
@@ -127,6 +136,8 @@ class FrameTargets:
 
     source: np.ndarray
     target: np.ndarray
+    # The skin detail's weight per map and half (render.detail.detail_weights); empty: none.
+    detail: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 class ShotEditor:
@@ -135,12 +146,18 @@ class ShotEditor:
     smoothing: Gaussian sigma in frames applied to the AU coefficients and the head
     pose before editing (0 = none). The edit moves landmarks by a displacement built
     from these smoothed quantities, so tracker jitter never becomes picture jitter.
+    check_plate: refuse pixels that are not the analysed frame's (:meth:`check_pixels`; :meth:`render_into`
+    checks every frame). False: the override for a plate known to be the analysed one, retouched or graded
+    beyond what the check tolerates. An analysis without a fingerprint (format 2) is never checked.
     """
 
-    def __init__(self, analysis: Analysis, smoothing: float = DEFAULT_SMOOTHING):
+    def __init__(self, analysis: Analysis, smoothing: float = DEFAULT_SMOOTHING, check_plate: bool = True):
         if smoothing < 0:
             raise UserError(f"smoothing must be >= 0 frames, got {smoothing:g}")
         self.analysis = analysis
+        #: The plate's fingerprint the pixels are checked against; None: no check.
+        self.fingerprint = (Fingerprint(analysis.thumbnails, analysis.plate.frame_numbers)
+                            if check_plate and analysis.thumbnails is not None else None)
         fit = analysis.fit
         usable = fit.flags == 0
         self._usable = usable
@@ -157,7 +174,12 @@ class ShotEditor:
         source = self.analysis.track.landmarks[index, :, :2].astype(np.float64)
         delta = self.editor.delta(self._coefficients[index], params)
         moved = vectors_to_plate(delta[None], self._scale[index : index + 1], self._rotation[index : index + 1])[0]
-        return FrameTargets(source=source, target=source + moved[:, :2])
+        detail = {}
+        if not params.is_identity:
+            weights = detail_weights(self.editor.edit_change(self._coefficients[index], params), AUS)
+            detail = {name: w * params.skin_detail * self.editor.region_weight(DETAIL_VERTICES[name], params.regions)
+                      for name, w in weights.items()}
+        return FrameTargets(source=source, target=source + moved[:, :2], detail=detail)
 
     def plan_frame(self, src_shape: tuple[int, ...], dtype: np.dtype, frame_number: int, params: EditParams,
                    output: Output = Output.EDITED, holdout: np.ndarray | None = None) -> FramePlan:
@@ -187,7 +209,23 @@ class ShotEditor:
         occluders = self.analysis.occluders
         hands = None if occluders is None else occluders.hands
         nearby = frame_occluders(hands, self.analysis.index_of(frame_number), holdout)
-        return plan_frame(src_shape, dtype, found.source, found.target, output, nearby)
+        return plan_frame(src_shape, dtype, found.source, found.target, output, nearby, found.detail)
+
+    def check_pixels(self, pixels: np.ndarray, frame_number: int, origin: tuple[int, int] = (0, 0)) -> Match | None:
+        """Refuse pixels that are not frame ``frame_number`` of the analysed plate.
+
+        pixels: the plate's (H, W, C) frame, or a crop of it whose top-left is at ``origin`` (row,
+        column); a crop is compared on the fingerprint's cells it holds. Raises
+        :class:`~emotionedit.fingerprint.PlateMismatchError` (a :class:`UserError` naming the frame, and
+        the analysed frame the pixels are when a nearby one fits: a frame offset) when they do not
+        match; returns the comparison (None when nothing is checked: ``check_plate`` False or an
+        analysis without a fingerprint). Under 0.5 ms a frame, whatever the plate's size.
+        """
+        if self.fingerprint is None:
+            return None
+        index = self.analysis.index_of(frame_number)
+        plate = (self.analysis.plate.height, self.analysis.plate.width)
+        return self.fingerprint.check(pixels, index, plate, origin, self.analysis.plate.path)
 
     def render_into(self, dst: np.ndarray, src: np.ndarray, frame_number: int, params: EditParams,
                     output: Output = Output.EDITED, holdout: np.ndarray | None = None) -> int:
@@ -195,9 +233,11 @@ class ShotEditor:
 
         Intensity 0 (or a frame without a usable face) copies ``src`` bit for bit.
         Returns the count of face pixels left unedited because of NaN/inf in the plate.
-        :meth:`plan_frame`, then the plan on the whole plate (the background, then its pixel step).
+        :meth:`plan_frame`, then :meth:`check_pixels` (nothing is written into ``dst`` for a frame that is
+        not the analysed one), then the plan on the whole plate (the background, then its pixel step).
         """
         plan = self.plan_frame(src.shape, src.dtype, frame_number, params, output, holdout)
+        self.check_pixels(src, frame_number)
         return plan.render_into(dst, src)
 
     def render(self, src: np.ndarray, frame_number: int, params: EditParams, output: Output = Output.EDITED,

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from emotionedit.edit import EditParams, Emotion, Region
+from emotionedit.edit.emotions import prototype_weights
 from emotionedit.engine import ShotEditor
 from emotionedit.fit import topology as topo
+from emotionedit.fit.basis import AUS
 
 
 def _measures(points: np.ndarray) -> dict[str, float]:
@@ -79,11 +81,39 @@ def test_replace_removes_the_actors_smile(smiling):
     editor = ShotEditor(analysis)
     assert analysis.fit.smile_removed > 0.3, "franck's smiling shot should be recognised as smiling throughout"
     number = analysis.plate.frame_numbers[24]
-    add = _change(editor, number, EditParams(emotion=Emotion.SAD, mode="add"))
-    replace = _change(editor, number, EditParams(emotion=Emotion.SAD, mode="replace"))
-    assert replace["corner_y"] > add["corner_y"] + 0.02  # replace pulls the corners further down
+    # Sadness pulls the corners down: on his smile, even "add" lets go of the smile's lift (antagonists).
+    for mode in ("add", "replace"):
+        sad = _change(editor, number, EditParams(emotion=Emotion.SAD, mode=mode))
+        assert sad["corner_y"] > 0.1 and sad["width"] < -0.15, (mode, sad)
+    # Replace removes all of his emotion, the cheek raise too; add keeps what sadness does not work against.
+    coefficients = editor._coefficients[analysis.index_of(number)]
+    cheek = AUS.index(6)
+    assert coefficients[cheek] > 0.2, "a broad smile raises the cheeks"
+    add = editor.editor.edit_change(coefficients, EditParams(emotion=Emotion.SAD, mode="add"))
+    replace = editor.editor.edit_change(coefficients, EditParams(emotion=Emotion.SAD, mode="replace"))
+    assert np.allclose(add[cheek], 0.0) and np.allclose(replace[cheek], -coefficients[cheek])
     neutral = _change(editor, number, EditParams(emotion=Emotion.NEUTRAL))
     assert neutral["corner_y"] > 0.02
+
+
+@pytest.mark.parametrize(("emotion", "released", "kept"), [
+    (Emotion.HAPPY, (15,), (4, 1, 7)),          # a smile lets go of drawn-down corners, not of a frown
+    (Emotion.SURPRISED, (4, 7), (15, 12)),      # raised brows and opened lids let go of lowered, tightened ones
+    (Emotion.SAD, (12, 2), (4, 1, 6)),          # sadness uses AU 1 and 4 together: neither is released
+])
+def test_adding_an_emotion_releases_the_muscles_that_pull_against_it(talking, emotion, released, kept):
+    _, analysis = talking
+    editor = ShotEditor(analysis).editor
+    actor = np.zeros(len(AUS))
+    for au in (1, 2, 4, 6, 7, 12, 15):
+        actor[AUS.index(au)] = 0.5
+    for intensity in (0.5, 1.0):
+        change = editor.activation_change(actor, EditParams(emotion=emotion, intensity=intensity))
+        added = intensity * prototype_weights(emotion)
+        for au in released:  # removed in step with the intensity (fully from 1 on)
+            assert np.allclose(change[AUS.index(au)] - added[AUS.index(au)], -0.5 * intensity), (emotion, au)
+        for au in kept:  # the actor's own activation stays: the change is the prototype's alone
+            assert np.allclose(change[AUS.index(au)], added[AUS.index(au)]), (emotion, au)
 
 
 def test_regions_switch_parts_of_the_edit_off(talking):

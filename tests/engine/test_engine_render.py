@@ -7,7 +7,7 @@ import pytest
 
 from emotionedit.edit import EditParams, Emotion
 from emotionedit.engine import ShotEditor
-from emotionedit.render import Output, face_matte, warp_region
+from emotionedit.render import Output, detail, face_matte, warp_region
 
 HAPPY = EditParams(emotion=Emotion.HAPPY, intensity=1.0, lip_preservation=1.0)
 
@@ -48,7 +48,7 @@ def test_intensity_zero_is_bit_identical_and_outside_face_untouched(talking, dty
     assert not changed[outside].any()
 
 
-def test_float_plate_keeps_range_and_does_not_spread_nan(talking):
+def test_float_plate_keeps_range_and_does_not_spread_nan(talking, monkeypatch):
     frames, analysis = talking
     editor = ShotEditor(analysis)
     number = analysis.plate.frame_numbers[5]
@@ -64,8 +64,13 @@ def test_float_plate_keeps_range_and_does_not_spread_nan(talking):
     assert np.array_equal(~finite, ~np.isfinite(src).all(axis=2))
     assert np.isnan(out[mouth[1], mouth[0] + 3]).all()
     assert out[finite].max() > 1.0 and out[finite].min() < 0.0
-    # Bilinear resampling never leaves the source's range.
-    assert out[finite].max() <= src[np.isfinite(src)].max() and out[finite].min() >= src[np.isfinite(src)].min()
+    # The skin detail multiplies by bounded ratios; without it, bilinear resampling never leaves the source's range.
+    monkeypatch.setattr(detail, "detail_maps", lambda: None)
+    warped = editor.render(src, number, HAPPY)
+    assert np.array_equal(np.isfinite(warped), np.isfinite(out))
+    assert warped[finite].max() <= src[np.isfinite(src)].max() and warped[finite].min() >= src[np.isfinite(src)].min()
+    shading = out[finite] / np.where(warped[finite] == 0, 1, warped[finite])
+    assert shading.min() > 0.6 and shading.max() < 1.6
 
 
 def test_matte_output_and_landmarks_output(talking):

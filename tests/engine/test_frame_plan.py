@@ -13,6 +13,7 @@ import pytest
 from emotionedit.edit import EditParams, Emotion
 from emotionedit.engine import ShotEditor
 from emotionedit.render import Output, Region, backward_map, face_matte, warp_region
+from emotionedit.render.detail import detail_gain, shade_into
 from emotionedit.render.mouth import mouth_interior
 from emotionedit.render.pixels import warp_into
 
@@ -89,7 +90,7 @@ def windowed(plan, src: np.ndarray) -> tuple[np.ndarray, int]:
 
 def whole_plate_reference(editor: ShotEditor, src: np.ndarray, number: int, params: EditParams) -> np.ndarray:
     """The Edited output composed from the stage functions on the whole plate, as render_into did before the
-    pixel step was split off: copy, then warp the face in place."""
+    pixel step was split off: copy, then warp the face in place, then shade its skin detail."""
     out = src.copy()
     found = editor.targets(number, params)
     if found is None or params.is_identity:
@@ -101,7 +102,13 @@ def whole_plate_reference(editor: ShotEditor, src: np.ndarray, number: int, para
         mouth, tx, ty = teeth
         map_x += mouth * (tx - map_x)
         map_y += mouth * (ty - map_y)
-    warp_into(out, out, map_x, map_y, face_matte(found.source, region), region)
+    matte = face_matte(found.source, region)
+    warp_into(out, out, map_x, map_y, matte, region)
+    shading = detail_gain(found.target, region, found.detail)
+    if shading is not None:
+        rect, gain = shading
+        fade = matte[rect.y0 - region.y0 : rect.y1 - region.y0, rect.x0 - region.x0 : rect.x1 - region.x0]
+        shade_into(out[rect.y0 : rect.y1, rect.x0 : rect.x1], 1.0 + fade * (gain - 1.0))
     return out
 
 

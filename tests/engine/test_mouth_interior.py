@@ -14,7 +14,7 @@ import pytest
 from emotionedit.edit import EditParams, Emotion
 from emotionedit.engine import ShotEditor
 from emotionedit.fit import topology as topo
-from emotionedit.render import warp_region
+from emotionedit.render import Region, warp_region
 from emotionedit.render.mouth import (
     _polygon_mask,
     inner_lip_polygon,
@@ -22,6 +22,7 @@ from emotionedit.render.mouth import (
     mouth_openness,
     teeth_rows,
 )
+from emotionedit.render.pixels import warp_into
 
 SAD = EditParams(emotion=Emotion.SAD, intensity=1.0, mode="replace", lip_preservation=0.0)
 SADDER = EditParams(emotion=Emotion.SAD, intensity=1.6, mode="replace", lip_preservation=0.0)
@@ -82,7 +83,10 @@ def test_teeth_stay_rigid_when_the_lip_corners_are_dragged_down(smiling):
         jaw = (found.target[topo.CHIN] - found.source[topo.CHIN]).astype(np.float32)
         height, width = src.shape[:2]
         grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
-        shifted = cv2.remap(src, grid_x - jaw[0], grid_y - jaw[1], cv2.INTER_LINEAR)
+        # The plate translated rigidly by the jaw, through the engine's own resampling.
+        shifted = np.empty_like(src)
+        warp_into(shifted, src, grid_x - jaw[0], grid_y - jaw[1], np.ones((height, width), np.float32),
+                  Region(0, 0, width, height))
         assert np.abs(out[lower].astype(int) - shifted[lower]).max() <= 1, "the lower teeth did not move as one"
 
 

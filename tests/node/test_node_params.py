@@ -9,7 +9,7 @@ import pytest
 from ofxhost import bundle_path, describe
 
 from emotionedit.cli import EditCurves, build_parser
-from emotionedit.edit import MAX_INTENSITY, EditParams, Emotion, Region
+from emotionedit.edit import MAX_INTENSITY, MAX_SKIN_DETAIL, EditParams, Emotion, Region
 from emotionedit.engine import DEFAULT_SMOOTHING
 from emotionedit.errors import UserError
 from emotionedit.node import params as P
@@ -76,7 +76,7 @@ def test_choices_follow_the_engine_enums(descriptor):
 
 def test_every_value_the_engine_reads_is_a_parameter(descriptor):
     params = by_name(descriptor)
-    names = {P.EMOTION, P.INTENSITY, P.EMOTION2, P.BLEND, P.LIP_PRESERVATION, P.MODE, P.SMOOTHING,
+    names = {P.EMOTION, P.INTENSITY, P.EMOTION2, P.BLEND, P.LIP_PRESERVATION, P.SKIN_DETAIL, P.MODE, P.SMOOTHING,
              P.ANALYSIS_FILE, P.FRAME_OFFSET, P.FACE, P.OUTPUT, *P.REGION_SWITCHES.values()}
     assert names <= set(params)
     for name in names:
@@ -94,15 +94,17 @@ def test_defaults_and_ranges_match_the_command_line(descriptor):
     assert params[P.LIP_PRESERVATION]["OfxParamPropDefault"] == [cli.lip_preservation]
     assert params[P.BLEND]["OfxParamPropDefault"] == [cli.blend]
     assert params[P.SMOOTHING]["OfxParamPropDefault"] == [DEFAULT_SMOOTHING]
-    for name in (P.INTENSITY, P.BLEND, P.LIP_PRESERVATION):
+    assert params[P.SKIN_DETAIL]["OfxParamPropDefault"] == [cli.skin_detail]
+    assert params[P.SKIN_DETAIL]["OfxParamPropMax"] == [MAX_SKIN_DETAIL]
+    for name in (P.INTENSITY, P.BLEND, P.LIP_PRESERVATION, P.SKIN_DETAIL):
         assert params[name]["OfxParamPropAnimates"] == [1]
     assert params[P.REGION_SWITCHES[Region.BROWS]]["OfxParamPropParent"] == ["regions"]
 
 
 def node_values(**changes) -> dict:
     values = {P.EMOTION: 1, P.INTENSITY: 1.0, P.EMOTION2: 0, P.BLEND: 0.0, P.LIP_PRESERVATION: 1.0, P.MODE: 0,
-              P.SMOOTHING: DEFAULT_SMOOTHING, P.ANALYSIS_FILE: "", P.FRAME_OFFSET: 0, P.FACE: "largest",
-              P.OUTPUT: 0, **{name: 1 for name in P.REGION_SWITCHES.values()}}
+              P.SKIN_DETAIL: 1.0, P.SMOOTHING: DEFAULT_SMOOTHING, P.ANALYSIS_FILE: "", P.FRAME_OFFSET: 0,
+              P.FACE: "largest", P.OUTPUT: 0, **{name: 1 for name in P.REGION_SWITCHES.values()}}
     values.update(changes)
     return values
 
@@ -110,17 +112,24 @@ def node_values(**changes) -> dict:
 def test_node_and_command_line_map_onto_the_same_edit():
     args = build_parser().parse_args(["render", "in.mp4", "-o", "out.mp4", "--emotion", "fearful", "--intensity",
                                       "0.7", "--emotion2", "neutral", "--blend", "0.25", "--lip-preservation",
-                                      "0.4", "--mode", "replace", "--regions", "eyes,nose"])
+                                      "0.4", "--mode", "replace", "--regions", "eyes,nose", "--skin-detail", "0.5"])
     cli: EditParams = EditCurves(args).at(0)
     node = P.NodeParams.from_values(node_values(
         **{P.EMOTION: int(Emotion.FEARFUL), P.INTENSITY: 0.7, P.EMOTION2: int(Emotion.NEUTRAL) + 1, P.BLEND: 0.25,
-           P.LIP_PRESERVATION: 0.4, P.MODE: 1, "regionBrows": 0, "regionCheeks": 0, "regionMouth": 0}))
+           P.LIP_PRESERVATION: 0.4, P.MODE: 1, "regionBrows": 0, "regionCheeks": 0, "regionMouth": 0,
+           P.SKIN_DETAIL: 0.5}))
     assert node.edit == cli
+    # A node built before Skin Detail existed sends no value for it: the engine's default.
+    older = node_values()
+    del older[P.SKIN_DETAIL]
+    assert P.NodeParams.from_values(older).edit.skin_detail == EditParams().skin_detail
 
 
 def test_out_of_range_values_are_user_errors():
     with pytest.raises(UserError, match="intensity"):
         P.NodeParams.from_values(node_values(**{P.INTENSITY: 2.5}))
+    with pytest.raises(UserError, match="skin detail"):
+        P.NodeParams.from_values(node_values(**{P.SKIN_DETAIL: -0.1}))
     with pytest.raises(UserError, match="newer EmotionEdit"):
         P.NodeParams.from_values(node_values(**{P.EMOTION: 99}))
     with pytest.raises(UserError, match="Face must be"):

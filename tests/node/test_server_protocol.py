@@ -35,8 +35,8 @@ def server():
 
 def params(analysis_file) -> dict:
     """Every node parameter (names as in cpp/node/params.h), with an edit that changes pixels."""
-    return {"emotion": 1, "intensity": 1.0, "emotion2": 0, "blend": 0.0, "lipPreservation": 1.0, "mode": 0,
-            "regionBrows": 1, "regionEyes": 1, "regionCheeks": 1, "regionNose": 1, "regionMouth": 1,
+    return {"emotion": 1, "intensity": 1.0, "emotion2": 0, "blend": 0.0, "lipPreservation": 1.0, "skinDetail": 1.0,
+            "mode": 0, "regionBrows": 1, "regionEyes": 1, "regionCheeks": 1, "regionNose": 1, "regionMouth": 1,
             "smoothing": 1.5, "analysisFile": str(analysis_file), "frameOffset": 0, "face": "largest", "output": 0}
 
 

@@ -64,7 +64,8 @@ BOTH, RIGHT = (1.0, 1.0), (1.0, 0.0)
 # closed-lip smile (mouth 0.18 IOD wider, corners up and out, upper lip and cheeks up, eyes
 # narrowed 0.02: a genuine smile, which the webcam actor's posed smiles point the same way as).
 # Surprise raises the brows to the upper end of the real raises (mean 0.063 IOD, here 0.082) and
-# opens the lids (AU 5) as surprise does; its jaw drop goes with lip preservation.
+# opens the lids as far as the webcam actor's real surprise does (cap12 110-120: +0.057 IOD, AU 5 at
+# 1.6; at 1.0 the eyes stayed "attentive"); its jaw drop goes with lip preservation.
 # The hand-built AUs (4, 7, 9, 10, 14, 15, 17, 20, 23, 24, 25, 26) are
 # sized from the FACS manual's descriptions against the measured ones: sad drops the lip corners
 # ~0.05 IOD below the lip centre (a smile lifts them ~0.07), fear stretches the lips ~0.1 IOD
@@ -75,7 +76,7 @@ PROTOTYPES: dict[Emotion, dict[int, tuple[float, tuple[float, float]]]] = {
     Emotion.HAPPY: {6: (1.0, BOTH), 12: (1.0, BOTH)},
     Emotion.SAD: {1: (1.2, BOTH), 4: (0.65, BOTH), 15: (0.8, BOTH), 17: (0.3, BOTH)},
     Emotion.ANGRY: {4: (1.0, BOTH), 5: (0.5, BOTH), 7: (1.0, BOTH), 23: (1.0, BOTH), 24: (0.5, BOTH)},
-    Emotion.SURPRISED: {1: (1.3, BOTH), 2: (1.3, BOTH), 5: (1.0, BOTH), 26: (0.6, BOTH)},
+    Emotion.SURPRISED: {1: (1.3, BOTH), 2: (1.3, BOTH), 5: (1.6, BOTH), 26: (0.6, BOTH)},
     Emotion.FEARFUL: {1: (1.0, BOTH), 2: (0.7, BOTH), 4: (0.6, BOTH), 5: (1.0, BOTH), 7: (0.4, BOTH),
                       20: (0.6, BOTH), 26: (0.4, BOTH)},
     Emotion.DISGUSTED: {9: (1.0, BOTH), 10: (0.8, BOTH), 15: (0.5, BOTH), 17: (0.4, BOTH)},
@@ -86,6 +87,20 @@ PROTOTYPES: dict[Emotion, dict[int, tuple[float, tuple[float, float]]]] = {
 # and jaw drop are speech and always stay the actor's.
 SPEECH_AUS = (25, 26)
 EMOTIONAL_AUS = tuple(au for au in AUS if au not in SPEECH_AUS)
+
+
+# Muscles that pull against each other (FACS): the lip corners' lifter and depressor, the brows' raisers
+# and lowerer, the lids' raiser and tightener. An emotion that adds one lets go of the actor's other (a
+# smile on a face whose corners are drawn down lifts them instead of cancelling), unless the emotion
+# itself uses both (sadness raises the inner brows and lowers them at once).
+ANTAGONISTS = {12: (15,), 15: (12,), 1: (4,), 2: (4,), 4: (1, 2), 5: (7,), 7: (5,)}
+
+
+def antagonist_mask(target: np.ndarray) -> np.ndarray:
+    """(K,) 1.0 for the AUs that the (K, 2) target activations work against, and does not use itself."""
+    adds = {au for au, row in zip(AUS, target, strict=True) if row.max() > 0.0}
+    against = {other for au in adds for other in ANTAGONISTS.get(au, ())} - adds
+    return np.array([1.0 if au in against else 0.0 for au in AUS])
 
 
 def prototype_weights(emotion: Emotion) -> np.ndarray:

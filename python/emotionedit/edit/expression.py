@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..fit.basis import AUS, MEASURED_AUS, build_basis
-from .emotions import Emotion, Region, emotional_mask, prototype_weights
+from .emotions import Emotion, Region, antagonist_mask, emotional_mask, prototype_weights
 from .lips import LipPreserver
 from .regions import region_weights
 
@@ -23,6 +23,8 @@ MAX_INTENSITY = 2.0
 # AU's activation 1 is already a full real expression; the hand-built ones are sized more cautiously.
 MAX_ACTIVATION = 3.0
 MAX_MEASURED_ACTIVATION = 2.0
+# The skin detail's strength: past 2 the creases are deeper than any real face shows.
+MAX_SKIN_DETAIL = 2.0
 MODES = ("add", "replace")
 
 
@@ -35,6 +37,9 @@ class EditParams:
     lip_preservation: 0 = the prototype's mouth in full, 1 = the source's speech mouth shapes.
     mode: "add" puts the emotion on top of the performance; "replace" first removes
     the actor's own emotional AUs (so a smiling take can be made sad).
+    skin_detail: how strongly the expression's creases, measured on real faces, shade the skin
+    (:mod:`emotionedit.render.detail`): 0 = geometry only, 1 = as real faces show them, up to
+    MAX_SKIN_DETAIL.
     """
 
     emotion: Emotion = Emotion.HAPPY
@@ -44,6 +49,7 @@ class EditParams:
     lip_preservation: float = 1.0
     mode: str = "add"
     regions: frozenset[Region] = field(default_factory=lambda: frozenset(Region))
+    skin_detail: float = 1.0
 
     def validate(self) -> EditParams:
         if not 0.0 <= self.intensity <= MAX_INTENSITY:
@@ -52,6 +58,8 @@ class EditParams:
             raise UserError(f"lip preservation must be within 0..1, got {self.lip_preservation:g}")
         if not 0.0 <= self.blend <= 1.0:
             raise UserError(f"blend must be within 0..1, got {self.blend:g}")
+        if not 0.0 <= self.skin_detail <= MAX_SKIN_DETAIL:
+            raise UserError(f"skin detail must be within 0..{MAX_SKIN_DETAIL:g}, got {self.skin_detail:g}")
         if self.mode not in MODES:
             raise UserError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         return self
@@ -94,7 +102,9 @@ class ExpressionEditor:
             neutral_share += share2 * (params.emotion2 == Emotion.NEUTRAL)
         removal_share = 1.0 if params.mode == "replace" else neutral_share
         current = np.nan_to_num(coefficients)
-        removed = min(i, 1.0) * removal_share * self._emotional * current  # (K,)
+        # What goes: the actor's emotion (replace, neutral), and what pulls against the target's muscles.
+        letting_go = np.maximum(removal_share * self._emotional, antagonist_mask(target))
+        removed = min(i, 1.0) * letting_go * current  # (K,)
         remaining = current - removed
         added = i * target  # (K, 2)
         # Saturation: an AU the actor already drives hard gets less of the prototype.
@@ -104,13 +114,22 @@ class ExpressionEditor:
         # Coefficients were fitted against the whole field (both halves), so each half loses all of them.
         return added * scale[:, None] - removed[:, None]
 
+    def edit_change(self, coefficients: np.ndarray, params: EditParams) -> np.ndarray:
+        """(K, 2) change of AU activations per half that the edit makes, lip preservation applied."""
+        change = self.activation_change(coefficients, params)
+        # Lip preservation keeps the jaw: what the emotion adds to lips part and jaw drop goes with 1 - w.
+        change[self._speech] *= 1.0 - params.lip_preservation
+        return change
+
     def delta(self, coefficients: np.ndarray, params: EditParams) -> np.ndarray:
         """Canonical displacement (478, 3) in IOD units for one frame."""
         if params.is_identity:
             return np.zeros_like(self.neutral)
-        change = self.activation_change(coefficients, params)
-        # Lip preservation keeps the jaw: what the emotion adds to lips part and jaw drop goes with 1 - w.
-        change[self._speech] *= 1.0 - params.lip_preservation
+        change = self.edit_change(coefficients, params)
         delta = np.einsum("ks,ksnd->nd", change, self.basis)
         delta = self._lips.apply(delta, params.lip_preservation)
         return delta * self._regions(params.regions)[:, None]
+
+    def region_weight(self, vertices: tuple[int, ...], enabled: frozenset[Region]) -> float:
+        """How much of the edit the enabled regions keep around ``vertices`` (mean weight, 0..1)."""
+        return float(self._regions(enabled)[list(vertices)].mean())

@@ -24,6 +24,7 @@ INTENSITY = "intensity"
 EMOTION2 = "emotion2"
 BLEND = "blend"
 LIP_PRESERVATION = "lipPreservation"
+SKIN_DETAIL = "skinDetail"
 MODE = "mode"
 REGION_SWITCHES = {
     Region.BROWS: "regionBrows",
@@ -87,6 +88,8 @@ class NodeParams:
             lip_preservation=float(values[LIP_PRESERVATION]),
             mode=MODES[_choice(values, MODE, len(MODES))],
             regions=frozenset(r for r, name in REGION_SWITCHES.items() if int(values[name])),
+            # A node built before Skin Detail existed does not send it: the engine's default.
+            skin_detail=float(values.get(SKIN_DETAIL, EditParams.skin_detail)),
         ).validate()
         smoothing = float(values[SMOOTHING])
         if smoothing < 0:

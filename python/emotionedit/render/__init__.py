@@ -1,4 +1,4 @@
-"""Stage 4: warp the plate by the edited landmarks, inside the feathered face matte."""
+"""Stage 4: warp the plate by the edited landmarks inside the feathered face matte, and shade the skin detail."""
 
 from .field import Region, backward_map, warp_region
 from .frame import Output, render_into

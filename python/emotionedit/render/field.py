@@ -47,6 +47,14 @@ class Region:
     def empty(self) -> bool:
         return self.width <= 0 or self.height <= 0
 
+    def intersection(self, other: Region) -> Region:
+        """The pixels in both rectangles (empty when they do not overlap)."""
+        return Region(max(self.x0, other.x0), max(self.y0, other.y0), min(self.x1, other.x1), min(self.y1, other.y1))
+
+    def within(self, outer: Region) -> tuple[slice, slice]:
+        """(rows, columns) of this rectangle in an array that holds ``outer``'s pixels."""
+        return slice(self.y0 - outer.y0, self.y1 - outer.y0), slice(self.x0 - outer.x0, self.x1 - outer.x0)
+
 
 def face_oval(points: np.ndarray, scale: float) -> np.ndarray:
     """The face outline of (478, 2) plate points scaled about its centroid, (36, 2)."""
@@ -68,6 +76,34 @@ def _tps_kernel(r2: np.ndarray) -> np.ndarray:
     return 0.5 * r2 * np.log(np.maximum(r2, np.asarray(1e-20, dtype=r2.dtype)))
 
 
+def tps_solve(control: np.ndarray, values: np.ndarray, regularisation: float = REGULARISATION) -> np.ndarray:
+    """Thin-plate spline through ``values`` (N, D) at ``control`` (N, 2) points; returns its (N + 3, D)
+    coefficients (the kernel weights, then the affine part) for :func:`tps_evaluate`. Units are the
+    caller's (the engine works in IOD, where ``regularisation`` is IOD^2)."""
+    n = len(control)
+    system = np.zeros((n + 3, n + 3))
+    sq = (control**2).sum(axis=1)
+    r2 = np.maximum(sq[:, None] + sq[None, :] - 2.0 * control @ control.T, 0.0)
+    system[:n, :n] = _tps_kernel(r2) + regularisation * np.eye(n)
+    system[:n, n] = 1.0
+    system[:n, n + 1 :] = control
+    system[n, :n] = 1.0
+    system[n + 1 :, :n] = control.T
+    rhs = np.zeros((n + 3, values.shape[1]))
+    rhs[:n] = values
+    return np.linalg.solve(system, rhs)
+
+
+def tps_evaluate(coef: np.ndarray, control: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """The spline of :func:`tps_solve` at ``points`` (M, 2), (M, D); the kernel sums run in ``points``'s dtype."""
+    n = len(control)
+    c = control.astype(points.dtype)
+    # Squared distances through one matrix product (|g|^2 + |c|^2 - 2 g.c): BLAS, not a 3-D temporary.
+    g2 = (points**2).sum(axis=1)[:, None] + (c**2).sum(axis=1)[None, :] - 2.0 * (points @ c.T)
+    np.maximum(g2, 0.0, out=g2)
+    return _tps_kernel(g2) @ coef[:n].astype(points.dtype) + coef[n] + points @ coef[n + 1 :]
+
+
 def backward_map(source: np.ndarray, target: np.ndarray, region: Region) -> tuple[np.ndarray, np.ndarray]:
     """Sampling coordinates for every pixel of ``region``.
 
@@ -80,29 +116,14 @@ def backward_map(source: np.ndarray, target: np.ndarray, region: Region) -> tupl
     chosen = list(topo.FIELD_CONTROL)
     control = np.concatenate([target[chosen], pins]) / iod
     values = np.concatenate([source[chosen] - target[chosen], np.zeros_like(pins)]) / iod
-    n = len(control)
-    system = np.zeros((n + 3, n + 3))
-    sq = (control**2).sum(axis=1)
-    r2 = np.maximum(sq[:, None] + sq[None, :] - 2.0 * control @ control.T, 0.0)
-    system[:n, :n] = _tps_kernel(r2) + REGULARISATION * np.eye(n)
-    system[:n, n] = 1.0
-    system[:n, n + 1 :] = control
-    system[n, :n] = 1.0
-    system[n + 1 :, :n] = control.T
-    rhs = np.zeros((n + 3, 2))
-    rhs[:n] = values
-    coef = np.linalg.solve(system, rhs)
+    coef = tps_solve(control, values)
     # Coarse grid at pixel centres matching cv2.resize's INTER_LINEAR convention.
     nx = max(2, int(np.ceil(region.width / iod * CELLS_PER_IOD)))
     ny = max(2, int(np.ceil(region.height / iod * CELLS_PER_IOD)))
     gx = region.x0 + (np.arange(nx) + 0.5) * region.width / nx - 0.5
     gy = region.y0 + (np.arange(ny) + 0.5) * region.height / ny - 0.5
     grid = (np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2) / iod).astype(np.float32)
-    c32 = control.astype(np.float32)
-    # Squared distances through one matrix product (|g|^2 + |c|^2 - 2 g.c): BLAS, not a 3-D temporary.
-    g2 = (grid**2).sum(axis=1)[:, None] + (c32**2).sum(axis=1)[None, :] - 2.0 * (grid @ c32.T)
-    np.maximum(g2, 0.0, out=g2)
-    offsets = _tps_kernel(g2) @ coef[:n].astype(np.float32) + coef[n] + grid @ coef[n + 1 :]
+    offsets = tps_evaluate(coef, control, grid)
     offsets = (offsets * iod).reshape(ny, nx, 2).astype(np.float32)
     dense = cv2.resize(offsets, (region.width, region.height), interpolation=cv2.INTER_LINEAR)
     xs = np.arange(region.x0, region.x1, dtype=np.float32)

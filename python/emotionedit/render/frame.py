@@ -14,6 +14,7 @@ import enum
 import cv2
 import numpy as np
 
+from .detail import detail_gain, shade_into
 from .field import Region, backward_map, warp_region
 from .matte import face_matte
 from .mouth import mouth_interior
@@ -89,8 +90,7 @@ class FramePlan:
         its intersection with ``part``, and the pixels written there are the same, bit for bit."""
         if self.write_rect is None:
             return self
-        write = Region(max(self.write_rect.x0, part.x0), max(self.write_rect.y0, part.y0),
-                       min(self.write_rect.x1, part.x1), min(self.write_rect.y1, part.y1))
+        write = self.write_rect.intersection(part)
         if write.empty:
             return FramePlan(self.shape, self.background)
         if write == self.write_rect:
@@ -125,24 +125,37 @@ class FramePlan:
 
 
 class _WarpPlan(FramePlan):
-    """The edited face: the source resampled through the backward map inside the matte."""
+    """The edited face: the source resampled through the backward map inside the matte, then shaded by
+    the expression's skin detail (``shading``: a rectangle of plate pixels inside the region and the
+    (h, w) float32 gain there, 1 where unchanged; None: none)."""
 
-    def __init__(self, shape, resampling: Resampling):
+    def __init__(self, shape, resampling: Resampling, shading: tuple[Region, np.ndarray] | None = None):
         region, window = resampling.region, resampling.window
         # The pixel step reads the window (samples) and the written pixels (kept where the matte is 0).
         read = Region(min(region.x0, window.x0), min(region.y0, window.y0), max(region.x1, window.x1),
                       max(region.y1, window.y1))
         super().__init__(shape, SOURCE, read, region)
         self.resampling = resampling
+        self.shading = shading
 
     def _apply(self, dst_write, src_read):
         read, write, window = self.read_rect, self.write_rect, self.resampling.window
         dst_write[...] = src_read[write.y0 - read.y0 : write.y1 - read.y0, write.x0 - read.x0 : write.x1 - read.x0]
         samples = src_read[window.y0 - read.y0 : window.y1 - read.y0, window.x0 - read.x0 : window.x1 - read.x0]
-        return resample_into(dst_write, samples, self.resampling)
+        skipped = resample_into(dst_write, samples, self.resampling)
+        if self.shading is not None:
+            rect, gain = self.shading
+            shade_into(dst_write[rect.within(write)], gain)
+        return skipped
 
     def _cropped(self, write):
-        return _WarpPlan(self.shape, self.resampling.cropped(write))
+        shading = None
+        if self.shading is not None:
+            rect, gain = self.shading
+            part = rect.intersection(write)
+            if not part.empty:
+                shading = part, gain[part.within(rect)]
+        return _WarpPlan(self.shape, self.resampling.cropped(write), shading)
 
 
 class _MattePlan(FramePlan):
@@ -189,7 +202,8 @@ class _LandmarksPlan(FramePlan):
 
 
 def plan_frame(shape: tuple[int, ...], dtype: np.dtype, source: np.ndarray | None, target: np.ndarray | None,
-               output: Output = Output.EDITED, occluders: FrameOccluders | None = None) -> FramePlan:
+               output: Output = Output.EDITED, occluders: FrameOccluders | None = None,
+               detail: dict[str, np.ndarray] | None = None) -> FramePlan:
     """Plan one frame of a (H, W, C) plate of ``dtype`` without reading a pixel.
 
     source, target: (478, 2) plate pixels of the tracked face and where it should go, or None for a
@@ -197,6 +211,8 @@ def plan_frame(shape: tuple[int, ...], dtype: np.dtype, source: np.ndarray | Non
     are computed here (bounded: their cost follows the face's size in IODs, not the plate's).
     occluders: hands and the user's holdout in front of the face (None: none); the matte is multiplied
     by (1 - their occlusion matte), so their pixels are kept. OCCLUSION writes that occlusion matte.
+    detail: the skin detail's weight per map, (2,) for the subject's right and left halves
+    (:func:`~emotionedit.render.detail.detail_weights`; None or empty: geometry only).
     """
     shape = tuple(shape)
     height, width = shape[:2]
@@ -229,7 +245,13 @@ def plan_frame(shape: tuple[int, ...], dtype: np.dtype, source: np.ndarray | Non
         map_x += mouth * (tx - map_x)
         map_y += mouth * (ty - map_y)
     matte = _editable_matte(source, target, region, occluders)
-    return _WarpPlan(shape, plan_resampling(map_x, map_y, matte, region, width, height))
+    shading = detail_gain(target, region, detail) if detail else None
+    if shading is not None:  # faded out with the matte: exactly 1 wherever the matte is 0
+        rect, gain = shading
+        gain -= 1.0
+        gain *= matte[rect.within(region)]
+        gain += 1.0
+    return _WarpPlan(shape, plan_resampling(map_x, map_y, matte, region, width, height), shading)
 
 
 def _editable_matte(source: np.ndarray, target: np.ndarray | None, region: Region,

@@ -1,10 +1,14 @@
 """Stage 4c: resample the plate through the backward map, inside the matte only.
 
 Every channel is warped (RGB or RGBA; uint8, uint16, float16, float32) with
-bilinear sampling, which never leaves the range of its neighbours, so values
-above 1 and negative values survive. Non-finite samples (NaN, inf) are not
-spread: an output pixel whose footprint touches one keeps its source value, and a
-non-finite pixel stays where it is (the edit neither moves nor hides a plate's defects).
+bicubic sampling clamped to the range of the four pixels around the sample: bilinear
+sampling at a fractional offset is a blur (it took a tenth of the skin's fine detail off a
+warped face, and blind viewers called edits "smoothed, waxy"), the cubic keeps the plate's
+sharpness, and the clamp keeps its overshoot from making halos or new extremes, so values
+above 1 and negative values survive and nothing leaves its neighbours' range. Non-finite
+samples (NaN, inf) are not spread: an output pixel whose footprint (the cubic's 4x4) touches
+one keeps its source value, and a non-finite pixel stays where it is (the edit neither moves
+nor hides a plate's defects).
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import numpy as np
 from .field import Region
 
 _NATIVE = (np.uint8, np.uint16, np.float32)
+_PAIR = np.ones((2, 2), np.uint8)  # a sample's bilinear neighbours
+_FOOTPRINT = np.ones((4, 4), np.uint8)  # a bicubic sample's footprint
 
 
 @dataclass(frozen=True)
@@ -82,12 +88,21 @@ def resample_into(target: np.ndarray, window: np.ndarray, plan: Resampling) -> i
             finite = finite_px.astype(np.float32)
             work = np.where(finite_px[..., None], work, 0).astype(work.dtype)
     mx, my = plan.map_x, plan.map_y
-    warped = cv2.remap(work, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    warped = cv2.remap(work, mx, my, interpolation=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    # The sample's 2x2 neighbours (top-left at floor(x), floor(y)): their min and max bound the cubic.
+    corner_x, corner_y = mx - 0.5, my - 0.5  # nearest sampling rounds: this picks floor(x), floor(y)
+    low = cv2.remap(cv2.erode(work, _PAIR, anchor=(0, 0), borderType=cv2.BORDER_REPLICATE), corner_x, corner_y,
+                    interpolation=cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)
+    high = cv2.remap(cv2.dilate(work, _PAIR, anchor=(0, 0), borderType=cv2.BORDER_REPLICATE), corner_x, corner_y,
+                     interpolation=cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)
+    np.clip(warped, low, high, out=warped)
     if warped.ndim == 2:
         warped = warped[..., None]
     edit = plan.edit
     if finite is not None:
-        reach = cv2.remap(finite, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        # Clean where the cubic's whole 4x4 footprint (floor - 1 .. floor + 2) is finite.
+        whole = cv2.erode(finite, _FOOTPRINT, anchor=(1, 1), borderType=cv2.BORDER_REPLICATE)
+        reach = cv2.remap(whole, corner_x, corner_y, interpolation=cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)
         clean = (reach >= 1.0 - 1e-6) & np.isfinite(target).all(axis=2)
         skipped = int((edit & ~clean).sum())
         edit = edit & clean

@@ -1,0 +1,220 @@
+"""Stage 4d: the skin detail an expression brings, as a multiplicative shading layer.
+
+A warp moves skin but cannot make the creases an expression folds into it: the nasolabial folds and
+the bunched cheeks of a smile, the lines across a forehead under raised brows. Those are changes of
+shading, and as Liu, Shan and Zhang showed (expression ratio images, SIGGRAPH 2001) their ratio to
+the resting face transfers from one face to another: where a fold darkens a real smiling cheek to
+0.8 of its resting light, it darkens the edited cheek to 0.8 of the plate's own light, so grain,
+float values and the plate's lighting stay the plate's.
+
+The ratios live in a texture laid out on a resting face (``TEXELS_PER_IOD`` texels per inter-ocular
+distance, the face frontal; :func:`texture_layout`; the shipped maps keep the face they were laid out on).
+:mod:`emotionedit.calibrate` measures them on the development footage: real smiles and real raised
+brows against the same actors' resting frames, each frame pulled into the texture through its own
+tracked landmarks, in linear light, the slow shading of the room taken out (only creases and bulges
+stay), mirrored and averaged over the actors. Lips, eyes, brows and irises are masked out: their
+appearance is the warp's (and the mouth layer's) business. The maps are kept as a few kilobytes of
+numbers in ``fit/data/skin_detail.npz``.
+
+At render time each map is pulled onto the edited face through its landmarks (a thin-plate spline
+from plate pixels to texels on a coarse grid) and raised to the AU change the edit makes: a smile
+added at activation 1 multiplies by the real smile's ratio, a smile removed (``replace``) by its
+inverse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..fit import topology as topo
+from .field import Region, tps_evaluate, tps_solve
+
+DETAIL_PATH = Path(__file__).resolve().parent.parent / "fit" / "data" / "skin_detail.npz"
+
+TEXELS_PER_IOD = 48
+# The texture's margin around the face outline (IOD).
+MARGIN = 0.08
+# Where the gain is pulled onto the plate: the texel coordinates on a coarse grid of this many cells per
+# IOD, then upsampled (the mapping is smooth: a texel's position is off by well under a texel).
+CELLS_PER_IOD = 8
+# The maps' names, the AUs that drive each (the mean change of their activations) and the vertices
+# whose edit region (brows, cheeks...) switches it.
+DRIVERS = {"smile": (6, 12), "brow_raise": (1, 2)}
+DETAIL_VERTICES = {"smile": (117, 346, 50, 280, 205, 425), "brow_raise": (9, 151, 108, 337)}
+# Gains are computed at this many pixels per IOD at most and upsampled: the maps hold no finer detail.
+GAIN_PIXELS_PER_IOD = 64
+# Midline vertices: the texture's two halves meet on their mean x, blended over SPLIT_WIDTH IOD.
+MIDLINE = (10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 19, 94, 2, 164, 18, 200, 199, 175, 152)
+SPLIT_WIDTH = 0.05
+# No edit exaggerates a crease past this many times the real expression's.
+MAX_WEIGHT = 2.0
+# The vertices that pin the texture to a face: every field control point but the irises (the eyes'
+# gaze is not skin) and the inner lips (they part and fold over each other).
+_INNER_LIPS = set(topo.LIPS_INNER_UPPER + topo.LIPS_INNER_LOWER)
+ANCHORS = tuple(i for i in topo.FIELD_CONTROL if i < 468 and i not in _INNER_LIPS)
+
+
+@dataclass(frozen=True)
+class TextureLayout:
+    """Where the mesh lies in the detail texture: ``vertices`` (478, 2) texels of every vertex on the
+    measured resting face, ``points`` those of :data:`ANCHORS`, the texture's ``size`` (width, height),
+    and ``right`` (height, width) float32, the share of each texel that is the subject's right half."""
+
+    vertices: np.ndarray
+    points: np.ndarray
+    size: tuple[int, int]
+    right: np.ndarray
+
+
+def texture_layout(face: np.ndarray) -> TextureLayout:
+    """The detail texture laid out on a resting face seen from the front, (478, >=2) canonical IOD."""
+    face = np.asarray(face, np.float64)[:, :2]
+    oval = face[list(topo.FACE_OVAL)]
+    lo = oval.min(axis=0) - MARGIN
+    hi = oval.max(axis=0) + MARGIN
+    width, height = (int(np.ceil(v)) for v in (hi - lo) * TEXELS_PER_IOD)
+    vertices = (face - lo) * TEXELS_PER_IOD - 0.5
+    midline = vertices[list(MIDLINE), 0].mean()
+    # The subject's right is the image's left (x grows toward the subject's left).
+    right = 1.0 / (1.0 + np.exp((np.arange(width) - midline) / (0.25 * SPLIT_WIDTH * TEXELS_PER_IOD)))
+    right = np.repeat(right[None, :].astype(np.float32), height, axis=0)
+    return TextureLayout(vertices=vertices, points=vertices[list(ANCHORS)], size=(width, height), right=right)
+
+
+def texture_to_plate(points: np.ndarray, layout: TextureLayout) -> tuple[np.ndarray, np.ndarray]:
+    """For every texel, where it lies on a face tracked at ``points`` ((478, 2) plate pixels).
+
+    Returns map_x, map_y: (texture height, texture width) float32 plate coordinates for cv2.remap
+    (used to pull real frames into the texture when the maps are measured).
+    """
+    width, height = layout.size
+    scale = TEXELS_PER_IOD
+    control = layout.points / scale
+    coef = tps_solve(control, points[list(ANCHORS), :2].astype(np.float64))
+    xs, ys = np.meshgrid(np.arange(width), np.arange(height))
+    grid = np.stack([xs, ys], axis=-1).reshape(-1, 2) / scale
+    mapped = tps_evaluate(coef, control, grid).reshape(height, width, 2).astype(np.float32)
+    return mapped[..., 0], mapped[..., 1]
+
+
+def plate_to_texture(points: np.ndarray, region: Region, layout: TextureLayout) -> tuple[np.ndarray, np.ndarray]:
+    """For every pixel of ``region``, which texel of a face tracked at ``points`` ((478, 2) plate
+    pixels) lies there: map_x, map_y (region.height, region.width) float32 texel coordinates."""
+    anchors = points[list(ANCHORS), :2].astype(np.float64)
+    iod = float(topo.interocular(points[None, :, :2])[0])
+    control = anchors / iod
+    coef = tps_solve(control, layout.points)
+    nx = max(2, int(np.ceil(region.width / iod * CELLS_PER_IOD)))
+    ny = max(2, int(np.ceil(region.height / iod * CELLS_PER_IOD)))
+    gx = region.x0 + (np.arange(nx) + 0.5) * region.width / nx - 0.5
+    gy = region.y0 + (np.arange(ny) + 0.5) * region.height / ny - 0.5
+    grid = (np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2) / iod).astype(np.float32)
+    coarse = tps_evaluate(coef, control, grid).reshape(ny, nx, 2).astype(np.float32)
+    dense = cv2.resize(coarse, (region.width, region.height), interpolation=cv2.INTER_LINEAR)
+    return dense[..., 0], dense[..., 1]
+
+
+@dataclass(frozen=True)
+class DetailMaps:
+    """The shipped skin detail: log-ratio ``maps`` ((height, width) float32 each, by name) in ``layout``."""
+
+    layout: TextureLayout
+    maps: dict[str, np.ndarray]
+
+
+@lru_cache(maxsize=1)
+def detail_maps() -> DetailMaps | None:
+    """The measured maps (read once); None when the package has none: the edit is then geometry only."""
+    if not DETAIL_PATH.exists():
+        return None
+    with np.load(DETAIL_PATH, allow_pickle=False) as data:
+        layout = texture_layout(data["layout_face"])
+        maps = {name: data[name].astype(np.float32) for name in DRIVERS if name in data.files}
+    for name, values in maps.items():
+        if values.shape != (layout.size[1], layout.size[0]):
+            raise ValueError(f"{DETAIL_PATH}: map {name} is {values.shape}, its layout {layout.size[::-1]}")
+    return DetailMaps(layout, maps)
+
+
+def detail_weights(change: np.ndarray, aus: tuple[int, ...]) -> dict[str, np.ndarray]:
+    """How strongly each map applies for a frame's AU change ((K, 2) per AU and half, subject's right
+    then left; ``aus`` names the rows): per half, the mean change of its driving AUs, clipped to
+    +-MAX_WEIGHT. Maps with no weight are left out."""
+    weights = {}
+    for name, drivers in DRIVERS.items():
+        rows = [aus.index(au) for au in drivers if au in aus]
+        if not rows:
+            continue
+        weight = np.clip(change[rows].mean(axis=0), -MAX_WEIGHT, MAX_WEIGHT)
+        if np.abs(weight).max() > 1e-6:
+            weights[name] = weight
+    return weights
+
+
+def detail_gain(points: np.ndarray, region: Region,
+                weights: dict[str, np.ndarray]) -> tuple[Region, np.ndarray] | None:
+    """The shading gain for a face at ``points`` ((478, 2) plate pixels, where the face is in the
+    output), inside ``region``: the rectangle of plate pixels it may change (within ``region``) and the
+    (h, w) float32 linear-light multipliers there, 1 where nothing changes; None when no map applies (no
+    weight, or no maps shipped). weights: (2,) per map, the subject's right and left."""
+    shipped = detail_maps()
+    if shipped is None or region.empty:
+        return None
+    used = {name: np.asarray(w, np.float32) for name, w in weights.items() if name in shipped.maps}
+    if not used:
+        return None
+    right = shipped.layout.right
+    log_ratio = sum(shipped.maps[name] * (w[0] * right + w[1] * (1.0 - right)) for name, w in used.items())
+    # Pulled onto a grid of at most GAIN_PIXELS_PER_IOD, then upsampled: at 4K the face costs what it does at 1080p.
+    iod = float(topo.interocular(points[None, :, :2])[0])
+    factor = min(1.0, GAIN_PIXELS_PER_IOD / iod)
+    small = Region(0, 0, max(2, round(region.width * factor)), max(2, round(region.height * factor)))
+    local = (points[:, :2] - [region.x0, region.y0]) * [small.width / region.width, small.height / region.height]
+    map_x, map_y = plate_to_texture(local, small, shipped.layout)
+    pulled = cv2.remap(log_ratio.astype(np.float32), map_x, map_y, interpolation=cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    rows = np.flatnonzero(pulled.any(axis=1))
+    cols = np.flatnonzero(pulled.any(axis=0))
+    if rows.size == 0:
+        return None
+    if small.width != region.width or small.height != region.height:
+        pulled = cv2.resize(pulled, (region.width, region.height), interpolation=cv2.INTER_LINEAR)
+    # Where the gain may differ from 1: the small grid's support, grown by the upsampling's reach.
+    sx, sy = region.width / small.width, region.height / small.height
+    x0, x1 = max(0, int((cols[0] - 1) * sx)), min(region.width, int(np.ceil((cols[-1] + 2) * sx)))
+    y0, y1 = max(0, int((rows[0] - 1) * sy)), min(region.height, int(np.ceil((rows[-1] + 2) * sy)))
+    gain = np.exp(pulled[y0:y1, x0:x1])
+    return Region(region.x0 + x0, region.y0 + y0, region.x0 + x1, region.y0 + y1), gain.astype(np.float32, copy=False)
+
+
+# Integer plates hold display-encoded values (about linear ** (1 / 2.2)): a linear gain g scales them by g ** (1 / 2.2).
+DISPLAY_GAMMA = 2.2
+
+
+def shade_into(target: np.ndarray, gain: np.ndarray) -> None:
+    """Multiply the colour channels (the first three; alpha is kept) of ``target`` by ``gain``, in place.
+
+    target: (h, w, C) uint8, uint16, float16 or float32, the output pixels; gain: (h, w) float32
+    linear-light multipliers. Where the gain is exactly 1 the pixel is unchanged, bit for bit (x * 1 is x
+    for every float, NaN and inf included, and rounds back to x for integers), so no mask is needed.
+    Float plates are scene-linear: multiplied as they are; integer plates are display-encoded: their gain
+    is ``gain ** (1 / DISPLAY_GAMMA)``, rounded and clipped.
+    """
+    channels = min(3, target.shape[2])
+    colour = target[..., :channels]
+    if target.dtype == np.float32:
+        colour *= gain[..., None]
+    elif target.dtype.kind == "f":
+        colour[...] = colour.astype(np.float32) * gain[..., None]
+    else:
+        encoded = np.power(gain, np.float32(1.0 / DISPLAY_GAMMA))
+        shaded = colour.astype(np.float32)
+        shaded *= encoded[..., None]
+        np.rint(shaded, out=shaded)
+        np.clip(shaded, 0.0, float(np.iinfo(target.dtype).max), out=shaded)
+        colour[...] = shaded

@@ -1,0 +1,167 @@
+"""The skin detail layer: creases measured on real smiles, applied to edits multiplicatively."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from emotionedit import calibrate
+from emotionedit.edit import EditParams, Emotion, Region
+from emotionedit.engine import ShotEditor
+from emotionedit.render import detail
+from emotionedit.render.field import warp_region
+from emotionedit.render.matte import face_matte
+
+HAPPY = EditParams(emotion=Emotion.HAPPY, intensity=1.0, lip_preservation=1.0)
+
+
+def _texture_patch(layout: detail.TextureLayout, vertices, radius: float = 0.06) -> np.ndarray:
+    """(height, width) bool: texels within ``radius`` IOD of the mean of ``vertices``."""
+    centre = layout.vertices[list(vertices)].mean(axis=0)
+    ys, xs = np.mgrid[0 : layout.size[1], 0 : layout.size[0]]
+    return (xs - centre[0]) ** 2 + (ys - centre[1]) ** 2 < (radius * detail.TEXELS_PER_IOD) ** 2
+
+
+# Between the nose's wing and the mouth's corner: where a smile folds the cheek (the nasolabial fold).
+FOLDS = ((129, 61), (358, 291))
+
+
+def _plate_patch(points: np.ndarray, vertices, shape, radius: float = 0.06) -> np.ndarray:
+    iod = float(np.linalg.norm(points[33] - points[263]))
+    centre = points[list(vertices)].mean(axis=0)
+    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]]
+    return (xs - centre[0]) ** 2 + (ys - centre[1]) ** 2 < (radius * iod) ** 2
+
+
+def test_shipped_maps_darken_the_folds_of_a_smile_and_leave_lips_and_eyes_to_the_warp():
+    shipped = detail.detail_maps()
+    assert shipped is not None and set(shipped.maps) == {"smile", "brow_raise"}
+    smile = shipped.maps["smile"]
+    for fold in FOLDS:
+        patch = smile[_texture_patch(shipped.layout, fold)]
+        assert patch.mean() < -0.02 and patch.min() < -0.05  # darker, and a crease at least 5 % darker
+    # Creases, not a grade: the face's overall light is unchanged, and no texel changes by half.
+    assert abs(float(smile.mean())) < 0.01 and np.abs(smile).max() < np.log(1.5)
+    for feature in ((13, 14), (159, 145), (386, 374)):  # lips, both eyes
+        for values in shipped.maps.values():
+            assert np.abs(values[_texture_patch(shipped.layout, feature, 0.03)]).max() < 1e-3
+
+
+def test_the_calibration_finds_the_same_folds_in_two_seconds_of_a_real_smile(talking, smiling):
+    """The method, run on franck's smiling and talking frames (48 each), agrees with the shipped map."""
+    layout = detail.detail_maps().layout
+    means = []
+    for frames, analysis in (smiling, talking):
+        total = 0.0
+        for frame, points in zip(frames, analysis.track.landmarks[..., :2], strict=True):
+            map_x, map_y = detail.texture_to_plate(points, layout)
+            total = total + cv2.remap(calibrate._linear(frame), map_x, map_y, cv2.INTER_LINEAR)
+        means.append(total / len(frames))
+    measured = calibrate.ratio_map(means[0], means[1], layout)
+    shipped = detail.detail_maps().maps["smile"]
+    inside = np.abs(shipped) > 0
+    assert np.corrcoef(measured[inside], shipped[inside])[0, 1] > 0.5
+    for fold in FOLDS:
+        assert measured[_texture_patch(layout, fold)].mean() < -0.02
+
+
+def _render(editor, frame, number, params, with_detail: bool, monkeypatch):
+    if not with_detail:
+        monkeypatch.setattr(detail, "detail_maps", lambda: None)
+    out = editor.render(frame, number, params)
+    monkeypatch.undo()
+    return out
+
+
+def test_a_smile_added_darkens_the_folds_and_a_smile_removed_lightens_them(talking, smiling, monkeypatch):
+    for (frames, analysis), params, sign in ((talking, HAPPY, -1),
+                                              (smiling, EditParams(emotion=Emotion.NEUTRAL), 1)):
+        editor = ShotEditor(analysis)
+        i = 12
+        number, frame = analysis.plate.frame_numbers[i], frames[i].astype(np.float32) / 255.0
+        geometry = _render(editor, frame, number, params, False, monkeypatch)
+        shaded = _render(editor, frame, number, params, True, monkeypatch)
+        target = editor.targets(number, params).target
+        for fold in FOLDS:
+            patch = _plate_patch(target, fold, frame.shape)
+            ratio = shaded[patch].mean() / geometry[patch].mean()
+            assert sign * (ratio - 1.0) > 0.01, (params.emotion, fold, ratio)
+        # Only a shading: the warp is the same (a tight correlation of the two images in the face).
+        region = warp_region(analysis.track.landmarks[i, :, :2], frame.shape[1], frame.shape[0])
+        face = np.zeros(frame.shape[:2], bool)
+        face[region.y0 : region.y1, region.x0 : region.x1] = face_matte(analysis.track.landmarks[i, :, :2], region) > 0
+        assert np.corrcoef(shaded[face].ravel(), geometry[face].ravel())[0, 1] > 0.99
+
+
+def test_shading_keeps_float_values_alpha_and_everything_outside_the_face(talking, monkeypatch):
+    frames, analysis = talking
+    editor = ShotEditor(analysis)
+    i = 5
+    number = analysis.plate.frame_numbers[i]
+    rgb = frames[i].astype(np.float32) / 255.0 * 4.0 - 0.5  # HDR: above 1 and below 0
+    alpha = np.linspace(0.1, 1.0, rgb.shape[1], dtype=np.float32)[None, :, None].repeat(rgb.shape[0], 0)
+    plate = np.concatenate([rgb, alpha], axis=2)
+    geometry = _render(editor, plate, number, HAPPY, False, monkeypatch)
+    shaded = _render(editor, plate, number, HAPPY, True, monkeypatch)
+    assert shaded[..., 3].tobytes() == geometry[..., 3].tobytes()  # alpha is never shaded
+    changed = np.any(shaded != plate, axis=2)
+    moved = np.any(geometry != plate, axis=2)
+    region = warp_region(analysis.track.landmarks[i, :, :2], plate.shape[1], plate.shape[0])
+    matte = np.zeros(plate.shape[:2], np.float32)
+    matte[region.y0 : region.y1, region.x0 : region.x1] = face_matte(analysis.track.landmarks[i, :, :2], region)
+    assert not changed[matte == 0].any()
+    assert (changed & ~moved).sum() > 0  # the shading reaches pixels the warp leaves
+    # The gain multiplies: where the warp is the identity it is a ratio, whatever the value's sign or size.
+    ratio = shaded[..., :3][moved == 0] / np.where(plate[..., :3][moved == 0] == 0, 1, plate[..., :3][moved == 0])
+    assert np.all((ratio > 0.7) & (ratio < 1.4))
+    assert shaded.max() > 1.5 and shaded.min() < 0.0
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_integer_plates_are_shaded_in_their_encoding_and_clipped(talking, dtype, monkeypatch):
+    frames, analysis = talking
+    editor = ShotEditor(analysis)
+    i = 20
+    number = analysis.plate.frame_numbers[i]
+    top = np.iinfo(dtype).max
+    plate = (frames[i].astype(np.float64) / 255.0 * top).round().astype(dtype)
+    geometry = _render(editor, plate, number, HAPPY, False, monkeypatch).astype(np.float64)
+    shaded = _render(editor, plate, number, HAPPY, True, monkeypatch).astype(np.float64)
+    target = editor.targets(number, HAPPY).target
+    patch = _plate_patch(target, FOLDS[0], plate.shape)
+    encoded = shaded[patch].mean() / geometry[patch].mean()
+    # A linear-light darkening g shows in display-encoded values as about g ** (1 / 2.2): milder.
+    assert 0.9 < encoded < 0.99
+
+
+def test_switching_the_cheeks_off_removes_the_smiles_folds(talking, monkeypatch):
+    frames, analysis = talking
+    editor = ShotEditor(analysis)
+    number = analysis.plate.frame_numbers[0]
+    no_cheeks = EditParams(emotion=Emotion.HAPPY, regions=frozenset(Region) - {Region.CHEEKS})
+    full = editor.targets(number, HAPPY).detail["smile"]
+    reduced = editor.targets(number, no_cheeks).detail["smile"]
+    assert np.all(reduced < 0.5 * full)
+    # And a one-sided smile (contempt: the subject's right) folds one side only.
+    contempt = editor.targets(number, EditParams(emotion=Emotion.CONTEMPT)).detail["smile"]
+    assert contempt[0] > 0.15 and abs(contempt[1]) < 1e-9
+
+
+def test_skin_detail_scales_the_creases_and_zero_is_the_warp_alone(talking, monkeypatch):
+    frames, analysis = talking
+    editor = ShotEditor(analysis)
+    i = 12
+    number, frame = analysis.plate.frame_numbers[i], frames[i].astype(np.float32) / 255.0
+    geometry = _render(editor, frame, number, HAPPY, False, monkeypatch)
+    off = editor.render(frame, number, EditParams(emotion=Emotion.HAPPY, skin_detail=0.0))
+    assert off.tobytes() == geometry.tobytes()
+    target = editor.targets(number, HAPPY).target
+    patch = _plate_patch(target, FOLDS[0], frame.shape)
+    darkening = []
+    for strength in (0.5, 1.0, 2.0):
+        shaded = editor.render(frame, number, EditParams(emotion=Emotion.HAPPY, skin_detail=strength))
+        darkening.append(1.0 - shaded[patch].mean() / geometry[patch].mean())
+    assert 0.0 < darkening[0] < darkening[1] < darkening[2]
+    # The ratio is raised to the strength: twice the strength, about twice the log-darkening.
+    assert np.log(1 - darkening[2]) == pytest.approx(2 * np.log(1 - darkening[1]), rel=0.15)
