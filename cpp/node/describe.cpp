@@ -185,7 +185,7 @@ OfxStatus describe_in_context(OfxImageEffectHandle descriptor, OfxPropertySetHan
     // One value per shot: the engine smooths the whole shot's encoding with it.
     define_double(set, kSmoothing, "Smoothing",
                   "Temporal smoothing of the face encoding, in frames (Gaussian sigma; never on pixels).",
-                  kDefaultSmoothing, 0.0, 10.0, 5.0, false);
+                  kDefaultSmoothing, 0.0, 10.0, 10.0, false);
   }
   {
     define_string(set, kAnalysisFile, "Analysis File",
@@ -201,8 +201,9 @@ OfxStatus describe_in_context(OfxImageEffectHandle descriptor, OfxPropertySetHan
       props().propSetInt(p, kOfxParamPropDefault, 0, 0);
       props().propSetInt(p, kOfxParamPropMin, 0, -10000000);
       props().propSetInt(p, kOfxParamPropMax, 0, 10000000);
-      props().propSetInt(p, kOfxParamPropDisplayMin, 0, -2000);
-      props().propSetInt(p, kOfxParamPropDisplayMax, 0, 2000);
+      // Production plates are numbered up to 100000 and beyond: the slider must reach them.
+      props().propSetInt(p, kOfxParamPropDisplayMin, 0, -1000000);
+      props().propSetInt(p, kOfxParamPropDisplayMax, 0, 1000000);
       props().propSetInt(p, kOfxParamPropAnimates, 0, 0);
     }
   }

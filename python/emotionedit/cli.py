@@ -108,6 +108,14 @@ def _progress(total: int, what: str) -> tqdm:
 def _open_plate(path: str, frames: str | None) -> FrameReader:
     frame_range = parse_frames(frames) if frames else None
     reader = open_frames(path, frame_range)
+    numbers = list(reader.frame_numbers)
+    if frame_range is None and len(numbers) > 1:
+        gaps = [(a, b) for a, b in zip(numbers, numbers[1:], strict=False) if b - a > 1]
+        if gaps:  # a sequence with holes is usually a render that did not finish: say so
+            shown = ", ".join(f"{a + 1}-{b - 1}" if b - a > 2 else str(a + 1) for a, b in gaps[:5])
+            print(f"  warning: {path} has no frame {shown}{', ...' if len(gaps) > 5 else ''} between {numbers[0]} "
+                  f"and {numbers[-1]}; those frames are skipped (give --frames to choose the frames explicitly)",
+                  file=sys.stderr)
     if reader.spec.channels not in (3, 4):
         raise UserError(
             f"{path} has {reader.spec.channels} channel(s); EmotionEdit edits RGB or RGBA plates"
@@ -122,6 +130,12 @@ def _plate_info(reader: FrameReader) -> PlateInfo:
 
 def _analyze_reader(reader: FrameReader, args) -> Analysis:
     options = TrackerOptions(selection=FaceSelection.parse(getattr(args, "face", "largest")))
+    width, height = reader.spec.width, reader.spec.height
+    if options.selection.mode == "point":
+        x, y = options.selection.point
+        if not (0 <= x < width and 0 <= y < height):
+            raise UserError(f"--face {x:g},{y:g} is outside the {width}x{height} plate; give a point on the face "
+                            "to follow, in pixels from the top-left corner")
     neutral = None
     reference = None
     if getattr(args, "neutral_from", None):
@@ -130,6 +144,13 @@ def _analyze_reader(reader: FrameReader, args) -> Analysis:
         reference = _read_analysis(args.neutral_from).fit.neutral
     if getattr(args, "neutral_frames", None):
         neutral = parse_frames(args.neutral_frames).numbers()
+        # Checked before the shot is tracked, not after.
+        outside = sorted(set(neutral) - set(reader.frame_numbers))
+        if outside:
+            shown = ", ".join(str(n) for n in outside[:5]) + (", ..." if len(outside) > 5 else "")
+            numbers = list(reader.frame_numbers)
+            raise UserError(f"--neutral-frames names frames the shot does not have ({shown}); the shot has frames "
+                            f"{numbers[0]}-{numbers[-1]}: choose resting frames among them")
     with _progress(len(reader), "analyze") as bar:
         analysis = analyze(iter(reader), _plate_info(reader), options, neutral, bar.update, reference)
     match = analysis.fit.neutral_match
@@ -214,6 +235,9 @@ class EditCurves:
         self.lips = _curve(args, "lip-preservation", 0.0, 1.0)
         self.skin = _curve(args, "skin-detail", 0.0, MAX_SKIN_DETAIL)
         self.blend = _curve(args, "blend", 0.0, 1.0)
+        if self.emotion2 is None and not (self.blend.is_constant and self.blend.at(0) == 0.0):
+            raise UserError("--blend mixes --emotion with --emotion2, but no --emotion2 was given: add "
+                            "--emotion2 EMOTION, or leave --blend out")
         self.mode = args.mode
         self.regions = Region.parse_set(args.regions)
 

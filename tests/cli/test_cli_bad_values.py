@@ -1,5 +1,6 @@
 """Ordinary mistakes get a message and exit status 2, before anything is written (issue 11, defects 7 and 9):
-non-finite or huge --smoothing, an empty analysis file, keyframes on non-finite frames."""
+non-finite or huge --smoothing, an empty analysis file, keyframes on non-finite frames, --blend without
+--emotion2, a --face point off the plate, --neutral-frames outside the shot; a hole in a sequence is said."""
 
 from __future__ import annotations
 
@@ -52,3 +53,38 @@ def test_keyframes_on_non_finite_frames_are_refused(small_shot, tmp_path, capsys
     assert code == 2, err
     assert "--intensity" in err and "frame" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_blend_without_a_second_emotion_is_refused(small_shot, tmp_path, capsys):
+    for blend in ("0.5", "700:0,703:1"):
+        code = main(_render(small_shot, tmp_path / "o.####.png", "--blend", blend))
+        err = capsys.readouterr().err
+        assert code == 2 and "--emotion2" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+    assert main(_render(small_shot, tmp_path / "o.####.png", "--blend", "0")) == 0  # the default says nothing
+
+
+@pytest.mark.parametrize("extra", [["--face", "5000,20"], ["--face=-3,100"], ["--neutral-frames", "10-20"]])
+def test_analyze_refuses_what_cannot_be_in_the_shot_before_tracking(small_shot, tmp_path, capsys, extra):
+    out = tmp_path / "a.npz"
+    code = main(["analyze", str(small_shot.plate), "-o", str(out), *extra])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert extra[0].split("=")[0] in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_a_hole_in_a_sequence_is_said(small_shot, tmp_path, capsys):
+    import shutil
+
+    plate = tmp_path / "holes"
+    plate.mkdir()
+    for n in range(small_shot.first, small_shot.first + 6):
+        if n not in (small_shot.first + 2, small_shot.first + 3):
+            shutil.copy(str(small_shot.plate).replace("####", f"{n:04d}"), plate / f"p.{n:04d}.png")
+    out = tmp_path / "o.####.png"
+    code = main(["render", str(plate / "p.####.png"), "--analysis", str(small_shot.analysis), "-o", str(out)])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert f"no frame {small_shot.first + 2}-{small_shot.first + 3}" in err
+    assert len(list(tmp_path.glob("o.*.png"))) == 4

@@ -90,7 +90,9 @@ def test_melt_renders_keyframed_intensity_like_the_command_line(tmp_path, melt, 
     env = engine_env(OFX_PLUGIN_PATH=str(bundle_path().parent), EMOTIONEDIT_TRANSPORT=transport)
     command = [melt, f"avformat:{source}/f_%04d.png", "-filter", SERVICE, f"analysisFile={analysis_file}",
                *(f"{k}={v}" for k, v in FILTER.items()),
-               "-consumer", f"avformat:{out}/f_%04d.png", "real_time=-2", "vcodec=png", "pix_fmt=rgb24"]
+               # real_time=-1: with -2 MLT sometimes hands a filter a copy of a frame 1-5 later (plain melt
+               # with no filter does it too), so frames compared with the command line's must come from -1.
+               "-consumer", f"avformat:{out}/f_%04d.png", "real_time=-1", "vcodec=png", "pix_fmt=rgb24"]
     proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "EmotionEdit: error" not in proc.stderr, proc.stderr[-2000:]
@@ -146,7 +148,7 @@ for name, value in settings.items():
     effect.set(name, value)
 producer.attach(effect)
 consumer = mlt.Consumer(profile, "avformat", f"{out}/f_%04d.png")
-for name, value in {"real_time": -2, "vcodec": "png", "pix_fmt": "rgb24", "terminate_on_pause": 1}.items():
+for name, value in {"real_time": -1, "vcodec": "png", "pix_fmt": "rgb24", "terminate_on_pause": 1}.items():
     consumer.set(name, value)
 consumer.connect(producer)
 consumer.run()

@@ -96,6 +96,10 @@ def test_defaults_and_ranges_match_the_command_line(descriptor):
     assert params[P.SMOOTHING]["OfxParamPropDefault"] == [DEFAULT_SMOOTHING]
     assert params[P.SKIN_DETAIL]["OfxParamPropDefault"] == [cli.skin_detail]
     assert params[P.SKIN_DETAIL]["OfxParamPropMax"] == [MAX_SKIN_DETAIL]
+    # The sliders reach what the command line takes: smoothing up to 10 frames, plates numbered past 100000.
+    assert params[P.SMOOTHING]["OfxParamPropMax"] == params[P.SMOOTHING]["OfxParamPropDisplayMax"] == [10.0]
+    assert params[P.FRAME_OFFSET]["OfxParamPropDisplayMax"][0] >= 100000
+    assert params[P.FRAME_OFFSET]["OfxParamPropDisplayMin"][0] <= -100000
     for name in (P.INTENSITY, P.BLEND, P.LIP_PRESERVATION, P.SKIN_DETAIL):
         assert params[name]["OfxParamPropAnimates"] == [1]
     assert params[P.REGION_SWITCHES[Region.BROWS]]["OfxParamPropParent"] == ["regions"]
