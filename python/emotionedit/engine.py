@@ -8,7 +8,7 @@ functions below it are pure over arrays; the engine holds the per-shot state
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -130,6 +130,30 @@ def analyze(
                     thumbnails=np.stack(thumbnails))
 
 
+# Frames over which an edit fades out before a frame without a usable face (the face leaving the
+# frame, turning to profile, hidden) and back in after it: a quarter of a second at 24 fps.
+EDGE_FADE_FRAMES = 6
+
+
+def edge_fade(usable: np.ndarray, frames: int = EDGE_FADE_FRAMES) -> np.ndarray:
+    """(T,) share of the edit each frame keeps: 0 where the face is unusable, rising linearly to 1 over
+    ``frames`` frames away from the nearest unusable frame (1 everywhere in a shot without one).
+    usable: (T,) bool, in the shot's frame order."""
+    count = len(usable)
+    distance = np.full(count, np.inf)
+    last = -np.inf
+    for i in range(count):  # distance to the nearest unusable frame before, then after
+        if not usable[i]:
+            last = i
+        distance[i] = i - last
+    last = np.inf
+    for i in range(count - 1, -1, -1):
+        if not usable[i]:
+            last = i
+        distance[i] = min(distance[i], last - i)
+    return np.clip(distance / frames, 0.0, 1.0)
+
+
 @dataclass(frozen=True)
 class FrameTargets:
     """The tracked face of one frame and where the edit moves it, (478, 2) plate pixels each."""
@@ -164,6 +188,7 @@ class ShotEditor:
         self._coefficients = smooth_series(fit.coefficients, usable, smoothing)
         self._scale = smooth_series(fit.scale, usable, smoothing)
         self._rotation = smooth_rotations(fit.rotation, usable, smoothing)
+        self._presence = edge_fade(usable)
         self.editor = ExpressionEditor(fit.neutral)
 
     def targets(self, frame_number: int, params: EditParams) -> FrameTargets | None:
@@ -172,6 +197,8 @@ class ShotEditor:
         if not self._usable[index]:
             return None
         source = self.analysis.track.landmarks[index, :, :2].astype(np.float64)
+        if self._presence[index] < 1.0:  # next to frames without a usable face: the edit fades, never pops
+            params = replace(params, intensity=params.intensity * float(self._presence[index]))
         delta = self.editor.delta(self._coefficients[index], params)
         moved = vectors_to_plate(delta[None], self._scale[index : index + 1], self._rotation[index : index + 1])[0]
         detail = {}

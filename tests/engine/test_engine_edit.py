@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -137,3 +139,27 @@ def test_blend_moves_between_two_emotions(talking):
     sad = _change(editor, number, EditParams(emotion=Emotion.SAD))
     mid = _change(editor, number, EditParams(emotion=Emotion.HAPPY, emotion2=Emotion.SAD, blend=0.5))
     assert happy["corner_y"] < mid["corner_y"] < sad["corner_y"]
+
+
+def test_the_edit_fades_out_before_the_face_is_lost_and_back_in_after(talking):
+    """Where the face leaves the frame (or turns away) the edit does not pop off at the first lost frame."""
+    _, analysis = talking
+    lost = analysis.fit.flags.copy()
+    assert not lost.any(), "the talking clip should have a usable face in every frame"
+    lost[20:26] = 1  # six frames without a usable face
+    shot = copy.deepcopy(analysis)
+    shot.fit.flags[...] = lost
+    editor, whole = ShotEditor(shot), ShotEditor(analysis)
+    numbers = analysis.plate.frame_numbers
+
+    def moved(ed, i):
+        found = ed.targets(numbers[i], EditParams())
+        return 0.0 if found is None else float(np.abs(found.target - found.source).max())
+
+    before = [moved(editor, i) / moved(whole, i) for i in range(12, 20)]
+    after = [moved(editor, i) / moved(whole, i) for i in range(26, 34)]
+    assert all(editor.targets(numbers[i], EditParams()) is None for i in range(20, 26))
+    assert before[:2] == pytest.approx([1.0, 1.0]) and after[-2:] == pytest.approx([1.0, 1.0])
+    assert all(a > b for a, b in zip(before[2:], before[3:], strict=False))  # falling toward the lost frames
+    assert all(a < b for a, b in zip(after[:6], after[1:6], strict=False))  # rising after them
+    assert 0.0 < before[-1] < 0.25 and 0.0 < after[0] < 0.25  # the last kept frame holds a small share
