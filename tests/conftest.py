@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import cv2
-import numpy as np
 import pytest
 
 from emotionedit.analysis import PlateInfo
 from emotionedit.engine import analyze
 from emotionedit.footage import FootageUnavailable, fetch_clip
+from file_helpers import read_clip
 
 # franck.mp4 at 24 fps: 28-43 s talking, 150-165 s smiling.
 TALKING_START = 672
@@ -33,18 +32,6 @@ def real_clip():
 @pytest.fixture(scope="session")
 def franck_path():
     return clip_or_skip("franck.mp4")
-
-
-def read_clip(path, start: int, count: int) -> list[np.ndarray]:
-    capture = cv2.VideoCapture(str(path))
-    capture.set(cv2.CAP_PROP_POS_FRAMES, start)
-    frames = []
-    for _ in range(count):
-        ok, frame = capture.read()
-        assert ok, f"could not read frame {start + len(frames)} of {path}"
-        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-    capture.release()
-    return frames
 
 
 def _analysed(path, start):

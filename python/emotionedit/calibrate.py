@@ -42,6 +42,8 @@ from .fit.pose import to_canonical
 from .footage import fetch_clip
 from .io import open_frames
 from .render import detail
+from .render.field import Region
+from .render.matte import polygon_mask
 
 # Lips this close (IOD of inner-lip opening) are together.
 CLOSED_APERTURE = 0.03
@@ -60,10 +62,7 @@ LIP_ROWS = (
     (90, 180, 85, 16, 315, 404, 320), (96, 89, 179, 86, 15, 316, 403, 319, 325),
 )
 
-# Vertices on the face's midline, outside the lips (forehead, nose ridge, tip and base, chin).
-MIDLINE = (10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 19, 94, 2, 164, 18, 200, 199, 175, 152)
-
-MIDLINE_ALL = list(MIDLINE) + [0, 11, 12, 13, 14, 15, 16, 17]
+MIDLINE_ALL = list(topo.MIDLINE) + [0, 11, 12, 13, 14, 15, 16, 17]
 
 # Real people: franck talks, smiles and laughs through 200 s; the webcam actor poses smiles, raised
 # brows with an open mouth (surprise) and talks, in two clips.
@@ -100,7 +99,7 @@ def mirror_map(face: np.ndarray, jaw: np.ndarray) -> np.ndarray:
     for row in LIP_ROWS:
         for i, j in zip(row, row[::-1], strict=True):
             mirror[i] = j
-    mirror[list(MIDLINE)] = MIDLINE
+    mirror[list(topo.MIDLINE)] = topo.MIDLINE
     rest = np.flatnonzero(mirror < 0)
     d2 = nearest_partners(points)[np.ix_(rest, rest)]
     cost = d2 + d2.T
@@ -203,12 +202,11 @@ def _texture_polygon(layout: detail.TextureLayout, vertices, hull: bool, grow: f
     points = points.mean(axis=0) + scale * (points - points.mean(axis=0))
     if hull:
         points = cv2.convexHull(points.astype(np.float32))[:, 0]
-    mask = np.zeros((height, width), np.uint8)
-    cv2.fillPoly(mask, [np.round(points * 16).astype(np.int32)], 255, cv2.LINE_AA, shift=4)
+    mask = polygon_mask(points, Region(0, 0, width, height))
     if grow > 0:
         size = int(2 * round(grow * detail.TEXELS_PER_IOD) + 1)
         mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
-    return mask.astype(np.float32) / 255.0
+    return mask
 
 
 def detail_mask(layout: detail.TextureLayout) -> tuple[np.ndarray, np.ndarray]:
@@ -229,8 +227,7 @@ def detail_mask(layout: detail.TextureLayout) -> tuple[np.ndarray, np.ndarray]:
 def mirror_texture(image: np.ndarray, layout: detail.TextureLayout) -> np.ndarray:
     """The texture's mirror image about the face's midline."""
     width, height = layout.size
-    midline = layout.vertices[list(MIDLINE), 0].mean()
-    map_x = np.repeat((2.0 * midline - np.arange(width, dtype=np.float32))[None, :], height, axis=0)
+    map_x = np.repeat((2.0 * layout.midline - np.arange(width, dtype=np.float32))[None, :], height, axis=0)
     map_y = np.repeat(np.arange(height, dtype=np.float32)[:, None], width, axis=1)
     return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 

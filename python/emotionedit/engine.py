@@ -199,13 +199,14 @@ class ShotEditor:
         source = self.analysis.track.landmarks[index, :, :2].astype(np.float64)
         if self._presence[index] < 1.0:  # next to frames without a usable face: the edit fades, never pops
             params = replace(params, intensity=params.intensity * float(self._presence[index]))
-        delta = self.editor.delta(self._coefficients[index], params)
-        moved = vectors_to_plate(delta[None], self._scale[index : index + 1], self._rotation[index : index + 1])[0]
+        delta = np.zeros_like(self.editor.neutral)
         detail = {}
         if not params.is_identity:
-            weights = detail_weights(self.editor.edit_change(self._coefficients[index], params), AUS)
+            change = self.editor.edit_change(self._coefficients[index], params)
+            delta = self.editor.displacement(change, params)
             detail = {name: w * params.skin_detail * self.editor.region_weight(DETAIL_VERTICES[name], params.regions)
-                      for name, w in weights.items()}
+                      for name, w in detail_weights(change, AUS).items()}
+        moved = vectors_to_plate(delta[None], self._scale[index : index + 1], self._rotation[index : index + 1])[0]
         return FrameTargets(source=source, target=source + moved[:, :2], detail=detail)
 
     def plan_frame(self, src_shape: tuple[int, ...], dtype: np.dtype, frame_number: int, params: EditParams,

@@ -10,62 +10,18 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import OpenImageIO as oiio
 import pytest
 
 from emotionedit.cli import main
+from file_helpers import read_clip, read_layout, write_exr
 
 FIRST, COUNT = 700, 8
 X0, Y0, X1, Y1 = 70, 10, 300, 280  # the cropped data window: the face and some background
 OVERSCAN = 20, 12  # pixels of picture beyond the display window, each side
 
 
-def _frames(path):
-    capture = cv2.VideoCapture(str(path))
-    capture.set(cv2.CAP_PROP_POS_FRAMES, FIRST)
-    frames = []
-    for _ in range(COUNT):
-        ok, frame = capture.read()
-        assert ok, f"could not read frame {FIRST + len(frames)} of {path}"
-        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-    capture.release()
-    return frames
-
-
-def write_exr(path, planes, origin=(0, 0), display=None):
-    """An EXR of ``planes`` (``[(name, type, (H, W) array), ...]``) with its data window at ``origin``."""
-    height, width = planes[0][2].shape
-    spec = oiio.ImageSpec(width, height, len(planes), "float")
-    spec.channelnames = [name for name, _, _ in planes]
-    spec.channelformats = tuple(oiio.TypeDesc(kind) for _, kind, _ in planes)
-    spec.x, spec.y = origin
-    if display is not None:
-        spec.full_x, spec.full_y, spec.full_width, spec.full_height = display
-    buffer = np.dstack([
-        (plane.astype(np.float64) / 4294967295.0).astype(np.float32) if kind == "uint" else plane.astype(np.float32)
-        for _, kind, plane in planes
-    ])
-    out = oiio.ImageOutput.create(str(path))
-    assert out.open(str(path), spec) and out.write_image(buffer), out.geterror()
-    assert out.close()
-
-
-def read_exr(path):
-    """``(data window, display window, {name: (type, array as stored)})`` of an EXR."""
-    image = oiio.ImageInput.open(str(path))
-    header = image.spec()
-    formats = list(header.channelformats) or [header.format] * header.nchannels
-    channels = {}
-    for index, (name, kind) in enumerate(zip(header.channelnames, formats, strict=True)):
-        plane = image.read_image(0, 0, index, index + 1, kind)
-        channels[name] = (str(kind), np.asarray(plane).reshape(header.height, header.width))
-    image.close()
-    data = (header.x, header.y, header.width, header.height)
-    return data, (header.full_x, header.full_y, header.full_width, header.full_height), channels
-
-
 def rgb(channels):
-    """The R, G, B planes of ``read_exr``'s channels as one (H, W, 3) float32 array."""
+    """The R, G, B planes of ``read_layout``'s channels as one (H, W, 3) float32 array."""
     return np.dstack([channels[c][1] for c in "RGB"]).astype(np.float32)
 
 
@@ -83,7 +39,7 @@ def _aovs(height, width, seed):
 def plates(tmp_path_factory, franck_path):
     """The same real frames as EXR plates: plain, overscan, a cropped data window, and cropped with AOVs."""
     root = tmp_path_factory.mktemp("exr_plates")
-    for index, frame in enumerate(_frames(franck_path)):
+    for index, frame in enumerate(read_clip(franck_path, FIRST, COUNT)):
         number = FIRST + index
         linear = ((frame.astype(np.float32) / 255.0) ** 2.2).astype(np.float16)
         height, width = linear.shape[:2]
@@ -118,11 +74,11 @@ def test_an_overscan_plate_renders_as_the_plain_plate_and_keeps_its_windows(plat
     plain = _render(plates, "plain")
     overscan = _render(plates, "overscan")
     for number in range(FIRST, FIRST + COUNT):
-        source = read_exr(plates / f"overscan.{number:04d}.exr")
-        out = read_exr(_frame(overscan, number))
+        source = read_layout(plates / f"overscan.{number:04d}.exr")
+        out = read_layout(_frame(overscan, number))
         assert out[:2] == source[:2]  # the data window (origin included) and the display window
         assert out[1] != out[0]
-        reference = read_exr(_frame(plain, number))[2]
+        reference = read_layout(_frame(plain, number))[2]
         for c in "RGB":  # the same pixels, so the same edit, bit for bit
             assert out[2][c][0] == "half"
             np.testing.assert_array_equal(out[2][c][1].view(np.uint16), reference[c][1].view(np.uint16))
@@ -138,12 +94,12 @@ def test_a_cropped_data_window_edits_the_face_where_the_full_plate_does(plates):
     near = np.ones((7, 7), np.uint8)  # 3 pixels either way
     overlaps, errors, shifted_errors, sizes = [], [], [], []
     for number in range(FIRST, FIRST + COUNT):
-        source = read_exr(plates / f"crop.{number:04d}.exr")
-        data, display, channels = read_exr(_frame(crop, number))
+        source = read_layout(plates / f"crop.{number:04d}.exr")
+        data, display, channels = read_layout(_frame(crop, number))
         assert (data, display) == ((X0, Y0, X1 - X0, Y1 - Y0), source[1])
         edited = rgb(channels)
         before = rgb(source[2])
-        full = rgb(read_exr(_frame(plain, number))[2])
+        full = rgb(read_layout(_frame(plain, number))[2])
         here = full[Y0:Y1, X0:X1]  # the full plate's render at the data window's pixels
         moved = (edited != before).any(axis=2)
         moved_full = (here != before).any(axis=2)
@@ -163,8 +119,8 @@ def test_depth_and_aovs_pass_through_a_render_bit_for_bit(plates, capsys):
     aov = _render(plates, "aov")
     assert "note:" not in capsys.readouterr().err  # an EXR keeps everything: nothing to say
     for number in range(FIRST, FIRST + COUNT):
-        data, display, source = read_exr(plates / f"aov.{number:04d}.exr")
-        out = read_exr(_frame(aov, number))
+        data, display, source = read_layout(plates / f"aov.{number:04d}.exr")
+        out = read_layout(_frame(aov, number))
         assert out[:2] == (data, display)
         assert list(out[2]) == list(source)  # every channel, in the same order
         assert {n: kind for n, (kind, _) in out[2].items()} == {n: kind for n, (kind, _) in source.items()}
@@ -173,7 +129,7 @@ def test_depth_and_aovs_pass_through_a_render_bit_for_bit(plates, capsys):
                 continue
             bits = {"half": np.uint16}.get(kind, np.uint32)
             np.testing.assert_array_equal(out[2][name][1].view(bits), plane.view(bits), err_msg=name)
-        reference = read_exr(_frame(crop, number))[2]  # the extra channels change nothing of the edit
+        reference = read_layout(_frame(crop, number))[2]  # the extra channels change nothing of the edit
         for c in "RGB":
             np.testing.assert_array_equal(out[2][c][1].view(np.uint16), reference[c][1].view(np.uint16))
         assert not np.array_equal(rgb(out[2]), rgb(source))
@@ -193,7 +149,7 @@ def test_a_sequence_with_moved_data_windows_is_refused_before_any_work(plates, t
     # Same size, another origin (a Write node's autocrop): the face would be tracked in moving coordinates.
     for index, origin in enumerate([(X0, Y0), (X0 + 6, Y0)]):
         number = FIRST + index
-        _, display, channels = read_exr(plates / f"crop.{number:04d}.exr")
+        _, display, channels = read_layout(plates / f"crop.{number:04d}.exr")
         write_exr(tmp_path / f"moved.{number:04d}.exr", [(c, "half", channels[c][1]) for c in "RGB"], origin, display)
     analysis = tmp_path / "moved.analysis.npz"
     assert main(["analyze", str(tmp_path / "moved.####.exr"), "-o", str(analysis)]) == 2

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import OpenImageIO as oiio
 import pytest
 
 import emotionedit.io.images as images
@@ -21,6 +20,7 @@ import emotionedit.io.movie as movie
 from emotionedit.cli import main
 from emotionedit.io import open_frames
 from emotionedit.io.images import read_image
+from file_helpers import DamagingOiio
 
 FIRST, LAST = 700, 739  # the frames of the small_shot fixture (tests/cli/conftest.py)
 SEQUENCES = ["p.####.png", "t.####.tif", "e.####.exr", "j.####.jpg", "d.####.dpx"]
@@ -119,45 +119,6 @@ def test_a_read_only_folder_gives_a_message_not_a_traceback(small_shot, readonly
 # Without a mount: the encoders damage what they write the way a full disk does, silently.
 
 
-class _DamagingOiio:
-    """OpenImageIO whose ImageOutput cuts the file of frame ``victim`` in half after reporting success."""
-
-    def __init__(self, victim: int):
-        self.victim = f".{victim:04d}."
-
-        class ImageOutput:
-            @staticmethod
-            def create(name):
-                return _CutOutput(oiio.ImageOutput.create(name), self.victim)
-
-        self.ImageOutput = ImageOutput
-
-    def __getattr__(self, name):
-        return getattr(oiio, name)
-
-
-class _CutOutput:
-    def __init__(self, real, victim: str):
-        self.real, self.victim, self.name = real, victim, ""
-
-    def open(self, name, spec):
-        self.name = name
-        return self.real.open(name, spec)
-
-    def write_image(self, data):
-        return self.real.write_image(data)
-
-    def geterror(self):
-        return self.real.geterror()
-
-    def close(self):
-        ok = self.real.close()
-        if self.victim in Path(self.name).name:
-            data = Path(self.name).read_bytes()
-            Path(self.name).write_bytes(data[: len(data) // 2])
-        return ok
-
-
 class _FrameDroppingCv2:
     """OpenCV whose VideoWriter silently drops every frame after the 10th (FFmpeg on a full disk)."""
 
@@ -185,7 +146,7 @@ class _FrameDroppingCv2:
 
 def test_render_with_a_damaged_frame_exits_2_and_keeps_only_whole_frames(small_shot, tmp_path, monkeypatch,
                                                                           capsys):
-    monkeypatch.setattr(images, "oiio", _DamagingOiio(FIRST + 5))
+    monkeypatch.setattr(images, "oiio", DamagingOiio(f".{FIRST + 5:04d}.", "half"))
     out = tmp_path / "out"
     code = main(["render", str(small_shot.plate), "--analysis", str(small_shot.analysis), "-o",
                  str(out / "o.####.png")])

@@ -5,12 +5,12 @@ on other analysed frames, exits 2 naming the frame before that frame is written;
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import OpenImageIO as oiio
 
 from emotionedit.cli import main
 from emotionedit.io import open_frames
+from file_helpers import read_clip
 
 OTHER_TAKE = 3600  # franck smiling, two minutes after the small shot's talking frames
 
@@ -19,25 +19,13 @@ def write_png(path, image: np.ndarray) -> None:
     assert oiio.ImageBuf(np.ascontiguousarray(image)).write(str(path))
 
 
-def movie_frames(path, start: int, count: int) -> list[np.ndarray]:
-    capture = cv2.VideoCapture(str(path))
-    capture.set(cv2.CAP_PROP_POS_FRAMES, start)
-    frames = []
-    for _ in range(count):
-        ok, frame = capture.read()
-        assert ok
-        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-    capture.release()
-    return frames
-
-
 def render(plate, shot, out, *extra: str) -> list[str]:
     return ["render", str(plate), "--analysis", str(shot.analysis), "-o", str(out / "o.####.png"), *extra]
 
 
 def test_another_take_numbered_like_the_analysis_exits_2_before_writing(small_shot, franck_path, tmp_path, capsys):
     plate = tmp_path / "other.####.png"
-    for offset, image in enumerate(movie_frames(franck_path, OTHER_TAKE, 4)):
+    for offset, image in enumerate(read_clip(franck_path, OTHER_TAKE, 4)):
         write_png(tmp_path / f"other.{small_shot.first + offset:04d}.png", image)
     out = tmp_path / "out"
     assert main(render(plate, small_shot, out)) == 2
@@ -74,7 +62,7 @@ def test_a_conformed_plate_stops_at_the_first_foreign_frame(small_shot, franck_p
     with open_frames(small_shot.plate, (first, first + 1)) as reader:
         for number, image in reader:
             write_png(tmp_path / f"cut.{number:04d}.png", image)
-    for offset, image in enumerate(movie_frames(franck_path, OTHER_TAKE, 2)):
+    for offset, image in enumerate(read_clip(franck_path, OTHER_TAKE, 2)):
         write_png(tmp_path / f"cut.{first + 2 + offset:04d}.png", image)
     out = tmp_path / "out"
     assert main(render(plate, small_shot, out)) == 2

@@ -15,8 +15,8 @@ from emotionedit.edit import EditParams, Emotion
 from emotionedit.engine import ShotEditor
 from emotionedit.fit import topology as topo
 from emotionedit.render import Region, warp_region
+from emotionedit.render.matte import polygon_mask
 from emotionedit.render.mouth import (
-    _polygon_mask,
     inner_lip_polygon,
     mouth_interior,
     mouth_openness,
@@ -148,7 +148,7 @@ def test_uncovered_interior_is_filled_from_inside_the_opening_without_streaks(sm
             assert (shown & moved).sum() > 30, "the edit should uncover interior the source does not show"
             polygon = inner_lip_polygon(source).astype(np.float32)
             # The opening's core (a pixel in from the edited lips, where the lips' own edge no longer shows).
-            core = cv2.erode((_polygon_mask(inner_lip_polygon(target), region) > 0.5).astype(np.uint8),
+            core = cv2.erode((polygon_mask(inner_lip_polygon(target), region) > 0.5).astype(np.uint8),
                              np.ones((3, 3)))
             ys, xs = np.nonzero(core)
             inside = [cv2.pointPolygonTest(polygon, (float(map_x[y, x]), float(map_y[y, x])), True)

@@ -13,48 +13,10 @@ import pytest
 from emotionedit.errors import InputError, UserError
 from emotionedit.io import open_frames, open_writer
 from emotionedit.io.images import read_image
+from file_helpers import read_exr, windows, write_exr
 
 H, W = 12, 16
 _NUMPY = {"half": np.float16, "float": np.float32, "uint": np.uint32}
-
-
-def write_exr(path, planes, origin=(0, 0), display=None):
-    """An EXR of ``planes`` (``[(name, type, (H, W) array), ...]``) with its data window at ``origin``."""
-    names = [name for name, _, _ in planes]
-    types = [kind for _, kind, _ in planes]
-    height, width = planes[0][2].shape
-    spec = oiio.ImageSpec(width, height, len(planes), "float")
-    spec.channelnames = names
-    spec.channelformats = tuple(oiio.TypeDesc(kind) for kind in types)
-    spec.x, spec.y = origin
-    if display is not None:
-        spec.full_x, spec.full_y, spec.full_width, spec.full_height = display
-    spec.attribute("compression", "zip")
-    buffer = np.dstack([
-        (plane.astype(np.float64) / 4294967295.0).astype(np.float32) if kind == "uint" else plane.astype(np.float32)
-        for _, kind, plane in planes
-    ])
-    out = oiio.ImageOutput.create(str(path))
-    assert out.open(str(path), spec) and out.write_image(buffer), out.geterror()
-    assert out.close()
-
-
-def read_exr(path):
-    """``(header, {name: (type, array as stored)})`` of an EXR, each channel read in its own type."""
-    image = oiio.ImageInput.open(str(path))
-    header = image.spec()
-    formats = list(header.channelformats) or [header.format] * header.nchannels
-    channels = {}
-    for index, (name, kind) in enumerate(zip(header.channelnames, formats, strict=True)):
-        plane = image.read_image(0, 0, index, index + 1, kind)
-        channels[name] = (str(kind), np.asarray(plane).reshape(header.height, header.width))
-    image.close()
-    return header, channels
-
-
-def windows(header):
-    return (header.x, header.y, header.width, header.height), (
-        header.full_x, header.full_y, header.full_width, header.full_height)
 
 
 def bits(array):

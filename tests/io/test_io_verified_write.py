@@ -13,7 +13,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import OpenImageIO as oiio
 import pytest
 
 import emotionedit.io.images as images
@@ -21,6 +20,7 @@ import emotionedit.io.movie as movie
 from emotionedit.errors import OutputExistsError, UserError
 from emotionedit.io import FrameSpec, open_frames, open_writer
 from emotionedit.io.images import read_image, write_image
+from file_helpers import DamagingOiio, damage
 
 W, H = 64, 48
 FORMATS = {".png": ("png", np.uint8), ".tif": ("tiff", np.uint16), ".exr": ("openexr", np.float16),
@@ -38,54 +38,6 @@ def _spec(fmt, dtype):
     return FrameSpec(W, H, 3, ("R", "G", "B"), np.dtype(dtype), 24.0, (), fmt)
 
 
-def _damage(path, how):
-    data = path.read_bytes()
-    path.write_bytes({"half": data[: len(data) // 2], "empty": b"", "tail": data[:-2]}[how])
-
-
-class _Oiio:
-    """OpenImageIO, except that every file an ImageOutput writes whose name holds ``victim`` is
-    damaged by ``how`` after the encoder reported success (what a full disk does to libpng)."""
-
-    def __init__(self, victim: str, how: str):
-        self.victim, self.how = victim, how
-        self.damaged: list[str] = []
-        outer = self
-
-        class ImageOutput:
-            @staticmethod
-            def create(name):
-                real = oiio.ImageOutput.create(name)
-                return None if real is None else _Output(real, outer)
-
-        self.ImageOutput = ImageOutput
-
-    def __getattr__(self, name):
-        return getattr(oiio, name)
-
-
-class _Output:
-    def __init__(self, real, shim: _Oiio):
-        self.real, self.shim, self.name = real, shim, None
-
-    def open(self, name, spec):
-        self.name = name
-        return self.real.open(name, spec)
-
-    def write_image(self, data):
-        return self.real.write_image(data)
-
-    def geterror(self):
-        return self.real.geterror()
-
-    def close(self):
-        ok = self.real.close()
-        if self.shim.victim in os.path.basename(self.name):
-            _damage(Path(self.name), self.shim.how)
-            self.shim.damaged.append(self.name)
-        return ok
-
-
 def _leftovers(directory):
     return sorted(p.name for p in directory.iterdir() if p.name.startswith("."))
 
@@ -94,7 +46,7 @@ def _leftovers(directory):
 @pytest.mark.parametrize("how", ["half", "empty"])
 def test_damaged_image_is_refused_and_never_named(tmp_path, monkeypatch, suffix, how):
     fmt, dtype = FORMATS[suffix]
-    shim = _Oiio("0002", how)
+    shim = DamagingOiio("0002", how)
     monkeypatch.setattr(images, "oiio", shim)
     pattern = tmp_path / f"o.####{suffix}"
     with pytest.raises(UserError) as caught:
@@ -113,7 +65,7 @@ def test_damaged_image_is_refused_and_never_named(tmp_path, monkeypatch, suffix,
 def test_image_cut_before_its_closing_marker_is_refused(tmp_path, monkeypatch, suffix):
     # A PNG without the last bytes of its IEND chunk still decodes: the closing marker is checked.
     fmt, dtype = FORMATS[suffix]
-    monkeypatch.setattr(images, "oiio", _Oiio("x", "tail"))
+    monkeypatch.setattr(images, "oiio", DamagingOiio("x", "tail"))
     with pytest.raises(UserError, match="closing marker"):
         write_image(tmp_path / f"x{suffix}", _pixels(dtype), _spec(fmt, dtype))
     assert list(tmp_path.iterdir()) == []
@@ -160,7 +112,7 @@ class _Video:
     def release(self):
         self.real.release()
         if self.shim.cut:
-            _damage(Path(self.name), "half")
+            damage(Path(self.name), "half")
 
 
 @pytest.mark.parametrize("name", ["m.mkv", "m.mp4"])

@@ -125,7 +125,10 @@ class ExpressionEditor:
         """Canonical displacement (478, 3) in IOD units for one frame."""
         if params.is_identity:
             return np.zeros_like(self.neutral)
-        change = self.edit_change(coefficients, params)
+        return self.displacement(self.edit_change(coefficients, params), params)
+
+    def displacement(self, change: np.ndarray, params: EditParams) -> np.ndarray:
+        """Canonical displacement (478, 3) in IOD units of an :meth:`edit_change` ((K, 2)) under ``params``."""
         delta = np.einsum("ks,ksnd->nd", change, self.basis)
         delta = self._lips.apply(delta, params.lip_preservation)
         return delta * self._regions(params.regions)[:, None]

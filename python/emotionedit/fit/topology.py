@@ -45,6 +45,9 @@ LEFT_BROW = (300, 293, 334, 296, 336, 276, 283, 282, 295, 285)
 RIGHT_BROW_INNER, RIGHT_BROW_OUTER = 107, 70
 LEFT_BROW_INNER, LEFT_BROW_OUTER = 336, 300
 
+# Vertices on the face's midline, outside the lips (forehead, nose ridge, tip and base, chin).
+MIDLINE = (10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 19, 94, 2, 164, 18, 200, 199, 175, 152)
+
 # Nose and cheeks.
 NOSE_TIP = 1
 NOSE_BRIDGE = (168, 6, 197, 195, 5, 4)

@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from ..fit import topology as topo
-from .field import Region, tps_evaluate, tps_solve
+from .field import Region, coarse_grid, reduced, tps_evaluate, tps_solve
 
 DETAIL_PATH = Path(__file__).resolve().parent.parent / "fit" / "data" / "skin_detail.npz"
 
@@ -48,8 +48,7 @@ DRIVERS = {"smile": (6, 12), "brow_raise": (1, 2)}
 DETAIL_VERTICES = {"smile": (117, 346, 50, 280, 205, 425), "brow_raise": (9, 151, 108, 337)}
 # Gains are computed at this many pixels per IOD at most and upsampled: the maps hold no finer detail.
 GAIN_PIXELS_PER_IOD = 64
-# Midline vertices: the texture's two halves meet on their mean x, blended over SPLIT_WIDTH IOD.
-MIDLINE = (10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 19, 94, 2, 164, 18, 200, 199, 175, 152)
+# The texture's two halves meet on the midline vertices' mean x, blended over SPLIT_WIDTH IOD.
 SPLIT_WIDTH = 0.05
 # No edit exaggerates a crease past this many times the real expression's.
 MAX_WEIGHT = 2.0
@@ -63,11 +62,13 @@ ANCHORS = tuple(i for i in topo.FIELD_CONTROL if i < 468 and i not in _INNER_LIP
 class TextureLayout:
     """Where the mesh lies in the detail texture: ``vertices`` (478, 2) texels of every vertex on the
     measured resting face, ``points`` those of :data:`ANCHORS`, the texture's ``size`` (width, height),
-    and ``right`` (height, width) float32, the share of each texel that is the subject's right half."""
+    ``midline`` the x of the face's midline (texels), and ``right`` (height, width) float32, the share of
+    each texel that is the subject's right half."""
 
     vertices: np.ndarray
     points: np.ndarray
     size: tuple[int, int]
+    midline: float
     right: np.ndarray
 
 
@@ -79,11 +80,12 @@ def texture_layout(face: np.ndarray) -> TextureLayout:
     hi = oval.max(axis=0) + MARGIN
     width, height = (int(np.ceil(v)) for v in (hi - lo) * TEXELS_PER_IOD)
     vertices = (face - lo) * TEXELS_PER_IOD - 0.5
-    midline = vertices[list(MIDLINE), 0].mean()
+    midline = float(vertices[list(topo.MIDLINE), 0].mean())
     # The subject's right is the image's left (x grows toward the subject's left).
     right = 1.0 / (1.0 + np.exp((np.arange(width) - midline) / (0.25 * SPLIT_WIDTH * TEXELS_PER_IOD)))
     right = np.repeat(right[None, :].astype(np.float32), height, axis=0)
-    return TextureLayout(vertices=vertices, points=vertices[list(ANCHORS)], size=(width, height), right=right)
+    return TextureLayout(vertices=vertices, points=vertices[list(ANCHORS)], size=(width, height), midline=midline,
+                         right=right)
 
 
 def texture_to_plate(points: np.ndarray, layout: TextureLayout) -> tuple[np.ndarray, np.ndarray]:
@@ -109,11 +111,7 @@ def plate_to_texture(points: np.ndarray, region: Region, layout: TextureLayout) 
     iod = float(topo.interocular(points[None, :, :2])[0])
     control = anchors / iod
     coef = tps_solve(control, layout.points)
-    nx = max(2, int(np.ceil(region.width / iod * CELLS_PER_IOD)))
-    ny = max(2, int(np.ceil(region.height / iod * CELLS_PER_IOD)))
-    gx = region.x0 + (np.arange(nx) + 0.5) * region.width / nx - 0.5
-    gy = region.y0 + (np.arange(ny) + 0.5) * region.height / ny - 0.5
-    grid = (np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2) / iod).astype(np.float32)
+    grid, nx, ny = coarse_grid(region, iod, CELLS_PER_IOD)
     coarse = tps_evaluate(coef, control, grid).reshape(ny, nx, 2).astype(np.float32)
     dense = cv2.resize(coarse, (region.width, region.height), interpolation=cv2.INTER_LINEAR)
     return dense[..., 0], dense[..., 1]
@@ -171,10 +169,7 @@ def detail_gain(points: np.ndarray, region: Region,
     right = shipped.layout.right
     log_ratio = sum(shipped.maps[name] * (w[0] * right + w[1] * (1.0 - right)) for name, w in used.items())
     # Pulled onto a grid of at most GAIN_PIXELS_PER_IOD, then upsampled: at 4K the face costs what it does at 1080p.
-    iod = float(topo.interocular(points[None, :, :2])[0])
-    factor = min(1.0, GAIN_PIXELS_PER_IOD / iod)
-    small = Region(0, 0, max(2, round(region.width * factor)), max(2, round(region.height * factor)))
-    local = (points[:, :2] - [region.x0, region.y0]) * [small.width / region.width, small.height / region.height]
+    small, local = reduced(points, region, GAIN_PIXELS_PER_IOD)
     map_x, map_y = plate_to_texture(local, small, shipped.layout)
     pulled = cv2.remap(log_ratio.astype(np.float32), map_x, map_y, interpolation=cv2.INTER_LINEAR,
                        borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)

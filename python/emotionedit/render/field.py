@@ -71,6 +71,28 @@ def warp_region(points: np.ndarray, width: int, height: int) -> Region:
     return Region(max(0, x0), max(0, y0), min(width, x1), min(height, y1))
 
 
+def reduced(points: np.ndarray, region: Region, pixels_per_iod: float) -> tuple[Region, np.ndarray]:
+    """``region`` at most ``pixels_per_iod`` pixels per inter-ocular distance of the face at ``points``
+    ((478, >=2) plate pixels): the smaller grid (a Region from 0, at least 2x2) and the points' (478, 2)
+    positions on it. For work whose detail is tied to the face's size, so a 4K face costs what a 1080p one does."""
+    iod = float(topo.interocular(points[None, :, :2])[0])
+    factor = min(1.0, pixels_per_iod / iod)
+    small = Region(0, 0, max(2, round(region.width * factor)), max(2, round(region.height * factor)))
+    local = (points[:, :2] - [region.x0, region.y0]) * [small.width / region.width, small.height / region.height]
+    return small, local
+
+
+def coarse_grid(region: Region, iod: float, cells_per_iod: float) -> tuple[np.ndarray, int, int]:
+    """The centres of a grid of ``cells_per_iod`` cells per IOD over ``region``, placed as cv2.resize's
+    INTER_LINEAR expects, for a smooth map evaluated coarsely and upsampled: (ny * nx, 2) float32 points
+    in IOD (plate pixels / ``iod``), row by row, then nx, ny."""
+    nx = max(2, int(np.ceil(region.width / iod * cells_per_iod)))
+    ny = max(2, int(np.ceil(region.height / iod * cells_per_iod)))
+    gx = region.x0 + (np.arange(nx) + 0.5) * region.width / nx - 0.5
+    gy = region.y0 + (np.arange(ny) + 0.5) * region.height / ny - 0.5
+    return (np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2) / iod).astype(np.float32), nx, ny
+
+
 def _tps_kernel(r2: np.ndarray) -> np.ndarray:
     # U(r) = r^2 log r = 0.5 r^2 log r^2, with U(0) = 0.
     return 0.5 * r2 * np.log(np.maximum(r2, np.asarray(1e-20, dtype=r2.dtype)))
@@ -117,12 +139,7 @@ def backward_map(source: np.ndarray, target: np.ndarray, region: Region) -> tupl
     control = np.concatenate([target[chosen], pins]) / iod
     values = np.concatenate([source[chosen] - target[chosen], np.zeros_like(pins)]) / iod
     coef = tps_solve(control, values)
-    # Coarse grid at pixel centres matching cv2.resize's INTER_LINEAR convention.
-    nx = max(2, int(np.ceil(region.width / iod * CELLS_PER_IOD)))
-    ny = max(2, int(np.ceil(region.height / iod * CELLS_PER_IOD)))
-    gx = region.x0 + (np.arange(nx) + 0.5) * region.width / nx - 0.5
-    gy = region.y0 + (np.arange(ny) + 0.5) * region.height / ny - 0.5
-    grid = (np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2) / iod).astype(np.float32)
+    grid, nx, ny = coarse_grid(region, iod, CELLS_PER_IOD)
     offsets = tps_evaluate(coef, control, grid)
     offsets = (offsets * iod).reshape(ny, nx, 2).astype(np.float32)
     dense = cv2.resize(offsets, (region.width, region.height), interpolation=cv2.INTER_LINEAR)

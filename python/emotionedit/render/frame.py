@@ -140,8 +140,8 @@ class _WarpPlan(FramePlan):
 
     def _apply(self, dst_write, src_read):
         read, write, window = self.read_rect, self.write_rect, self.resampling.window
-        dst_write[...] = src_read[write.y0 - read.y0 : write.y1 - read.y0, write.x0 - read.x0 : write.x1 - read.x0]
-        samples = src_read[window.y0 - read.y0 : window.y1 - read.y0, window.x0 - read.x0 : window.x1 - read.x0]
+        dst_write[...] = src_read[write.within(read)]
+        samples = src_read[window.within(read)]
         skipped = resample_into(dst_write, samples, self.resampling)
         if self.shading is not None:
             rect, gain = self.shading
@@ -170,9 +170,7 @@ class _MattePlan(FramePlan):
         return 0
 
     def _cropped(self, write):
-        rows = slice(write.y0 - self.write_rect.y0, write.y1 - self.write_rect.y0)
-        cols = slice(write.x0 - self.write_rect.x0, write.x1 - self.write_rect.x0)
-        return _MattePlan(self.shape, write, self.values[rows, cols])
+        return _MattePlan(self.shape, write, self.values[write.within(self.write_rect)])
 
 
 class _LandmarksPlan(FramePlan):
@@ -193,7 +191,7 @@ class _LandmarksPlan(FramePlan):
             return 0
         canvas = src_read.copy()
         _draw_points(canvas, self.source, self.target, self.radius, (drawn.x0, drawn.y0))
-        dst_write[...] = canvas[write.y0 - drawn.y0 : write.y1 - drawn.y0, write.x0 - drawn.x0 : write.x1 - drawn.x0]
+        dst_write[...] = canvas[write.within(drawn)]
         return 0
 
     def _cropped(self, write):

@@ -11,14 +11,16 @@ import cv2
 import numpy as np
 
 from ..fit import topology as topo
-from .field import MATTE_SCALE, Region, face_oval
+from .field import MATTE_SCALE, Region, face_oval, reduced
 
 # The matte is solid inside this scale of the face outline and feathers out to MATTE_SCALE.
 SOLID_SCALE = 1.08
 _AA = 4  # sub-pixel bits for anti-aliased polygon filling
 
 
-def _fill(polygon: np.ndarray, region: Region, antialias: bool = True) -> np.ndarray:
+def polygon_mask(polygon: np.ndarray, region: Region, antialias: bool = True) -> np.ndarray:
+    """(h, w) float32 coverage in [0, 1] of a polygon ((N, 2) pixels of the plate, or of whatever
+    ``region`` is a rectangle of) over ``region``; anti-aliased to 1/16 pixel unless told not to."""
     mask = np.zeros((region.height, region.width), dtype=np.uint8)
     pts = np.round((polygon - [region.x0, region.y0]) * (1 << _AA)).astype(np.int32)
     cv2.fillPoly(mask, [pts], 255, lineType=cv2.LINE_AA if antialias else cv2.LINE_8, shift=_AA)
@@ -30,14 +32,12 @@ def face_matte(points: np.ndarray, region: Region) -> np.ndarray:
     iod = float(topo.interocular(points[None])[0])
     # The feather is ~8 px wide at 64 px per IOD: blur there and upsample, so a 4K face costs
     # what a 1080p one does (the hard outer cut-off is drawn at full resolution).
-    factor = min(1.0, 64.0 / iod)
-    small = Region(0, 0, max(2, round(region.width * factor)), max(2, round(region.height * factor)))
-    local = (points[:, :2] - [region.x0, region.y0]) * [small.width / region.width, small.height / region.height]
-    solid = _fill(face_oval(local, SOLID_SCALE), small)
+    small, local = reduced(points, region, 64.0)
+    solid = polygon_mask(face_oval(local, SOLID_SCALE), small)
     soft = np.maximum(cv2.GaussianBlur(solid, (0, 0), max(1.0, 0.12 * 64.0 * min(1.0, iod / 64.0))), solid)
-    if factor < 1.0:
+    if (small.width, small.height) != (region.width, region.height):
         soft = cv2.resize(soft, (region.width, region.height), interpolation=cv2.INTER_LINEAR)
-    outer = _fill(face_oval(points, MATTE_SCALE), region, antialias=False)
+    outer = polygon_mask(face_oval(points, MATTE_SCALE), region, antialias=False)
     matte = soft * outer
     # Hard zero outside the outer outline, so untouched pixels are decided exactly.
     matte[matte < 1.0 / 1024] = 0.0

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..fit import topology as topo
 from .field import Region
+from .matte import polygon_mask
 
 # Lips closer than this (pixels) show no teeth: the mouth's interior is then left to the smooth
 # field, or the sliver between the lips would be sampled from the unmoved source (a double edge).
@@ -71,7 +72,7 @@ def mouth_interior(source: np.ndarray, target: np.ndarray, region: Region
     if box.empty:
         return None
     sigma = max(0.5, MOUTH_FEATHER_IOD * iod)
-    weight = cv2.GaussianBlur(_polygon_mask(inner_lip_polygon(target), box), (0, 0), sigma) * np.float32(openness)
+    weight = cv2.GaussianBlur(polygon_mask(inner_lip_polygon(target), box), (0, 0), sigma) * np.float32(openness)
     found = interior_map(source, target, box)
     if found is None:
         return None
@@ -80,7 +81,7 @@ def mouth_interior(source: np.ndarray, target: np.ndarray, region: Region
     full_w = np.zeros((region.height, region.width), np.float32)
     full_x = np.repeat(xs[None, :], region.height, axis=0)
     full_y = np.repeat(ys[:, None], region.width, axis=1)
-    inside = (slice(box.y0 - region.y0, box.y1 - region.y0), slice(box.x0 - region.x0, box.x1 - region.x0))
+    inside = box.within(region)
     full_w[inside], full_x[inside], full_y[inside] = weight, found[0], found[1]
     return full_w, full_x, full_y
 
@@ -216,11 +217,3 @@ def _mouth_box(source: np.ndarray, target: np.ndarray, region: Region, iod: floa
     x1, y1 = np.ceil(rings.max(axis=0) + pad).astype(int) + 1
     return Region(max(region.x0, x0), max(region.y0, y0), min(region.x1, x1), min(region.y1, y1))
 
-
-def _polygon_mask(polygon: np.ndarray, region: Region, antialias: bool = True) -> np.ndarray:
-    """(h, w) float32 coverage in [0, 1] of a polygon in plate pixels over ``region``."""
-    bits = 4
-    mask = np.zeros((region.height, region.width), dtype=np.uint8)
-    pts = np.round((polygon - [region.x0, region.y0]) * (1 << bits)).astype(np.int32)
-    cv2.fillPoly(mask, [pts], 255, lineType=cv2.LINE_AA if antialias else cv2.LINE_8, shift=bits)
-    return mask.astype(np.float32) / 255.0

@@ -43,9 +43,8 @@ class Resampling:
 
     def cropped(self, part: Region) -> Resampling:
         """The same resampling for ``part`` of the region only (same window: same samples, bit for bit)."""
-        rows = slice(part.y0 - self.region.y0, part.y1 - self.region.y0)
-        cols = slice(part.x0 - self.region.x0, part.x1 - self.region.x0)
-        return Resampling(part, self.window, self.map_x[rows, cols], self.map_y[rows, cols], self.edit[rows, cols])
+        inside = part.within(self.region)
+        return Resampling(part, self.window, self.map_x[inside], self.map_y[inside], self.edit[inside])
 
 
 def plan_resampling(map_x: np.ndarray, map_y: np.ndarray, matte: np.ndarray, region: Region, width: int,
