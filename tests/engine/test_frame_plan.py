@@ -14,6 +14,7 @@ from emotionedit.edit import EditParams, Emotion
 from emotionedit.engine import ShotEditor
 from emotionedit.render import Output, Region, backward_map, face_matte, warp_region
 from emotionedit.render.detail import detail_gain, shade_into
+from emotionedit.render.eyes import eyeballs
 from emotionedit.render.mouth import mouth_interior
 from emotionedit.render.pixels import warp_into
 
@@ -90,18 +91,19 @@ def windowed(plan, src: np.ndarray) -> tuple[np.ndarray, int]:
 
 def whole_plate_reference(editor: ShotEditor, src: np.ndarray, number: int, params: EditParams) -> np.ndarray:
     """The Edited output composed from the stage functions on the whole plate, as render_into did before the
-    pixel step was split off: copy, then warp the face in place, then shade its skin detail."""
+    pixel step was split off: copy, then warp the face (its layers blended into the field) in place, then shade
+    its skin detail."""
     out = src.copy()
     found = editor.targets(number, params)
     if found is None or params.is_identity:
         return out
     region = warp_region(found.source, src.shape[1], src.shape[0])
     map_x, map_y = backward_map(found.source, found.target, region)
-    teeth = mouth_interior(found.source, found.target, region)
-    if teeth is not None:
-        mouth, tx, ty = teeth
-        map_x += mouth * (tx - map_x)
-        map_y += mouth * (ty - map_y)
+    # The layers behind the face (the mouth's interior, the eyeballs), each exactly itself where its weight is 1.
+    for layer in (mouth_interior(found.source, found.target, region), eyeballs(found.source, found.target, region)):
+        if layer is not None:
+            weight, lx, ly = layer
+            map_x, map_y = (1.0 - weight) * map_x + weight * lx, (1.0 - weight) * map_y + weight * ly
     matte = face_matte(found.source, region)
     warp_into(out, out, map_x, map_y, matte, region)
     shading = detail_gain(found.target, region, found.detail)

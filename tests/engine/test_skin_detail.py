@@ -165,3 +165,25 @@ def test_skin_detail_scales_the_creases_and_zero_is_the_warp_alone(talking, monk
     assert 0.0 < darkening[0] < darkening[1] < darkening[2]
     # The ratio is raised to the strength: twice the strength, about twice the log-darkening.
     assert np.log(1 - darkening[2]) == pytest.approx(2 * np.log(1 - darkening[1]), rel=0.15)
+
+
+def test_raised_brows_shade_the_forehead_only(talking):
+    """The raised brows' map is the forehead's lines: a surprise's shading changes no pixel below the brows'
+    upper edge (the eyes, the nostrils and the glabella's lower half keep the warp's pixels)."""
+    frames, analysis = talking
+    editor = ShotEditor(analysis)
+    number = analysis.plate.frame_numbers[5]
+    src = frames[5]
+    plain = editor.render(src, number, EditParams(emotion=Emotion.SURPRISED, skin_detail=0.0)).astype(int)
+    shaded = editor.render(src, number, EditParams(emotion=Emotion.SURPRISED, skin_detail=1.0)).astype(int)
+    changed = np.abs(shaded - plain).max(axis=-1) > 0
+    assert changed.sum() > 50, "the surprise's forehead lines should shade some pixels"
+    target = editor.targets(number, EditParams(emotion=Emotion.SURPRISED)).target
+    edge = target[[70, 63, 105, 66, 107, 336, 296, 334, 293, 300]]
+    order = np.argsort(edge[:, 0])
+    ys, xs = np.nonzero(changed)
+    # Between the brows' outer ends (past them the brows' edge turns down the temples, off the points).
+    within = (xs >= edge[:, 0].min()) & (xs <= edge[:, 0].max())
+    ys, xs = ys[within], xs[within]
+    brow_y = np.interp(xs, edge[order, 0], edge[order, 1])
+    assert (ys < brow_y + 1).all(), f"{int((ys >= brow_y + 1).sum())} pixels shaded below the brows"

@@ -152,3 +152,30 @@ def test_the_report_carries_teeth_and_occluder_blocks():
     assert untouched["occluders"]["max_flow_px"] == 0.0
     with pytest.raises(UserError, match="occluder mask"):
         evaluate_pair(frames[:1], frames[:1], identity_stride=100, occluder_masks=[mask[:10]])
+
+
+def test_a_lip_moved_over_the_opening_is_not_read_as_bent_teeth():
+    """Where the edit draws a lip over part of the opening, the flow there is the lip's: given the edited
+    frame's points, only the interior shown in both frames is measured."""
+    (rgb,) = _cap12(SURPRISE)
+    box, points = _face(rgb)
+    centre = points[60:68].mean(axis=0)
+    width = float(np.linalg.norm(points[54] - points[48]))
+    # The bend on the image's left part of the mouth only: there the "lip" moved over the interior.
+    h, w = rgb.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    left = 1.0 / (1.0 + np.exp(np.clip((xx - (centre[0] - 0.12 * width)) / (0.02 * width), -50, 50)))
+    bent = _bend_mouth(rgb, points, 0.04)
+    covered = (left[..., None] * bent + (1.0 - left[..., None]) * rgb).astype(np.uint8)
+    # The edited frame's inner lips: the left part of the opening closed onto the mouth's middle.
+    edited_points = points.copy()
+    inner = np.arange(60, 68)
+    on_left = inner[points[inner, 0] < centre[0]]
+    edited_points[on_left, 0] = centre[0] + 0.02 * width
+    whole = teeth_residual(rgb, covered, box, points)
+    shown = teeth_residual(rgb, covered, box, points, edited_points)
+    assert whole is not None and whole > 0.004, whole
+    assert shown is not None and shown < 0.002, shown
+    # The same edited points leave a real bend inside the shown interior measured.
+    bent_right = ((1.0 - left[..., None]) * bent + left[..., None] * rgb).astype(np.uint8)
+    assert teeth_residual(rgb, bent_right, box, points, edited_points) > max(0.003, 3 * shown)

@@ -189,7 +189,7 @@ def evaluate_pair(
             refit_drift.append(metrics.rotation_angle_deg(rs, metrics.head_rotation(le, h, w)))
             t2 = time.perf_counter()
             timing["landmarks_pose"] += t2 - t1
-            teeth.append(rigidity.teeth_residual(s8, e8, box, ls))
+            teeth.append(rigidity.teeth_residual(s8, e8, box, ls, le))
             timing["naturalness"] += time.perf_counter() - t2
             t2 = time.perf_counter()
 
@@ -385,7 +385,8 @@ def _naturalness(source: np.ndarray, edited: np.ndarray, reference: tuple[np.nda
         "rms_residual_p95": _r(np.percentile(measured, 95), 5) if measured.size else None,
         "units": "IOD of the source",
         "note": f"open-mouth frames (inner-lip aperture >= {rigidity.OPEN_MOUTH_APERTURE} IOD): RMS of the flow "
-                "inside the eroded inner-lip polygon that one similarity cannot explain; rigid ~0.001, bent ~0.01+",
+                "inside the eroded inner-lip polygons of the source and of the edit (the interior shown in both) that "
+                "one similarity cannot explain; rigid ~0.001, bent ~0.01+",
         "per_frame": _series(teeth, 5),
     }
     if with_masks:

@@ -4,10 +4,10 @@ Teeth are bone: however the lips move around them, what shows between the lips m
 rigidly with the head (the lower teeth follow the jaw, which is close to rigid over the
 small patch a frame shows). A warp that bends the teeth is the most recognisable artefact
 of a motion edit. It is read from the dense optical flow from the source to the edited
-frame inside the source's inner-lip polygon: one 2-D similarity is fitted to the flow
-vectors by least squares, and what it cannot explain (the RMS residual, in inter-ocular
-distances) is the bending. A rigid motion reads about 0.001 IOD, a bend of the teeth a
-few hundredths.
+frame inside the inner-lip polygons of both frames (what shows the interior before and after
+the edit): one 2-D similarity is fitted to the flow vectors by least squares, and what it
+cannot explain (the RMS residual, in inter-ocular distances) is the bending. A rigid motion
+reads about 0.001 IOD, a bend of the teeth a few hundredths.
 
 An occluder (a hand, a microphone, hair) in front of the face belongs to another body:
 an emotion edit should leave its pixels where they are. It is read as the mean flow
@@ -92,13 +92,17 @@ def region_flow(source: np.ndarray, edited: np.ndarray, left: float, top: float,
     return flow, matrix, scale
 
 
-def teeth_residual(source: np.ndarray, edited: np.ndarray, box: FaceBox, landmarks: np.ndarray, *,
-                   min_aperture: float = OPEN_MOUTH_APERTURE, erosion: float = TEETH_EROSION) -> float | None:
+def teeth_residual(source: np.ndarray, edited: np.ndarray, box: FaceBox, landmarks: np.ndarray,
+                   edited_landmarks: np.ndarray | None = None, *, min_aperture: float = OPEN_MOUTH_APERTURE,
+                   erosion: float = TEETH_EROSION) -> float | None:
     """How far the edit bent what shows inside the open mouth: RMS residual (IOD) of one
-    similarity fitted to the flow inside the source's inner-lip polygon.
+    similarity fitted to the flow inside the source's inner-lip polygon, and inside the edited
+    frame's when its points are given (where the edit moved a lip over the opening, the flow is
+    the lip's motion, not the teeth's: a lowered lip corner read as bent teeth).
 
     ``source``, ``edited``: ``(H, W, 3)`` uint8 RGB; ``box``: the source's face box;
-    ``landmarks``: the source's ``(68, 2)`` dlib points (frame pixels). ``min_aperture``:
+    ``landmarks``, ``edited_landmarks``: the source's and the edited frame's ``(68, 2)`` dlib
+    points (frame pixels; None: the source's polygon only). ``min_aperture``:
     inner-lip aperture (IOD) below which the mouth counts as closed; ``erosion``: how much
     (IOD) the polygon is eroded. Returns the residual in inter-ocular distances (about 0.001
     for any rigid motion of the mouth, 0.0 for an untouched one), or None when the mouth is
@@ -110,9 +114,14 @@ def teeth_residual(source: np.ndarray, edited: np.ndarray, box: FaceBox, landmar
         return None
     grown = box.scaled(FLOW_MARGIN)
     flow, matrix, scale = region_flow(source, edited, grown.left, grown.top, grown.right, grown.bottom)
-    polygon = apply_similarity(matrix, landmarks[INNER_LIPS])
     mask = np.zeros((FLOW_SIZE, FLOW_SIZE), np.uint8)
+    polygon = apply_similarity(matrix, landmarks[INNER_LIPS])
     cv2.fillPoly(mask, [np.round(polygon * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
+    if edited_landmarks is not None and np.all(np.isfinite(edited_landmarks[INNER_LIPS])):
+        shown = np.zeros_like(mask)
+        polygon = apply_similarity(matrix, edited_landmarks[INNER_LIPS])
+        cv2.fillPoly(shown, [np.round(polygon * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
+        mask &= shown
     radius = int(round(erosion * iod * scale))
     if radius > 0:
         mask = cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1)))

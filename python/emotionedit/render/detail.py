@@ -50,6 +50,12 @@ DETAIL_VERTICES = {"smile": (117, 346, 50, 280, 205, 425), "brow_raise": (9, 151
 GAIN_PIXELS_PER_IOD = 64
 # The texture's two halves meet on the midline vertices' mean x, blended over SPLIT_WIDTH IOD.
 SPLIT_WIDTH = 0.05
+# Where each map's creases are (the rest of a measured map is misregistration: the nostrils, the brows' own
+# hair, the outline; on cap12 made surprised it darkened the nostrils and the glabella and shaded the
+# eyes' surround, which read as tired, not surprised): the raised brows' lines are on the forehead, above
+# the brows' upper edge (FOREHEAD_GAP IOD above it, faded in over as much again). None: the whole map.
+FOREHEAD_GAP = 0.04
+CREASE_REGIONS = {"brow_raise": "forehead", "smile": None}
 # No edit exaggerates a crease past this many times the real expression's.
 MAX_WEIGHT = 2.0
 # The vertices that pin the texture to a face: every field control point but the irises (the eyes'
@@ -136,7 +142,22 @@ def detail_maps() -> DetailMaps | None:
     for name, values in maps.items():
         if values.shape != (layout.size[1], layout.size[0]):
             raise ValueError(f"{DETAIL_PATH}: map {name} is {values.shape}, its layout {layout.size[::-1]}")
+        if CREASE_REGIONS.get(name) == "forehead":
+            values *= forehead_mask(layout)
     return DetailMaps(layout, maps)
+
+
+def forehead_mask(layout: TextureLayout) -> np.ndarray:
+    """(height, width) float32 of the texture: 1 on the forehead above the brows' upper edge, fading to 0 over
+    ``FOREHEAD_GAP`` IOD from ``FOREHEAD_GAP`` above that edge (the glabella between the brows included)."""
+    width, height = layout.size
+    upper = [70, 63, 105, 66, 107, 336, 296, 334, 293, 300]  # the brows' upper edge, right to left
+    edge = layout.vertices[upper]
+    order = np.argsort(edge[:, 0])
+    brow_y = np.interp(np.arange(width), edge[order, 0], edge[order, 1])
+    gap = FOREHEAD_GAP * TEXELS_PER_IOD
+    t = np.clip((brow_y[None, :] - gap - np.arange(height)[:, None]) / gap, 0.0, 1.0)
+    return (t * t * (3.0 - 2.0 * t)).astype(np.float32)
 
 
 def detail_weights(change: np.ndarray, aus: tuple[int, ...]) -> dict[str, np.ndarray]:

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from .detail import detail_gain, shade_into
+from .eyes import eyeballs
 from .field import Region, backward_map, warp_region
 from .matte import face_matte
 from .mouth import mouth_interior
@@ -240,8 +241,11 @@ def plan_frame(shape: tuple[int, ...], dtype: np.dtype, source: np.ndarray | Non
     teeth = mouth_interior(source, target, region)
     if teeth is not None:
         mouth, tx, ty = teeth
-        map_x += mouth * (tx - map_x)
-        map_y += mouth * (ty - map_y)
+        map_x, map_y = _layered(map_x, map_y, mouth, tx, ty)
+    balls = eyeballs(source, target, region)
+    if balls is not None:
+        eyes, ex, ey = balls
+        map_x, map_y = _layered(map_x, map_y, eyes, ex, ey)
     matte = _editable_matte(source, target, region, occluders)
     shading = detail_gain(target, region, detail) if detail else None
     if shading is not None:  # faded out with the matte: exactly 1 wherever the matte is 0
@@ -250,6 +254,14 @@ def plan_frame(shape: tuple[int, ...], dtype: np.dtype, source: np.ndarray | Non
         gain *= matte[rect.within(region)]
         gain += 1.0
     return _WarpPlan(shape, plan_resampling(map_x, map_y, matte, region, width, height), shading)
+
+
+def _layered(map_x: np.ndarray, map_y: np.ndarray, weight: np.ndarray, layer_x: np.ndarray,
+             layer_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The field's map blended toward a layer's by its weight; exactly the layer's where the weight is 1
+    (``a + w * (b - a)`` rounds off b by a float32 ulp there, enough to change a pixel)."""
+    keep = 1.0 - weight
+    return keep * map_x + weight * layer_x, keep * map_y + weight * layer_y
 
 
 def _editable_matte(source: np.ndarray, target: np.ndarray | None, region: Region,
