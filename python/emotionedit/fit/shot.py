@@ -121,6 +121,15 @@ def align_neutral(neutral: np.ndarray, reference: np.ndarray) -> tuple[np.ndarra
     return aligned, rms
 
 
+# Frames per chunk of the per-frame steps of the fit.
+CHUNK_FRAMES = 512
+
+
+def _chunks(index: np.ndarray) -> list[np.ndarray]:
+    """``index`` in consecutive pieces of at most ``CHUNK_FRAMES``."""
+    return [index[i : i + CHUNK_FRAMES] for i in range(0, len(index), CHUNK_FRAMES)]
+
+
 def fit_shot(
     landmarks: np.ndarray,
     found: np.ndarray,
@@ -146,15 +155,18 @@ def fit_shot(
     reference = build_reference(landmarks, found)
     scale, rotation, translation = fit_poses(landmarks, found, reference)
     flags = np.where(found, 0, FLAG_LOST).astype(np.uint8)
+    # The canonical faces in float64 are the fit's largest array (55 MB for 4800 frames): they are made, and the
+    # coefficients fitted, a chunk of frames at a time, so no whole-shot temporary is made beside them.
     canonical = np.full(landmarks.shape, np.nan)
-    canonical[found] = to_canonical(landmarks[found].astype(np.float64), scale[found], rotation[found],
-                                    translation[found])
+    for part in _chunks(np.flatnonzero(found)):
+        canonical[part] = to_canonical(landmarks[part].astype(np.float64), scale[part], rotation[part],
+                                       translation[part])
     yaw = np.full(len(found), np.nan)
     yaw[found] = euler_degrees(rotation[found])[:, 0]
     flags[found & (np.abs(yaw) > PROFILE_YAW_DEGREES)] |= FLAG_PROFILE
     rigid = list(topo.RIGID)
     rigid_error = np.full(len(found), np.inf)
-    rigid_error[found] = np.sqrt(((canonical[found][:, rigid] - reference[rigid]) ** 2).sum(axis=2).mean(axis=1))
+    rigid_error[found] = np.sqrt(((canonical[:, rigid][found] - reference[rigid]) ** 2).sum(axis=2).mean(axis=1))
     flags[found & (rigid_error > RIGID_ERROR_LIMIT)] |= FLAG_UNRELIABLE
     usable = np.flatnonzero(flags == 0)
     if len(usable) == 0:
@@ -189,7 +201,8 @@ def fit_shot(
         neutral, smile_removed = relax_smile(np.median(canonical[neutral_frames], axis=0))
     basis = build_basis(neutral)
     coefficients = np.full((len(found), basis.shape[0]), np.nan)
-    coefficients[found] = fit_coefficients(canonical[found], neutral, basis)
+    for part in _chunks(np.flatnonzero(found)):
+        coefficients[part] = fit_coefficients(canonical[part], neutral, basis)
     return ShotFit(
         neutral=neutral,
         scale=scale,
