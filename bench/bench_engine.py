@@ -5,7 +5,11 @@ franck.mp4's talking segment is upscaled (bicubic, aspect kept, widened with its
 to each size as a float32 RGBA plate (a real plate's format). Stages: tracking view (float ->
 small 8-bit), landmarks (mediapipe), hands (mediapipe's hand landmarks on the same view), fit (per
 shot, divided by frames), edit (AU delta), field (thin-plate map), matte and pixels (resampling
-inside the matte, including the copy of the untouched frame). Each frame is timed REPEATS times
+inside the matte, including the copy of the untouched frame), then the full render path:
+plan (``ShotEditor.plan_frame``: field, layers, matte, skin detail), apply (``FramePlan.render_into``:
+the frame's copy, the clamped bicubic resampling and the shading), render_total
+(``ShotEditor.render_into``: both) and copy (``np.copyto`` of the same plate, the floor), with the
+ratios render_vs_copy and apply_vs_copy taken from the same run. Each frame is timed REPEATS times
 and its fastest run kept (the machine is shared: the fastest run is the least disturbed one); the
 figures are medians of those over the frames. The load average before and after is recorded, so a
 disturbed run shows.
@@ -36,7 +40,7 @@ from emotionedit.track import MediaPipeFaceMesh, TrackerOptions, track_frames
 from emotionedit.track.occluders import MediaPipeHands
 
 SIZES = {"native": None, "1080p": (1920, 1080), "4K": (3840, 2160)}
-REPEATS = 3
+REPEATS = 5
 
 
 def read_frames(count: int) -> list[np.ndarray]:
@@ -112,7 +116,7 @@ def bench_size(frames: list[np.ndarray], size) -> dict:
     analysis = Analysis(plate=info, track=track, fit=fit, tracker=tracker.name)
     editor, t_setup = timed(ShotEditor, analysis)
     params = EditParams()
-    stages = {k: [] for k in ("edit", "field", "matte", "pixels", "render_total")}
+    stages = {k: [] for k in ("edit", "field", "matte", "pixels", "plan", "apply", "render_total", "copy")}
     dst = np.empty_like(plates[0])
     for i, p in enumerate(plates):
         targets, ms = timed(editor.targets, i, params)
@@ -124,8 +128,14 @@ def bench_size(frames: list[np.ndarray], size) -> dict:
         stages["matte"].append(ms)
         _, ms = timed(pixel_stage, dst, p, mx, my, matte, region)
         stages["pixels"].append(ms)
+        plan, ms = timed(editor.plan_frame, p.shape, p.dtype, i, params)
+        stages["plan"].append(ms)
+        _, ms = timed(plan.render_into, dst, p)
+        stages["apply"].append(ms)
         _, ms = timed(editor.render_into, dst, p, i, params)
         stages["render_total"].append(ms)
+        _, ms = timed(np.copyto, dst, p)
+        stages["copy"].append(ms)
     med = {k: round(float(np.median(v)), 2) for k, v in stages.items()}
     med.update({
         "tracking_view": round(float(np.median(t_view)), 2),
@@ -137,6 +147,10 @@ def bench_size(frames: list[np.ndarray], size) -> dict:
     med["analyze_total"] = round(med["tracking_view"] + med["landmarks"] + med["hands"] + med["fit_per_frame"], 2)
     med["analyze_fps"] = round(1000.0 / med["analyze_total"], 1)
     med["render_fps"] = round(1000.0 / med["render_total"], 1)
+    # Per frame, then the median: each ratio's two timings ran back to back on the same plate.
+    for name in ("render_total", "apply"):
+        ratios = [a / b for a, b in zip(stages[name], stages["copy"], strict=True)]
+        med[f"{name.split('_')[0]}_vs_copy"] = round(float(np.median(ratios)), 2)
     med["plate"] = f"{width}x{height} float32 RGBA"
     med["face_region_px"] = f"{region.width}x{region.height}"
     return med
@@ -153,6 +167,7 @@ def main() -> None:
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, CPU only",
         "frames": args.frames,
         "repeats_per_frame": REPEATS,
+        "opencv_threads": cv2.getNumThreads(),
         "load_average_before": [round(x, 2) for x in os.getloadavg()],
         "ms_per_frame": {},
     }

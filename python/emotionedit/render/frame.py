@@ -14,7 +14,7 @@ import enum
 import cv2
 import numpy as np
 
-from .detail import detail_gain, shade_into
+from .detail import detail_gain
 from .eyes import eyeballs
 from .field import Region, backward_map, warp_region
 from .matte import face_matte
@@ -51,6 +51,11 @@ def _slices(rect: Region) -> tuple[slice, slice]:
     return slice(rect.y0, rect.y1), slice(rect.x0, rect.x1)
 
 
+def _same_pixels(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two views are the same memory (an in-place render): copying one onto the other is a no-op."""
+    return a.__array_interface__["data"][0] == b.__array_interface__["data"][0] and a.strides == b.strides
+
+
 class FramePlan:
     """One frame's render, decided before any pixel is read.
 
@@ -84,7 +89,7 @@ class FramePlan:
             self._check(src_read, self.read_rect, "src_read")
             if src_read.dtype != dst_write.dtype:
                 raise ValueError(f"src_read is {src_read.dtype} but dst_write is {dst_write.dtype}; they must match")
-        return self._apply(dst_write, src_read)
+        return self._apply(dst_write, src_read, False)
 
     def cropped(self, part: Region) -> FramePlan:
         """The plan for the output pixels of ``part`` only (a host's render window): ``write_rect`` becomes
@@ -110,7 +115,10 @@ class FramePlan:
         if self.write_rect is None:
             return 0
         src_read = None if self.read_rect is None else src[_slices(self.read_rect)]
-        return self.apply(dst[_slices(self.write_rect)], src_read)
+        dst_write = dst[_slices(self.write_rect)]
+        if src_read is not None and src_read.dtype != dst_write.dtype:
+            raise ValueError(f"src_read is {src_read.dtype} but dst_write is {dst_write.dtype}; they must match")
+        return self._apply(dst_write, src_read, self.background == SOURCE)
 
     def _check(self, array: np.ndarray | None, rect: Region, name: str) -> None:
         want = (rect.height, rect.width, self.shape[2])
@@ -118,7 +126,8 @@ class FramePlan:
             got = "None" if array is None else str(array.shape)
             raise ValueError(f"{name} must be {want} (the plan's rectangle {rect}), got {got}")
 
-    def _apply(self, dst_write: np.ndarray, src_read: np.ndarray | None) -> int:
+    def _apply(self, dst_write: np.ndarray, src_read: np.ndarray | None, filled: bool) -> int:
+        # filled: dst_write already holds the source's pixels (render_into copied them), not to be copied again.
         raise NotImplementedError  # only plans with a write_rect have a pixel step
 
     def _cropped(self, write: Region) -> FramePlan:
@@ -139,15 +148,13 @@ class _WarpPlan(FramePlan):
         self.resampling = resampling
         self.shading = shading
 
-    def _apply(self, dst_write, src_read):
+    def _apply(self, dst_write, src_read, filled):
         read, write, window = self.read_rect, self.write_rect, self.resampling.window
-        dst_write[...] = src_read[write.within(read)]
+        kept = src_read[write.within(read)]
+        if not (filled or _same_pixels(dst_write, kept)):
+            dst_write[...] = kept
         samples = src_read[window.within(read)]
-        skipped = resample_into(dst_write, samples, self.resampling)
-        if self.shading is not None:
-            rect, gain = self.shading
-            shade_into(dst_write[rect.within(write)], gain)
-        return skipped
+        return resample_into(dst_write, samples, self.resampling, self.shading)
 
     def _cropped(self, write):
         shading = None
@@ -166,7 +173,7 @@ class _MattePlan(FramePlan):
         super().__init__(shape, ZERO, None, region)
         self.values = values  # (h, w), the output's dtype
 
-    def _apply(self, dst_write, src_read):
+    def _apply(self, dst_write, src_read, filled):
         dst_write[...] = self.values[..., None]
         return 0
 
@@ -184,7 +191,7 @@ class _LandmarksPlan(FramePlan):
         self.drawn = drawn  # the rectangle the points are drawn on (all of them): read_rect
         self.source, self.target, self.radius = source, target, radius
 
-    def _apply(self, dst_write, src_read):
+    def _apply(self, dst_write, src_read, filled):
         write, drawn = self.write_rect, self.drawn
         if write == drawn:
             dst_write[...] = src_read
@@ -253,15 +260,28 @@ def plan_frame(shape: tuple[int, ...], dtype: np.dtype, source: np.ndarray | Non
         gain -= 1.0
         gain *= matte[rect.within(region)]
         gain += 1.0
-    return _WarpPlan(shape, plan_resampling(map_x, map_y, matte, region, width, height), shading)
+    return _WarpPlan(shape, plan_resampling(map_x, map_y, matte, region, width, height, overwrite=True), shading)
 
 
 def _layered(map_x: np.ndarray, map_y: np.ndarray, weight: np.ndarray, layer_x: np.ndarray,
              layer_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The field's map blended toward a layer's by its weight; exactly the layer's where the weight is 1
-    (``a + w * (b - a)`` rounds off b by a float32 ulp there, enough to change a pixel)."""
+    (``a + w * (b - a)`` rounds off b by a float32 ulp there, enough to change a pixel).
+
+    Blended in place over the rectangle where the weight is not 0 (an eye's or the mouth's): outside it
+    ``1 * a + 0 * b`` is ``a``, bit for bit."""
+    rows = np.flatnonzero(weight.any(axis=1))
+    if rows.size == 0:
+        return map_x, map_y
+    cols = np.flatnonzero(weight[rows[0] : rows[-1] + 1].any(axis=0))
+    box = slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+    weight = weight[box]
     keep = 1.0 - weight
-    return keep * map_x + weight * layer_x, keep * map_y + weight * layer_y
+    for values, layer in ((map_x, layer_x), (map_y, layer_y)):
+        part = values[box]
+        part *= keep
+        part += weight * layer[box]
+    return map_x, map_y
 
 
 def _editable_matte(source: np.ndarray, target: np.ndarray | None, region: Region,

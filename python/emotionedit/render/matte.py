@@ -16,6 +16,8 @@ from .field import MATTE_SCALE, Region, face_oval, reduced
 # The matte is solid inside this scale of the face outline and feathers out to MATTE_SCALE.
 SOLID_SCALE = 1.08
 _AA = 4  # sub-pixel bits for anti-aliased polygon filling
+# The matte's values below 1 / 1024 are 0: the float32 below it, for a threshold that keeps values above.
+_FLOOR = float(np.nextafter(np.float32(1.0 / 1024), np.float32(0.0)))
 
 
 def polygon_mask(polygon: np.ndarray, region: Region, antialias: bool = True) -> np.ndarray:
@@ -36,10 +38,16 @@ def face_matte(points: np.ndarray, region: Region) -> np.ndarray:
     solid = polygon_mask(face_oval(local, SOLID_SCALE), small)
     soft = np.maximum(cv2.GaussianBlur(solid, (0, 0), max(1.0, 0.12 * 64.0 * min(1.0, iod / 64.0))), solid)
     if (small.width, small.height) != (region.width, region.height):
-        soft = cv2.resize(soft, (region.width, region.height), interpolation=cv2.INTER_LINEAR)
-    outer = polygon_mask(face_oval(points, MATTE_SCALE), region, antialias=False)
-    matte = soft * outer
-    # Hard zero outside the outer outline, so untouched pixels are decided exactly.
-    matte[matte < 1.0 / 1024] = 0.0
+        matte = cv2.resize(soft, (region.width, region.height), interpolation=cv2.INTER_LINEAR)
+    else:
+        matte = soft
+    # Hard zero outside the outer outline, so untouched pixels are decided exactly: the soft matte times
+    # the outline's 0/1 coverage, in place (fresh plate-sized temporaries cost more than the arithmetic).
+    outer = np.zeros((region.height, region.width), dtype=np.uint8)
+    pts = np.round((face_oval(points, MATTE_SCALE) - [region.x0, region.y0]) * (1 << _AA)).astype(np.int32)
+    cv2.fillPoly(outer, [pts], 1, lineType=cv2.LINE_8, shift=_AA)
+    np.multiply(matte, outer, out=matte)
+    # matte[matte < 1 / 1024] = 0: kept where above the float32 just below 1 / 1024.
+    cv2.threshold(matte, _FLOOR, 0.0, cv2.THRESH_TOZERO, dst=matte)
     return matte
 
