@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..fit import topology as topo
-from .field import Region
+from .field import Region, opening_columns, padded_bounds
 
 # (outer corner, upper lid, inner corner, lower lid, iris) of each eye; the lids run outer to inner.
 EYES = (
@@ -144,24 +144,13 @@ def ball_map(source: np.ndarray, eye: int, box: Region, iod: float) -> tuple[np.
 
 
 def _aperture_columns(source: np.ndarray, eye: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The source's opening of one eye per column: x (quarter-pixel steps from corner to corner) and the
-    y of the upper and of the lower lid there (the lower never above the upper), float64 plate pixels."""
+    """The source's opening of one eye per column (:func:`~.field.opening_columns`), float64 plate pixels."""
     outer, upper, inner, lower, _ = EYES[eye]
-    top = source[[outer, *upper, inner], :2].astype(np.float64)
-    bottom = source[[outer, *lower, inner], :2].astype(np.float64)
-    columns = np.arange(min(top[:, 0].min(), bottom[:, 0].min()), max(top[:, 0].max(), bottom[:, 0].max()) + 0.25,
-                        0.25)
-    order = np.argsort(top[:, 0])
-    y_top = np.interp(columns, top[order, 0], top[order, 1])
-    order = np.argsort(bottom[:, 0])
-    y_bottom = np.interp(columns, bottom[order, 0], bottom[order, 1])
-    return columns, y_top, np.maximum(y_bottom, y_top)
+    return opening_columns(source[[outer, *upper, inner], :2].astype(np.float64),
+                           source[[outer, *lower, inner], :2].astype(np.float64))
 
 
 def _eye_box(source: np.ndarray, target: np.ndarray, eye: int, region: Region, iod: float) -> Region:
     """Both lid contours of one eye with room for the feather, clipped to ``region``."""
     rings = np.concatenate([eye_polygon(source, eye), eye_polygon(target, eye)])
-    pad = 0.05 * iod + 3.0
-    x0, y0 = np.floor(rings.min(axis=0) - pad).astype(int)
-    x1, y1 = np.ceil(rings.max(axis=0) + pad).astype(int) + 1
-    return Region(max(region.x0, x0), max(region.y0, y0), min(region.x1, x1), min(region.y1, y1))
+    return padded_bounds(rings, 0.05 * iod + 3.0, region)

@@ -71,6 +71,26 @@ def warp_region(points: np.ndarray, width: int, height: int) -> Region:
     return Region(max(0, x0), max(0, y0), min(width, x1), min(height, y1))
 
 
+def padded_bounds(points: np.ndarray, pad: float, inside: Region) -> Region:
+    """The pixels of (N, 2) plate ``points``' bounding box grown by ``pad`` pixels, clipped to ``inside``."""
+    x0, y0 = np.floor(points.min(axis=0) - pad).astype(int)
+    x1, y1 = np.ceil(points.max(axis=0) + pad).astype(int) + 1
+    return Region(max(inside.x0, x0), max(inside.y0, y0), min(inside.x1, x1), min(inside.y1, y1))
+
+
+def opening_columns(top: np.ndarray, bottom: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An opening between two contours (the lips', the lids'), per column: x in quarter-pixel steps over
+    both contours, and the y of the upper and of the lower contour there (the lower never above the upper).
+    top, bottom: (N, 2) plate pixels from corner to corner, the corners included. float64."""
+    both = np.concatenate([top, bottom])
+    columns = np.arange(both[:, 0].min(), both[:, 0].max() + 0.25, 0.25)
+    order = np.argsort(top[:, 0])
+    y_top = np.interp(columns, top[order, 0], top[order, 1])
+    order = np.argsort(bottom[:, 0])
+    y_bottom = np.interp(columns, bottom[order, 0], bottom[order, 1])
+    return columns, y_top, np.maximum(y_bottom, y_top)
+
+
 def reduced(points: np.ndarray, region: Region, pixels_per_iod: float) -> tuple[Region, np.ndarray]:
     """``region`` at most ``pixels_per_iod`` pixels per inter-ocular distance of the face at ``points``
     ((478, >=2) plate pixels): the smaller grid (a Region from 0, at least 2x2) and the points' (478, 2)

@@ -56,6 +56,11 @@ def _same_pixels(a: np.ndarray, b: np.ndarray) -> bool:
     return a.__array_interface__["data"][0] == b.__array_interface__["data"][0] and a.strides == b.strides
 
 
+def _check_dtypes(src_read: np.ndarray, dst_write: np.ndarray) -> None:
+    if src_read.dtype != dst_write.dtype:
+        raise ValueError(f"src_read is {src_read.dtype} but dst_write is {dst_write.dtype}; they must match")
+
+
 class FramePlan:
     """One frame's render, decided before any pixel is read.
 
@@ -87,8 +92,7 @@ class FramePlan:
         self._check(dst_write, self.write_rect, "dst_write")
         if self.read_rect is not None:
             self._check(src_read, self.read_rect, "src_read")
-            if src_read.dtype != dst_write.dtype:
-                raise ValueError(f"src_read is {src_read.dtype} but dst_write is {dst_write.dtype}; they must match")
+            _check_dtypes(src_read, dst_write)
         return self._apply(dst_write, src_read, False)
 
     def cropped(self, part: Region) -> FramePlan:
@@ -116,8 +120,8 @@ class FramePlan:
             return 0
         src_read = None if self.read_rect is None else src[_slices(self.read_rect)]
         dst_write = dst[_slices(self.write_rect)]
-        if src_read is not None and src_read.dtype != dst_write.dtype:
-            raise ValueError(f"src_read is {src_read.dtype} but dst_write is {dst_write.dtype}; they must match")
+        if src_read is not None:
+            _check_dtypes(src_read, dst_write)
         return self._apply(dst_write, src_read, self.background == SOURCE)
 
     def _check(self, array: np.ndarray | None, rect: Region, name: str) -> None:

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from ..fit import topology as topo
-from .field import Region
+from .field import Region, opening_columns, padded_bounds
 from .matte import polygon_mask
 
 # Lips closer than this (pixels) show no teeth: the mouth's interior is then left to the smooth
@@ -190,17 +190,8 @@ def _interp_extended(x: np.ndarray, knots: np.ndarray, values: np.ndarray) -> np
 
 
 def _opening_columns(source: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The source's opening per column: x (quarter-pixel steps from corner to corner), the y of the
-    upper and of the lower inner lip there (the lower never above the upper), float64 plate pixels."""
-    top = source[list(topo.LIPS_INNER_UPPER), :2]
-    bottom = source[list(topo.LIPS_INNER_LOWER), :2]
-    both = np.concatenate([top, bottom])
-    columns = np.arange(both[:, 0].min(), both[:, 0].max() + 0.25, 0.25)
-    order = np.argsort(top[:, 0])
-    y_top = np.interp(columns, top[order, 0], top[order, 1])
-    order = np.argsort(bottom[:, 0])
-    y_bottom = np.interp(columns, bottom[order, 0], bottom[order, 1])
-    return columns, y_top, np.maximum(y_bottom, y_top)
+    """The source's opening between its inner lips per column (:func:`~.field.opening_columns`)."""
+    return opening_columns(source[list(topo.LIPS_INNER_UPPER), :2], source[list(topo.LIPS_INNER_LOWER), :2])
 
 
 def _column_gap(source: np.ndarray, xs: np.ndarray) -> np.ndarray:
@@ -212,8 +203,4 @@ def _column_gap(source: np.ndarray, xs: np.ndarray) -> np.ndarray:
 def _mouth_box(source: np.ndarray, target: np.ndarray, region: Region, iod: float) -> Region:
     """Both inner-lip contours with room for the feather and the jaw, clipped to ``region``."""
     rings = np.concatenate([inner_lip_polygon(source), inner_lip_polygon(target)])
-    pad = 0.1 * iod + 4.0
-    x0, y0 = np.floor(rings.min(axis=0) - pad).astype(int)
-    x1, y1 = np.ceil(rings.max(axis=0) + pad).astype(int) + 1
-    return Region(max(region.x0, x0), max(region.y0, y0), min(region.x1, x1), min(region.y1, y1))
-
+    return padded_bounds(rings, 0.1 * iod + 4.0, region)
