@@ -3,6 +3,7 @@ replacing is left exactly as it was, and nothing half-written or temporary remai
 
 from __future__ import annotations
 
+import re
 import shutil
 import signal
 import subprocess
@@ -36,10 +37,7 @@ class _Analyze:
 
     def tracked(self) -> int:
         """Frames the progress bar has shown as done (tqdm writes "analyze: ...| n/N")."""
-        text = "".join(self.err)
-        counts = [int(part.split("/")[0].split()[-1]) for part in text.split("|") if "/" in part
-                  and part.split("/")[0].split() and part.split("/")[0].split()[-1].isdigit()]
-        return max(counts, default=0)
+        return max((int(done) for done in re.findall(r"\| *(\d+)/\d+", "".join(self.err))), default=0)
 
     def cancel(self, timeout: float = 180.0) -> str:
         deadline = time.monotonic() + timeout

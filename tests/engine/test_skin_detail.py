@@ -9,6 +9,7 @@ import pytest
 from emotionedit import calibrate
 from emotionedit.edit import EditParams, Emotion, Region
 from emotionedit.engine import ShotEditor
+from emotionedit.fit import topology as topo
 from emotionedit.render import detail
 from emotionedit.render.field import warp_region
 from emotionedit.render.matte import face_matte
@@ -181,7 +182,7 @@ def test_raised_brows_shade_the_forehead_only(talking):
     changed = np.abs(shaded - plain).max(axis=-1) > 0
     assert changed.sum() > 50, "the surprise's forehead lines should shade some pixels"
     target = editor.targets(number, EditParams(emotion=Emotion.SURPRISED)).target
-    edge = target[[70, 63, 105, 66, 107, 336, 296, 334, 293, 300]]
+    edge = target[list(topo.BROWS_UPPER_EDGE)]
     order = np.argsort(edge[:, 0])
     ys, xs = np.nonzero(changed)
     # Between the brows' outer ends (past them the brows' edge turns down the temples, off the points).

@@ -42,6 +42,8 @@ LEFT_IRIS = (473, 474, 475, 476, 477)
 # Brows, inner end last.
 RIGHT_BROW = (70, 63, 105, 66, 107, 46, 53, 52, 65, 55)
 LEFT_BROW = (300, 293, 334, 296, 336, 276, 283, 282, 295, 285)
+# The brows' upper edge, from the subject's right outer end to the left outer end.
+BROWS_UPPER_EDGE = (70, 63, 105, 66, 107, 336, 296, 334, 293, 300)
 RIGHT_BROW_INNER, RIGHT_BROW_OUTER = 107, 70
 LEFT_BROW_INNER, LEFT_BROW_OUTER = 336, 300
 

@@ -151,8 +151,7 @@ def forehead_mask(layout: TextureLayout) -> np.ndarray:
     """(height, width) float32 of the texture: 1 on the forehead above the brows' upper edge, fading to 0 over
     ``FOREHEAD_GAP`` IOD from ``FOREHEAD_GAP`` above that edge (the glabella between the brows included)."""
     width, height = layout.size
-    upper = [70, 63, 105, 66, 107, 336, 296, 334, 293, 300]  # the brows' upper edge, right to left
-    edge = layout.vertices[upper]
+    edge = layout.vertices[list(topo.BROWS_UPPER_EDGE)]
     order = np.argsort(edge[:, 0])
     brow_y = np.interp(np.arange(width), edge[order, 0], edge[order, 1])
     gap = FOREHEAD_GAP * TEXELS_PER_IOD
