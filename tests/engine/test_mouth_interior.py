@@ -20,12 +20,14 @@ from emotionedit.render.mouth import (
     inner_lip_polygon,
     mouth_interior,
     mouth_openness,
+    row_shifts,
     teeth_rows,
 )
 from emotionedit.render.pixels import warp_into
 
 SAD = EditParams(emotion=Emotion.SAD, intensity=1.0, mode="replace", lip_preservation=0.0)
 SADDER = EditParams(emotion=Emotion.SAD, intensity=1.6, mode="replace", lip_preservation=0.0)
+HAPPY = EditParams(emotion=Emotion.HAPPY, intensity=1.0, lip_preservation=1.0)
 FLOW_SCALE = 4  # the mouth crop is upsampled this much for the optical flow
 
 
@@ -47,7 +49,6 @@ def shown_rigid(found, shape) -> tuple[list[np.ndarray], float]:
     region = warp_region(source, width, height)
     weight, map_x, map_y = mouth_interior(source, target, region)
     rows_x, rows_y = teeth_rows(source, target, region)
-    jaw = target[topo.CHIN] - source[topo.CHIN]
     xs = np.arange(region.x0, region.x1, dtype=np.float32)[None, :]
     ys = np.arange(region.y0, region.y1, dtype=np.float32)[:, None]
     kept = (weight > 0.999) & (np.abs(map_x - rows_x) < 1e-3) & (np.abs(map_y - rows_y) < 1e-3)
@@ -55,7 +56,8 @@ def shown_rigid(found, shape) -> tuple[list[np.ndarray], float]:
     cv2.fillPoly(opening, [np.round(inner_lip_polygon(source) * 16).astype(np.int32)], 1, cv2.LINE_8, shift=4)
     opening = cv2.erode(opening, np.ones((3, 3), np.uint8)) > 0
     masks = []
-    for shift in ((0.0, 0.0), -jaw):
+    for shift in row_shifts(source, target):
+        shift = -shift
         row = kept & (np.abs(map_x - xs - shift[0]) < 1e-3) & (np.abs(map_y - ys - shift[1]) < 1e-3)
         mask = np.zeros((height, width), bool)
         mask[region.y0 : region.y1, region.x0 : region.x1] = row
@@ -63,9 +65,19 @@ def shown_rigid(found, shape) -> tuple[list[np.ndarray], float]:
     return masks, float(topo.interocular(source[None])[0])
 
 
+def _translated(src: np.ndarray, shift: np.ndarray, region: Region) -> np.ndarray:
+    """The plate moved rigidly by ``shift`` (forward, plate pixels) over ``region``, through the engine's own
+    resampling."""
+    grid_x, grid_y = np.meshgrid(np.arange(region.x0, region.x1, dtype=np.float32),
+                                 np.arange(region.y0, region.y1, dtype=np.float32))
+    shifted = src.copy()
+    warp_into(shifted, src, grid_x - shift[0], grid_y - shift[1], np.ones(grid_x.shape, np.float32), region)
+    return shifted
+
+
 def test_teeth_stay_rigid_when_the_lip_corners_are_dragged_down(smiling):
-    """Where the edited frame shows the teeth rows, its pixels are the source's moved rigidly (the
-    upper row not at all, the lower row by the jaw's translation), however the corners moved."""
+    """Where the edited frame shows the teeth rows, its pixels are the source's moved rigidly (each row by
+    one translation, with the middle of its lip), however the corners moved."""
     frames, analysis = smiling
     editor = ShotEditor(analysis)
     for index in open_frames(analysis):
@@ -79,15 +91,13 @@ def test_teeth_stay_rigid_when_the_lip_corners_are_dragged_down(smiling):
         assert upper.sum() + lower.sum() > 40, "too little of the interior left to measure"
         src = frames[index]
         out = editor.render(src, number, SAD)
-        assert np.array_equal(out[upper], src[upper]), "the upper teeth moved"
-        jaw = (found.target[topo.CHIN] - found.source[topo.CHIN]).astype(np.float32)
-        height, width = src.shape[:2]
-        grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
-        # The plate translated rigidly by the jaw, through the engine's own resampling.
-        shifted = np.empty_like(src)
-        warp_into(shifted, src, grid_x - jaw[0], grid_y - jaw[1], np.ones((height, width), np.float32),
-                  Region(0, 0, width, height))
-        assert np.abs(out[lower].astype(int) - shifted[lower]).max() <= 1, "the lower teeth did not move as one"
+        shift_upper, shift_lower = row_shifts(found.source, found.target)
+        region = warp_region(found.source, src.shape[1], src.shape[0])
+        for mask, shift, row in ((upper, shift_upper, "upper"), (lower, shift_lower, "lower")):
+            moved = _translated(src, shift, region)
+            # Up to 3 codes: where a sample falls on a pixel column, which 2x2 neighbours bound the bicubic depends
+            # on the sampled window's start (a rounding tie), and the two windows differ. A bent row moves tens.
+            assert np.abs(out[mask].astype(int) - moved[mask]).max() <= 3, f"the {row} teeth did not move as one"
 
 
 def test_rows_are_rigid_and_split_at_the_gap(smiling):
@@ -95,9 +105,11 @@ def test_rows_are_rigid_and_split_at_the_gap(smiling):
     index = open_frames(analysis, 1)[0]
     source = analysis.track.landmarks[index, :, :2].astype(np.float64)
     iod = float(topo.interocular(source[None])[0])
-    for drop in (0.08, -0.03):  # the jaw opens, then closes, by this many IOD
+    lower_lip = [87, 14, 317]
+    for drop in (0.08, -0.03):  # the jaw opens, then closes, by this many IOD, and the lower lip with it
         target = source.copy()
         target[topo.CHIN] += [0.01 * iod, drop * iod]
+        target[lower_lip, 1] += drop * iod
         jaw = target[topo.CHIN] - source[topo.CHIN]
         region = warp_region(source, frames[index].shape[1], frames[index].shape[0])
         map_x, map_y = teeth_rows(source, target, region)
@@ -105,26 +117,55 @@ def test_rows_are_rigid_and_split_at_the_gap(smiling):
         ys = np.arange(region.y0, region.y1)[:, None]
         dx, dy = map_x - xs, map_y - ys
         upper = (np.abs(dx) < 1e-4) & (np.abs(dy) < 1e-4)
-        lower = (np.abs(dx + jaw[0]) < 1e-3) & (np.abs(dy + jaw[1]) < 1e-3)
-        # Every pixel is one row or the other except in a band under 0.05 IOD per column.
+        fall = row_shifts(source, target)[1][1]
+        assert abs(fall - drop * iod) < 1e-3, "the lower row should follow a dropping jaw, and a closing one a way"
+        lower = (np.abs(dx + jaw[0]) < 1e-3) & (np.abs(dy + fall) < 1e-3)
+        # Every pixel is one row or the other except in a band under 0.05 IOD per column, and the gap the
+        # rows part by (the band about the source's gap is stretched over it, so nothing shows twice).
         between = ~(upper | lower)
-        assert between.sum(axis=0).max() <= 0.05 * iod + 2, between.sum(axis=0).max()
+        assert between.sum(axis=0).max() <= (0.05 + max(drop, 0.0)) * iod + 2, between.sum(axis=0).max()
+        assert (np.diff(map_y, axis=0) > 0).all(), "down each column the rows never turn back"
         centre = np.round(source[[13, 14]].mean(axis=0)).astype(int) - [region.x0, region.y0]
         column = centre[0]
         above, below = np.flatnonzero(upper[:, column]), np.flatnonzero(lower[:, column])
         assert above.max() < below.min(), "the upper row must lie above the lower row"
         gap = source[13, 1] + 0.5 * (source[14, 1] - source[13, 1]) - region.y0
-        assert abs(0.5 * (above.max() + below.min()) - gap - 0.5 * max(jaw[1], 0.0)) < 2.0
+        assert abs(0.5 * (above.max() + below.min()) - gap - 0.5 * max(drop * iod, 0.0)) < 2.0
 
 
-def _held_run(map_y: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> int:
+def test_a_smile_lifting_both_lips_shows_the_interior_the_source_filmed(smiling):
+    """At full lip preservation a smile lifts both lips (about 0.05 IOD): the rows move with them, so the
+    opening shows the source's own interior, sampled past its lips' inner edge, not the lip's edge repeated
+    down a band the source never filmed (the "red rubbery lips" of blind look tests 8 and 9: 60 % of the
+    opening's core sampled past the lips then, 80 % now)."""
+    frames, analysis = smiling
+    editor = ShotEditor(analysis)
+    for index in open_frames(analysis, 3):
+        found = editor.targets(analysis.plate.frame_numbers[index], HAPPY)
+        source, target = found.source, found.target
+        iod = float(topo.interocular(source[None])[0])
+        upper, lower = row_shifts(source, target)
+        assert upper[1] < -0.02 * iod and lower[1] < -0.02 * iod, "the smile should lift both lips"
+        region = warp_region(source, frames[index].shape[1], frames[index].shape[0])
+        weight, map_x, map_y = mouth_interior(source, target, region)
+        core = cv2.erode((polygon_mask(inner_lip_polygon(target), region) > 0.5).astype(np.uint8), np.ones((3, 3)))
+        ys, xs = np.nonzero(core)
+        polygon = inner_lip_polygon(source).astype(np.float32)
+        inside = np.array([cv2.pointPolygonTest(polygon, (float(map_x[y, x]), float(map_y[y, x])), True)
+                           for y, x in zip(ys, xs, strict=True)])
+        margin = max(1.0, 0.02 * iod)
+        assert (inside >= margin - 0.25).mean() >= 0.72
+
+
+def _held_run(map_y: np.ndarray, ys: np.ndarray, xs: np.ndarray, iod: float) -> int:
     """The longest run of pixels down a column of the opening that sample one source row (a streak)."""
     longest = 0
     for col in np.unique(xs):
         column = map_y[np.sort(ys[xs == col]), col]
-        # Where the rigid rows blend into the fill (measured against a neighbouring column) the map may
-        # turn back by under a pixel: a sliver, not a second row of teeth.
-        assert np.all(np.diff(column) > -1.0), f"the interior folds back in column {col}"
+        # Where the rigid rows blend into the fill (measured against a neighbouring column, nearer the
+        # source's corner once the rows moved with the lips) the map may turn back a little: a sliver at a
+        # corner, not a second row of teeth (that turns back by a tooth's height, about 0.1 IOD).
+        assert np.all(np.diff(column) > -max(1.0, 0.04 * iod)), f"the interior folds back in column {col}"
         run = 0
         for held in np.abs(np.diff(column)) < 0.3:
             run = run + 1 if held else 0
@@ -145,7 +186,8 @@ def test_uncovered_interior_is_filled_from_inside_the_opening_without_streaks(sm
             rows_x, rows_y = teeth_rows(source, target, region)
             shown = weight > 0.5
             moved = np.hypot(map_x - rows_x, map_y - rows_y) > 0.5
-            assert (shown & moved).sum() > 30, "the edit should uncover interior the source does not show"
+            # (Fewer since the rows move with the lips: what is left is at the corners.)
+            assert (shown & moved).sum() > 15, "the edit should uncover interior the source does not show"
             polygon = inner_lip_polygon(source).astype(np.float32)
             # The opening's core (a pixel in from the edited lips, where the lips' own edge no longer shows).
             core = cv2.erode((polygon_mask(inner_lip_polygon(target), region) > 0.5).astype(np.uint8),
@@ -159,9 +201,9 @@ def test_uncovered_interior_is_filled_from_inside_the_opening_without_streaks(sm
             # more than the source shows, the interior's edge is held: a short run for sad at intensity 1.
             # (Sad at 1.6 with the lips free uncovers ~0.13 IOD that was never filmed; the held edge there
             # is a visible streak, and frames of the shot that show it would be the fix: issue 10, item 3.)
-            longest = _held_run(map_y, ys, xs)
+            iod = float(topo.interocular(source[None])[0])
+            longest = _held_run(map_y, ys, xs, iod)
             if params is SAD:
-                iod = float(topo.interocular(source[None])[0])
                 assert longest <= max(3, 0.1 * iod), longest
 
 
@@ -189,3 +231,4 @@ def test_a_closed_mouth_has_no_interior_layer(talking):
         found = editor.targets(analysis.plate.frame_numbers[index], SADDER)
         region = warp_region(found.source, frames[index].shape[1], frames[index].shape[0])
         assert mouth_interior(found.source, found.target, region) is None
+

@@ -1,8 +1,10 @@
 """Stage 4b': the mouth's interior, a layer of its own behind the lips.
 
-Teeth are rigid. The upper row stays with the skull (the head's pose is not edited, so it does
-not move), the lower row moves with the jaw (a translation by the chin's displacement); the
-tongue and the dark cavity are sampled with whichever row they lie behind. The lips move over
+Teeth are rigid: each row is one translation. The upper row keeps its columns (the head's pose is
+not edited) and moves up or down with the middle of the upper lip, the lower row with the middle of
+the lower lip and sideways with the jaw (:func:`row_shifts`: what the edit shows of the interior is
+then what the source filmed); the tongue and the dark cavity are sampled with whichever row they
+lie behind. The lips move over
 that layer: the smooth field (:func:`~emotionedit.render.field.backward_map`) moves them, and
 inside the *edited* inner-lip contour the interior layer is sampled instead.
 
@@ -37,6 +39,12 @@ ROW_BAND_IOD = 0.02
 # The rigid rows are used where their sample lies at least this far (IOD) inside the source's
 # opening; nearer its lips they blend into the stretched opening over the same distance.
 RIGID_MARGIN_IOD = 0.02
+# The inner lips' three middle points: the teeth rows move up and down with them (row_shifts).
+_UPPER_MIDDLE = [82, 13, 312]
+_LOWER_MIDDLE = [87, 14, 317]
+# The most a teeth row follows its lip (IOD), beyond a jaw's drop: a smile's lift at full lip preservation
+# (about 0.05); a lip moved further (an edit at 1.6 with the lips free) uncovers what the fill has to make.
+MAX_ROW_SHIFT_IOD = 0.05
 # The middle share of the opening's width whose columns the stretched opening keeps in place.
 OPENING_RIGID_SHARE = 0.6
 
@@ -159,25 +167,55 @@ def opening_map(source: np.ndarray, target: np.ndarray, box: Region) -> tuple[np
     return map_x.astype(np.float32), map_y.astype(np.float32)
 
 
+def row_shifts(source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """How far the edit moves the upper and the lower teeth row, (2,) forward plate pixels each.
+
+    Each row moves up or down with the middle of its lip (the mean of the inner lip's three middle points);
+    the upper row keeps its column (the skull does not move sideways), the lower one moves sideways with
+    the jaw (the chin). A smile lifts the whole mouth (at full lip preservation both lips rise together, by
+    about 0.05 IOD): rows held still would leave a band under the lifted upper lip that the source never
+    filmed, which a fill can only invent (the lip's edge repeated read as "red rubbery lips", the teeth
+    stretched up as streaks; blind look tests 8 and 9 and cap12 415 at 6x). Moved with the lips, the
+    interior the edit shows is the one the source filmed, each row one rigid translation: teeth never bend.
+    """
+    jaw_x, jaw_y = (float(v) for v in target[topo.CHIN, :2] - source[topo.CHIN, :2])
+    reach = MAX_ROW_SHIFT_IOD * float(topo.interocular(source[None])[0])
+    upper = float(np.clip((target[_UPPER_MIDDLE, 1] - source[_UPPER_MIDDLE, 1]).mean(), -reach, reach))
+    # A jaw that drops takes the lower row down with it, however far.
+    lower = float(np.clip((target[_LOWER_MIDDLE, 1] - source[_LOWER_MIDDLE, 1]).mean(), -reach,
+                          reach + max(jaw_y, 0.0)))
+    return np.array([0.0, upper], np.float32), np.array([jaw_x, lower], np.float32)
+
+
 def teeth_rows(source: np.ndarray, target: np.ndarray, box: Region) -> tuple[np.ndarray, np.ndarray]:
-    """Backward map of the two rigid rows over ``box``: upper teeth still, lower teeth with the jaw.
+    """Backward map of the two rigid rows over ``box``, each moved by :func:`row_shifts`.
 
     A pixel belongs to the upper row above the gap between the rows (``TEETH_GAP`` of the way from
-    the source's upper to its lower inner lip, per column) and to the lower row below it, with a
-    soft band ``ROW_BAND_IOD`` wide between them. Where the jaw closes, the rows overlap and the
-    upper row is in front (the upper incisors close over the lower ones); where it opens, each
-    row reaches half-way into the widened gap. Returns map_x, map_y (box.height, box.width)
-    float32 absolute source coordinates: p for the upper row, p - jaw for the lower one.
+    the source's upper to its lower inner lip, per column, moved with the upper row) and to the lower
+    row below it. Where the rows close on each other they overlap and the upper row is in front (the
+    upper incisors close over the lower ones), with a soft band ``ROW_BAND_IOD`` wide between them;
+    where they part, the band around the source's gap is stretched over the widened gap (what shows
+    between parted teeth is the dark behind them; each row reaching into the gap would show its
+    neighbour's edge twice). Returns map_x, map_y (box.height, box.width) float32 absolute source
+    coordinates: p - shift of the row.
     """
     iod = float(topo.interocular(source[None])[0])
-    jaw = (target[topo.CHIN, :2] - source[topo.CHIN, :2]).astype(np.float32)  # forward, plate pixels
+    upper, lower_shift = row_shifts(source, target)
     xs = np.arange(box.x0, box.x1, dtype=np.float32)
-    ys = np.arange(box.y0, box.y1, dtype=np.float32)
-    gap = _column_gap(source, xs) + 0.5 * max(float(jaw[1]), 0.0)
-    band = max(1.0, ROW_BAND_IOD * iod)
-    t = np.clip((ys[:, None] - gap[None, :]) / band + 0.5, 0.0, 1.0)
-    lower = (t * t * (3.0 - 2.0 * t)).astype(np.float32)
-    return xs[None, :] - lower * jaw[0], ys[:, None] - lower * jaw[1]
+    ys = np.arange(box.y0, box.y1, dtype=np.float32)[:, None]
+    gap = _column_gap(source, xs)[None, :]  # source rows
+    half = 0.5 * max(1.0, ROW_BAND_IOD * iod)
+    rise, fall = float(upper[1]), float(lower_shift[1])
+    if fall > rise:  # the rows part: the band about the gap stretched from one row's edge to the other's
+        top, bottom = gap + rise - half, gap + fall + half
+        t = np.clip((ys - top) / (bottom - top), 0.0, 1.0)
+        map_y = np.where(ys < top, ys - rise, np.where(ys > bottom, ys - fall, gap - half + t * (2.0 * half)))
+        lower = t
+    else:  # they close: the upper row in front, cut at its own gap
+        t = np.clip((ys - gap - rise) / (2.0 * half) + 0.5, 0.0, 1.0)
+        lower = t * t * (3.0 - 2.0 * t)
+        map_y = ys - (rise + lower * (fall - rise))
+    return (xs[None, :] - lower * lower_shift[0]).astype(np.float32), map_y.astype(np.float32)
 
 
 def _interp_extended(x: np.ndarray, knots: np.ndarray, values: np.ndarray) -> np.ndarray:
