@@ -17,6 +17,16 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+# Viewers name emotions as nouns or adjectives ("surprise", "anger"); the key uses the engine's names.
+SYNONYMS = {"surprise": "surprised", "anger": "angry", "happiness": "happy", "joy": "happy", "sadness": "sad",
+            "fear": "fearful", "afraid": "fearful", "disgust": "disgusted"}
+
+
+def emotion_name(text: str) -> str:
+    """A viewer's label in the key's vocabulary."""
+    word = text.strip().lower()
+    return SYNONYMS.get(word, word)
+
 
 def score(key: list[dict], answers: list[dict]) -> dict:
     """One viewer's (or the pooled viewers') scores; ``answers`` rows name their ``image``."""
@@ -27,7 +37,7 @@ def score(key: list[dict], answers: list[dict]) -> dict:
     for a in edits:
         intended = truth[a["image"]]["emotion"]
         named[intended][1] += 1
-        named[intended][0] += int(a["emotion"].strip().lower() == intended)
+        named[intended][0] += int(emotion_name(a["emotion"]) == intended)
 
     def share(rows, verdict):
         return round(sum(r["verdict"] == verdict for r in rows) / len(rows), 3) if rows else None
