@@ -47,7 +47,8 @@ REGIONS: dict[str, list[int]] = {
     "outer_lips": list(range(48, 60)),
 }
 COMPARED_POINTS = [i for points in REGIONS.values() for i in points]  # 0-59
-FEATURES = ("mouth_width", "corner_lift", "philtrum", "lip_to_chin", "brow_height", "eye_opening")
+FEATURES = ("mouth_width", "corner_lift", "philtrum", "lip_to_chin", "brow_height", "brow_tilt", "eye_opening")
+INNER_BROWS, OUTER_BROWS = [20, 21, 22, 23], [17, 18, 25, 26]
 TOLERANCE = 0.35  # the edit's change may differ from the real one by this share of it
 # Changes smaller than this (IOD) are within what dlib reads on an unchanged face over a few
 # dozen frames: below it a real change has no reliable sign, and the tolerance never gets smaller.
@@ -61,7 +62,10 @@ def features(shapes: np.ndarray) -> dict[str, np.ndarray]:
     ``mouth_width`` (48 to 54), ``corner_lift`` (mean y of 51 and 57 minus mean y of 48 and 54:
     positive = corners higher than the lip centre), ``philtrum`` (33 to 51), ``lip_to_chin``
     (57 to 8), ``brow_height`` (eye line, the mean y of the four eye corners, minus the mean y of
-    the ten brow points), ``eye_opening`` (mean of the lid distances 37-41, 38-40, 43-47, 44-46).
+    the ten brow points), ``brow_tilt`` (how much higher the inner brows sit than the outer ones: mean y
+    of 17, 18, 25, 26 minus mean y of 20-23; it rises in sadness and worry, the inner brows lifted, and
+    not in surprise, whose brows rise level), ``eye_opening`` (mean of the lid distances 37-41, 38-40,
+    43-47, 44-46).
     """
     p = np.asarray(shapes, np.float64)
 
@@ -75,6 +79,7 @@ def features(shapes: np.ndarray) -> dict[str, np.ndarray]:
         "philtrum": dist(33, 51),
         "lip_to_chin": dist(57, 8),
         "brow_height": y[:, EYE_CORNERS].mean(axis=1) - y[:, 17:27].mean(axis=1),
+        "brow_tilt": y[:, OUTER_BROWS].mean(axis=1) - y[:, INNER_BROWS].mean(axis=1),
         "eye_opening": (dist(37, 41) + dist(38, 40) + dist(43, 47) + dist(44, 46)) / 4,
     }
 
