@@ -67,9 +67,10 @@ BOTH, RIGHT = (1.0, 1.0), (1.0, 0.0)
 # dlib's points (independent of the tracker): his peaks (cap12 66-82, cap13 70-90) raise the inner and the
 # outer brows alike (inner / outer 0.093 / 0.092 and 0.069 / 0.086 IOD). AU 1 and 2 at 1.8 each raised the
 # inner brows 1.35x the outer (0.088 / 0.064): oblique, worried brows that blind viewers named sad (look
-# test 10, cap12 455: "raised inner brows and pressed lips"). AU 1 at 1.5 with AU 2 at 3.0 raises them
-# level (0.074 / 0.066 and 0.071 / 0.070); the brow tails move about half what the middle does per unit of
-# AU 2, hence its size (session 7, /tmp scratch renders of cap12 380-470 and cap13 150-200 every 6th frame). The
+# test 10, cap12 455: "raised inner brows and pressed lips"). AU 1 at 1.5 with AU 2 at 2.0 (the most a
+# measured AU takes: MAX_MEASURED_ACTIVATION) raises them level (0.074 / 0.066 and 0.071 / 0.070; the
+# brow tails move about half what the middle does per unit of AU 2). bench/naturalness.py, part 3, reports
+# it as brow_tilt. The
 # lids open as far as his real surprise opens them (cap12 110-120: +0.057 IOD, AU 5 at 1.6; at 1.0 the
 # eyes stayed "attentive"); its jaw drop goes with lip preservation.
 # The hand-built AUs (4, 7, 9, 10, 14, 15, 17, 20, 23, 24, 25, 26) are
@@ -82,7 +83,7 @@ PROTOTYPES: dict[Emotion, dict[int, tuple[float, tuple[float, float]]]] = {
     Emotion.HAPPY: {6: (1.0, BOTH), 12: (1.0, BOTH)},
     Emotion.SAD: {1: (1.2, BOTH), 4: (0.65, BOTH), 15: (0.8, BOTH), 17: (0.3, BOTH)},
     Emotion.ANGRY: {4: (1.0, BOTH), 5: (0.5, BOTH), 7: (1.0, BOTH), 23: (1.0, BOTH), 24: (0.5, BOTH)},
-    Emotion.SURPRISED: {1: (1.5, BOTH), 2: (3.0, BOTH), 5: (1.6, BOTH), 26: (0.6, BOTH)},
+    Emotion.SURPRISED: {1: (1.5, BOTH), 2: (2.0, BOTH), 5: (1.6, BOTH), 26: (0.6, BOTH)},
     Emotion.FEARFUL: {1: (1.0, BOTH), 2: (0.7, BOTH), 4: (0.6, BOTH), 5: (1.0, BOTH), 7: (0.4, BOTH),
                       20: (0.6, BOTH), 26: (0.4, BOTH)},
     Emotion.DISGUSTED: {9: (1.0, BOTH), 10: (0.8, BOTH), 15: (0.5, BOTH), 17: (0.4, BOTH)},
