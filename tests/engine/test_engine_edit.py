@@ -9,9 +9,10 @@ import pytest
 
 from emotionedit.edit import EditParams, Emotion, Region
 from emotionedit.edit.emotions import prototype_weights
+from emotionedit.edit.expression import MAX_ACTIVATION, MAX_MEASURED_ACTIVATION
 from emotionedit.engine import ShotEditor
 from emotionedit.fit import topology as topo
-from emotionedit.fit.basis import AUS
+from emotionedit.fit.basis import AUS, MEASURED_AUS
 
 
 def _measures(points: np.ndarray) -> dict[str, float]:
@@ -114,8 +115,24 @@ def test_adding_an_emotion_releases_the_muscles_that_pull_against_it(talking, em
         added = intensity * prototype_weights(emotion)
         for au in released:  # removed in step with the intensity (fully from 1 on)
             assert np.allclose(change[AUS.index(au)] - added[AUS.index(au)], -0.5 * intensity), (emotion, au)
-        for au in kept:  # the actor's own activation stays: the change is the prototype's alone
-            assert np.allclose(change[AUS.index(au)], added[AUS.index(au)]), (emotion, au)
+        for au in kept:  # the actor's own activation stays: the change is the prototype's alone (up to the ceiling)
+            ceiling = MAX_MEASURED_ACTIVATION if au in MEASURED_AUS else MAX_ACTIVATION
+            expected = np.minimum(added[AUS.index(au)], ceiling - 0.5)
+            assert np.allclose(change[AUS.index(au)], expected), (emotion, au)
+
+
+def test_a_one_sided_emotion_releases_the_antagonist_on_its_side_only(talking):
+    """Contempt lifts one corner: the actor's drawn-down corners (AU 15) are let go of on that side only, so
+    the other corner stays where the actor holds it (let go on both, it rose too)."""
+    _, analysis = talking
+    editor = ShotEditor(analysis).editor
+    actor = np.zeros(len(AUS))
+    actor[AUS.index(15)] = 0.5
+    weights = prototype_weights(Emotion.CONTEMPT)[AUS.index(12)]
+    side = int(np.argmax(weights))
+    change = editor.activation_change(actor, EditParams(emotion=Emotion.CONTEMPT, intensity=1.0))[AUS.index(15)]
+    assert weights[1 - side] == 0.0
+    assert change[side] == pytest.approx(-0.5) and change[1 - side] == pytest.approx(0.0)
 
 
 def test_regions_switch_parts_of_the_edit_off(talking):

@@ -81,10 +81,10 @@ BOTH, RIGHT = (1.0, 1.0), (1.0, 0.0)
 PROTOTYPES: dict[Emotion, dict[int, tuple[float, tuple[float, float]]]] = {
     Emotion.NEUTRAL: {},
     Emotion.HAPPY: {6: (1.0, BOTH), 12: (1.0, BOTH)},
-    Emotion.SAD: {1: (1.2, BOTH), 4: (0.65, BOTH), 15: (0.8, BOTH), 17: (0.3, BOTH)},
-    Emotion.ANGRY: {4: (1.0, BOTH), 5: (0.5, BOTH), 7: (1.0, BOTH), 23: (1.0, BOTH), 24: (0.5, BOTH)},
+    Emotion.SAD: {1: (2.0, BOTH), 4: (0.65, BOTH), 15: (0.8, BOTH), 17: (0.3, BOTH)},
+    Emotion.ANGRY: {4: (1.0, BOTH), 5: (1.2, BOTH), 7: (1.0, BOTH), 23: (1.0, BOTH), 24: (0.5, BOTH)},
     Emotion.SURPRISED: {1: (1.5, BOTH), 2: (2.0, BOTH), 5: (1.6, BOTH), 26: (0.6, BOTH)},
-    Emotion.FEARFUL: {1: (1.0, BOTH), 2: (0.7, BOTH), 4: (0.6, BOTH), 5: (1.0, BOTH), 7: (0.4, BOTH),
+    Emotion.FEARFUL: {1: (2.0, BOTH), 2: (1.2, BOTH), 4: (0.6, BOTH), 5: (1.6, BOTH), 7: (0.4, BOTH),
                       20: (0.6, BOTH), 26: (0.4, BOTH)},
     Emotion.DISGUSTED: {9: (1.0, BOTH), 10: (0.8, BOTH), 15: (0.5, BOTH), 17: (0.4, BOTH)},
     Emotion.CONTEMPT: {12: (0.4, RIGHT), 14: (1.0, RIGHT)},
@@ -104,10 +104,18 @@ ANTAGONISTS = {12: (15,), 15: (12,), 1: (4,), 2: (4,), 4: (1, 2), 5: (7,), 7: (5
 
 
 def antagonist_mask(target: np.ndarray) -> np.ndarray:
-    """(K,) 1.0 for the AUs that the (K, 2) target activations work against, and does not use itself."""
-    adds = {au for au, row in zip(AUS, target, strict=True) if row.max() > 0.0}
-    against = {other for au in adds for other in ANTAGONISTS.get(au, ())} - adds
-    return np.array([1.0 if au in against else 0.0 for au in AUS])
+    """(K, 2) 1.0 for the AUs, per half, that the (K, 2) target activations work against there and that the
+    emotion does not use itself. Per half: a one-sided emotion (contempt's corner on one side) lets go of
+    the actor's antagonist on that side only (let go on both, the other corner rose too: 0.018-0.047 IOD,
+    docs/facs.md)."""
+    uses = {au for au, row in zip(AUS, target, strict=True) if row.max() > 0.0}
+    mask = np.zeros((len(AUS), 2))
+    for half in (0, 1):
+        adds = {au for au, row in zip(AUS, target, strict=True) if row[half] > 0.0}
+        against = {other for au in adds for other in ANTAGONISTS.get(au, ())} - uses
+        for au in against:
+            mask[AUS.index(au), half] = 1.0
+    return mask
 
 
 def prototype_weights(emotion: Emotion) -> np.ndarray:

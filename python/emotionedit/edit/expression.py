@@ -103,16 +103,16 @@ class ExpressionEditor:
         removal_share = 1.0 if params.mode == "replace" else neutral_share
         current = np.nan_to_num(coefficients)
         # What goes: the actor's emotion (replace, neutral), and what pulls against the target's muscles.
-        letting_go = np.maximum(removal_share * self._emotional, antagonist_mask(target))
-        removed = min(i, 1.0) * letting_go * current  # (K,)
-        remaining = current - removed
+        letting_go = np.maximum(removal_share * self._emotional[:, None], antagonist_mask(target))  # (K, 2)
+        # Coefficients were fitted against the whole field (both halves): a half let go of loses all of its part.
+        removed = min(i, 1.0) * letting_go * current[:, None]  # (K, 2)
+        remaining = current - removed.mean(axis=1)
         added = i * target  # (K, 2)
         # Saturation: an AU the actor already drives hard gets less of the prototype.
         added_mean = added.mean(axis=1)
         headroom = np.clip(self._ceiling - remaining, 0.0, None)
         scale = np.where(added_mean > headroom, headroom / np.maximum(added_mean, 1e-9), 1.0)
-        # Coefficients were fitted against the whole field (both halves), so each half loses all of them.
-        return added * scale[:, None] - removed[:, None]
+        return added * scale[:, None] - removed
 
     def edit_change(self, coefficients: np.ndarray, params: EditParams) -> np.ndarray:
         """(K, 2) change of AU activations per half that the edit makes, lip preservation applied."""
