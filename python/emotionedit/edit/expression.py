@@ -15,6 +15,7 @@ from ..errors import UserError
 from ..fit.basis import AUS, MEASURED_AUS, build_basis
 from .emotions import Emotion, Region, antagonist_mask, emotional_mask, prototype_weights
 from .lips import LipPreserver
+from .lipshape import UpperLipThinning
 from .regions import region_weights
 
 # Intensities above 1 exaggerate the prototype; beyond this the mesh folds over itself.
@@ -84,6 +85,7 @@ class ExpressionEditor:
         self._speech = self._emotional == 0.0
         self._ceiling = np.array([MAX_MEASURED_ACTIVATION if au in MEASURED_AUS else MAX_ACTIVATION for au in AUS])
         self._lips = LipPreserver(neutral)
+        self._thinning = UpperLipThinning(neutral)
         self._region_cache: dict[frozenset[Region], np.ndarray] = {}
 
     def _regions(self, enabled: frozenset[Region]) -> np.ndarray:
@@ -131,6 +133,7 @@ class ExpressionEditor:
         """Canonical displacement (478, 3) in IOD units of an :meth:`edit_change` ((K, 2)) under ``params``."""
         delta = np.einsum("ks,ksnd->nd", change, self.basis)
         delta = self._lips.apply(delta, params.lip_preservation)
+        delta = self._thinning.apply(delta, float(np.clip(change[AUS.index(12)], 0.0, None).mean()))
         return delta * self._regions(params.regions)[:, None]
 
     def region_weight(self, vertices: tuple[int, ...], enabled: frozenset[Region]) -> float:
