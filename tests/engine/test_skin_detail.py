@@ -190,3 +190,27 @@ def test_raised_brows_shade_the_forehead_only(talking):
     ys, xs = ys[within], xs[within]
     brow_y = np.interp(xs, edge[order, 0], edge[order, 1])
     assert (ys < brow_y + 1).all(), f"{int((ys >= brow_y + 1).sum())} pixels shaded below the brows"
+
+
+def test_the_smile_shades_the_cheeks_not_the_lips_or_the_nostrils(talking):
+    """The smile's map is the cheeks' folds: no pixel on the lips or in the nostrils changes with the shading
+    (what the measured map held there was the moving lips' and the nose wings' misregistration, a "rippled
+    halo around the mouth" to blind viewers)."""
+    frames, analysis = talking
+    editor = ShotEditor(analysis)
+    for index in (5, 25):
+        number = analysis.plate.frame_numbers[index]
+        src = frames[index]
+        plain = editor.render(src, number, EditParams(emotion=Emotion.HAPPY, skin_detail=0.0)).astype(int)
+        shaded = editor.render(src, number, EditParams(emotion=Emotion.HAPPY, skin_detail=1.0)).astype(int)
+        changed = np.abs(shaded - plain).max(axis=-1) > 0
+        assert changed.sum() > 200, "the smile's folds should shade the cheeks"
+        target = editor.targets(number, EditParams(emotion=Emotion.HAPPY)).target
+        protected = np.zeros(changed.shape, np.uint8)
+        lips = np.concatenate([target[list(topo.LIPS_OUTER_UPPER)], target[list(topo.LIPS_OUTER_LOWER[::-1])]])
+        cv2.fillPoly(protected, [np.round(lips).astype(np.int32)], 1)
+        nostrils = [98, 327, 64, 294, 240, 460]
+        for x, y in np.round(target[nostrils]).astype(int):
+            protected[y, x] = 1
+        wrong = int((changed & (protected > 0)).sum())
+        assert wrong == 0, f"{wrong} lip or nostril pixels shaded"

@@ -55,12 +55,20 @@ SPLIT_WIDTH = 0.05
 # eyes' surround, which read as tired, not surprised): the raised brows' lines are on the forehead, above
 # the brows' upper edge (FOREHEAD_GAP IOD above it, faded in over as much again). None: the whole map.
 FOREHEAD_GAP = 0.04
-CREASE_REGIONS = {"brow_raise": "forehead", "smile": None}
+# The smile's folds are on the cheeks (the nasolabial folds, the bunched cheeks, the lower lids' creases);
+# what its measured map holds on and right around the lips and the nostrils is misregistration of the moving
+# lips and the nose wings' edges (bright spots at the corners, bands under the lower lip, dark nostrils: a
+# "rippled halo around the mouth" to blind viewers of look tests 10 and 11 on cap12 415). It is faded out
+# within CLEAR_GAP IOD of the lips' outer contour and of the nostrils, over as much again.
+CLEAR_GAP = 0.05
+CREASE_REGIONS = {"brow_raise": "forehead", "smile": "cheeks"}
 # No edit exaggerates a crease past this many times the real expression's.
 MAX_WEIGHT = 2.0
 # The vertices that pin the texture to a face: every field control point but the irises (the eyes'
 # gaze is not skin) and the inner lips (they part and fold over each other).
 _INNER_LIPS = set(topo.LIPS_INNER_UPPER + topo.LIPS_INNER_LOWER)
+# The nostrils and the nose wings' edges (mediapipe's mesh).
+NOSTRILS = (98, 327, 97, 326, 64, 294, 240, 460, 75, 305, 2, 94)
 ANCHORS = tuple(i for i in topo.FIELD_CONTROL if i < 468 and i not in _INNER_LIPS)
 
 
@@ -144,6 +152,8 @@ def detail_maps() -> DetailMaps | None:
             raise ValueError(f"{DETAIL_PATH}: map {name} is {values.shape}, its layout {layout.size[::-1]}")
         if CREASE_REGIONS.get(name) == "forehead":
             values *= forehead_mask(layout)
+        elif CREASE_REGIONS.get(name) == "cheeks":
+            values *= cheeks_mask(layout)
     return DetailMaps(layout, maps)
 
 
@@ -156,6 +166,20 @@ def forehead_mask(layout: TextureLayout) -> np.ndarray:
     brow_y = np.interp(np.arange(width), edge[order, 0], edge[order, 1])
     gap = FOREHEAD_GAP * TEXELS_PER_IOD
     t = np.clip((brow_y[None, :] - gap - np.arange(height)[:, None]) / gap, 0.0, 1.0)
+    return (t * t * (3.0 - 2.0 * t)).astype(np.float32)
+
+
+def cheeks_mask(layout: TextureLayout) -> np.ndarray:
+    """(height, width) float32 of the texture: 0 within ``CLEAR_GAP`` IOD of the lips (inside their outer
+    contour included) and of the nostrils, rising to 1 over as much again."""
+    width, height = layout.size
+    clear = np.full((height, width), 255, np.uint8)
+    lips = [layout.vertices[list(topo.LIPS_OUTER_UPPER)], layout.vertices[list(topo.LIPS_OUTER_LOWER[::-1])]]
+    cv2.fillPoly(clear, [np.round(np.concatenate(lips)).astype(np.int32)], 0)
+    nose = cv2.convexHull(np.round(layout.vertices[list(NOSTRILS)]).astype(np.int32))
+    cv2.fillConvexPoly(clear, nose, 0)
+    distance = cv2.distanceTransform(clear, cv2.DIST_L2, 3) / TEXELS_PER_IOD
+    t = np.clip((distance - CLEAR_GAP) / CLEAR_GAP, 0.0, 1.0)
     return (t * t * (3.0 - 2.0 * t)).astype(np.float32)
 
 
