@@ -131,7 +131,15 @@ def interior_map(source: np.ndarray, target: np.ndarray, box: Region) -> tuple[n
     xs = np.arange(box.x0, box.x1, dtype=np.float64)[None, :]
     ys = np.arange(box.y0, box.y1, dtype=np.float64)[:, None]
     in_edited = (ys >= np.interp(xs, columns_e, top_e)) & (ys <= np.interp(xs, columns_e, bottom_e))
-    fill_y = np.where(in_edited, np.clip(rigid_y, low, high), stretch_y)
+    # Where the rows' sample lies above the source's upper lip (a smile lifted it off the teeth further than
+    # the rows follow), the fill is held up to a margin below that lip, not on it: it shows the dark of the
+    # opening rather than the lip's own red edge repeated (the "red band" over a smile's teeth). Growing over
+    # one margin past the lip, so an unmoved mouth keeps its own pixels. (Under a lowered lower lip the
+    # same hold turned the fill back on itself at the corners.)
+    inset = np.minimum(margin, 0.25 * (high - low))
+    above = np.clip((low - rigid_y) / margin, 0.0, 1.0)
+    fill_y = np.clip(rigid_y, low + inset * above, high)
+    fill_y = np.where(in_edited, fill_y, stretch_y)
     return (stretch_x + rigid * (rigid_x - stretch_x)).astype(np.float32), \
         (fill_y + rigid * (rigid_y - fill_y)).astype(np.float32)
 
