@@ -31,6 +31,10 @@ EYES = (
 # The lid landmarks sit on the lid margin; the lashes and the margin's shadow reach this far (IOD) into the
 # opening: the ball is sampled at least this far inside the source's lids.
 LID_MARGIN_IOD = 0.015
+# What the ball's fill samples lies at least this far (IOD) inside the source's lids: past the lashes, the
+# lid's shadow darkens the iris's top and the white under it, and a raised lid filled from there drew a dark
+# band above the iris (surprise's wide eyes read as dark sockets at 14x; dlib put the raised lid lower).
+LID_SHADOW_IOD = 0.04
 # Lids closer than this (pixels) show no ball to sample (a blink): the eye is left to the smooth field.
 OPEN_EYE_PX = 2.0
 # An edit that moves no lid landmark more than this (pixels) leaves the eye to the field.
@@ -106,6 +110,7 @@ def ball_map(source: np.ndarray, eye: int, box: Region, iod: float) -> tuple[np.
     if float((bottom - top).max()) < OPEN_EYE_PX:
         return None
     margin = max(0.5, LID_MARGIN_IOD * iod)
+    deeper = max(0.0, LID_SHADOW_IOD * iod - margin)
     iris = source[list(EYES[eye][4]), :2].astype(np.float64)
     centre = iris[0]
     radius = float(np.linalg.norm(iris[1:] - centre, axis=1).mean())
@@ -121,10 +126,15 @@ def ball_map(source: np.ndarray, eye: int, box: Region, iod: float) -> tuple[np.
     x = np.broadcast_to(xs[None, :], y.shape)
     covered = (y < low[None, :]) | (y > high[None, :])
     in_iris = (x - centre[0]) ** 2 + (y - centre[1]) ** 2 < radius * radius
+    # Samples for covered pixels move deeper, out of the lid's shadow, as they lie further past the band
+    # (over one margin): continuous at the band's edge, where the ball in view keeps its own pixels.
+    past_top = np.clip((low[None, :] - y) / margin, 0.0, 1.0)
+    past_bottom = np.clip((y - high[None, :]) / margin, 0.0, 1.0)
+    shade = deeper * (past_top - past_bottom)
     # The iris's hidden part: the same ring of the iris (same distance from its centre, so the dark rim stays
     # the rim) where that ring crosses the clean band's nearest row, on the pixel's side; a pixel nearer the
     # centre than that row (a heavily hooded eye) takes its mirror image across the centre's row instead.
-    clean_y = np.clip(y, low[None, :], high[None, :])
+    clean_y = np.clip(np.clip(y, low[None, :], high[None, :]) + shade, low[None, :], high[None, :])
     rho2 = (x - centre[0]) ** 2 + (y - centre[1]) ** 2
     across = rho2 - (clean_y - centre[1]) ** 2
     ring_x = centre[0] + np.where(x < centre[0], -1.0, 1.0) * np.sqrt(np.clip(across, 0.0, None))
@@ -132,7 +142,7 @@ def ball_map(source: np.ndarray, eye: int, box: Region, iod: float) -> tuple[np.
     iris_x = np.where(covered & (across >= 0.0), ring_x, x)
     iris_y = np.where(covered & (across < 0.0), mirror_y, clean_y)
     # The white: the clean band's nearest row, moved sideways out of the iris where the iris reaches that row.
-    white_y = np.clip(y, low[None, :], high[None, :])
+    white_y = clean_y
     reach = np.sqrt(np.clip(radius * radius - (white_y - centre[1]) ** 2, 0.0, None))
     side = np.where(x < centre[0], -1.0, 1.0)
     inside_iris_x = np.abs(x - centre[0]) < reach + 1.0
