@@ -4,9 +4,9 @@ Teeth are rigid: each row is one translation. The upper row keeps its columns (t
 not edited) and moves up or down with the middle of the upper lip, the lower row with the middle of
 the lower lip and sideways with the jaw (:func:`row_shifts`: what the edit shows of the interior is
 then what the source filmed); the tongue and the dark cavity are sampled with whichever row they
-lie behind. The lips move over
-that layer: the smooth field (:func:`~emotionedit.render.field.backward_map`) moves them, and
-inside the *edited* inner-lip contour the interior layer is sampled instead.
+lie behind. The lips move over that layer: the smooth field
+(:func:`~emotionedit.render.field.backward_map`) moves them, and inside the *edited* inner-lip
+contour the interior layer is sampled instead.
 
 Each pixel belongs to one row, decided by where it lies relative to the gap between the rows
 (a narrow soft band, so the map never bends across a tooth). Where the edit uncovers more than
