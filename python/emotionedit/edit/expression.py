@@ -15,7 +15,7 @@ from ..errors import UserError
 from ..fit.basis import AUS, MEASURED_AUS, build_basis
 from .emotions import Emotion, Region, antagonist_mask, emotional_mask, prototype_weights
 from .lips import LipPreserver
-from .lipshape import LipThinning
+from .lipshape import UpperLipThinning
 from .regions import region_weights
 
 # Intensities above 1 exaggerate the prototype; beyond this the mesh folds over itself.
@@ -85,7 +85,7 @@ class ExpressionEditor:
         self._speech = self._emotional == 0.0
         self._ceiling = np.array([MAX_MEASURED_ACTIVATION if au in MEASURED_AUS else MAX_ACTIVATION for au in AUS])
         self._lips = LipPreserver(neutral)
-        self._thinning = LipThinning(neutral)
+        self._thinning = UpperLipThinning(neutral)
         self._region_cache: dict[frozenset[Region], np.ndarray] = {}
 
     def _regions(self, enabled: frozenset[Region]) -> np.ndarray:
