@@ -115,3 +115,28 @@ class _DamagedOutput:
             damage(Path(self.name), self.shim.how)
             self.shim.damaged.append(self.name)
         return ok
+
+
+class Cv2WithEncoder:
+    """OpenCV whose movie writer hands each frame to ``write(count, frame, real_write)`` instead of encoding
+    it: the test decides what the encoder does with the ``count``-th frame (drop it, fail, take its time)."""
+
+    def __init__(self, write):
+        class Writer:
+            def __init__(self, *args):
+                self.real, self.count = cv2.VideoWriter(*args), 0
+
+            def isOpened(self):  # noqa: N802 - OpenCV's name
+                return self.real.isOpened()
+
+            def write(self, frame):
+                self.count += 1
+                write(self.count, frame, self.real.write)
+
+            def release(self):
+                self.real.release()
+
+        self.VideoWriter = Writer
+
+    def __getattr__(self, name):
+        return getattr(cv2, name)

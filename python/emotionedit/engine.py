@@ -91,24 +91,32 @@ def analyze(
 
     The hands in each frame (occluders the render keeps unwarped) are found on the same views, and
     each frame's fingerprint (:func:`~emotionedit.fingerprint.thumbnail`, which the render checks
-    its pixels against) is taken from the plate's own pixels.
+    its pixels against) is taken from the plate's own pixels. What is kept per frame goes into arrays
+    made once for ``plate.frame_numbers`` frames (:class:`~emotionedit.track.base.FrameRows`): about
+    as many bytes a frame as the analysis file stores.
     """
+    from .track.base import FrameRows
+
     options = options or TrackerOptions()
     tracker = MediaPipeFaceMesh(max_faces=options.max_faces, max_track_height=options.max_track_height)
     height = options.max_track_height
+    expected = len(plate.frame_numbers)
     hands = None
-    thumbnails: list[np.ndarray] = []
+    thumbnails: FrameRows | None = None  # made on the first frame, in its thumbnail's shape
     try:
-        hands = OccluderTracker()
+        hands = OccluderTracker(expected=expected)
 
         def views():
+            nonlocal thumbnails
             converted = ((to_tracking_rgb(image, height), thumbnail(image)) for _, image in frames)
             for view, small in prefetch(converted):
                 hands.add(view)
+                if thumbnails is None:
+                    thumbnails = FrameRows(small.shape, small.dtype, expected)
                 thumbnails.append(small)
                 yield view
 
-        track = track_frames(views(), tracker, options, progress)
+        track = track_frames(views(), tracker, options, progress, expected=expected)
     finally:
         tracker.close()
         if hands is not None:
@@ -127,7 +135,7 @@ def analyze(
         neutral_idx = np.array([index[n] for n in neutral_frame_numbers])
     fit = fit_shot(track.landmarks, track.found, neutral_idx, neutral_reference)
     return Analysis(plate=plate, track=track, fit=fit, tracker=tracker.name, occluders=occluders,
-                    thumbnails=np.stack(thumbnails))
+                    thumbnails=thumbnails.result())
 
 
 # Frames over which an edit fades out before a frame without a usable face (the face leaving the

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
@@ -20,7 +19,7 @@ import emotionedit.io.movie as movie
 from emotionedit.cli import main
 from emotionedit.io import open_frames
 from emotionedit.io.images import read_image
-from file_helpers import DamagingOiio
+from file_helpers import Cv2WithEncoder, DamagingOiio
 
 FIRST, LAST = 700, 739  # the frames of the small_shot fixture (tests/cli/conftest.py)
 SEQUENCES = ["p.####.png", "t.####.tif", "e.####.exr", "j.####.jpg", "d.####.dpx"]
@@ -119,29 +118,10 @@ def test_a_read_only_folder_gives_a_message_not_a_traceback(small_shot, readonly
 # Without a mount: the encoders damage what they write the way a full disk does, silently.
 
 
-class _FrameDroppingCv2:
-    """OpenCV whose VideoWriter silently drops every frame after the 10th (FFmpeg on a full disk)."""
-
-    def __init__(self):
-        class Writer:
-            def __init__(self, *args):
-                self.real, self.count = cv2.VideoWriter(*args), 0
-
-            def isOpened(self):  # noqa: N802 - OpenCV's name
-                return self.real.isOpened()
-
-            def write(self, frame):
-                self.count += 1
-                if self.count <= 10:
-                    self.real.write(frame)
-
-            def release(self):
-                self.real.release()
-
-        self.VideoWriter = Writer
-
-    def __getattr__(self, name):
-        return getattr(cv2, name)
+def _drop_after_ten(count, frame, real_write):
+    """FFmpeg on a full disk: every frame after the 10th is silently dropped."""
+    if count <= 10:
+        real_write(frame)
 
 
 def test_render_with_a_damaged_frame_exits_2_and_keeps_only_whole_frames(small_shot, tmp_path, monkeypatch,
@@ -163,7 +143,7 @@ def test_render_with_a_damaged_frame_exits_2_and_keeps_only_whole_frames(small_s
 @pytest.mark.parametrize("name", ["m.mkv", "m.mp4"])
 def test_render_to_a_movie_that_loses_frames_exits_2_and_leaves_no_movie(small_shot, tmp_path, monkeypatch,
                                                                          capsys, name):
-    monkeypatch.setattr(movie, "cv2", _FrameDroppingCv2())
+    monkeypatch.setattr(movie, "cv2", Cv2WithEncoder(_drop_after_ten))
     code = main(["render", str(small_shot.plate), "--analysis", str(small_shot.analysis), "-o",
                  str(tmp_path / name)])
     err = capsys.readouterr().err

@@ -3,10 +3,19 @@
 This is the compact per-frame encoding the editor works in. Everything here is a
 pure function of the landmarks, so ``render`` recomputes the basis from the
 stored neutral instead of storing it.
+
+The fit's memory does not grow faster than its result: every per-frame step (the
+reference face's alignments, the poses, the canonical faces, the coefficients) runs
+a chunk of ``CHUNK_FRAMES`` frames at a time, and the medians over the shot's frames
+(the reference face, the neutral) are taken a block of points at a time. What is
+kept for the whole shot is the result (pose and coefficients, about 0.25 KB a frame)
+and a few numbers per frame; the chunked fit gives the same values, bit for bit, as
+the whole-shot arrays did.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +24,7 @@ from ..errors import NoFaceError, UserError
 from . import topology as topo
 from .basis import AUS, build_basis
 from .coefficients import fit_coefficients
-from .pose import build_reference, euler_degrees, fit_poses, similarity_fit, to_canonical
+from .pose import euler_degrees, fit_poses, normalise_shape, similarity_fit, to_canonical
 
 # Per-frame quality flags (a bit mask; append-only, stored in analysis files).
 FLAG_LOST = 1  # the face was not found: the frame passes through unedited
@@ -70,20 +79,32 @@ class ShotFit:
         return self.flags == 0
 
 
-def expression_scores(canonical: np.ndarray) -> np.ndarray:
-    """How far each frame is from a resting face, from geometry alone (no neutral needed).
-
-    canonical: (T, 478, 3). Returns (T,) scores: lip-corner lift above the mouth's centre
-    (smiles) plus the corners' drop (frowns), and mouth width, in IOD units.
-    Used only to rank frames when choosing the neutral.
-    """
+def mouth_measures(canonical: np.ndarray) -> np.ndarray:
+    """Each frame's mouth, from geometry alone: (T, 3) float64 of lip-corner lift above the mouth's
+    centre, mouth width and aperture, in IOD units, from (T, 478, 3) canonical faces."""
     corners = 0.5 * (canonical[:, topo.MOUTH_CORNER_RIGHT] + canonical[:, topo.MOUTH_CORNER_LEFT])
     centre = 0.5 * (canonical[:, 0] + canonical[:, 17])
     lift = centre[:, 1] - corners[:, 1]  # y points down: positive when the corners are higher
     width = np.linalg.norm(canonical[:, topo.MOUTH_CORNER_LEFT] - canonical[:, topo.MOUTH_CORNER_RIGHT], axis=1)
     aperture = canonical[:, 14, 1] - canonical[:, 13, 1]
+    return np.stack([lift, width, aperture], axis=1)
+
+
+def scores_of(measures: np.ndarray) -> np.ndarray:
+    """:func:`expression_scores` from the frames' (T, 3) :func:`mouth_measures`."""
+    lift, width, aperture = measures.T
     lift_dev = np.abs(lift - np.percentile(lift, 20))
     return lift_dev + 0.5 * np.abs(width - np.percentile(width, 20)) + 0.5 * aperture
+
+
+def expression_scores(canonical: np.ndarray) -> np.ndarray:
+    """How far each frame is from a resting face, from geometry alone (no neutral needed).
+
+    canonical: (T, 478, 3). Returns (T,) scores: lip-corner lift above the mouth's centre
+    (smiles) plus the corners' drop (frowns), and mouth width, in IOD units, each against the
+    shot's 20th percentile. Used only to rank frames when choosing the neutral.
+    """
+    return scores_of(mouth_measures(canonical))
 
 
 def mouth_shape(face: np.ndarray) -> tuple[float, float]:
@@ -121,13 +142,85 @@ def align_neutral(neutral: np.ndarray, reference: np.ndarray) -> tuple[np.ndarra
     return aligned, rms
 
 
-# Frames per chunk of the per-frame steps of the fit.
+# Frames per chunk of the per-frame steps of the fit (a chunk's canonical faces: 5.9 MB of float64).
 CHUNK_FRAMES = 512
 
 
 def _chunks(index: np.ndarray) -> list[np.ndarray]:
     """``index`` in consecutive pieces of at most ``CHUNK_FRAMES``."""
     return [index[i : i + CHUNK_FRAMES] for i in range(0, len(index), CHUNK_FRAMES)]
+
+
+def _pieces(index: np.ndarray) -> list[np.ndarray]:
+    """:func:`_chunks`, a last piece of a single frame joined to the one before it: for the steps that were
+    once made on the whole shot's arrays (numpy sums one frame's points in another order, a last bit apart,
+    so a one-frame piece would not give the whole shot's values)."""
+    pieces = _chunks(index)
+    if len(pieces) > 1 and len(pieces[-1]) == 1:
+        pieces[-2:] = [np.concatenate(pieces[-2:])]
+    return pieces
+
+
+def _median_face(count: int, faces: Callable[[np.ndarray, slice], np.ndarray]) -> np.ndarray:
+    """The median over ``count`` frames of faces made a chunk at a time: (478, 3), in the faces' dtype.
+
+    faces(rows, points): the (len(rows), n, 3) faces of frames ``rows`` (positions in 0..count-1) at the
+    points ``points`` (a slice of n of the 478), float32 or float64 (the median is taken in that type, as
+    ``np.median`` of the whole array is). It is taken a block of points at a time, so what is held is about
+    a chunk's faces (``CHUNK_FRAMES`` x 478 x 3), however long the shot.
+    """
+    median = None
+    step = max(1, CHUNK_FRAMES * topo.N_POINTS // max(count, 1))
+    for first in range(0, topo.N_POINTS, step):
+        points = slice(first, min(first + step, topo.N_POINTS))
+        block = None
+        for rows in _pieces(np.arange(count)):
+            part = faces(rows, points)
+            if block is None:
+                block = np.empty((count, *part.shape[1:]), part.dtype)
+            block[rows] = part
+        if median is None:
+            median = np.empty((topo.N_POINTS, 3), block.dtype)
+        median[points] = np.median(block, axis=0)
+    return median
+
+
+def shot_reference(landmarks: np.ndarray, found: np.ndarray, iterations: int = 3) -> np.ndarray:
+    """The shot's mean face in the canonical frame (generalised Procrustes on the skull's rigid points).
+
+    landmarks: (T, 478, 3) float32 plate pixels; found: (T,) bool. Returns (478, 3) float64, IOD units.
+    The same face as :func:`~emotionedit.fit.pose.build_reference`, bit for bit, made a chunk of frames
+    at a time: its temporaries do not grow with the shot (that one's were 23 KB a frame).
+    """
+    frames = np.flatnonzero(found)
+    starts = frames[:: max(1, len(frames) // 50)]
+    reference = normalise_shape(np.median(np.stack([normalise_shape(landmarks[i]) for i in starts]), axis=0))
+    rigid = list(topo.RIGID)
+    for _ in range(iterations):
+        target = reference[rigid]
+        poses = [similarity_fit(landmarks[part][:, rigid], np.broadcast_to(target, (len(part), *target.shape)))
+                 for part in _pieces(frames)]
+        pose = tuple(np.concatenate(values) for values in zip(*poses, strict=True))
+        reference = normalise_shape(_median_face(len(frames), _aligner(landmarks, frames, *pose)))
+    return reference.astype(np.float64)
+
+
+def _aligner(landmarks: np.ndarray, frames: np.ndarray, scale, rotation, translation):
+    """faces(rows, points) for :func:`_median_face`: the landmarks of ``frames[rows]`` taken by their similarity
+    (scale, rotation, translation: one per frame of ``frames``) onto the reference, in the pose's dtype."""
+
+    def aligned(rows: np.ndarray, points: slice) -> np.ndarray:
+        face = landmarks[frames[rows], points]
+        return scale[rows, None, None] * np.einsum("tij,tnj->tni", rotation[rows], face) + translation[rows, None, :]
+
+    return aligned
+
+
+def _canonical(landmarks: np.ndarray, part: np.ndarray, scale, rotation, translation,
+               points: slice = slice(None)) -> np.ndarray:
+    """Canonical faces (len(part), n, 3) float64 of the frames ``part`` at ``points`` (C order)."""
+    return np.ascontiguousarray(to_canonical(landmarks[part, points].astype(np.float64), scale[part],
+                                             rotation[part], translation[part]))
 
 
 def fit_shot(
@@ -145,6 +238,7 @@ def fit_shot(
     take (its analysis's neutral), for a shot with no resting frame (one that cries or laughs
     throughout): aligned on the skull's points and used as it is.
     Raises NoFaceError when no frame has a usable face, UserError when the reference is not this face.
+    Memory: the result and about 40 bytes a frame, beside a chunk's temporaries (see the module).
     """
     if neutral_reference is not None and neutral_frames is not None:
         raise UserError("give the neutral either as frames of this shot or from another take, not both")
@@ -152,22 +246,23 @@ def fit_shot(
         raise NoFaceError(
             "no face was found in any frame of the shot; EmotionEdit needs a visible, roughly frontal face"
         )
-    reference = build_reference(landmarks, found)
-    scale, rotation, translation = fit_poses(landmarks, found, reference)
+    frames = np.flatnonzero(found)
+    reference = shot_reference(landmarks, found)
+    count = len(found)
+    scale, rotation, translation = np.full(count, np.nan), np.full((count, 3, 3), np.nan), np.full((count, 3), np.nan)
     flags = np.where(found, 0, FLAG_LOST).astype(np.uint8)
-    # The canonical faces in float64 are the fit's largest array (55 MB for 4800 frames): they are made, and the
-    # coefficients fitted, a chunk of frames at a time, so no whole-shot temporary is made beside them.
-    canonical = np.full(landmarks.shape, np.nan)
-    for part in _chunks(np.flatnonzero(found)):
-        canonical[part] = to_canonical(landmarks[part].astype(np.float64), scale[part], rotation[part],
-                                       translation[part])
-    yaw = np.full(len(found), np.nan)
-    yaw[found] = euler_degrees(rotation[found])[:, 0]
-    flags[found & (np.abs(yaw) > PROFILE_YAW_DEGREES)] |= FLAG_PROFILE
     rigid = list(topo.RIGID)
-    rigid_error = np.full(len(found), np.inf)
-    rigid_error[found] = np.sqrt(((canonical[:, rigid][found] - reference[rigid]) ** 2).sum(axis=2).mean(axis=1))
-    flags[found & (rigid_error > RIGID_ERROR_LIMIT)] |= FLAG_UNRELIABLE
+    measures = np.full((count, 3), np.nan)  # the mouth of each frame, to rank frames for the neutral
+    for part in _pieces(frames):
+        scale[part], rotation[part], translation[part] = fit_poses(landmarks[part], np.ones(len(part), bool),
+                                                                    reference)
+        profile = np.abs(euler_degrees(rotation[part])[:, 0]) > PROFILE_YAW_DEGREES
+        canonical = _canonical(landmarks, part, scale, rotation, translation)
+        on_skull = canonical[:, rigid].copy()  # in C order, as the whole shot's were: the mean sums in that order
+        rigid_error = np.sqrt(((on_skull - reference[rigid]) ** 2).sum(axis=2).mean(axis=1))
+        flags[part] |= np.where(profile, FLAG_PROFILE, 0).astype(np.uint8)
+        flags[part] |= np.where(rigid_error > RIGID_ERROR_LIMIT, FLAG_UNRELIABLE, 0).astype(np.uint8)
+        measures[part] = mouth_measures(canonical)
     usable = np.flatnonzero(flags == 0)
     if len(usable) == 0:
         raise NoFaceError(
@@ -186,23 +281,32 @@ def fit_shot(
                 "EmotionEdit")
         smile_removed, neutral_frames = 0.0, np.zeros(0, dtype=np.int64)
     elif neutral_frames is None:
-        scores = expression_scores(canonical[usable])
-        count = max(1, int(round(NEUTRAL_SHARE * len(usable))))
-        neutral_frames = usable[np.argsort(scores)[:count]]
+        scores = scores_of(measures[usable])
+        share = max(1, int(round(NEUTRAL_SHARE * len(usable))))
+        neutral_frames = usable[np.argsort(scores)[:share]]
     else:
         neutral_frames = np.asarray(neutral_frames, dtype=np.int64)
+        if len(neutral_frames) == 0:
+            raise UserError("no neutral frame was given; name frames where the actor's face is visible and at rest")
         bad = [int(i) for i in neutral_frames if i < 0 or i >= len(flags) or flags[i] != 0]
         if bad:
             raise UserError(
                 f"the neutral frame(s) {bad} are outside the shot or have no usable face; "
                 "choose frames where the actor's face is visible and at rest"
             )
+    del measures
     if neutral_reference is None:
-        neutral, smile_removed = relax_smile(np.median(canonical[neutral_frames], axis=0))
+        chosen = neutral_frames
+
+        def resting(rows: np.ndarray, points: slice) -> np.ndarray:
+            return _canonical(landmarks, chosen[rows], scale, rotation, translation, points)
+
+        neutral, smile_removed = relax_smile(_median_face(len(chosen), resting))
     basis = build_basis(neutral)
-    coefficients = np.full((len(found), basis.shape[0]), np.nan)
-    for part in _chunks(np.flatnonzero(found)):
-        coefficients[part] = fit_coefficients(canonical[part], neutral, basis)
+    coefficients = np.full((count, basis.shape[0]), np.nan)
+    for part in _chunks(frames):
+        coefficients[part] = fit_coefficients(_canonical(landmarks, part, scale, rotation, translation), neutral,
+                                              basis)
     return ShotFit(
         neutral=neutral,
         scale=scale,

@@ -4,6 +4,10 @@ A :class:`Tracker` turns one 8-bit RGB frame into zero or more candidate faces
 (478 x 3 landmarks each, in pixels). :func:`track_frames` picks the face the user
 chose on the first frame where faces appear and follows it by position, flagging
 frames where it is lost instead of failing.
+
+What a shot's tracking keeps grows with the shot, so it is kept in compact arrays
+(:class:`FrameRows`): 5.7 KB of landmarks a frame, as in the analysis file, and
+no Python object per frame.
 """
 
 from __future__ import annotations
@@ -87,6 +91,47 @@ class FaceTrack:
     faces_seen: np.ndarray
 
 
+class FrameRows:
+    """Per-frame rows of one shape and dtype, kept in one array that is filled as frames arrive.
+
+    row_shape: the shape of one frame's row, e.g. (478, 3); dtype: its dtype.
+    expected: frames expected (the array is made that long at once; 0 when unknown). When more
+    frames arrive than expected, the array grows by half its length (a copy); :meth:`result`
+    returns the array itself when its length was right, a trimmed copy otherwise.
+
+    >>> rows = FrameRows((2,), np.float32, expected=3)
+    >>> for i in range(3):
+    ...     rows.append(np.array([i, -i]))
+    >>> rows.result().shape
+    (3, 2)
+    """
+
+    def __init__(self, row_shape: tuple[int, ...], dtype: np.dtype | type, expected: int = 0):
+        if expected < 0:
+            raise ValueError(f"expected must be a count of frames >= 0, got {expected}")
+        self._data = np.empty((expected, *row_shape), dtype)
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def append(self, row: np.ndarray | float) -> None:
+        """Store the next frame's row (cast to the dtype as numpy assignment does; a scalar fills the row)."""
+        if self._count == len(self._data):
+            grown = np.empty((max(64, len(self._data) + len(self._data) // 2), *self._data.shape[1:]),
+                             self._data.dtype)
+            grown[: self._count] = self._data
+            self._data = grown
+        self._data[self._count] = row
+        self._count += 1
+
+    def result(self) -> np.ndarray:
+        """(frames, *row_shape): the rows stored so far (no copy when as many arrived as were expected)."""
+        if self._count != len(self._data):
+            self._data = self._data[: self._count].copy()
+        return self._data
+
+
 def _face_size(points: np.ndarray) -> float:
     span = points[:, :2].max(axis=0) - points[:, :2].min(axis=0)
     return float(span[0] * span[1])
@@ -122,18 +167,20 @@ def track_frames(
     tracker: Tracker,
     options: TrackerOptions = TrackerOptions(),
     progress: Callable[[int], None] | None = None,
+    expected: int = 0,
 ) -> FaceTrack:
     """Track one face through ``frames`` ((H, W, 3) uint8 RGB each).
 
     The chosen face is selected on the first frame that has faces and then followed
     by position. Frames where it is missing get ``found=False`` and NaN landmarks.
+    expected: how many frames ``frames`` yields, when known (the landmarks' array is then
+    made once, at its final size; see :class:`FrameRows`).
     """
     tracker.reset()
-    landmarks: list[np.ndarray] = []
-    found: list[bool] = []
-    seen: list[int] = []
+    landmarks = FrameRows((478, 3), np.float32, expected)
+    found = FrameRows((), np.bool_, expected)
+    seen = FrameRows((), np.int16, expected)
     previous: np.ndarray | None = None
-    nan_face = np.full((478, 3), np.nan, dtype=np.float32)
     for frame in frames:
         faces = tracker.detect(frame)
         seen.append(len(faces))
@@ -141,18 +188,14 @@ def track_frames(
         if faces:
             chosen = _choose_first(faces, options.selection) if previous is None else _follow(faces, previous)
         if chosen is None:
-            landmarks.append(nan_face)
+            landmarks.append(np.nan)
             found.append(False)
         else:
-            landmarks.append(chosen.astype(np.float32))
+            landmarks.append(chosen)
             found.append(True)
             previous = chosen
         if progress is not None:
             progress(1)
-    if not landmarks:
+    if not len(landmarks):
         raise UserError("the shot has no frames to track")
-    return FaceTrack(
-        landmarks=np.stack(landmarks),
-        found=np.asarray(found, dtype=bool),
-        faces_seen=np.asarray(seen, dtype=np.int16),
-    )
+    return FaceTrack(landmarks=landmarks.result(), found=found.result(), faces_seen=seen.result())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 
 import cv2
 import numpy as np
@@ -23,12 +24,28 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 def mediapipe_solution(name: str):
     """Import one of mediapipe 0.10.21's legacy solutions (``face_mesh``, ``hands``), with a clear error."""
     try:
-        return importlib.import_module(f"mediapipe.python.solutions.{name}")
+        module = importlib.import_module(f"mediapipe.python.solutions.{name}")
     except ImportError as exc:  # pragma: no cover - depends on the installation
         raise UserError(
             "mediapipe 0.10.21 is not installed; run the set-up (make setup) "
             "or `pip install --no-deps mediapipe==0.10.21`"
         ) from exc
+    _forget_import_stack()
+    return module
+
+
+def _forget_import_stack() -> None:
+    """Let go of the stack mediapipe keeps from its first import.
+
+    mediapipe 0.10.21 imports its audio tasks, which keep the error of their optional ``sounddevice``
+    import (``audio_record.sd_error``) and, in its traceback, every frame that was on the stack when
+    mediapipe was first imported: the caller's (``analyze``'s, the command's), with all their locals for
+    as long as the process lives, a whole shot's analysis among them. The error keeps its message.
+    """
+    record = sys.modules.get("mediapipe.tasks.python.audio.core.audio_record")
+    error = getattr(record, "sd_error", None)
+    if isinstance(error, BaseException):
+        error.__traceback__ = None
 
 
 class MediaPipeFaceMesh:

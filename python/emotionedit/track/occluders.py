@@ -3,8 +3,9 @@
 The detector is mediapipe 0.10.21's legacy hands solution (a palm detector, then 21 hand
 landmarks per hand; both models ship inside the wheel, nothing is downloaded) in video mode, run
 on the same 8-bit tracking view the face mesh sees. A frame's occluders are kept as the hands'
-landmarks themselves: 2 hands x 21 points x (x, y) float32 = 336 bytes a frame. They become a
-mask only when a frame is planned (:mod:`emotionedit.render.occlusion`), which needs no pixels.
+landmarks themselves: 2 hands x 21 points x (x, y) float32 = 336 bytes a frame, in one array for the
+shot. They become a mask only when a frame is planned (:mod:`emotionedit.render.occlusion`), which
+needs no pixels.
 
 A hand anywhere in the frame is stored; the render ignores hands that do not reach the face.
 """
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .base import FrameRows
 from .mediapipe_mesh import mediapipe_solution
 
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -108,13 +110,15 @@ class OccluderTracker:
     """Collects the occluders of a shot frame by frame, from the views the face tracker also sees.
 
     ``add(rgb)`` for every frame in order ((H, W, 3) uint8 RGB, the tracking view), then
-    ``result(factor)`` with the factor from view pixels to plate pixels.
+    ``result(factor)`` once, with the factor from view pixels to plate pixels. expected: the
+    frames the shot has, when known (the hands' array is made once at that size,
+    :class:`~emotionedit.track.base.FrameRows`).
     """
 
-    def __init__(self, detector: MediaPipeHands | None = None):
+    def __init__(self, detector: MediaPipeHands | None = None, expected: int = 0):
         self.detector = detector or MediaPipeHands()
         self.detector.reset()
-        self._rows: list[np.ndarray] = []
+        self._rows = FrameRows((MAX_HANDS, HAND_POINTS, 2), np.float32, expected)
         self._previous: list[np.ndarray] = []  # the last frame's detections, before echoes were dropped
 
     def add(self, rgb: np.ndarray) -> None:
@@ -126,9 +130,13 @@ class OccluderTracker:
         self._rows.append(row)
 
     def result(self, factor: float = 1.0) -> OccluderTrack:
-        if not self._rows:
-            return OccluderTrack.empty(0, self.detector.name)
-        return OccluderTrack(np.stack(self._rows) * np.float32(factor), self.detector.name)
+        """The shot's occluders in plate pixels (view pixels times ``factor``); call once, after the last frame."""
+        if self._rows is None:
+            raise RuntimeError("OccluderTracker.result() was already called; its hands were scaled in place")
+        hands = self._rows.result()
+        self._rows = None
+        hands *= np.float32(factor)
+        return OccluderTrack(hands, self.detector.name)
 
     def close(self) -> None:
         self.detector.close()
