@@ -162,7 +162,7 @@ def save(analysis: Analysis, path: Path, overwrite: bool = False) -> None:
     }
     arrays = {
         "header": np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
-        "landmarks": analysis.track.landmarks.astype(np.float32),
+        "landmarks": np.asarray(analysis.track.landmarks, dtype=np.float32),  # no copy: written as they are
         "found": analysis.track.found,
         "faces_seen": analysis.track.faces_seen,
         "neutral": analysis.fit.neutral,
@@ -174,7 +174,7 @@ def save(analysis: Analysis, path: Path, overwrite: bool = False) -> None:
         "neutral_frames": analysis.fit.neutral_frames,
     }
     if analysis.occluders is not None:
-        arrays["hands"] = analysis.occluders.hands.astype(np.float32)
+        arrays["hands"] = np.asarray(analysis.occluders.hands, dtype=np.float32)
     if analysis.thumbnails is not None:
         arrays["thumbnails"] = np.asarray(analysis.thumbnails, dtype=np.uint8)
     path.parent.mkdir(parents=True, exist_ok=True)

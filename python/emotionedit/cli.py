@@ -161,8 +161,8 @@ def _analyze_reader(reader: FrameReader, args) -> Analysis:
     return analysis
 
 
-def _report_analysis(analysis: Analysis) -> None:
-    s = analysis.summary()
+def _report_analysis(s: dict) -> None:
+    """What ``Analysis.summary()`` says of the shot, on stderr."""
     print(f"  {s['edited']} of {s['frames']} frames have a usable face", file=sys.stderr)
     for key, text in (("lost", "face not found"), ("profile", "head turned too far (profile)"),
                       ("unreliable", "landmarks unreliable (occlusion or blur)")):
@@ -200,12 +200,6 @@ def _save_analysis_file(analysis: Analysis, path: Path) -> None:
         raise failure
 
 
-def write_analysis(analysis: Analysis, output: Path) -> None:
-    """Write ``analysis`` to ``output`` through a temporary file that is loaded back before it gets its name."""
-    with staged((output, _verify_analysis)) as (temporary,):
-        _save_analysis_file(analysis, temporary)
-
-
 def cmd_analyze(args) -> int:
     output = Path(args.output)
     if args.neutral_from and output.resolve() == Path(args.neutral_from).resolve():
@@ -215,8 +209,14 @@ def cmd_analyze(args) -> int:
     with _open_plate(args.input, args.frames) as reader:
         analysis = _analyze_reader(reader, args)
     check_outputs([output], overwrite=args.overwrite, protect=protect)  # again: it may have appeared since
-    write_analysis(analysis, output)
-    _report_analysis(analysis)
+    summary = analysis.summary()
+    # Written through a temporary file that is loaded back before it gets its name; the analysis in memory is
+    # let go of before that read-back, so the command never holds two of it (a long shot's peak stays its
+    # tracking's).
+    with staged((output, _verify_analysis)) as (temporary,):
+        _save_analysis_file(analysis, temporary)
+        del analysis
+    _report_analysis(summary)
     print(f"analysis written to {output}")
     return 0
 
@@ -308,7 +308,7 @@ def cmd_render(args) -> int:
             print("no --analysis given: analysing the shot first (save one with `emotionedit analyze` "
                   "to render it many times)", file=sys.stderr)
             analysis = _analyze_reader(reader, args)
-            _report_analysis(analysis)
+            _report_analysis(analysis.summary())
         if analysis.thumbnails is None:
             print(f"  warning: analysis file {args.analysis}: {UNCHECKED}", file=sys.stderr)
         # Every frame's pixels are checked against the analysis's fingerprint before it is rendered.
