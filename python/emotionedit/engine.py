@@ -27,6 +27,7 @@ from .render.detail import DETAIL_VERTICES, detail_weights
 from .render.frame import FramePlan, plan_frame
 from .render.occlusion import frame_occluders
 from .track import MediaPipeFaceMesh, TrackerOptions, track_frames
+from .track.base import FrameRows
 from .track.occluders import OccluderTracker
 
 DEFAULT_SMOOTHING = 1.5  # frames (Gaussian sigma) in coefficient and pose space
@@ -95,8 +96,6 @@ def analyze(
     made once for ``plate.frame_numbers`` frames (:class:`~emotionedit.track.base.FrameRows`): about
     as many bytes a frame as the analysis file stores.
     """
-    from .track.base import FrameRows
-
     options = options or TrackerOptions()
     tracker = MediaPipeFaceMesh(max_faces=options.max_faces, max_track_height=options.max_track_height)
     height = options.max_track_height

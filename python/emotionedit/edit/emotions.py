@@ -70,9 +70,8 @@ BOTH, RIGHT = (1.0, 1.0), (1.0, 0.0)
 # test 10, cap12 455: "raised inner brows and pressed lips"). AU 1 at 1.5 with AU 2 at 2.0 (the most a
 # measured AU takes: MAX_MEASURED_ACTIVATION) raises them level (0.074 / 0.066 and 0.071 / 0.070; the
 # brow tails move about half what the middle does per unit of AU 2). bench/naturalness.py, part 3, reports
-# it as brow_tilt. The
-# lids open as far as his real surprise opens them (cap12 110-120: +0.057 IOD, AU 5 at 1.6; at 1.0 the
-# eyes stayed "attentive"); its jaw drop goes with lip preservation.
+# it as brow_tilt. The lids open as far as his real surprise opens them (cap12 110-120: +0.057 IOD, AU 5
+# at 1.6; at 1.0 the eyes stayed "attentive"); its jaw drop goes with lip preservation.
 # The hand-built AUs (4, 7, 9, 10, 14, 15, 17, 20, 23, 24, 25, 26) are
 # sized from the FACS manual's descriptions against the measured ones: sad drops the lip corners
 # ~0.05 IOD below the lip centre (a smile lifts them ~0.07), fear stretches the lips ~0.1 IOD

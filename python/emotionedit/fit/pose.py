@@ -59,24 +59,6 @@ def normalise_shape(shape: np.ndarray) -> np.ndarray:
     return ((shape - origin) @ basis.T) / iod
 
 
-def build_reference(landmarks: np.ndarray, found: np.ndarray, iterations: int = 3) -> np.ndarray:
-    """The shot's mean face in the canonical frame (generalised Procrustes on rigid points).
-
-    landmarks: (T, 478, 3) plate pixels; found: (T,) bool. Returns (478, 3).
-    """
-    good = landmarks[found]
-    reference = normalise_shape(np.median(np.stack([normalise_shape(f) for f in good[:: max(1, len(good) // 50)]]),
-                                          axis=0))
-    rigid = list(topo.RIGID)
-    for _ in range(iterations):
-        scale, rotation, translation = similarity_fit(
-            good[:, rigid], np.broadcast_to(reference[rigid], good[:, rigid].shape)
-        )
-        aligned = scale[:, None, None] * np.einsum("tij,tnj->tni", rotation, good) + translation[:, None, :]
-        reference = normalise_shape(np.median(aligned, axis=0))
-    return reference.astype(np.float64)
-
-
 def fit_poses(landmarks: np.ndarray, found: np.ndarray, reference: np.ndarray):
     """Per-frame pose taking the canonical ``reference`` onto each frame's rigid points.
 

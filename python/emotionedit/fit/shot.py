@@ -189,8 +189,9 @@ def shot_reference(landmarks: np.ndarray, found: np.ndarray, iterations: int = 3
     """The shot's mean face in the canonical frame (generalised Procrustes on the skull's rigid points).
 
     landmarks: (T, 478, 3) float32 plate pixels; found: (T,) bool. Returns (478, 3) float64, IOD units.
-    The same face as :func:`~emotionedit.fit.pose.build_reference`, bit for bit, made a chunk of frames
-    at a time: its temporaries do not grow with the shot (that one's were 23 KB a frame).
+    The same face, bit for bit, as the whole-shot computation it replaces (tests/fit/test_fit_chunks.py keeps
+    it as the oracle), made a chunk of frames at a time: its temporaries do not grow with the shot (that
+    one's were 23 KB a frame).
     """
     frames = np.flatnonzero(found)
     starts = frames[:: max(1, len(frames) // 50)]
