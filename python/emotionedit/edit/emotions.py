@@ -72,6 +72,8 @@ BOTH, RIGHT = (1.0, 1.0), (1.0, 0.0)
 # brow tails move about half what the middle does per unit of AU 2). bench/naturalness.py, part 3, reports
 # it as brow_tilt. The lids open as far as his real surprise opens them (cap12 110-120: +0.057 IOD, AU 5
 # at 1.6; at 1.0 the eyes stayed "attentive"); its jaw drop goes with lip preservation.
+# Sadness's chin raiser (AU 17) at 0.7 pushes the lower lip's centre up about 0.02 IOD under corners drawn down
+# 0.06: the pout of the FACS description, where at 0.3 the lower lip barely moved (basis revision 4).
 # The hand-built AUs (4, 7, 9, 10, 14, 15, 17, 20, 23, 24, 25, 26) are
 # sized from the FACS manual's descriptions against the measured ones: sad drops the lip corners
 # ~0.05 IOD below the lip centre (a smile lifts them ~0.07), fear stretches the lips ~0.1 IOD
@@ -80,7 +82,7 @@ BOTH, RIGHT = (1.0, 1.0), (1.0, 0.0)
 PROTOTYPES: dict[Emotion, dict[int, tuple[float, tuple[float, float]]]] = {
     Emotion.NEUTRAL: {},
     Emotion.HAPPY: {6: (1.0, BOTH), 12: (1.0, BOTH)},
-    Emotion.SAD: {1: (2.0, BOTH), 4: (0.65, BOTH), 15: (0.8, BOTH), 17: (0.3, BOTH)},
+    Emotion.SAD: {1: (2.0, BOTH), 4: (0.65, BOTH), 15: (0.8, BOTH), 17: (0.7, BOTH)},
     Emotion.ANGRY: {4: (1.0, BOTH), 5: (1.2, BOTH), 7: (1.0, BOTH), 23: (1.0, BOTH), 24: (0.5, BOTH)},
     Emotion.SURPRISED: {1: (1.5, BOTH), 2: (2.0, BOTH), 5: (1.6, BOTH), 26: (0.6, BOTH)},
     Emotion.FEARFUL: {1: (2.0, BOTH), 2: (1.2, BOTH), 4: (0.6, BOTH), 5: (1.6, BOTH), 7: (0.4, BOTH),

@@ -59,7 +59,7 @@ RIGID_REACH = 0.05
 # chin (AU 17) move the outline; a smile that moved it would change the face's shape (and bend
 # the background just outside it, which the matte lets the warp reach).
 OUTLINE_REACH = 0.2
-OUTLINE_AUS = (17, 26)
+OUTLINE_AUS = (26,)
 
 # Bumped whenever a handle changes: coefficients fitted with one basis mean something else in
 # another, so an analysis file records the revision it was fitted with (see analysis.py).
@@ -71,7 +71,11 @@ OUTLINE_AUS = (17, 26)
 #    the real expression); the hand-built AU 12 of revision 2 lifted the whole upper lip toward the
 #    nose and stretched the chin. (The footage's raised brows hardly move the tracked upper lids, so
 #    AU 5 stays hand-built.)
-BASIS_REVISION = 3
+# 4: AU 15 pulls the corners down about the corners only (radius 0.28 -> 0.20 IOD: the broad handle lowered
+#    the upper lip's centre 0.012 IOD, and its lower-lip handle pulled the lower lip down over the lower
+#    teeth, which read as disgust); AU 17 pushes the chin boss (vertex 200) and the lower lip up, and no
+#    longer lifts the chin's outline (the chin moving without the jaw): sadness's pout (docs/facs.md).
+BASIS_REVISION = 4
 # Which AUs are cut from which measured field.
 MEASURED_AUS = {6: "smile", 12: "smile", 1: "brow_raise", 2: "brow_raise"}
 # What a measured AU never moves: the skull's own points, the nose's ridge and tip (a real smile does
@@ -97,8 +101,8 @@ _HANDLES: dict[int, tuple[Handle, ...]] = {
          Handle((0, 0), 0.15, down=-0.02, region=ABOVE_MOUTH)),
     12: (Handle(R_CORNER, 0.55, medial=-0.07, down=-0.095, back=0.02), Handle((205, 425), 0.3, down=-0.06)),
     14: (Handle(R_CORNER, 0.18, medial=-0.02, down=-0.01, back=0.03),),
-    15: (Handle(R_CORNER, 0.28, medial=-0.01, down=0.07), Handle((91, 321), 0.16, down=0.02, region=BELOW_MOUTH)),
-    17: (Handle((152, 152), 0.40, down=-0.05, back=-0.01, region=BELOW_MOUTH),
+    15: (Handle(R_CORNER, 0.20, medial=-0.01, down=0.07),),
+    17: (Handle((200, 200), 0.22, down=-0.04, back=-0.02, region=BELOW_MOUTH),
          Handle((17, 17), 0.22, down=-0.035, back=-0.02, region=BELOW_MOUTH)),
     20: (Handle(R_CORNER, 0.30, medial=-0.08, down=0.015),),
     23: (Handle((0, 0), 0.14, down=0.015, region=ABOVE_MOUTH),
