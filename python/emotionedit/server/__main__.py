@@ -17,7 +17,7 @@ import signal
 import socket
 import sys
 
-from .server import Server
+from ..process import own_process
 
 
 def close_inherited_files(keep: set[int]) -> None:
@@ -48,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"EmotionEdit engine server: file descriptor {args.listen_fd} is not a socket ({exc})", file=sys.stderr)
         return 2
+    own_process()
+    from .server import Server  # after own_process: it loads numpy
+
     Server(listener, args.lifeline_fd, args.module, args.socket).serve_forever()
     return 0
 

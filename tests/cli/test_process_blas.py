@@ -1,0 +1,61 @@
+"""The processes EmotionEdit owns (the command, the engine server) run numpy's OpenBLAS on one thread: its
+spinning threads cost a render a core (docs/results.md, Scale). A user's own setting wins, and a host that
+imports the engine keeps its own."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from importlib.metadata import entry_points
+
+import pytest
+
+PROBE = """
+import ctypes
+{setup}
+import numpy
+path = next(line.split()[-1] for line in open("/proc/self/maps") if "openblas" in line.lower())
+lib = ctypes.CDLL(path)
+get = getattr(lib, "openblas_get_num_threads64_", None) or getattr(lib, "openblas_get_num_threads")
+print(get())
+"""
+
+
+def blas_threads(setup: str, **env: str) -> int:
+    environment = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    environment.update(env)
+    out = subprocess.run([sys.executable, "-c", PROBE.format(setup=setup)], env=environment,
+                         capture_output=True, text=True, check=True)
+    return int(out.stdout.split()[-1])
+
+
+needs_cores = pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="OpenBLAS uses one thread on one core anyway")
+
+
+@needs_cores
+def test_own_process_keeps_blas_to_one_thread():
+    assert blas_threads("") > 1  # what numpy does by itself: the probe can tell
+    assert blas_threads("from emotionedit.process import own_process; own_process()") == 1
+
+
+@needs_cores
+def test_users_thread_count_wins():
+    assert blas_threads("from emotionedit.process import own_process; own_process()", OPENBLAS_NUM_THREADS="2") == 2
+
+
+def test_entry_points_set_up_before_numpy_loads():
+    # The console script is process.command, and neither it nor the server's entry loads numpy on import
+    # (OpenBLAS reads its thread count once, when numpy loads).
+    (script,) = [e for e in entry_points(group="console_scripts") if e.name == "emotionedit"]
+    assert script.value == "emotionedit.process:command"
+    code = "import sys, emotionedit.process, emotionedit.server.__main__; print('numpy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split()[-1] == "False"
+
+
+def test_importing_the_engine_leaves_the_host_alone():
+    code = "import os, emotionedit.engine, emotionedit.node; print(os.environ.get('OPENBLAS_NUM_THREADS', 'unset'))"
+    environment = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    out = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True)
+    assert out.stdout.split()[-1] == "unset"
