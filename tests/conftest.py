@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from emotionedit.analysis import PlateInfo
-from emotionedit.engine import analyze
-from emotionedit.footage import FootageUnavailable, fetch_clip
-from file_helpers import read_clip
+from emotionedit.process import own_process
+
+# Before numpy loads: the tests' process runs numpy's BLAS as the emotionedit command's does (one thread), so
+# frames rendered in-process and by the command compare bit for bit (BLAS's sums differ by thread count).
+own_process()
+
+from emotionedit.analysis import PlateInfo  # noqa: E402
+from emotionedit.engine import analyze  # noqa: E402
+from emotionedit.footage import FootageUnavailable, fetch_clip  # noqa: E402
+from file_helpers import read_clip  # noqa: E402
 
 # franck.mp4 at 24 fps: 28-43 s talking, 150-165 s smiling.
 TALKING_START = 672

@@ -15,7 +15,7 @@ from emotionedit.engine import ShotEditor
 from emotionedit.render import Output, Region, backward_map, face_matte, warp_region
 from emotionedit.render.detail import detail_gain, shade_into
 from emotionedit.render.eyes import eyeballs
-from emotionedit.render.mouth import mouth_interior
+from emotionedit.render.mouth import corridor_gain, mouth_interior
 from emotionedit.render.pixels import _resample_whole, plan_resampling, resample_into, warp_into
 
 EDITS = [EditParams(emotion=Emotion.HAPPY, intensity=1.0, lip_preservation=1.0),
@@ -106,11 +106,17 @@ def whole_plate_reference(editor: ShotEditor, src: np.ndarray, number: int, para
             map_x, map_y = (1.0 - weight) * map_x + weight * lx, (1.0 - weight) * map_y + weight * ly
     matte = face_matte(found.source, region)
     warp_into(out, out, map_x, map_y, matte, region)
-    shading = detail_gain(found.target, region, found.detail)
-    if shading is not None:
-        rect, gain = shading
-        fade = matte[rect.y0 - region.y0 : rect.y1 - region.y0, rect.x0 - region.x0 : rect.x1 - region.x0]
-        shade_into(out[rect.y0 : rect.y1, rect.x0 : rect.x1], 1.0 + fade * (gain - 1.0))
+    # The shading: the skin detail's gain times the mouth corridor's, over the rectangle that holds both.
+    parts = [part for part in (detail_gain(found.target, region, found.detail),
+                               corridor_gain(found.source, found.target, region)) if part is not None]
+    if parts:
+        x0, y0 = min(r.x0 for r, _ in parts), min(r.y0 for r, _ in parts)
+        x1, y1 = max(r.x1 for r, _ in parts), max(r.y1 for r, _ in parts)
+        gain = np.ones((y1 - y0, x1 - x0), np.float32)
+        for r, g in parts:
+            gain[r.y0 - y0 : r.y1 - y0, r.x0 - x0 : r.x1 - x0] *= g
+        fade = matte[y0 - region.y0 : y1 - region.y0, x0 - region.x0 : x1 - region.x0]
+        shade_into(out[y0:y1, x0:x1], 1.0 + fade * (gain - 1.0))
     return out
 
 

@@ -14,9 +14,10 @@ import pytest
 from emotionedit.edit import EditParams, Emotion
 from emotionedit.engine import ShotEditor
 from emotionedit.fit import topology as topo
-from emotionedit.render import Region, warp_region
+from emotionedit.render import Region, mouth, warp_region
 from emotionedit.render.matte import polygon_mask
 from emotionedit.render.mouth import (
+    corridor_gain,
     inner_lip_polygon,
     mouth_interior,
     mouth_openness,
@@ -231,4 +232,54 @@ def test_a_closed_mouth_has_no_interior_layer(talking):
         found = editor.targets(analysis.plate.frame_numbers[index], SADDER)
         region = warp_region(found.source, frames[index].shape[1], frames[index].shape[0])
         assert mouth_interior(found.source, found.target, region) is None
+        assert corridor_gain(found.source, found.target, region) is None
 
+
+
+def test_a_smile_shades_the_corridor_it_uncovers(smiling, monkeypatch):
+    """A smile lifts the lip corners far more than the teeth rows and draws them outward: the pockets it
+    opens beside the rows are the buccal corridor, in shadow, not the source's red inner lip stretched
+    (the "dark red ring inside the lips" of cap12 415 made happy). Only those pockets darken: the rest of
+    the opening shows the source's interior at its own light, and nothing outside the edited lips changes."""
+    frames, analysis = smiling
+    editor = ShotEditor(analysis)
+    index = open_frames(analysis, 1)[0]
+    number = analysis.plate.frame_numbers[index]
+    found = editor.targets(number, HAPPY)
+    source, target = found.source, found.target
+    region = warp_region(source, frames[index].shape[1], frames[index].shape[0])
+    rect, gain = corridor_gain(source, target, region)
+    assert gain.min() <= 1.0 - 0.5 * mouth.CORRIDOR_SHADE, "a smile should uncover some corridor"
+    opening = polygon_mask(inner_lip_polygon(target), rect)
+    feather = cv2.dilate((opening > 0).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    assert np.all(gain[~feather] == 1.0), "outside the edited lips the light must stay the plate's"
+    # The shaded pixels are those whose rows' sample falls on the source's lips, not the opening's core.
+    rows_x, rows_y = teeth_rows(source, target, rect)
+    polygon = inner_lip_polygon(source).astype(np.float32)
+    ys, xs = np.nonzero(gain < 1.0 - 0.5 * mouth.CORRIDOR_SHADE)
+    inside = [cv2.pointPolygonTest(polygon, (float(rows_x[y, x]), float(rows_y[y, x])), True)
+              for y, x in zip(ys, xs, strict=True)]
+    assert max(inside) < 0.5
+    # In the rendered frame those pixels are darker than the same edit without the shade.
+    shaded = editor.render(frames[index], number, HAPPY).astype(np.float64)
+    monkeypatch.setattr(mouth, "CORRIDOR_SHADE", 0.0)
+    plain = editor.render(frames[index], number, HAPPY).astype(np.float64)
+    dark = np.zeros(frames[index].shape[:2], bool)
+    dark[rect.y0:rect.y1, rect.x0:rect.x1] = gain < 0.7
+    assert dark.sum() >= 5
+    assert shaded[dark].mean() < 0.85 * plain[dark].mean()
+    assert np.array_equal(shaded[~dark & ~_within(rect, shaded.shape)], plain[~dark & ~_within(rect, shaded.shape)])
+
+
+def test_an_unmoved_mouth_has_no_corridor(smiling):
+    frames, analysis = smiling
+    index = open_frames(analysis, 1)[0]
+    source = analysis.track.landmarks[index, :, :2].astype(np.float64)
+    region = warp_region(source, frames[index].shape[1], frames[index].shape[0])
+    assert corridor_gain(source, source.copy(), region) is None
+
+
+def _within(rect: Region, shape: tuple[int, ...]) -> np.ndarray:
+    inside = np.zeros(shape[:2], bool)
+    inside[rect.y0:rect.y1, rect.x0:rect.x1] = True
+    return inside

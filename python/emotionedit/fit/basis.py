@@ -75,6 +75,10 @@ OUTLINE_AUS = (26,)
 #    the upper lip's centre 0.012 IOD, and its lower-lip handle pulled the lower lip down over the lower
 #    teeth, which read as disgust); AU 17 pushes the chin boss (vertex 200) and the lower lip up, and no
 #    longer lifts the chin's outline (the chin moving without the jaw): sadness's pout (docs/facs.md).
+#    AU 5 raises the upper lid as a round arch (four handles along the lid, the rise by arc length like a
+#    sine, peak 0.035 IOD as before): one handle at the lid's middle (radius 0.13) raised it into a peak, a
+#    tent over the iris with its inner half flat, where a real surprise's lid is a round arch over the whole
+#    iris (cap12 70-78).
 BASIS_REVISION = 4
 # Which AUs are cut from which measured field.
 MEASURED_AUS = {6: "smile", 12: "smile", 1: "brow_raise", 2: "brow_raise"}
@@ -90,7 +94,8 @@ _HANDLES: dict[int, tuple[Handle, ...]] = {
     4: (Handle((107, 336), 0.25, medial=0.04, down=0.06, region=ABOVE_EYE),
         Handle((55, 285), 0.2, medial=0.04, down=0.06, region=ABOVE_EYE),
         Handle((105, 334), 0.25, down=0.035, region=ABOVE_EYE)),
-    5: (Handle((159, 386), 0.13, down=-0.035, region=ABOVE_EYE),),
+    5: tuple(Handle(lid, 0.06, down=-rise, region=ABOVE_EYE)
+             for lid, rise in (((160, 387), 0.018), ((159, 386), 0.027), ((158, 385), 0.026), ((157, 384), 0.012))),
     6: (Handle((117, 346), 0.30, down=-0.07), Handle((145, 374), 0.12, down=-0.045, region=BELOW_EYE),
         Handle((35, 265), 0.14, down=-0.015)),
     7: (Handle((145, 374), 0.12, down=-0.03, region=BELOW_EYE), Handle((159, 386), 0.1, down=0.012, region=ABOVE_EYE)),

@@ -18,7 +18,7 @@ from .detail import detail_gain
 from .eyes import eyeballs
 from .field import Region, backward_map, warp_region
 from .matte import face_matte
-from .mouth import mouth_interior
+from .mouth import corridor_gain, mouth_interior
 from .occlusion import FrameOccluders, occlusion_matte
 from .pixels import Resampling, plan_resampling, resample_into
 
@@ -258,13 +258,27 @@ def plan_frame(shape: tuple[int, ...], dtype: np.dtype, source: np.ndarray | Non
         eyes, ex, ey = balls
         map_x, map_y = _layered(map_x, map_y, eyes, ex, ey)
     matte = _editable_matte(source, target, region, occluders)
-    shading = detail_gain(target, region, detail) if detail else None
+    shading = _product(detail_gain(target, region, detail) if detail else None,
+                       corridor_gain(source, target, region))
     if shading is not None:  # faded out with the matte: exactly 1 wherever the matte is 0
         rect, gain = shading
         gain -= 1.0
         gain *= matte[rect.within(region)]
         gain += 1.0
     return _WarpPlan(shape, plan_resampling(map_x, map_y, matte, region, width, height, overwrite=True), shading)
+
+
+def _product(a: tuple[Region, np.ndarray] | None, b: tuple[Region, np.ndarray] | None
+             ) -> tuple[Region, np.ndarray] | None:
+    """Two shading gains (rectangle, (h, w) gain; None: none) as one over the rectangle that holds both."""
+    if a is None or b is None:
+        return a if b is None else b
+    (ra, ga), (rb, gb) = a, b
+    rect = Region(min(ra.x0, rb.x0), min(ra.y0, rb.y0), max(ra.x1, rb.x1), max(ra.y1, rb.y1))
+    gain = np.ones((rect.height, rect.width), np.float32)
+    gain[ra.within(rect)] *= ga
+    gain[rb.within(rect)] *= gb
+    return rect, gain
 
 
 def _layered(map_x: np.ndarray, map_y: np.ndarray, weight: np.ndarray, layer_x: np.ndarray,

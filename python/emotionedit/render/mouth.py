@@ -47,6 +47,9 @@ _LOWER_MIDDLE = [87, 14, 317]
 MAX_ROW_SHIFT_IOD = 0.05
 # The middle share of the opening's width whose columns the stretched opening keeps in place.
 OPENING_RIGID_SHARE = 0.6
+# How much darker (a linear-light gain of 1 - this) the interior is where the edit uncovers what the source
+# never filmed beside the teeth rows: a real smile's buccal corridor lies in the cheeks' shadow (corridor_gain).
+CORRIDOR_SHADE = 0.6
 
 
 def inner_lip_polygon(points: np.ndarray) -> np.ndarray:
@@ -72,13 +75,10 @@ def mouth_interior(source: np.ndarray, target: np.ndarray, region: Region
     coordinates of :func:`interior_map` (identity where weight is 0). None for a closed mouth.
     The caller blends its field toward this map by the weight: ``map += weight * (interior - map)``.
     """
-    openness = mouth_openness(source)
-    if openness == 0.0:
+    found = _open_mouth(source, target, region)
+    if found is None:
         return None
-    iod = float(topo.interocular(source[None])[0])
-    box = _mouth_box(source, target, region, iod)
-    if box.empty:
-        return None
+    openness, iod, box = found
     sigma = max(0.5, MOUTH_FEATHER_IOD * iod)
     weight = cv2.GaussianBlur(polygon_mask(inner_lip_polygon(target), box), (0, 0), sigma) * np.float32(openness)
     found = interior_map(source, target, box)
@@ -92,6 +92,44 @@ def mouth_interior(source: np.ndarray, target: np.ndarray, region: Region
     inside = box.within(region)
     full_w[inside], full_x[inside], full_y[inside] = weight, found[0], found[1]
     return full_w, full_x, full_y
+
+
+def corridor_gain(source: np.ndarray, target: np.ndarray, region: Region) -> tuple[Region, np.ndarray] | None:
+    """The shadow over what a wider mouth uncovers: a linear-light gain over the part of the edited opening
+    whose rigid rows would sample the source's lips (the source never filmed the interior there).
+
+    A smile lifts the lip corners far more than the middle, and draws them outward: beside the teeth rows
+    (which move with the lips' middle) it opens pockets under the lifted upper lip and past the source's
+    corners. A real smile shows the buccal corridor there, in the shadow of the cheeks; the stretched
+    opening that fills them (:func:`interior_map`) shows the source's lip's red inner edge instead, which
+    read as a dark red ring inside the lips (cap12 415 made happy, every blind viewer). The gain falls to
+    ``1 - CORRIDOR_SHADE`` over one margin (``RIGID_MARGIN_IOD``) past the source's lips, inside the edited
+    inner lips only (from one margin inside them, times the source's openness). The fill still
+    supplies the texture (grain, the side teeth receding); this only its light. Returns (rectangle of plate
+    pixels, (h, w) float32 gain there), or None where nothing is uncovered (an unmoved mouth: the rows then
+    sample each pixel itself, inside the source's opening) or the mouth is closed.
+    """
+    found = _open_mouth(source, target, region)
+    if found is None:
+        return None
+    openness, iod, box = found
+    columns, top, bottom = _opening_columns(source)
+    if float((bottom - top).max()) < 1.0:
+        return None
+    margin = max(1.0, RIGID_MARGIN_IOD * iod)
+    rigid_x, rigid_y = teeth_rows(source, target, box)
+    past = np.clip(-_inside_opening(rigid_x, rigid_y, columns, top, bottom) / margin, 0.0, 1.0)
+    if not past.any():
+        return None
+    # Inside the edited opening, rising over one margin from its lips: an unmoved mouth's rows sample every
+    # pixel there inside the source's opening, so its gain is exactly 1.
+    xs = np.arange(box.x0, box.x1, dtype=np.float64)[None, :]
+    ys = np.arange(box.y0, box.y1, dtype=np.float64)[:, None]
+    within = np.clip(_inside_opening(xs, ys, *_opening_columns(target)) / margin, 0.0, 1.0)
+    shade = _smoothstep(past) * _smoothstep(within) * openness
+    if not shade.any():
+        return None
+    return box, (1.0 - CORRIDOR_SHADE * shade).astype(np.float32)
 
 
 def interior_map(source: np.ndarray, target: np.ndarray, box: Region) -> tuple[np.ndarray, np.ndarray] | None:
@@ -113,10 +151,7 @@ def interior_map(source: np.ndarray, target: np.ndarray, box: Region) -> tuple[n
         return None
     rigid_x, rigid_y = teeth_rows(source, target, box)
     stretch_x, stretch_y = opening_map(source, target, box)
-    # How far inside the source's opening each rigid sample lands (pixels; negative: on a lip).
-    upper = np.interp(rigid_x, columns, top, left=np.inf, right=np.inf)
-    lower = np.interp(rigid_x, columns, bottom, left=-np.inf, right=-np.inf)
-    inside = np.minimum(rigid_y - upper, lower - rigid_y)
+    inside = _inside_opening(rigid_x, rigid_y, columns, top, bottom)
     margin = max(1.0, RIGID_MARGIN_IOD * iod)
     t = np.clip(inside / margin, 0.0, 1.0)
     rigid = (t * t * (3.0 - 2.0 * t)).astype(np.float32)
@@ -226,6 +261,19 @@ def teeth_rows(source: np.ndarray, target: np.ndarray, box: Region) -> tuple[np.
     return (xs[None, :] - lower * lower_shift[0]).astype(np.float32), map_y.astype(np.float32)
 
 
+def _inside_opening(x: np.ndarray, y: np.ndarray, columns: np.ndarray, top: np.ndarray, bottom: np.ndarray
+                    ) -> np.ndarray:
+    """How far inside the source's opening (pixels, per :func:`_opening_columns`) each sample (x, y) lands;
+    negative on a lip or past a corner."""
+    upper = np.interp(x, columns, top, left=np.inf, right=np.inf)
+    lower = np.interp(x, columns, bottom, left=-np.inf, right=-np.inf)
+    return np.minimum(y - upper, lower - y)
+
+
+def _smoothstep(t: np.ndarray) -> np.ndarray:
+    return t * t * (3.0 - 2.0 * t)
+
+
 def _interp_extended(x: np.ndarray, knots: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Piecewise-linear through (knots, values), continued linearly past both ends."""
     out = np.interp(x, knots, values)
@@ -244,6 +292,17 @@ def _column_gap(source: np.ndarray, xs: np.ndarray) -> np.ndarray:
     """y of the gap between the teeth rows at each x (plate pixels), from the source's inner lips."""
     columns, top, bottom = _opening_columns(source)
     return np.interp(xs, columns, top + TEETH_GAP * (bottom - top)).astype(np.float32)
+
+
+def _open_mouth(source: np.ndarray, target: np.ndarray, region: Region) -> tuple[float, float, Region] | None:
+    """(openness, IOD in pixels, the mouth's box in ``region``) of an open mouth; None for a closed one or
+    a mouth outside the region."""
+    openness = mouth_openness(source)
+    if openness == 0.0:
+        return None
+    iod = float(topo.interocular(source[None])[0])
+    box = _mouth_box(source, target, region, iod)
+    return None if box.empty else (openness, iod, box)
 
 
 def _mouth_box(source: np.ndarray, target: np.ndarray, region: Region, iod: float) -> Region:
