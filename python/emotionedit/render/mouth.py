@@ -96,14 +96,15 @@ def mouth_interior(source: np.ndarray, target: np.ndarray, region: Region
 
 def corridor_gain(source: np.ndarray, target: np.ndarray, region: Region) -> tuple[Region, np.ndarray] | None:
     """The shadow over what a wider mouth uncovers: a linear-light gain over the part of the edited opening
-    whose rigid rows would sample the source's lips (the source never filmed the interior there).
+    whose rigid rows would sample past the source's corners or above its upper lip (the source never
+    filmed the interior there).
 
     A smile lifts the lip corners far more than the middle, and draws them outward: beside the teeth rows
     (which move with the lips' middle) it opens pockets under the lifted upper lip and past the source's
     corners. A real smile shows the buccal corridor there, in the shadow of the cheeks; the stretched
     opening that fills them (:func:`interior_map`) shows the source's lip's red inner edge instead, which
     read as a dark red ring inside the lips (cap12 415 made happy, every blind viewer). The gain falls to
-    ``1 - CORRIDOR_SHADE`` over one margin (``RIGID_MARGIN_IOD``) past the source's lips, inside the edited
+    ``1 - CORRIDOR_SHADE`` over one margin (``RIGID_MARGIN_IOD``) past the source's upper lip, inside the edited
     inner lips only (from one margin inside them, times the source's openness). The fill still
     supplies the texture (grain, the side teeth receding); this only its light. Returns (rectangle of plate
     pixels, (h, w) float32 gain there), or None where nothing is uncovered (an unmoved mouth: the rows then
@@ -118,7 +119,12 @@ def corridor_gain(source: np.ndarray, target: np.ndarray, region: Region) -> tup
         return None
     margin = max(1.0, RIGID_MARGIN_IOD * iod)
     rigid_x, rigid_y = teeth_rows(source, target, box)
-    past = np.clip(-_inside_opening(rigid_x, rigid_y, columns, top, bottom) / margin, 0.0, 1.0)
+    # Past the source's corners, or above its upper lip (under a lifted lip); not below the lower lip: a
+    # corner drawn down (sadness) uncovers the lower lip's inner side beside the lower teeth, and shaded
+    # it drew dark strokes at the corners (cap12 440 made sad, look test 16).
+    beside = (rigid_x < columns[0]) | (rigid_x > columns[-1])
+    above = np.interp(rigid_x, columns, top) - rigid_y
+    past = np.where(beside, 1.0, np.clip(above / margin, 0.0, 1.0))
     if not past.any():
         return None
     # Inside the edited opening, rising over one margin from its lips: an unmoved mouth's rows sample every
