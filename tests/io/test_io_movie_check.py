@@ -165,3 +165,17 @@ def test_the_encoder_behind_gets_every_frame_as_it_was_written(tmp_path, monkeyp
     with open_frames(tmp_path / "slow.mkv") as back:
         for n, got in back:
             np.testing.assert_array_equal(got, _frame(n))
+
+
+def test_resume_and_the_farm_check_read_a_movie_back_in_ranges(tmp_path, monkeypatch, two_cores):
+    # A farm node's resume and `emotionedit check` decode a whole movie on as many threads as the writer's
+    # own check does (they know its rate), and still find a movie cut short.
+    from emotionedit.farm.resume import movie_problem, plan_resume
+
+    path = _write(tmp_path / "edit.mkv")
+    ranges = []
+    real = movie._frames_in_order
+    monkeypatch.setattr(movie, "_frames_in_order", lambda *a: ranges.append(a) or real(*a))
+    assert plan_resume(path, _spec(), list(range(COUNT))).done == list(range(COUNT))
+    assert len(ranges) == 2
+    assert movie_problem(path, W, H, COUNT + 8, FPS) is not None

@@ -185,7 +185,7 @@ def _check_movie(output: Path, report: Report, analysis, fingerprint) -> None:
     if not output.exists():
         report.missing = list(expected)
         return
-    problem = movie_problem(output, report.width, report.height, len(expected))
+    problem = movie_problem(output, report.width, report.height, len(expected), analysis.plate.fps or None)
     if problem is not None:
         report.damaged.append((expected[0], f"{output.name}: {problem}"))
         return

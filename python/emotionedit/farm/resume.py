@@ -50,10 +50,13 @@ def frame_problem(path: Path, width: int, height: int, channels: int | None = No
     return None
 
 
-def movie_problem(path: Path, width: int, height: int, frames: int) -> str | None:
-    """What is wrong with the movie ``path`` as ``frames`` frames of ``width`` x ``height``, or None."""
+def movie_problem(path: Path, width: int, height: int, frames: int, fps: float | None = None) -> str | None:
+    """What is wrong with the movie ``path`` as ``frames`` frames of ``width`` x ``height``, or None.
+
+    fps: the rate it was written at, when known: the movie is then decoded in ranges on several threads
+    (:func:`~emotionedit.io.movie.verify_movie`; a wrong rate only costs the one-pass read-back)."""
     try:
-        verify_movie(path, width, height, frames)
+        verify_movie(path, width, height, frames, fps)
     except WriteCheckFailed as exc:
         return str(exc)
     return None
@@ -107,7 +110,7 @@ def plan_resume(output: str | Path, spec: FrameSpec, frame_numbers: Sequence[int
     plan = ResumePlan(cleaned=clean_temporaries(output))
     numbers = list(frame_numbers)
     if is_movie_path(output):
-        problem = movie_problem(output, spec.width, spec.height, len(numbers)) if output.exists() else None
+        problem = movie_problem(output, spec.width, spec.height, len(numbers), spec.fps) if output.exists() else None
         if output.exists() and problem is None:
             plan.done = numbers
             return plan
