@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import os
 
+# What OpenBLAS reads for its thread count, first found wins: a user who set any of them chose.
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")
+
 
 def own_process() -> None:
-    """One BLAS thread for this process, unless the environment already chose."""
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    """One BLAS thread for this process, unless the environment already chose a count."""
+    if not any(os.environ.get(name) for name in BLAS_THREAD_VARIABLES):
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"
 
 
 def command() -> int:

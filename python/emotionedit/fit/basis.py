@@ -55,9 +55,9 @@ AUS = tuple(AU_NAMES)
 
 # How far (IOD) the pinning of expression-free points reaches into their neighbours.
 RIGID_REACH = 0.05
-# How far (IOD) inside the face's outline expression fades out: only the jaw (AU 26) and the
-# chin (AU 17) move the outline; a smile that moved it would change the face's shape (and bend
-# the background just outside it, which the matte lets the warp reach).
+# How far (IOD) inside the face's outline expression fades out: only the jaw (AU 26) moves the
+# outline (AU 17 pushes the chin boss up, not the bony chin: revision 4); a smile that moved it would
+# change the face's shape (and bend the background just outside it, which the matte lets the warp reach).
 OUTLINE_REACH = 0.2
 OUTLINE_AUS = (26,)
 
@@ -76,9 +76,9 @@ OUTLINE_AUS = (26,)
 #    teeth, which read as disgust); AU 17 pushes the chin boss (vertex 200) and the lower lip up, and no
 #    longer lifts the chin's outline (the chin moving without the jaw): sadness's pout (docs/facs.md).
 #    AU 5 raises the upper lid as a round arch (four handles along the lid, the rise by arc length like a
-#    sine, peak 0.035 IOD as before): one handle at the lid's middle (radius 0.13) raised it into a peak, a
-#    tent over the iris with its inner half flat, where a real surprise's lid is a round arch over the whole
-#    iris (cap12 70-78).
+#    sine, about 0.035 IOD at its middle as before): one handle at the lid's middle (radius 0.13) raised
+#    it into a peak, a tent over the iris with its inner half flat, where a real surprise's lid is a round
+#    arch over the whole iris (cap12 70-78).
 BASIS_REVISION = 4
 # Which AUs are cut from which measured field.
 MEASURED_AUS = {6: "smile", 12: "smile", 1: "brow_raise", 2: "brow_raise"}

@@ -122,9 +122,10 @@ def corridor_gain(source: np.ndarray, target: np.ndarray, region: Region) -> tup
     # Past the source's corners, or above its upper lip (under a lifted lip); not below the lower lip: a
     # corner drawn down (sadness) uncovers the lower lip's inner side beside the lower teeth, and shaded
     # it drew dark strokes at the corners (cap12 440 made sad, look test 16).
-    beside = (rigid_x < columns[0]) | (rigid_x > columns[-1])
+    # Both fade in over one margin (a step at the source's corner column was a seam at 4K).
+    beside = np.maximum(columns[0] - rigid_x, rigid_x - columns[-1])
     above = np.interp(rigid_x, columns, top) - rigid_y
-    past = np.where(beside, 1.0, np.clip(above / margin, 0.0, 1.0))
+    past = np.clip(np.maximum(above, beside) / margin, 0.0, 1.0)
     if not past.any():
         return None
     # Inside the edited opening, rising over one margin from its lips: an unmoved mouth's rows sample every
