@@ -161,7 +161,7 @@ def interior_map(source: np.ndarray, target: np.ndarray, box: Region) -> tuple[n
     inside = _inside_opening(rigid_x, rigid_y, columns, top, bottom)
     margin = max(1.0, RIGID_MARGIN_IOD * iod)
     t = np.clip(inside / margin, 0.0, 1.0)
-    rigid = (t * t * (3.0 - 2.0 * t)).astype(np.float32)
+    rigid = _smoothstep(t).astype(np.float32)
     # Down each column the fill keeps the rigid rows' height, held inside the source's opening at the
     # stretched column: the rows continue to the new corners instead of the whole column being squeezed
     # into the uncovered part (which drew a second row of teeth under a lowered lip).
@@ -263,7 +263,7 @@ def teeth_rows(source: np.ndarray, target: np.ndarray, box: Region) -> tuple[np.
         lower = t
     else:  # they close: the upper row in front, cut at its own gap
         t = np.clip((ys - gap - rise) / (2.0 * half) + 0.5, 0.0, 1.0)
-        lower = t * t * (3.0 - 2.0 * t)
+        lower = _smoothstep(t)
         map_y = ys - (rise + lower * (fall - rise))
     return (xs[None, :] - lower * lower_shift[0]).astype(np.float32), map_y.astype(np.float32)
 
