@@ -253,13 +253,17 @@ def test_a_smile_shades_the_corridor_it_uncovers(smiling, monkeypatch):
     opening = polygon_mask(inner_lip_polygon(target), rect)
     feather = cv2.dilate((opening > 0).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     assert np.all(gain[~feather] == 1.0), "outside the edited lips the light must stay the plate's"
-    # The shaded pixels are those whose rows' sample falls on the source's lips, not the opening's core.
+    # The shaded pixels are those whose rows' sample falls on the source's lips or on the upper lip's red inner
+    # edge just inside them (shaded with the pocket over it, not left lit as a second lip line), never the
+    # opening's core.
     rows_x, rows_y = teeth_rows(source, target, rect)
     polygon = inner_lip_polygon(source).astype(np.float32)
+    band = mouth.LIP_EDGE_BAND_IOD * float(topo.interocular(source[None])[0])
     ys, xs = np.nonzero(gain < 1.0 - 0.5 * mouth.CORRIDOR_SHADE)
-    inside = [cv2.pointPolygonTest(polygon, (float(rows_x[y, x]), float(rows_y[y, x])), True)
-              for y, x in zip(ys, xs, strict=True)]
-    assert max(inside) < 0.5
+    inside = np.array([cv2.pointPolygonTest(polygon, (float(rows_x[y, x]), float(rows_y[y, x])), True)
+                       for y, x in zip(ys, xs, strict=True)])
+    assert inside.max() < band
+    assert (inside > 0.5).any(), "the lip's red edge under a pocket should be shaded with it"
     # In the rendered frame those pixels are darker than the same edit without the shade.
     shaded = editor.render(frames[index], number, HAPPY).astype(np.float64)
     monkeypatch.setattr(mouth, "CORRIDOR_SHADE", 0.0)

@@ -214,3 +214,28 @@ def test_the_smile_shades_the_cheeks_not_the_lips_or_the_nostrils(talking):
             protected[y, x] = 1
         wrong = int((changed & (protected > 0)).sum())
         assert wrong == 0, f"{wrong} lip or nostril pixels shaded"
+
+
+def test_the_smile_does_not_brighten_the_skin_beside_the_lips(talking):
+    """Beside the lips the measured map brightened the skin up to 1.48x (the resting corners' shadow against the
+    smile's stretched skin): "orange blotches beside the lip corner" on the webcam actor. Within
+    BRIGHT_CLEAR_GAP IOD of the lips the smile may darken (its folds) but lightens no pixel; further out the
+    cheeks still catch light."""
+    frames, analysis = talking
+    editor = ShotEditor(analysis)
+    for index in (5, 25):
+        number = analysis.plate.frame_numbers[index]
+        src = frames[index]
+        plain = editor.render(src, number, EditParams(emotion=Emotion.HAPPY, skin_detail=0.0)).astype(int)
+        shaded = editor.render(src, number, EditParams(emotion=Emotion.HAPPY, skin_detail=1.0)).astype(int)
+        lighter = (shaded - plain).sum(axis=-1) > 0
+        target = editor.targets(number, EditParams(emotion=Emotion.HAPPY)).target
+        iod = float(topo.interocular(target[None])[0])
+        outside = np.full(lighter.shape, 255, np.uint8)
+        lips = np.concatenate([target[list(topo.LIPS_OUTER_UPPER)], target[list(topo.LIPS_OUTER_LOWER[::-1])]])
+        cv2.fillPoly(outside, [np.round(lips).astype(np.int32)], 0)
+        distance = cv2.distanceTransform(outside, cv2.DIST_L2, 3) / iod
+        # A margin of 0.03 IOD for the texture's registration and the gain's upsampling.
+        near = distance < detail.BRIGHT_CLEAR_GAP - 0.03
+        assert not (lighter & near).any(), f"{int((lighter & near).sum())} pixels beside the lips brightened"
+        assert (lighter & (distance > detail.BRIGHT_CLEAR_GAP + detail.CLEAR_GAP)).sum() > 50

@@ -61,6 +61,12 @@ FOREHEAD_GAP = 0.04
 # "rippled halo around the mouth" to blind viewers of look tests 10 and 11 on cap12 415). It is faded out
 # within CLEAR_GAP IOD of the lips' outer contour and of the nostrils, over as much again.
 CLEAR_GAP = 0.05
+# Brightening is cleared further out (BRIGHT_CLEAR_GAP IOD, over CLEAR_GAP more): the measured map lifts the skin
+# up to 1.48x in lobes 0.08-0.18 IOD beside the lips' corners (where the resting commissure's shadow was compared
+# with the stretched skin of the smile), which on the webcam actor's warm, soft plates read as "orange blotches
+# beside the lip corner" and "blotchy cheeks" (look tests 17 and 18, cap12 415 made happy). The folds' darkening
+# (the nasolabial folds) is kept as measured.
+BRIGHT_CLEAR_GAP = 0.15
 CREASE_REGIONS = {"brow_raise": "forehead", "smile": "cheeks"}
 # No edit exaggerates a crease past this many times the real expression's.
 MAX_WEIGHT = 2.0
@@ -153,7 +159,7 @@ def detail_maps() -> DetailMaps | None:
         if CREASE_REGIONS.get(name) == "forehead":
             values *= forehead_mask(layout)
         elif CREASE_REGIONS.get(name) == "cheeks":
-            values *= cheeks_mask(layout)
+            values *= np.where(values > 0.0, cheeks_mask(layout, BRIGHT_CLEAR_GAP), cheeks_mask(layout))
     return DetailMaps(layout, maps)
 
 
@@ -169,9 +175,9 @@ def forehead_mask(layout: TextureLayout) -> np.ndarray:
     return (t * t * (3.0 - 2.0 * t)).astype(np.float32)
 
 
-def cheeks_mask(layout: TextureLayout) -> np.ndarray:
-    """(height, width) float32 of the texture: 0 within ``CLEAR_GAP`` IOD of the lips (inside their outer
-    contour included) and of the nostrils, rising to 1 over as much again."""
+def cheeks_mask(layout: TextureLayout, gap: float = CLEAR_GAP) -> np.ndarray:
+    """(height, width) float32 of the texture: 0 within ``gap`` IOD of the lips (inside their outer contour
+    included) and of the nostrils, rising to 1 over ``CLEAR_GAP`` more."""
     width, height = layout.size
     clear = np.full((height, width), 255, np.uint8)
     lips = [layout.vertices[list(topo.LIPS_OUTER_UPPER)], layout.vertices[list(topo.LIPS_OUTER_LOWER[::-1])]]
@@ -179,7 +185,7 @@ def cheeks_mask(layout: TextureLayout) -> np.ndarray:
     nose = cv2.convexHull(np.round(layout.vertices[list(NOSTRILS)]).astype(np.int32))
     cv2.fillConvexPoly(clear, nose, 0)
     distance = cv2.distanceTransform(clear, cv2.DIST_L2, 3) / TEXELS_PER_IOD
-    t = np.clip((distance - CLEAR_GAP) / CLEAR_GAP, 0.0, 1.0)
+    t = np.clip((distance - gap) / CLEAR_GAP, 0.0, 1.0)
     return (t * t * (3.0 - 2.0 * t)).astype(np.float32)
 
 

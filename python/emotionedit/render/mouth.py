@@ -50,6 +50,9 @@ OPENING_RIGID_SHARE = 0.6
 # How much darker (a linear-light gain of 1 - this) the interior is where the edit uncovers what the source
 # never filmed beside the teeth rows: a real smile's buccal corridor lies in the cheeks' shadow (corridor_gain).
 CORRIDOR_SHADE = 0.6
+# How far below the source's upper inner lip (IOD) its red inner edge shows on the rows: shaded with a pocket
+# a smile opens above it (corridor_gain). The tracked contour lies on the lip's outer rim of that edge.
+LIP_EDGE_BAND_IOD = 0.1
 
 
 def inner_lip_polygon(points: np.ndarray) -> np.ndarray:
@@ -104,11 +107,12 @@ def corridor_gain(source: np.ndarray, target: np.ndarray, region: Region) -> tup
     corners. A real smile shows the buccal corridor there, in the shadow of the cheeks; the stretched
     opening that fills them (:func:`interior_map`) shows the source's lip's red inner edge instead, which
     read as a dark red ring inside the lips (cap12 415 made happy, every blind viewer). The gain falls to
-    ``1 - CORRIDOR_SHADE`` over one margin (``RIGID_MARGIN_IOD``) past the source's upper lip, inside the edited
-    inner lips only (from one margin inside them, times the source's openness). The fill still
-    supplies the texture (grain, the side teeth receding); this only its light. Returns (rectangle of plate
-    pixels, (h, w) float32 gain there), or None where nothing is uncovered (an unmoved mouth: the rows then
-    sample each pixel itself, inside the source's opening) or the mouth is closed.
+    ``1 - CORRIDOR_SHADE`` over one margin (``RIGID_MARGIN_IOD``) past the source's corners, and wherever the
+    edited upper lip lies above the source's from there down through the lip's red edge on the rows
+    (``LIP_EDGE_BAND_IOD``); inside the edited inner lips only (from one margin inside them, times the source's
+    openness). The fill still supplies the texture (grain, the side teeth receding); this only its light.
+    Returns (rectangle of plate pixels, (h, w) float32 gain there), or None where nothing is uncovered (an
+    unmoved mouth: the rows then sample each pixel itself, inside the source's opening) or the mouth is closed.
     """
     found = _open_mouth(source, target, region)
     if found is None:
@@ -119,19 +123,32 @@ def corridor_gain(source: np.ndarray, target: np.ndarray, region: Region) -> tup
         return None
     margin = max(1.0, RIGID_MARGIN_IOD * iod)
     rigid_x, rigid_y = teeth_rows(source, target, box)
-    # Past the source's corners, or above its upper lip (under a lifted lip); not below the lower lip: a
-    # corner drawn down (sadness) uncovers the lower lip's inner side beside the lower teeth, and shaded
-    # it drew dark strokes at the corners (cap12 440 made sad, look test 16).
-    # Both fade in over one margin (a step at the source's corner column was a seam at 4K).
-    beside = np.maximum(columns[0] - rigid_x, rigid_x - columns[-1])
-    above = np.interp(rigid_x, columns, top) - rigid_y
-    past = np.clip(np.maximum(above, beside) / margin, 0.0, 1.0)
+    # Past the source's corners, or under a lifted upper lip; not below the lower lip: a corner drawn down
+    # (sadness) uncovers the lower lip's inner side beside the lower teeth, and shaded it drew dark strokes at
+    # the corners (cap12 440 made sad, look test 16). Each fades in over one margin (a step at the source's
+    # corner column was a seam at 4K).
+    beside = np.clip(np.maximum(columns[0] - rigid_x, rigid_x - columns[-1]) / margin, 0.0, 1.0)
+    # Under a lip lifted off the rows: where the edited upper lip lies above the source's (moved with the upper
+    # row) there is a pocket, and down to LIP_EDGE_BAND_IOD below the source's lip the rows show that lip's red
+    # inner edge. Lit, that edge drew a second red lip line inside the mouth under the shaded pocket (cap12 415
+    # made happy, look test 17: "a doubled red lip contour", six viewers of six); shaded with the pocket, the
+    # lifted lip meets the dark and then the teeth, as over a real smile's corridor.
+    xs = np.arange(box.x0, box.x1, dtype=np.float64)[None, :]
+    ys = np.arange(box.y0, box.y1, dtype=np.float64)[:, None]
+    columns_e, top_e, _ = _opening_columns(target)
+    rise = float(row_shifts(source, target)[0][1])
+    source_top = np.interp(rigid_x, columns, top)
+    # From a pocket of one margin, full at two: a lip that follows its row to within a pixel lifts off nothing
+    # (sadness moves the rows down with the upper lip's middle, its sides a little less).
+    pocket = np.clip((source_top + rise - np.interp(xs, columns_e, top_e)) / margin - 1.0, 0.0, 1.0)
+    # The band never reaches past the gap between the rows (a barely parted mouth keeps its lower row's light).
+    band = np.clip(TEETH_GAP * (np.interp(rigid_x, columns, bottom) - source_top), 1.0, LIP_EDGE_BAND_IOD * iod)
+    under_lip = np.clip(1.0 - (rigid_y - source_top) / band, 0.0, 1.0)
+    past = np.maximum(beside, _smoothstep(pocket) * under_lip)
     if not past.any():
         return None
     # Inside the edited opening, rising over one margin from its lips: an unmoved mouth's rows sample every
-    # pixel there inside the source's opening, so its gain is exactly 1.
-    xs = np.arange(box.x0, box.x1, dtype=np.float64)[None, :]
-    ys = np.arange(box.y0, box.y1, dtype=np.float64)[:, None]
+    # pixel there inside the source's opening and lift no lip off them, so its gain is exactly 1.
     within = np.clip(_inside_opening(xs, ys, *_opening_columns(target)) / margin, 0.0, 1.0)
     shade = _smoothstep(past) * _smoothstep(within) * openness
     if not shade.any():
