@@ -16,7 +16,7 @@ from emotionedit.render import Output, Region, backward_map, face_matte, warp_re
 from emotionedit.render.detail import detail_gain, shade_into
 from emotionedit.render.eyes import eyeballs
 from emotionedit.render.mouth import corridor_gain, mouth_interior
-from emotionedit.render.pixels import _resample_whole, plan_resampling, resample_into, warp_into
+from emotionedit.render.pixels import warp_into
 
 EDITS = [EditParams(emotion=Emotion.HAPPY, intensity=1.0, lip_preservation=1.0),
          EditParams(emotion=Emotion.SAD, intensity=1.4, lip_preservation=0.3),
@@ -234,45 +234,3 @@ def test_apply_says_what_it_expected(talking):
         plan.apply(np.empty((w.height, w.width, 4), np.float32), src[rows_cols(r)].astype(np.float16))
     with pytest.raises(ValueError, match="this plan is for"):
         plan.render_into(np.empty((10, 10, 4), np.float32), src)
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("channels", [1, 3, 4])
-def test_banded_resampling_is_the_whole_windows_bit_for_bit(dtype, channels):
-    """resample_into works in bands of rows on the source they reach; every sample must be the one the
-    whole window gives (large displacements, rounding ties, the window's edges, NaN/inf, opaque alpha, in
-    place)."""
-    rng = np.random.default_rng(channels)
-    for trial in range(6):
-        height, width = (int(v) for v in rng.integers(60, 160, size=2))
-        src = rng.random((height, width, channels), dtype=np.float32) * 2 - 0.5
-        if np.dtype(dtype).kind == "u":
-            src = np.round(np.clip(src, 0, 1) * np.iinfo(dtype).max)
-        elif trial % 2:
-            for value in (np.nan, np.inf, -np.inf):
-                src[rng.integers(height), rng.integers(width), rng.integers(channels)] = value
-        if channels == 4 and trial >= 2:  # opaque (the colour alone is sampled), once with a hole
-            src[..., 3] = 1.0
-            if trial == 5:
-                src[rng.integers(height), rng.integers(width), 3] = np.nan if np.dtype(dtype).kind == "f" else 0.5
-        src = src.astype(dtype)
-        region = Region(int(rng.integers(0, 20)), int(rng.integers(0, 20)), width - int(rng.integers(0, 20)),
-                        height - int(rng.integers(0, 20)))
-        ys, xs = np.mgrid[region.y0 : region.y1, region.x0 : region.x1].astype(np.float32)
-        reach = (0.5, 6.0, 40.0)[trial % 3]
-        map_x = xs + (rng.random(xs.shape, dtype=np.float32) - 0.5) * reach
-        map_y = ys + (rng.random(xs.shape, dtype=np.float32) - 0.5) * reach
-        map_x[::3] = np.round(map_x[::3] * 2) / 2  # ties of the clamp's nearest sampling
-        map_y[::4] = np.round(map_y[::4] * 64) / 64  # ties of the cubic's 1/32-pixel steps
-        matte = np.clip(rng.random(xs.shape, dtype=np.float32) * 2 - 0.3, 0, 1)
-        plan = plan_resampling(map_x, map_y, matte, region, width, height)
-        window = src[rows_cols(plan.window)]
-        whole, banded = src.copy(), src.copy()
-        work = window.astype(np.float32) if dtype == np.float16 else window
-        skipped = _resample_whole(whole[rows_cols(region)], work, plan)
-        assert resample_into(banded[rows_cols(region)], banded[rows_cols(plan.window)], plan) == skipped
-        assert same_bits(banded, whole)
-        # Bottom-up rows (the OFX bridge's views: negative row strides), source and output apart.
-        flipped, given = src[::-1].copy()[::-1], src[::-1].copy()[::-1]
-        assert resample_into(flipped[rows_cols(region)], given[rows_cols(plan.window)], plan) == skipped
-        assert same_bits(flipped, whole)

@@ -96,9 +96,11 @@ def test_teeth_stay_rigid_when_the_lip_corners_are_dragged_down(smiling):
         region = warp_region(found.source, src.shape[1], src.shape[0])
         for mask, shift, row in ((upper, shift_upper, "upper"), (lower, shift_lower, "lower")):
             moved = _translated(src, shift, region)
-            # Up to 3 codes: where a sample falls on a pixel column, which 2x2 neighbours bound the bicubic depends
-            # on the sampled window's start (a rounding tie), and the two windows differ. A bent row moves tens.
-            assert np.abs(out[mask].astype(int) - moved[mask]).max() <= 3, f"the {row} teeth did not move as one"
+            # Up to 8 codes on a few pixels: the rows' maps agree with the translation to 1e-3 px (shown_rigid), and
+            # where a sample lies that close to a pixel column the 2x2 neighbours that bound the bicubic switch from
+            # one side of the column to the other. A bent row moves tens of codes over most of the row.
+            diff = np.abs(out[mask].astype(int) - moved[mask]).max(axis=1)
+            assert diff.max() <= 8 and (diff > 1).mean() < 0.05, f"the {row} teeth did not move as one"
 
 
 def test_rows_are_rigid_and_split_at_the_gap(smiling):
