@@ -434,20 +434,20 @@ int64_t resample(py::array target, py::array window, int window_x0, int window_y
   return kernel(job, std::max(1, threads));
 }
 
-// map = grid + matte * (map - grid) in place, the grid being the plate coordinates of each pixel of a region
-// starting at (x0, y0): the map blended toward identity by the matte. Returns the blended maps' bounds
+// offset = pixel + matte * offset in place, the pixel being the plate coordinates of each pixel of a region
+// starting at (x0, y0): the displacement faded out by the matte, as sample coordinates. Returns their bounds
 // (low x, low y, high x, high y); NaN bounds if a value is NaN.
-py::tuple blend_maps(py::array map_x, py::array map_y, py::array matte, int x0, int y0, int threads) {
-  for (const py::array* a : {&map_x, &map_y, &matte}) {
-    if (!is_dtype(a->dtype(), 'f', 4)) throw py::value_error("the maps and the matte must be float32");
-    if (!(a->flags() & py::array::c_style)) throw py::value_error("the maps and the matte must be C-contiguous");
+py::tuple place_samples(py::array offset_x, py::array offset_y, py::array matte, int x0, int y0, int threads) {
+  for (const py::array* a : {&offset_x, &offset_y, &matte}) {
+    if (!is_dtype(a->dtype(), 'f', 4)) throw py::value_error("the offsets and the matte must be float32");
+    if (!(a->flags() & py::array::c_style)) throw py::value_error("the offsets and the matte must be C-contiguous");
   }
-  if (!map_x.writeable() || !map_y.writeable()) throw py::value_error("the maps must be writable");
-  const py::buffer_info m = matte.request(), bx = map_x.request(true), by = map_y.request(true);
+  if (!offset_x.writeable() || !offset_y.writeable()) throw py::value_error("the offsets must be writable");
+  const py::buffer_info m = matte.request(), bx = offset_x.request(true), by = offset_y.request(true);
   if (m.ndim != 2) throw py::value_error("matte must be (h, w), got " + shape_text(m));
   const int h = static_cast<int>(m.shape[0]), w = static_cast<int>(m.shape[1]);
-  plane<float>(bx, "map_x", h, w);
-  plane<float>(by, "map_y", h, w);
+  plane<float>(bx, "offset_x", h, w);
+  plane<float>(by, "offset_y", h, w);
   float* const px = static_cast<float*>(bx.ptr);
   float* const py_ = static_cast<float*>(by.ptr);
   const float* const pm = static_cast<const float*>(m.ptr);
@@ -467,8 +467,8 @@ py::tuple blend_maps(py::array map_x, py::array map_y, py::array matte, int x0, 
         const float* const rm = pm + static_cast<size_t>(i) * w;
         for (int j = 0; j < w; ++j) {
           const float gx = static_cast<float>(x0 + j);
-          const float bxv = (rx[j] - gx) * rm[j] + gx;  // numpy's order: subtract, multiply, add
-          const float byv = (ry[j] - gy) * rm[j] + gy;
+          const float bxv = gx + rm[j] * rx[j];  // numpy's order: multiply, then add
+          const float byv = gy + rm[j] * ry[j];
           rx[j] = bxv;
           ry[j] = byv;
           band_nan |= (bxv != bxv) | (byv != byv);
@@ -498,9 +498,10 @@ PYBIND11_MODULE(_resample, module) {
              "(window_x0, window_y0), at the absolute plate coordinates map_x, map_y (h, w) float32, where edit "
              "(h, w) is true; then multiply the colour by gain (float32, its top-left at (gain_x0, gain_y0) of "
              "target; None: none). Returns the edited pixels left as they were because of NaN or inf.");
-  module.def("blend_maps", &blend_maps, py::arg("map_x"), py::arg("map_y"), py::arg("matte"), py::arg("x0"),
-             py::arg("y0"), py::arg("threads"),
-             "Blend the maps toward identity by the matte, in place; returns (low x, low y, high x, high y).");
+  module.def("place_samples", &place_samples, py::arg("offset_x"), py::arg("offset_y"), py::arg("matte"),
+             py::arg("x0"), py::arg("y0"), py::arg("threads"),
+             "offset = pixel + matte * offset in place, over a region whose top-left is plate pixel (x0, y0); "
+             "returns the results' (low x, low y, high x, high y).");
   module.def("half_to_float", py::vectorize(half_to_float), "float16 bits (uint16) to float32, as numpy's astype.");
   module.def("float_to_half", py::vectorize(float_to_half), "float32 to float16 bits (uint16), as numpy's astype.");
 }

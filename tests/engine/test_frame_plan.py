@@ -12,11 +12,12 @@ import pytest
 
 from emotionedit.edit import EditParams, Emotion
 from emotionedit.engine import ShotEditor
-from emotionedit.render import Output, Region, backward_map, face_matte, warp_region
+from emotionedit.render import Output, Region, face_matte, warp_region
 from emotionedit.render.detail import detail_gain, shade_into
 from emotionedit.render.eyes import eyeballs
+from emotionedit.render.field import backward_offsets
 from emotionedit.render.mouth import corridor_gain, mouth_interior
-from emotionedit.render.pixels import warp_into
+from emotionedit.render.pixels import plan_resampling, resample_into
 
 EDITS = [EditParams(emotion=Emotion.HAPPY, intensity=1.0, lip_preservation=1.0),
          EditParams(emotion=Emotion.SAD, intensity=1.4, lip_preservation=0.3),
@@ -98,14 +99,19 @@ def whole_plate_reference(editor: ShotEditor, src: np.ndarray, number: int, para
     if found is None or params.is_identity:
         return out
     region = warp_region(found.source, src.shape[1], src.shape[0])
-    map_x, map_y = backward_map(found.source, found.target, region)
+    offset_x, offset_y = backward_offsets(found.source, found.target, region)
+    xs = np.arange(region.x0, region.x1, dtype=np.float32)[None, :]
+    ys = np.arange(region.y0, region.y1, dtype=np.float32)[:, None]
     # The layers behind the face (the mouth's interior, the eyeballs), each exactly itself where its weight is 1.
     for layer in (mouth_interior(found.source, found.target, region), eyeballs(found.source, found.target, region)):
         if layer is not None:
             weight, lx, ly = layer
-            map_x, map_y = (1.0 - weight) * map_x + weight * lx, (1.0 - weight) * map_y + weight * ly
+            offset_x = (1.0 - weight) * offset_x + weight * (lx - xs)
+            offset_y = (1.0 - weight) * offset_y + weight * (ly - ys)
     matte = face_matte(found.source, region)
-    warp_into(out, out, map_x, map_y, matte, region)
+    plan = plan_resampling(offset_x, offset_y, matte, region, src.shape[1], src.shape[0])
+    resample_into(out[region.y0 : region.y1, region.x0 : region.x1],
+                  src[plan.window.y0 : plan.window.y1, plan.window.x0 : plan.window.x1], plan)
     # The shading: the skin detail's gain times the mouth corridor's, over the rectangle that holds both.
     parts = [part for part in (detail_gain(found.target, region, found.detail),
                                corridor_gain(found.source, found.target, region)) if part is not None]

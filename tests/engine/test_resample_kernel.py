@@ -81,6 +81,14 @@ def reference(target, window, origin, map_x, map_y, edit, gain=None, gain_origin
     return out, int((edit & ~clean).sum())
 
 
+def xs_of(region: Region) -> np.ndarray:
+    return np.arange(region.x0, region.x1, dtype=F)[None, :]
+
+
+def ys_of(region: Region) -> np.ndarray:
+    return np.arange(region.y0, region.y1, dtype=F)[:, None]
+
+
 def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
     return a.dtype == b.dtype and a.shape == b.shape and np.ascontiguousarray(a).tobytes() == \
         np.ascontiguousarray(b).tobytes()
@@ -121,7 +129,7 @@ def test_kernel_follows_its_rule_bit_for_bit(dtype, channels):
     for trial in range(6):
         src, region, map_x, map_y, matte, gain = random_case(rng, dtype, channels, trial)
         height, width = src.shape[:2]
-        plan = plan_resampling(map_x, map_y, matte, region, width, height)
+        plan = plan_resampling(map_x - xs_of(region), map_y - ys_of(region), matte, region, width, height)
         gain_origin = (region.width // 4, region.height // 3)
         if gain is not None:  # the plan's contract: exactly 1 where nothing is edited
             inside = (slice(gain_origin[1], gain_origin[1] + gain.shape[0]),
@@ -166,7 +174,7 @@ def test_integer_plates_are_shaded_in_their_display_encoding():
     src = (rng.random((50, 60, 3)) * 255).round().astype(np.uint8)
     region = Region(5, 5, 55, 45)
     ys, xs = np.mgrid[5:45, 5:55].astype(F)
-    plan = plan_resampling(xs + F(0.3), ys - F(0.6), np.ones(xs.shape, F), region, 60, 50)
+    plan = plan_resampling(np.full(xs.shape, F(0.3)), np.full(xs.shape, F(-0.6)), np.ones(xs.shape, F), region, 60, 50)
     gain = np.full((40, 50), F(0.5))
     out = src.copy()
     resample_into(out[5:45, 5:55], src[plan.window.y0 : plan.window.y1, plan.window.x0 : plan.window.x1], plan,

@@ -155,12 +155,11 @@ def tps_evaluate(coef: np.ndarray, control: np.ndarray, points: np.ndarray) -> n
     return _tps_kernel(g2, out=g2, scratch=cross) @ coef[:n].astype(points.dtype) + coef[n] + points @ coef[n + 1 :]
 
 
-def backward_map(source: np.ndarray, target: np.ndarray, region: Region) -> tuple[np.ndarray, np.ndarray]:
-    """Sampling coordinates for every pixel of ``region``.
+def backward_offsets(source: np.ndarray, target: np.ndarray, region: Region) -> tuple[np.ndarray, np.ndarray]:
+    """Where every pixel of ``region`` samples the source, as a displacement from the pixel.
 
-    source, target: (N, 2) plate pixels; a feature at ``source`` must appear at
-    ``target`` in the output. Returns map_x, map_y: (region.height, region.width)
-    float32 absolute source coordinates for cv2.remap.
+    source, target: (N, 2) plate pixels; a feature at ``source`` must appear at ``target`` in the output.
+    Returns dx, dy: (region.height, region.width) float32; the pixel at (x, y) samples (x + dx, y + dy).
     """
     iod = float(topo.interocular(source[None])[0])
     pins = np.concatenate([face_oval(source, s) for s in PIN_RINGS])
@@ -169,11 +168,17 @@ def backward_map(source: np.ndarray, target: np.ndarray, region: Region) -> tupl
     values = np.concatenate([source[chosen] - target[chosen], np.zeros_like(pins)]) / iod
     coef = tps_solve(control, values)
     grid, nx, ny = coarse_grid(region, iod, CELLS_PER_IOD)
-    offsets = tps_evaluate(coef, control, grid)
-    offsets = (offsets * iod).reshape(ny, nx, 2).astype(np.float32)
-    dense = cv2.resize(offsets, (region.width, region.height), interpolation=cv2.INTER_LINEAR)
-    xs = np.arange(region.x0, region.x1, dtype=np.float32)
-    ys = np.arange(region.y0, region.y1, dtype=np.float32)
-    map_x = dense[..., 0] + xs[None, :]
-    map_y = dense[..., 1] + ys[:, None]
+    offsets = (tps_evaluate(coef, control, grid) * iod).reshape(ny, nx, 2).astype(np.float32)
+    size = (region.width, region.height)
+    # One plane at a time: each comes out contiguous, as the resampling reads it.
+    dx, dy = (cv2.resize(np.ascontiguousarray(offsets[..., k]), size, interpolation=cv2.INTER_LINEAR) for k in (0, 1))
+    return dx, dy
+
+
+def backward_map(source: np.ndarray, target: np.ndarray, region: Region) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`backward_offsets` as absolute source coordinates: map_x, map_y (region.height, region.width)
+    float32, for cv2.remap."""
+    map_x, map_y = backward_offsets(source, target, region)
+    map_x += np.arange(region.x0, region.x1, dtype=np.float32)[None, :]
+    map_y += np.arange(region.y0, region.y1, dtype=np.float32)[:, None]
     return map_x, map_y

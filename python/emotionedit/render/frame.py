@@ -16,7 +16,7 @@ import numpy as np
 
 from .detail import detail_gain
 from .eyes import eyeballs
-from .field import Region, backward_map, warp_region
+from .field import Region, backward_offsets, warp_region
 from .matte import face_matte
 from .mouth import corridor_gain, mouth_interior
 from .occlusion import FrameOccluders, occlusion_matte
@@ -248,15 +248,11 @@ def plan_frame(shape: tuple[int, ...], dtype: np.dtype, source: np.ndarray | Non
     region = warp_region(source, width, height)
     if region.empty:
         return FramePlan(shape)
-    map_x, map_y = backward_map(source, target, region)
-    teeth = mouth_interior(source, target, region)
-    if teeth is not None:
-        mouth, tx, ty = teeth
-        map_x, map_y = _layered(map_x, map_y, mouth, tx, ty)
-    balls = eyeballs(source, target, region)
-    if balls is not None:
-        eyes, ex, ey = balls
-        map_x, map_y = _layered(map_x, map_y, eyes, ex, ey)
+    offset_x, offset_y = backward_offsets(source, target, region)
+    # The layers behind the face (the mouth's interior, the eyeballs), each exactly itself where its weight is 1.
+    for layer in (mouth_interior(source, target, region), eyeballs(source, target, region)):
+        if layer is not None:
+            _layered(offset_x, offset_y, region, *layer)
     matte = _editable_matte(source, target, region, occluders)
     shading = _product(detail_gain(target, region, detail) if detail else None,
                        corridor_gain(source, target, region))
@@ -265,7 +261,8 @@ def plan_frame(shape: tuple[int, ...], dtype: np.dtype, source: np.ndarray | Non
         gain -= 1.0
         gain *= matte[rect.within(region)]
         gain += 1.0
-    return _WarpPlan(shape, plan_resampling(map_x, map_y, matte, region, width, height, overwrite=True), shading)
+    return _WarpPlan(shape, plan_resampling(offset_x, offset_y, matte, region, width, height, overwrite=True),
+                     shading)
 
 
 def _product(a: tuple[Region, np.ndarray] | None, b: tuple[Region, np.ndarray] | None
@@ -281,25 +278,26 @@ def _product(a: tuple[Region, np.ndarray] | None, b: tuple[Region, np.ndarray] |
     return rect, gain
 
 
-def _layered(map_x: np.ndarray, map_y: np.ndarray, weight: np.ndarray, layer_x: np.ndarray,
-             layer_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The field's map blended toward a layer's by its weight; exactly the layer's where the weight is 1
-    (``a + w * (b - a)`` rounds off b by a float32 ulp there, enough to change a pixel).
+def _layered(offset_x: np.ndarray, offset_y: np.ndarray, region: Region, weight: np.ndarray, layer_x: np.ndarray,
+             layer_y: np.ndarray) -> None:
+    """Blend the field's offsets (over ``region``) toward a layer's map (absolute plate coordinates) by its
+    weight, in place: ``offset * (1 - w) + w * (layer - pixel)``, the layer's own offset where the weight is 1.
 
-    Blended in place over the rectangle where the weight is not 0 (an eye's or the mouth's): outside it
-    ``1 * a + 0 * b`` is ``a``, bit for bit."""
+    Only over the rectangle where the weight is not 0 (an eye's or the mouth's): outside it the blend would
+    be ``1 * a + 0 * b``, which is ``a``, bit for bit."""
     rows = np.flatnonzero(weight.any(axis=1))
     if rows.size == 0:
-        return map_x, map_y
+        return
     cols = np.flatnonzero(weight[rows[0] : rows[-1] + 1].any(axis=0))
     box = slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
     weight = weight[box]
     keep = 1.0 - weight
-    for values, layer in ((map_x, layer_x), (map_y, layer_y)):
+    xs = np.arange(region.x0 + cols[0], region.x0 + cols[-1] + 1, dtype=np.float32)[None, :]
+    ys = np.arange(region.y0 + rows[0], region.y0 + rows[-1] + 1, dtype=np.float32)[:, None]
+    for values, layer, pixel in ((offset_x, layer_x, xs), (offset_y, layer_y, ys)):
         part = values[box]
         part *= keep
-        part += weight * layer[box]
-    return map_x, map_y
+        part += weight * (layer[box] - pixel)
 
 
 def _editable_matte(source: np.ndarray, target: np.ndarray | None, region: Region,

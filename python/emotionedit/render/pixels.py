@@ -54,21 +54,22 @@ def threads() -> int:
     return max(1, cv2.getNumThreads())
 
 
-def plan_resampling(map_x: np.ndarray, map_y: np.ndarray, matte: np.ndarray, region: Region, width: int,
+def plan_resampling(offset_x: np.ndarray, offset_y: np.ndarray, matte: np.ndarray, region: Region, width: int,
                     height: int, overwrite: bool = False) -> Resampling:
-    """Blend the backward map toward identity by the matte and find the source window it samples.
+    """Fade the backward map's displacement out with the matte and find the source window it samples.
 
-    map_x, map_y: (h, w) float32 absolute source coordinates over ``region``; matte: (h, w) float32.
-    width, height: the plate's size in pixels. overwrite: the blend may be written over map_x and map_y
-    (the caller's own, not used after). Reads no pixels.
+    offset_x, offset_y: (h, w) float32 over ``region``: its pixel (x, y) samples (x + dx, y + dy) where the
+    matte is 1; matte: (h, w) float32. width, height: the plate's size in pixels. overwrite: the sample
+    coordinates may be written over the offsets (the caller's own, not used after). Reads no pixels.
     """
-    # A soft edge, never a cross-fade of two images: xs + matte * (map_x - xs), with the blend's bounds.
-    maps = []
-    for values in (map_x, map_y):
+    # A soft edge, never a cross-fade of two images: pixel + matte * offset, with its bounds.
+    coords = []
+    for values in (offset_x, offset_y):
         own = overwrite and values.dtype == np.float32 and values.flags.c_contiguous and values.flags.writeable
-        maps.append(values if own else np.array(values, dtype=np.float32, order="C"))
+        coords.append(values if own else np.array(values, dtype=np.float32, order="C"))
     matte = np.ascontiguousarray(matte, dtype=np.float32)
-    low_x, low_y, high_x, high_y = _resample.blend_maps(maps[0], maps[1], matte, region.x0, region.y0, threads())
+    low_x, low_y, high_x, high_y = _resample.place_samples(coords[0], coords[1], matte, region.x0, region.y0,
+                                                           threads())
     if not all(math.isfinite(v) for v in (low_x, low_y, high_x, high_y)):
         raise ValueError("the backward map holds NaN or inf")
     # Sample from a window just big enough for the map: the cubic reads floor - 1 .. floor + 2.
@@ -79,7 +80,7 @@ def plan_resampling(map_x: np.ndarray, map_y: np.ndarray, matte: np.ndarray, reg
     # A map entirely off the plate still samples its border pixels (replicated): keep the window non-empty.
     wx0, wy0 = min(wx0, width - 1), min(wy0, height - 1)
     wx1, wy1 = max(wx1, wx0 + 1), max(wy1, wy0 + 1)
-    return Resampling(region, Region(wx0, wy0, wx1, wy1), maps[0], maps[1], matte > 0)
+    return Resampling(region, Region(wx0, wy0, wx1, wy1), coords[0], coords[1], matte > 0)
 
 
 def resample_into(target: np.ndarray, window: np.ndarray, plan: Resampling,
@@ -124,7 +125,9 @@ def warp_into(dst: np.ndarray, src: np.ndarray, map_x: np.ndarray, map_y: np.nda
     if dst.shape != src.shape or dst.dtype != src.dtype:
         raise ValueError(f"dst {dst.shape} {dst.dtype} must match src {src.shape} {src.dtype}")
     height, width = src.shape[:2]
-    plan = plan_resampling(map_x, map_y, matte, region, width, height)
+    offset_x = map_x - np.arange(region.x0, region.x1, dtype=np.float32)[None, :]
+    offset_y = map_y - np.arange(region.y0, region.y1, dtype=np.float32)[:, None]
+    plan = plan_resampling(offset_x, offset_y, matte, region, width, height, overwrite=True)
     target = dst[region.y0 : region.y1, region.x0 : region.x1]
     window = src[plan.window.y0 : plan.window.y1, plan.window.x0 : plan.window.x1]
     if dst is not src:
