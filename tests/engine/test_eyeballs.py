@@ -75,7 +75,7 @@ def test_without_the_layer_the_lids_drag_the_ball(talking, monkeypatch):
     region = warp_region(found.source, width, height)
     iod = float(topo.interocular(found.source[None])[0])
     weight = eyeballs(found.source, found.target, region)[0]
-    monkeypatch.setattr(frame_module, "eyeballs", lambda *args: None)
+    monkeypatch.setattr(frame_module, "eyeball_layers", lambda *args: [])
     out = editor.render(src, number, SURPRISED)
     changed = 0
     for eye in (0, 1):

@@ -233,7 +233,7 @@ def detail_gain(points: np.ndarray, region: Region,
     sx, sy = region.width / small.width, region.height / small.height
     x0, x1 = max(0, int((cols[0] - 1) * sx)), min(region.width, int(np.ceil((cols[-1] + 2) * sx)))
     y0, y1 = max(0, int((rows[0] - 1) * sy)), min(region.height, int(np.ceil((rows[-1] + 2) * sy)))
-    gain = np.exp(pulled[y0:y1, x0:x1])
+    gain = cv2.exp(np.ascontiguousarray(pulled[y0:y1, x0:x1]))  # OpenCV's: several times numpy's speed
     return Region(region.x0 + x0, region.y0 + y0, region.x0 + x1, region.y0 + y1), gain.astype(np.float32, copy=False)
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..fit import topology as topo
-from .field import Region, opening_columns, padded_bounds
+from .field import Region, opening_columns, padded_bounds, spread_layers
 
 # (outer corner, upper lid, inner corner, lower lid, iris) of each eye; the lids run outer to inner.
 EYES = (
@@ -56,12 +56,19 @@ def eyeballs(source: np.ndarray, target: np.ndarray, region: Region
     Returns (weight, map_x, map_y), each (region.height, region.width) float32: weight in [0, 1] (the
     edited lid contours, feathered), map_x/map_y absolute source coordinates (identity where weight is 0).
     None when the edit moves neither eye's lids or both eyes are closed. The caller blends its field
-    toward this map by the weight: ``map += weight * (ball - map)``.
+    toward this map by the weight: ``map += weight * (ball - map)``. :func:`eyeball_layers` spread over
+    the whole region.
     """
+    layers = eyeball_layers(source, target, region)
+    return spread_layers(layers, region) if layers else None
+
+
+def eyeball_layers(source: np.ndarray, target: np.ndarray, region: Region
+                   ) -> list[tuple[Region, np.ndarray, np.ndarray, np.ndarray]]:
+    """:func:`eyeballs` over each eye's own rectangle: (box, weight, map_x, map_y) per eye whose layer is
+    used, the arrays (box.height, box.width), the weight 0 outside the boxes."""
     iod = float(topo.interocular(source[None])[0])
-    xs = np.arange(region.x0, region.x1, dtype=np.float32)
-    ys = np.arange(region.y0, region.y1, dtype=np.float32)
-    full_w = None
+    layers = []
     for eye in (0, 1):
         lids = list(EYES[eye][1]) + list(EYES[eye][3])
         if np.abs(target[lids, :2] - source[lids, :2]).max() <= MOVED_PX:
@@ -72,16 +79,8 @@ def eyeballs(source: np.ndarray, target: np.ndarray, region: Region
         found = ball_map(source, eye, box, iod)
         if found is None:
             continue
-        weight = lid_weight(target, eye, box, iod)
-        if full_w is None:
-            full_w = np.zeros((region.height, region.width), np.float32)
-            full_x = np.repeat(xs[None, :], region.height, axis=0)
-            full_y = np.repeat(ys[:, None], region.width, axis=1)
-        inside = box.within(region)
-        full_w[inside], full_x[inside], full_y[inside] = weight, found[0], found[1]
-    if full_w is None:
-        return None
-    return full_w, full_x, full_y
+        layers.append((box, lid_weight(target, eye, box, iod), found[0], found[1]))
+    return layers
 
 
 def lid_weight(target: np.ndarray, eye: int, box: Region, iod: float) -> np.ndarray:

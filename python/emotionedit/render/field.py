@@ -182,3 +182,18 @@ def backward_map(source: np.ndarray, target: np.ndarray, region: Region) -> tupl
     map_x += np.arange(region.x0, region.x1, dtype=np.float32)[None, :]
     map_y += np.arange(region.y0, region.y1, dtype=np.float32)[:, None]
     return map_x, map_y
+
+
+def spread_layers(layers: list[tuple[Region, np.ndarray, np.ndarray, np.ndarray]], region: Region
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Layers given over rectangles of ``region`` ((box, weight, map_x, map_y) each) as one (weight, map_x,
+    map_y) over all of it: weight 0 and the identity map elsewhere; a later layer covers an earlier one."""
+    xs = np.arange(region.x0, region.x1, dtype=np.float32)
+    ys = np.arange(region.y0, region.y1, dtype=np.float32)
+    full_w = np.zeros((region.height, region.width), np.float32)
+    full_x = np.repeat(xs[None, :], region.height, axis=0)
+    full_y = np.repeat(ys[:, None], region.width, axis=1)
+    for box, weight, map_x, map_y in layers:
+        inside = box.within(region)
+        full_w[inside], full_x[inside], full_y[inside] = weight, map_x, map_y
+    return full_w, full_x, full_y

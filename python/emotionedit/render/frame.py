@@ -15,10 +15,10 @@ import cv2
 import numpy as np
 
 from .detail import detail_gain
-from .eyes import eyeballs
+from .eyes import eyeball_layers
 from .field import Region, backward_offsets, warp_region
 from .matte import face_matte
-from .mouth import corridor_gain, mouth_interior
+from .mouth import corridor_gain, mouth_layer
 from .occlusion import FrameOccluders, occlusion_matte
 from .pixels import Resampling, plan_resampling, resample_into
 
@@ -250,9 +250,9 @@ def plan_frame(shape: tuple[int, ...], dtype: np.dtype, source: np.ndarray | Non
         return FramePlan(shape)
     offset_x, offset_y = backward_offsets(source, target, region)
     # The layers behind the face (the mouth's interior, the eyeballs), each exactly itself where its weight is 1.
-    for layer in (mouth_interior(source, target, region), eyeballs(source, target, region)):
-        if layer is not None:
-            _layered(offset_x, offset_y, region, *layer)
+    mouth = mouth_layer(source, target, region)
+    for layer in ([mouth] if mouth is not None else []) + eyeball_layers(source, target, region):
+        _layered(offset_x, offset_y, region, *layer)
     matte = _editable_matte(source, target, region, occluders)
     shading = _product(detail_gain(target, region, detail) if detail else None,
                        corridor_gain(source, target, region))
@@ -278,26 +278,20 @@ def _product(a: tuple[Region, np.ndarray] | None, b: tuple[Region, np.ndarray] |
     return rect, gain
 
 
-def _layered(offset_x: np.ndarray, offset_y: np.ndarray, region: Region, weight: np.ndarray, layer_x: np.ndarray,
-             layer_y: np.ndarray) -> None:
-    """Blend the field's offsets (over ``region``) toward a layer's map (absolute plate coordinates) by its
-    weight, in place: ``offset * (1 - w) + w * (layer - pixel)``, the layer's own offset where the weight is 1.
-
-    Only over the rectangle where the weight is not 0 (an eye's or the mouth's): outside it the blend would
-    be ``1 * a + 0 * b``, which is ``a``, bit for bit."""
-    rows = np.flatnonzero(weight.any(axis=1))
-    if rows.size == 0:
-        return
-    cols = np.flatnonzero(weight[rows[0] : rows[-1] + 1].any(axis=0))
-    box = slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
-    weight = weight[box]
+def _layered(offset_x: np.ndarray, offset_y: np.ndarray, region: Region, box: Region, weight: np.ndarray,
+             layer_x: np.ndarray, layer_y: np.ndarray) -> None:
+    """Blend the field's offsets (over ``region``) toward a layer's map by its weight, in place, over the
+    layer's ``box`` (weight, layer_x, layer_y: (box.height, box.width), the map in absolute plate
+    coordinates): ``offset * (1 - w) + w * (layer - pixel)``, the layer's own offset where the weight is 1.
+    Outside the box the weight is 0, where the blend would be ``1 * a + 0 * b``: ``a``, bit for bit."""
+    inside = box.within(region)
     keep = 1.0 - weight
-    xs = np.arange(region.x0 + cols[0], region.x0 + cols[-1] + 1, dtype=np.float32)[None, :]
-    ys = np.arange(region.y0 + rows[0], region.y0 + rows[-1] + 1, dtype=np.float32)[:, None]
+    xs = np.arange(box.x0, box.x1, dtype=np.float32)[None, :]
+    ys = np.arange(box.y0, box.y1, dtype=np.float32)[:, None]
     for values, layer, pixel in ((offset_x, layer_x, xs), (offset_y, layer_y, ys)):
-        part = values[box]
+        part = values[inside]
         part *= keep
-        part += weight * (layer[box] - pixel)
+        part += weight * (layer - pixel)
 
 
 def _editable_matte(source: np.ndarray, target: np.ndarray | None, region: Region,

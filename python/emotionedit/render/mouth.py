@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from ..fit import topology as topo
-from .field import Region, opening_columns, padded_bounds
+from .field import Region, opening_columns, padded_bounds, spread_layers
 from .matte import polygon_mask
 
 # Lips closer than this (pixels) show no teeth: the mouth's interior is then left to the smooth
@@ -77,7 +77,16 @@ def mouth_interior(source: np.ndarray, target: np.ndarray, region: Region
     (the edited inner lips, feathered, times the source's openness), map_x/map_y absolute source
     coordinates of :func:`interior_map` (identity where weight is 0). None for a closed mouth.
     The caller blends its field toward this map by the weight: ``map += weight * (interior - map)``.
+    :func:`mouth_layer` spread over the whole region.
     """
+    layer = mouth_layer(source, target, region)
+    return None if layer is None else spread_layers([layer], region)
+
+
+def mouth_layer(source: np.ndarray, target: np.ndarray, region: Region
+                ) -> tuple[Region, np.ndarray, np.ndarray, np.ndarray] | None:
+    """:func:`mouth_interior` over the mouth's own rectangle only, (box, weight, map_x, map_y): the weight is
+    0 outside ``box`` (a rectangle of plate pixels inside ``region``), the arrays are (box.height, box.width)."""
     found = _open_mouth(source, target, region)
     if found is None:
         return None
@@ -87,14 +96,7 @@ def mouth_interior(source: np.ndarray, target: np.ndarray, region: Region
     found = interior_map(source, target, box)
     if found is None:
         return None
-    xs = np.arange(region.x0, region.x1, dtype=np.float32)
-    ys = np.arange(region.y0, region.y1, dtype=np.float32)
-    full_w = np.zeros((region.height, region.width), np.float32)
-    full_x = np.repeat(xs[None, :], region.height, axis=0)
-    full_y = np.repeat(ys[:, None], region.width, axis=1)
-    inside = box.within(region)
-    full_w[inside], full_x[inside], full_y[inside] = weight, found[0], found[1]
-    return full_w, full_x, full_y
+    return box, weight, found[0], found[1]
 
 
 def corridor_gain(source: np.ndarray, target: np.ndarray, region: Region) -> tuple[Region, np.ndarray] | None:
