@@ -22,9 +22,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from . import _resample
 from .detail import DISPLAY_GAMMA
 from .field import Region
+
+try:
+    from . import _resample
+except ImportError as exc:  # a source checkout whose C++ was never built
+    raise ImportError("EmotionEdit's compiled resampling kernel (cpp/engine) is not built: run `make setup` "
+                      "(or `pip install -e .`) in the repository") from exc
 
 
 @dataclass(frozen=True)
