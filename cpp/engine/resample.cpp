@@ -5,6 +5,8 @@
 // the masked copy and the shading, each a pass over memory (66-100 ms a 4K float frame, 6-8x a plain copy
 // of the frame). Here every edited pixel is computed once, from the 16 source pixels of its cubic footprint:
 //
+//   * the pixel samples the source at itself plus the matte times the field's displacement (the edit fades
+//     out with the matte; where the matte is 0 the pixel is not touched);
 //   * Keys' cubic (a = -0.75, OpenCV's INTER_CUBIC weights) at the sample's exact fractional position,
 //     borders replicated, in float32, rows first then columns;
 //   * clamped to the range of the 2x2 pixels around the sample (no halos, no new extremes: values above 1
@@ -155,14 +157,15 @@ struct Plane {
   int height = 0;
   int width = 0;
 
-  S at(int y, int x) const { return *reinterpret_cast<const S*>(base + y * row_stride + x * col_stride); }
+  const S& at(int y, int x) const { return *reinterpret_cast<const S*>(base + y * row_stride + x * col_stride); }
 };
 
 struct Job {
   View target;  // the output over the region (holds the source's pixels on entry)
   View window;  // the source pixels the samples read
-  Plane<float> map_x, map_y;  // absolute plate coordinates
-  Plane<uint8_t> edit;  // where the edit writes
+  Plane<float> offset_x, offset_y;  // the field's displacement at each pixel of the region
+  Plane<float> matte;  // how much of it is used (0: the pixel is not edited)
+  int region_x0 = 0, region_y0 = 0;  // the region's top-left, plate pixels
   bool shaded = false;
   Plane<float> gain;  // over [gain_x0, gain_x0 + width) x [gain_y0, ...) of the region
   int gain_x0 = 0, gain_y0 = 0;
@@ -236,6 +239,13 @@ void shade(typename P::Storage* out, float g) {
   for (int c = 0; c < colour; ++c) out[c] = P::store(P::load(out[c]) * g);
 }
 
+// Where the pixel (i, j) of the region samples the source: the pixel plus the matte times the field's
+// displacement (the edit fades out with the matte; a soft edge, never a cross-fade of two images).
+inline void sample_position(const Job& job, int i, int j, float m, float* x, float* y) {
+  *x = static_cast<float>(job.region_x0 + j) + m * job.offset_x.at(i, j);
+  *y = static_cast<float>(job.region_y0 + i) + m * job.offset_y.at(i, j);
+}
+
 template <class P, int C>
 int64_t run_rows(const Job& job, int row0, int row1) {
   using S = typename P::Storage;
@@ -245,9 +255,11 @@ int64_t run_rows(const Job& job, int row0, int row1) {
     const int gi = i - job.gain_y0;
     const bool gain_row = job.shaded && gi >= 0 && gi < job.gain.height;
     for (int j = 0; j < job.target.width; ++j) {
-      if (!job.edit.at(i, j)) continue;
+      const float m = job.matte.at(i, j);
+      if (!(m > 0.0f)) continue;
       S* out = job.target.pixel<S>(i, j);
-      const float x = job.map_x.at(i, j), y = job.map_y.at(i, j);
+      float x, y;
+      sample_position(job, i, j, m, &x, &y);
       bool clean = (x - x == 0.0f) && (y - y == 0.0f);
       if constexpr (P::floating) clean = clean && finite(load_pixel<P, C>(out));
       if (clean) {
@@ -384,9 +396,9 @@ Plane<S> plane(const py::buffer_info& info, const char* name, int height, int wi
   return p;
 }
 
-int64_t resample(py::array target, py::array window, int window_x0, int window_y0,
-                 py::array map_x, py::array map_y, py::array edit, py::object gain,
-                 int gain_x0, int gain_y0, int threads) {
+int64_t resample(py::array target, py::array window, int window_x0, int window_y0, py::array offset_x,
+                 py::array offset_y, py::array matte, int region_x0, int region_y0, py::object gain, int gain_x0,
+                 int gain_y0, int threads) {
   if (!target.writeable()) throw py::value_error("target must be writable");
   if (target.dtype().kind() != window.dtype().kind() || target.dtype().itemsize() != window.dtype().itemsize())
     throw py::value_error("target and window must have one dtype, got " + std::string(py::str(target.dtype())) +
@@ -400,15 +412,16 @@ int64_t resample(py::array target, py::array window, int window_x0, int window_y
   if (job.window.height < 1 || job.window.width < 1) throw py::value_error("the window is empty");
   job.window_x0 = window_x0;
   job.window_y0 = window_y0;
+  job.region_x0 = region_x0;
+  job.region_y0 = region_y0;
   const int h = job.target.height, w = job.target.width;
-  if (!is_dtype(map_x.dtype(), 'f', 4) || !is_dtype(map_y.dtype(), 'f', 4))
-    throw py::value_error("map_x and map_y must be float32");
-  const py::buffer_info mx = map_x.request(), my = map_y.request(), e = edit.request();
-  job.map_x = plane<float>(mx, "map_x", h, w);
-  job.map_y = plane<float>(my, "map_y", h, w);
-  if (e.itemsize != 1 || (edit.dtype().kind() != 'b' && edit.dtype().kind() != 'u'))
-    throw py::value_error("edit must be bool or uint8");
-  job.edit = plane<uint8_t>(e, "edit", h, w);
+  for (const py::array* a : {&offset_x, &offset_y, &matte}) {
+    if (!is_dtype(a->dtype(), 'f', 4)) throw py::value_error("the offsets and the matte must be float32");
+  }
+  const py::buffer_info ox = offset_x.request(), oy = offset_y.request(), m = matte.request();
+  job.offset_x = plane<float>(ox, "offset_x", h, w);
+  job.offset_y = plane<float>(oy, "offset_y", h, w);
+  job.matte = plane<float>(m, "matte", h, w);
   py::buffer_info g_info;
   if (!gain.is_none()) {
     py::array g = py::array::ensure(gain);
@@ -434,46 +447,69 @@ int64_t resample(py::array target, py::array window, int window_x0, int window_y
   return kernel(job, std::max(1, threads));
 }
 
-// offset = pixel + matte * offset in place, the pixel being the plate coordinates of each pixel of a region
-// starting at (x0, y0): the displacement faded out by the matte, as sample coordinates. Returns their bounds
-// (low x, low y, high x, high y); NaN bounds if a value is NaN.
-py::tuple place_samples(py::array offset_x, py::array offset_y, py::array matte, int x0, int y0, int threads) {
+// The bounds (low x, low y, high x, high y) of where the edited pixels of a region (top-left at plate pixel
+// (x0, y0)) sample the source (sample_position); NaN bounds if one of them is NaN. Reads, writes nothing.
+py::tuple sample_bounds(py::array offset_x, py::array offset_y, py::array matte, int x0, int y0, int threads) {
   for (const py::array* a : {&offset_x, &offset_y, &matte}) {
     if (!is_dtype(a->dtype(), 'f', 4)) throw py::value_error("the offsets and the matte must be float32");
-    if (!(a->flags() & py::array::c_style)) throw py::value_error("the offsets and the matte must be C-contiguous");
   }
-  if (!offset_x.writeable() || !offset_y.writeable()) throw py::value_error("the offsets must be writable");
-  const py::buffer_info m = matte.request(), bx = offset_x.request(true), by = offset_y.request(true);
+  const py::buffer_info m = matte.request(), ox = offset_x.request(), oy = offset_y.request();
   if (m.ndim != 2) throw py::value_error("matte must be (h, w), got " + shape_text(m));
-  const int h = static_cast<int>(m.shape[0]), w = static_cast<int>(m.shape[1]);
-  plane<float>(bx, "offset_x", h, w);
-  plane<float>(by, "offset_y", h, w);
-  float* const px = static_cast<float*>(bx.ptr);
-  float* const py_ = static_cast<float*>(by.ptr);
-  const float* const pm = static_cast<const float*>(m.ptr);
+  Job job;
+  job.matte = plane<float>(m, "matte", static_cast<int>(m.shape[0]), static_cast<int>(m.shape[1]));
+  job.offset_x = plane<float>(ox, "offset_x", job.matte.height, job.matte.width);
+  job.offset_y = plane<float>(oy, "offset_y", job.matte.height, job.matte.width);
+  job.region_x0 = x0;
+  job.region_y0 = y0;
   const float inf = std::numeric_limits<float>::infinity();
   float low_x = inf, low_y = inf, high_x = -inf, high_y = -inf;
   bool nan = false;
   {
     py::gil_scoped_release released;
     std::mutex fold;
-    parallel_rows(h, threads, [&](int r0, int r1) {
+    parallel_rows(job.matte.height, threads, [&](int r0, int r1) {
       float lx = inf, ly = inf, hx = -inf, hy = -inf;
       bool band_nan = false;
+      // Four pixels at a time where the rows are contiguous (the plan's own arrays), lane by lane the same
+      // arithmetic as sample_position; unedited lanes count as +inf / -inf.
+      typedef int i4 __attribute__((vector_size(16)));
+      const v4 vinf = {inf, inf, inf, inf};
+      v4 vlx = vinf, vly = vinf, vhx = -vinf, vhy = -vinf;
+      i4 vnan = {0, 0, 0, 0};
+      const bool packed = job.matte.col_stride == 4 && job.offset_x.col_stride == 4 && job.offset_y.col_stride == 4;
+      const int width = job.matte.width;
       for (int i = r0; i < r1; ++i) {
-        const float gy = static_cast<float>(y0 + i);
-        float* const rx = px + static_cast<size_t>(i) * w;
-        float* const ry = py_ + static_cast<size_t>(i) * w;
-        const float* const rm = pm + static_cast<size_t>(i) * w;
-        for (int j = 0; j < w; ++j) {
-          const float gx = static_cast<float>(x0 + j);
-          const float bxv = gx + rm[j] * rx[j];  // numpy's order: multiply, then add
-          const float byv = gy + rm[j] * ry[j];
-          rx[j] = bxv;
-          ry[j] = byv;
-          band_nan |= (bxv != bxv) | (byv != byv);
-          lx = std::min(lx, bxv), hx = std::max(hx, bxv), ly = std::min(ly, byv), hy = std::max(hy, byv);
+        int j = 0;
+        if (packed) {
+          const float gy = static_cast<float>(job.region_y0 + i);
+          const v4 vgy = {gy, gy, gy, gy};
+          for (; j + 4 <= width; j += 4) {
+            v4 m, dx, dy;
+            std::memcpy(&m, &job.matte.at(i, j), sizeof m);
+            std::memcpy(&dx, &job.offset_x.at(i, j), sizeof dx);
+            std::memcpy(&dy, &job.offset_y.at(i, j), sizeof dy);
+            const int c = job.region_x0 + j;
+            const v4 gx = {static_cast<float>(c), static_cast<float>(c + 1), static_cast<float>(c + 2),
+                           static_cast<float>(c + 3)};
+            const v4 x = gx + m * dx, y = vgy + m * dy;
+            const i4 edited = m > 0.0f;
+            vnan |= edited & ((x != x) | (y != y));
+            vlx = vmin(vlx, edited ? x : vinf), vhx = vmax(vhx, edited ? x : -vinf);
+            vly = vmin(vly, edited ? y : vinf), vhy = vmax(vhy, edited ? y : -vinf);
+          }
         }
+        for (; j < width; ++j) {
+          const float weight = job.matte.at(i, j);
+          if (!(weight > 0.0f)) continue;
+          float x, y;
+          sample_position(job, i, j, weight, &x, &y);
+          band_nan |= (x != x) | (y != y);
+          lx = std::min(lx, x), hx = std::max(hx, x), ly = std::min(ly, y), hy = std::max(hy, y);
+        }
+      }
+      for (int k = 0; k < 4; ++k) {
+        band_nan |= vnan[k] != 0;
+        lx = std::min(lx, vlx[k]), hx = std::max(hx, vhx[k]), ly = std::min(ly, vly[k]), hy = std::max(hy, vhy[k]);
       }
       std::lock_guard<std::mutex> lock(fold);
       low_x = std::min(low_x, lx), low_y = std::min(low_y, ly), high_x = std::max(high_x, hx);
@@ -492,16 +528,16 @@ py::tuple place_samples(py::array offset_x, py::array offset_y, py::array matte,
 PYBIND11_MODULE(_resample, module) {
   module.doc() = "The engine's per-pixel resampling (cpp/engine/resample.cpp); see emotionedit.render.pixels.";
   module.def("resample", &resample, py::arg("target"), py::arg("window"), py::arg("window_x0"), py::arg("window_y0"),
-             py::arg("map_x"), py::arg("map_y"), py::arg("edit"), py::arg("gain"), py::arg("gain_x0"),
-             py::arg("gain_y0"), py::arg("threads"),
-             "Resample the edited pixels of target (h, w, C) from window, whose top-left is plate pixel "
-             "(window_x0, window_y0), at the absolute plate coordinates map_x, map_y (h, w) float32, where edit "
-             "(h, w) is true; then multiply the colour by gain (float32, its top-left at (gain_x0, gain_y0) of "
-             "target; None: none). Returns the edited pixels left as they were because of NaN or inf.");
-  module.def("place_samples", &place_samples, py::arg("offset_x"), py::arg("offset_y"), py::arg("matte"),
+             py::arg("offset_x"), py::arg("offset_y"), py::arg("matte"), py::arg("region_x0"), py::arg("region_y0"),
+             py::arg("gain"), py::arg("gain_x0"), py::arg("gain_y0"), py::arg("threads"),
+             "Resample target (h, w, C), the output over a region whose top-left is plate pixel (region_x0, "
+             "region_y0), from window, whose top-left is plate pixel (window_x0, window_y0): where matte (h, w) "
+             "is above 0 the pixel samples itself plus matte times (offset_x, offset_y); then multiply the colour "
+             "by gain (float32, its top-left at (gain_x0, gain_y0) of target; None: none). Returns the edited "
+             "pixels left as they were because of NaN or inf.");
+  module.def("sample_bounds", &sample_bounds, py::arg("offset_x"), py::arg("offset_y"), py::arg("matte"),
              py::arg("x0"), py::arg("y0"), py::arg("threads"),
-             "offset = pixel + matte * offset in place, over a region whose top-left is plate pixel (x0, y0); "
-             "returns the results' (low x, low y, high x, high y).");
+             "(low x, low y, high x, high y) of where the edited pixels sample the source (NaN if one is NaN).");
   module.def("half_to_float", py::vectorize(half_to_float), "float16 bits (uint16) to float32, as numpy's astype.");
   module.def("float_to_half", py::vectorize(float_to_half), "float32 to float16 bits (uint16), as numpy's astype.");
 }

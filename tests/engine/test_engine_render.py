@@ -7,6 +7,7 @@ import pytest
 
 from emotionedit.edit import EditParams, Emotion
 from emotionedit.engine import ShotEditor
+from emotionedit.errors import UserError
 from emotionedit.render import Output, detail, face_matte, warp_region
 
 HAPPY = EditParams(emotion=Emotion.HAPPY, intensity=1.0, lip_preservation=1.0)
@@ -95,3 +96,23 @@ def test_frames_without_a_face_pass_through(talking):
         assert np.array_equal(out, frames[3])
     finally:
         analysis.fit.flags[3] &= ~np.uint8(1)
+
+
+def test_a_refused_frame_leaves_the_output_untouched(talking):
+    """Whatever refuses the frame (not analysed, a holdout of another size, pixels of another frame) refuses it
+    before the output is touched."""
+    frames, analysis = talking
+    editor = ShotEditor(analysis)
+    number = analysis.plate.frame_numbers[3]
+    src = frames[3].astype(np.float32) / 255.0
+    refusals = [
+        dict(frame_number=analysis.plate.frame_numbers[-1] + 50),
+        dict(holdout=np.zeros((7, 7), np.float32)),
+        dict(src=frames[30].astype(np.float32) / 255.0),  # another frame's pixels (the plate check)
+    ]
+    for change in refusals:
+        args = dict(src=src, frame_number=number, params=HAPPY) | change
+        dst = np.full_like(src, 7.0)
+        with pytest.raises(UserError):
+            editor.render_into(dst, **args)
+        assert (dst == 7.0).all(), f"the output was written although {sorted(change)} was refused"

@@ -1,6 +1,7 @@
 """The compiled resampling kernel (cpp/engine/resample.cpp) against a numpy transcription of its rule.
 
-The rule: Keys' cubic (a = -0.75) at the sample's exact position, borders replicated, clamped to the 2x2
+The rule: each pixel where the matte is above 0 samples itself plus the matte times the field's displacement;
+Keys' cubic (a = -0.75) at the sample's exact position, borders replicated, clamped to the 2x2
 pixels around the sample, stored in the plate's type, then the colour multiplied by the shading gain; a
 pixel whose footprint or own value holds NaN or inf keeps its value (and is counted). The transcription
 below does the same float32 operations in the same order, so the two agree bit for bit; it is slow and
@@ -42,10 +43,22 @@ def store(values: np.ndarray, dtype) -> np.ndarray:
     return values.astype(dtype)
 
 
+def xs_of(region: Region) -> np.ndarray:
+    return np.arange(region.x0, region.x1, dtype=F)[None, :]
+
+
+def ys_of(region: Region) -> np.ndarray:
+    return np.arange(region.y0, region.y1, dtype=F)[:, None]
+
+
 @np.errstate(invalid="ignore", over="ignore")  # inf * 0 and inf - inf are part of the rule (they make NaN)
-def reference(target, window, origin, map_x, map_y, edit, gain=None, gain_origin=(0, 0)):
+def reference(target, window, origin, plan, gain=None, gain_origin=(0, 0)):
     """The kernel's rule, pixel array by pixel array: (output, skipped)."""
     out = target.copy()
+    region, matte = plan.region, plan.matte
+    edit = matte > 0
+    map_x = xs_of(region) + matte * plan.offset_x
+    map_y = ys_of(region) + matte * plan.offset_y
     ix, tx = split(map_x, origin[0])
     iy, ty = split(map_y, origin[1])
     wx, wy = weights(tx), weights(ty)
@@ -79,14 +92,6 @@ def reference(target, window, origin, map_x, map_y, edit, gain=None, gain_origin
         values = out[..., :colour].astype(F) * g[..., None]
         out[..., :colour][shaded] = store(values, out.dtype)[shaded]
     return out, int((edit & ~clean).sum())
-
-
-def xs_of(region: Region) -> np.ndarray:
-    return np.arange(region.x0, region.x1, dtype=F)[None, :]
-
-
-def ys_of(region: Region) -> np.ndarray:
-    return np.arange(region.y0, region.y1, dtype=F)[:, None]
 
 
 def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
@@ -134,15 +139,14 @@ def test_kernel_follows_its_rule_bit_for_bit(dtype, channels):
         if gain is not None:  # the plan's contract: exactly 1 where nothing is edited
             inside = (slice(gain_origin[1], gain_origin[1] + gain.shape[0]),
                       slice(gain_origin[0], gain_origin[0] + gain.shape[1]))
-            gain = np.where(plan.edit[inside], gain, F(1))
+            gain = np.where(plan.matte[inside] > 0, gain, F(1))
         window = src[plan.window.y0 : plan.window.y1, plan.window.x0 : plan.window.x1]
         target = src[region.y0 : region.y1, region.x0 : region.x1].copy()
-        want, want_skipped = reference(target, window, (plan.window.x0, plan.window.y0), plan.map_x, plan.map_y,
-                                       plan.edit, gain, gain_origin)
+        want, want_skipped = reference(target, window, (plan.window.x0, plan.window.y0), plan, gain, gain_origin)
         for threads in (1, 3):
             got = target.copy()
-            skipped = _resample.resample(got, window, plan.window.x0, plan.window.y0, plan.map_x, plan.map_y,
-                                         plan.edit, gain, *gain_origin, threads)
+            skipped = _resample.resample(got, window, plan.window.x0, plan.window.y0, plan.offset_x, plan.offset_y,
+                                         plan.matte, region.x0, region.y0, gain, *gain_origin, threads)
             assert skipped == want_skipped
             assert same_bits(got, want), f"trial {trial}, {threads} threads"
         if np.dtype(dtype).kind == "f" and trial % 2:
@@ -204,16 +208,16 @@ def test_bad_arguments_are_errors_not_crashes():
     target = np.zeros((8, 8, 4), F)
     window = np.zeros((10, 10, 4), F)
     maps = np.zeros((8, 8), F)
-    edit = np.ones((8, 8), bool)
-    ok = dict(target=target, window=window, window_x0=0, window_y0=0, map_x=maps, map_y=maps, edit=edit, gain=None,
-              gain_x0=0, gain_y0=0, threads=2)
+    matte = np.ones((8, 8), F)
+    ok = dict(target=target, window=window, window_x0=0, window_y0=0, offset_x=maps, offset_y=maps, matte=matte,
+              region_x0=1, region_y0=1, gain=None, gain_x0=0, gain_y0=0, threads=2)
     assert _resample.resample(**ok) == 0
     bad = [dict(target=target.astype(np.float64), window=window.astype(np.float64)),
            dict(window=window.astype(np.float16)),
            dict(target=np.zeros((8, 8, 5), F), window=np.zeros((10, 10, 5), F)),
-           dict(map_x=maps[:4]),
-           dict(map_y=maps.astype(np.float64)),
-           dict(edit=edit.astype(np.float32)),
+           dict(offset_x=maps[:4]),
+           dict(offset_y=maps.astype(np.float64)),
+           dict(matte=matte.astype(bool)),
            dict(gain=np.ones((3, 3), np.float64)),
            dict(target=np.zeros((8, 8), F)),
            dict(window=np.zeros((0, 10, 4), F)),

@@ -261,8 +261,7 @@ def plan_frame(shape: tuple[int, ...], dtype: np.dtype, source: np.ndarray | Non
         gain -= 1.0
         gain *= matte[rect.within(region)]
         gain += 1.0
-    return _WarpPlan(shape, plan_resampling(offset_x, offset_y, matte, region, width, height, overwrite=True),
-                     shading)
+    return _WarpPlan(shape, plan_resampling(offset_x, offset_y, matte, region, width, height), shading)
 
 
 def _product(a: tuple[Region, np.ndarray] | None, b: tuple[Region, np.ndarray] | None

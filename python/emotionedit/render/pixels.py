@@ -36,22 +36,21 @@ except ImportError as exc:  # a source checkout whose C++ was never built
 class Resampling:
     """Where each pixel of ``region`` samples the source: the pixel-free half of :func:`warp_into`.
 
-    region: the output pixels (the maps' rectangle); window: the source pixels the samples reach
-    (the map's bounds plus the cubic's footprint), clipped to the plate.
-    map_x, map_y: (region.height, region.width) float32 absolute plate coordinates, blended toward
-    identity by the matte; edit: (h, w) bool, where matte > 0.
+    region: the output pixels; window: the source pixels the samples reach (their bounds plus the cubic's
+    footprint), clipped to the plate. offset_x, offset_y, matte: (region.height, region.width) float32: the
+    pixel at (x, y) samples (x + matte * offset_x, y + matte * offset_y), and is edited where matte > 0.
     """
 
     region: Region
     window: Region
-    map_x: np.ndarray
-    map_y: np.ndarray
-    edit: np.ndarray
+    offset_x: np.ndarray
+    offset_y: np.ndarray
+    matte: np.ndarray
 
     def cropped(self, part: Region) -> Resampling:
         """The same resampling for ``part`` of the region only (same window: same samples, bit for bit)."""
         inside = part.within(self.region)
-        return Resampling(part, self.window, self.map_x[inside], self.map_y[inside], self.edit[inside])
+        return Resampling(part, self.window, self.offset_x[inside], self.offset_y[inside], self.matte[inside])
 
 
 def threads() -> int:
@@ -60,44 +59,46 @@ def threads() -> int:
 
 
 def plan_resampling(offset_x: np.ndarray, offset_y: np.ndarray, matte: np.ndarray, region: Region, width: int,
-                    height: int, overwrite: bool = False) -> Resampling:
-    """Fade the backward map's displacement out with the matte and find the source window it samples.
+                    height: int) -> Resampling:
+    """The resampling of ``region`` by a backward map faded out with the matte, and the source window it reads.
 
-    offset_x, offset_y: (h, w) float32 over ``region``: its pixel (x, y) samples (x + dx, y + dy) where the
-    matte is 1; matte: (h, w) float32. width, height: the plate's size in pixels. overwrite: the sample
-    coordinates may be written over the offsets (the caller's own, not used after). Reads no pixels.
+    offset_x, offset_y: (h, w) over ``region``: its pixel (x, y) samples (x + dx, y + dy) where the matte is
+    1, (x + matte * dx, ...) where it is between 0 and 1; matte: (h, w) in [0, 1]. width, height: the
+    plate's size in pixels. Reads no pixels; keeps the arrays (float32 ones without a copy).
     """
-    # A soft edge, never a cross-fade of two images: pixel + matte * offset, with its bounds.
-    coords = []
-    for values in (offset_x, offset_y):
-        own = overwrite and values.dtype == np.float32 and values.flags.c_contiguous and values.flags.writeable
-        coords.append(values if own else np.array(values, dtype=np.float32, order="C"))
-    matte = np.ascontiguousarray(matte, dtype=np.float32)
-    low_x, low_y, high_x, high_y = _resample.place_samples(coords[0], coords[1], matte, region.x0, region.y0,
+    offset_x, offset_y, matte = (np.asarray(a, dtype=np.float32) for a in (offset_x, offset_y, matte))
+    low_x, low_y, high_x, high_y = _resample.sample_bounds(offset_x, offset_y, matte, region.x0, region.y0,
                                                            threads())
-    if not all(math.isfinite(v) for v in (low_x, low_y, high_x, high_y)):
-        raise ValueError("the backward map holds NaN or inf")
+    if math.isnan(low_x):
+        raise ValueError("the backward map holds NaN")
+    if low_x > high_x:  # nothing edited: any window will do
+        low_x, low_y, high_x, high_y = region.x0, region.y0, region.x0, region.y0
     # Sample from a window just big enough for the map: the cubic reads floor - 1 .. floor + 2.
-    wx0 = max(0, math.floor(low_x) - 1)
-    wy0 = max(0, math.floor(low_y) - 1)
-    wx1 = min(width, math.floor(high_x) + 3)
-    wy1 = min(height, math.floor(high_y) + 3)
+    wx0 = max(0, _floor(low_x) - 1)
+    wy0 = max(0, _floor(low_y) - 1)
+    wx1 = min(width, _floor(high_x) + 3)
+    wy1 = min(height, _floor(high_y) + 3)
     # A map entirely off the plate still samples its border pixels (replicated): keep the window non-empty.
     wx0, wy0 = min(wx0, width - 1), min(wy0, height - 1)
     wx1, wy1 = max(wx1, wx0 + 1), max(wy1, wy0 + 1)
-    return Resampling(region, Region(wx0, wy0, wx1, wy1), coords[0], coords[1], matte > 0)
+    return Resampling(region, Region(wx0, wy0, wx1, wy1), offset_x, offset_y, matte)
+
+
+def _floor(value: float) -> int:
+    """floor, for the bounds of sample positions (inf: far past any plate)."""
+    return math.floor(min(max(value, -1e9), 1e9))
 
 
 def resample_into(target: np.ndarray, window: np.ndarray, plan: Resampling,
                   shading: tuple[Region, np.ndarray] | None = None) -> int:
-    """The pixel half of :func:`warp_into`: write the warped face into ``target`` where ``plan.edit``.
+    """The pixel half of :func:`warp_into`: write the warped face into ``target`` where ``plan.matte > 0``.
 
     target: (h, w, C) the output over ``plan.region``, holding the source's pixels there on entry
     (it may be the source itself). window: (h', w', C) the source over ``plan.window``, same dtype
     (it may overlap ``target``: it is read before ``target`` is written).
     shading: (rect, gain) multiplied into the colour channels of the written pixels
     (:func:`.detail.shade_into`'s rule): a rectangle of plate pixels inside the region and its (h, w)
-    float32 linear-light gain, which must be exactly 1 wherever ``plan.edit`` is False. None: none.
+    float32 linear-light gain, which must be exactly 1 wherever the matte is 0. None: none.
     Returns the number of pixels left unedited because they or their footprint held NaN or inf.
     """
     if np.may_share_memory(target, window):
@@ -108,8 +109,8 @@ def resample_into(target: np.ndarray, window: np.ndarray, plan: Resampling,
         gx0, gy0 = rect.x0 - plan.region.x0, rect.y0 - plan.region.y0
         if target.dtype.kind == "u":  # display-encoded plates: the gain in their encoding
             gain = np.power(gain, np.float32(1.0 / DISPLAY_GAMMA))
-    return _resample.resample(target, _channels_adjacent(window), plan.window.x0, plan.window.y0, plan.map_x,
-                              plan.map_y, plan.edit, gain, gx0, gy0, threads())
+    return _resample.resample(target, _channels_adjacent(window), plan.window.x0, plan.window.y0, plan.offset_x,
+                              plan.offset_y, plan.matte, plan.region.x0, plan.region.y0, gain, gx0, gy0, threads())
 
 
 def _channels_adjacent(pixels: np.ndarray) -> np.ndarray:
@@ -132,7 +133,7 @@ def warp_into(dst: np.ndarray, src: np.ndarray, map_x: np.ndarray, map_y: np.nda
     height, width = src.shape[:2]
     offset_x = map_x - np.arange(region.x0, region.x1, dtype=np.float32)[None, :]
     offset_y = map_y - np.arange(region.y0, region.y1, dtype=np.float32)[:, None]
-    plan = plan_resampling(offset_x, offset_y, matte, region, width, height, overwrite=True)
+    plan = plan_resampling(offset_x, offset_y, matte, region, width, height)
     target = dst[region.y0 : region.y1, region.x0 : region.x1]
     window = src[plan.window.y0 : plan.window.y1, plan.window.x0 : plan.window.x1]
     if dst is not src:
