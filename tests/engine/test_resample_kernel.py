@@ -127,9 +127,22 @@ def random_case(rng, dtype, channels: int, trial: int):
     return src, region, map_x, map_y, matte, gain
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+# Half floats through the CPU's F16C conversions where it has them, and through the portable kernel.
+KERNELS = [(np.uint8, "auto"), (np.uint16, "auto"), (np.float16, "auto"), (np.float16, "portable"),
+           (np.float32, "auto")]
+
+
+@pytest.mark.parametrize(("dtype", "kernel"), KERNELS, ids=lambda v: v if isinstance(v, str) else np.dtype(v).name)
 @pytest.mark.parametrize("channels", [1, 3, 4])
-def test_kernel_follows_its_rule_bit_for_bit(dtype, channels):
+def test_kernel_follows_its_rule_bit_for_bit(dtype, kernel, channels):
+    _resample.use_portable_half(kernel == "portable")
+    try:
+        _check_kernel(dtype, channels)
+    finally:
+        _resample.use_portable_half(False)
+
+
+def _check_kernel(dtype, channels):
     rng = np.random.default_rng(channels * 10 + DTYPES.index(dtype))
     for trial in range(6):
         src, region, map_x, map_y, matte, gain = random_case(rng, dtype, channels, trial)

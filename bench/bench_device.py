@@ -1,0 +1,120 @@
+"""The pixel step on a torch device (render/device.py) against the CPU kernel and the copy floor.
+
+Usage: python bench/bench_device.py [--frames N] [--device cuda|cpu] [--out docs/results/bench_device.json]
+
+franck's talking segment as RGBA plates of 1920x1080 and 3840x2160, half and float (bench_engine's plates),
+one analysis per size. Per frame, in ms, each the fastest of REPEATS timings, medians over the frames:
+  plan            ShotEditor.plan_frame (CPU, reads no pixels; the same for every pixel path)
+  cpu_apply       the plan's pixel step on the CPU (the compiled kernel), frames in host memory
+  device_apply    render_on_device with device-resident frames (the zero-copy OFX case), synchronised
+  device_host     the same with frames in host memory: upload, render, download
+  device_copy     a plain device-to-device copy of the frame (the floor), and device_apply / device_copy
+The device's name is recorded with the figures. Without CUDA it runs on torch's CPU device (a smoke run:
+the CPU path is the kernel).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bench_engine import plate, read_frames
+from emotionedit.analysis import Analysis, PlateInfo
+from emotionedit.edit import EditParams, Emotion
+from emotionedit.engine import ShotEditor, to_tracking_rgb
+from emotionedit.fit import fit_shot
+from emotionedit.render.device import render_on_device
+from emotionedit.track import MediaPipeFaceMesh, TrackerOptions, track_frames
+
+SIZES = {"1080p": (1920, 1080), "4K": (3840, 2160)}
+REPEATS = 5
+HAPPY = EditParams(emotion=Emotion.HAPPY, intensity=1.0, lip_preservation=1.0)
+
+
+def timed(fn, sync) -> float:
+    best = float("inf")
+    for _ in range(REPEATS):
+        sync()
+        start = time.perf_counter()
+        fn()
+        sync()
+        best = min(best, (time.perf_counter() - start) * 1000.0)
+    return best
+
+
+def editor_for(plates: list[np.ndarray]) -> ShotEditor:
+    height, width = plates[0].shape[:2]
+    options = TrackerOptions()
+    tracker = MediaPipeFaceMesh(max_track_height=options.max_track_height)
+    views = [to_tracking_rgb(p, options.max_track_height) for p in plates]
+    track = track_frames(views, tracker, options)
+    track.landmarks *= np.float32(height / views[0].shape[0])
+    info = PlateInfo("bench", width, height, list(range(len(plates))), 24.0)
+    return ShotEditor(Analysis(plate=info, track=track, fit=fit_shot(track.landmarks, track.found),
+                               tracker=tracker.name))
+
+
+def bench_case(editor: ShotEditor, plates: list[np.ndarray], dtype, device: str) -> dict:
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    stages = {k: [] for k in ("plan", "cpu_apply", "device_apply", "device_host", "device_copy")}
+    for i, frame in enumerate(plates):
+        src = frame.astype(dtype)
+        out = np.empty_like(src)
+        plan = editor.plan_frame(src.shape, src.dtype, i, HAPPY)
+        stages["plan"].append(timed(lambda: editor.plan_frame(src.shape, src.dtype, i, HAPPY), sync))  # noqa: B023
+        stages["cpu_apply"].append(timed(lambda: plan.render_into(out, src), sync))  # noqa: B023
+        on_device = torch.from_numpy(src).to(device)
+        result = torch.empty_like(on_device)
+        stages["device_apply"].append(timed(lambda: render_on_device(plan, result, on_device), sync))  # noqa: B023
+
+        def host_frames():
+            there = torch.from_numpy(src).to(device)  # noqa: B023
+            back = torch.empty_like(there)
+            render_on_device(plan, back, there)  # noqa: B023
+            back.cpu().numpy()
+
+        stages["device_host"].append(timed(host_frames, sync))
+        stages["device_copy"].append(timed(lambda: result.copy_(on_device), sync))  # noqa: B023
+        # The device's pixels are the CPU's (bit for bit on the CPU; on a GPU see tests/engine/test_device_render.py).
+        if i == 0:
+            render_on_device(plan, result, on_device)
+            diff = np.abs(result.cpu().numpy().astype(np.float64) - out.astype(np.float64))
+            stages.setdefault("max_abs_diff_vs_cpu", []).append(float(np.nanmax(diff)))
+    med = {k: round(float(np.median(v)), 3) for k, v in stages.items()}
+    med["device_apply_vs_copy"] = round(med["device_apply"] / med["device_copy"], 2)
+    med["device_fps"] = round(1000.0 / med["device_apply"], 1)
+    return med
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--frames", type=int, default=8)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "docs/results/bench_device.json"))
+    args = parser.parse_args()
+    name = torch.cuda.get_device_name() if args.device == "cuda" else f"torch CPU ({os.cpu_count()} cores)"
+    report = {"command": f"python bench/bench_device.py --frames {args.frames} --device {args.device}",
+              "device": name, "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+              "torch": torch.__version__, "repeats_per_frame": REPEATS, "ms_per_frame": {}}
+    frames = read_frames(args.frames)
+    for size_name, size in SIZES.items():
+        plates = [plate(f, size) for f in frames]
+        editor = editor_for(plates)
+        for dtype in (np.float16, np.float32):
+            key = f"{size_name} {np.dtype(dtype).name} RGBA"
+            report["ms_per_frame"][key] = bench_case(editor, plates, dtype, args.device)
+            print(key, json.dumps(report["ms_per_frame"][key]), flush=True)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=1))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

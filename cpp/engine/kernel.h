@@ -1,0 +1,389 @@
+// The engine's per-pixel resampling rule and its row loop, shared by the module (resample.cpp) and the
+// half-float kernel built for CPUs with F16C (resample_f16c.cpp). See resample.cpp for the rule.
+//
+// Included by two translation units compiled with different instruction sets: everything with code is in
+// an anonymous namespace (each unit keeps its own, nothing is merged at link time); only plain data is
+// shared, in emotionedit_kernel.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+namespace emotionedit_kernel {
+
+// An (h, w, C) image: rows and pixels at any byte stride (rows may run bottom-up), channels adjacent.
+struct View {
+  char* base = nullptr;
+  ptrdiff_t row_stride = 0;
+  ptrdiff_t pixel_stride = 0;
+  int height = 0;
+  int width = 0;
+  int channels = 0;
+};
+
+// An (h, w) float32 or uint8 plane.
+template <class S>
+struct Plane {
+  const char* base = nullptr;
+  ptrdiff_t row_stride = 0;
+  ptrdiff_t col_stride = 0;
+  int height = 0;
+  int width = 0;
+};
+
+struct Job {
+  View target;  // the output over the region (holds the source's pixels on entry)
+  View window;  // the source pixels the samples read
+  Plane<float> offset_x, offset_y;  // the field's displacement at each pixel of the region
+  Plane<float> matte;  // how much of it is used (0: the pixel is not edited)
+  int region_x0 = 0, region_y0 = 0;  // the region's top-left, plate pixels
+  bool shaded = false;
+  Plane<float> gain;  // over [gain_x0, gain_x0 + width) x [gain_y0, ...) of the region
+  int gain_x0 = 0, gain_y0 = 0;
+  int window_x0 = 0, window_y0 = 0;  // the window's top-left, plate pixels
+};
+
+// The kernel for half-float plates using the CPU's F16C conversions (resample_f16c.cpp; only called where
+// the CPU has them).
+int64_t resample_half_f16c(const Job& job, int threads);
+
+}  // namespace emotionedit_kernel
+
+namespace {
+
+using namespace emotionedit_kernel;
+
+// ---- float16 <-> float32, as numpy's astype (round to nearest even, subnormals, inf and NaN kept) ----
+
+float half_to_float(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  const uint32_t exponent = (h >> 10) & 0x1fu;
+  uint32_t mantissa = h & 0x3ffu;
+  uint32_t bits;
+  if (exponent == 0x1fu) {
+    bits = sign | 0x7f800000u | (mantissa << 13);  // inf, NaN (payload kept)
+  } else if (exponent != 0) {
+    bits = sign | ((exponent + 112u) << 23) | (mantissa << 13);
+  } else if (mantissa == 0) {
+    bits = sign;  // +-0
+  } else {  // subnormal: normalise
+    int shift = 0;
+    while (!(mantissa & 0x400u)) {
+      mantissa <<= 1;
+      ++shift;
+    }
+    bits = sign | (static_cast<uint32_t>(113 - shift) << 23) | ((mantissa & 0x3ffu) << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+uint16_t float_to_half(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof bits);
+  const uint16_t sign = static_cast<uint16_t>((bits >> 16) & 0x8000u);
+  const uint32_t magnitude = bits & 0x7fffffffu;
+  if (magnitude >= 0x7f800000u) {  // inf or NaN (a NaN stays a quiet NaN)
+    return static_cast<uint16_t>(sign | 0x7c00u | (magnitude > 0x7f800000u ? 0x200u | ((magnitude >> 13) & 0x3ffu) : 0u));
+  }
+  if (magnitude >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // rounds past 65504: inf
+  if (magnitude < 0x38800000u) {  // below the smallest normal half: a subnormal or zero
+    if (magnitude < 0x33000000u) return sign;  // under half the smallest subnormal (ties to even: 0)
+    const uint32_t exponent = magnitude >> 23;
+    const uint32_t mantissa = (magnitude & 0x7fffffu) | 0x800000u;
+    const uint32_t shift = 126u - exponent;  // 14 + (113 - exponent) - 1 ... the half's 2^-24 unit
+    const uint32_t value = mantissa >> shift;
+    const uint32_t rest = mantissa & ((1u << shift) - 1u);
+    const uint32_t halfway = 1u << (shift - 1u);
+    const uint32_t rounded = value + ((rest > halfway || (rest == halfway && (value & 1u))) ? 1u : 0u);
+    return static_cast<uint16_t>(sign | rounded);
+  }
+  // Normal: rebias the exponent, round the 13 dropped mantissa bits to nearest even (a carry may
+  // step the exponent up, which is the right result).
+  const uint32_t rebased = magnitude - 0x38000000u;
+  const uint32_t value = rebased >> 13;
+  const uint32_t rest = rebased & 0x1fffu;
+  const uint32_t rounded = value + ((rest > 0x1000u || (rest == 0x1000u && (value & 1u))) ? 1u : 0u);
+  return static_cast<uint16_t>(sign | rounded);
+}
+
+// ---- the plate's sample types ----
+
+struct U8 {
+  using Storage = uint8_t;
+  static constexpr bool floating = false;
+  static float load(Storage v) { return static_cast<float>(v); }
+  static Storage store(float v) {  // round half to even, then saturate (as cv2's saturate_cast and np.rint)
+    const float r = std::nearbyint(v);
+    return static_cast<Storage>(r <= 0.0f ? 0.0f : (r >= 255.0f ? 255.0f : r));
+  }
+};
+
+struct U16 {
+  using Storage = uint16_t;
+  static constexpr bool floating = false;
+  static float load(Storage v) { return static_cast<float>(v); }
+  static Storage store(float v) {
+    const float r = std::nearbyint(v);
+    return static_cast<Storage>(r <= 0.0f ? 0.0f : (r >= 65535.0f ? 65535.0f : r));
+  }
+};
+
+struct F16;  // below, once the vector type is known
+
+struct F32 {
+  using Storage = float;
+  static constexpr bool floating = true;
+  static float load(Storage v) { return v; }
+  static Storage store(float v) { return v; }
+};
+
+template <class S>
+inline S* pixel(const View& view, int y, int x) {
+  return reinterpret_cast<S*>(view.base + y * view.row_stride + x * view.pixel_stride);
+}
+
+template <class S>
+inline const S& at(const Plane<S>& plane, int y, int x) {
+  return *reinterpret_cast<const S*>(plane.base + y * plane.row_stride + x * plane.col_stride);
+}
+
+constexpr float kA = -0.75f;
+
+// A pixel's channels in the lanes of one SSE register (unused lanes 0): the 16 taps of a sample cost 16
+// vector multiply-adds, for every channel count. Lane arithmetic is the scalar IEEE float32 operation.
+typedef float v4 __attribute__((vector_size(16)));
+
+// Four halves to floats at once, exactly as half_to_float, with integer operations (and one exact int to
+// float conversion for subnormal halves: scaling them as float denormals took microcode assists, and the
+// dark parts of a linear plate are full of them): normal halves rebias their exponent, subnormals are their
+// mantissa times 2^-24, inf and NaN get the float's all-ones exponent.
+inline v4 halves_to_floats(const uint16_t* p, int count) {
+  typedef uint16_t h4 __attribute__((vector_size(8)));
+  typedef uint32_t u4 __attribute__((vector_size(16)));
+  h4 h = {0, 0, 0, 0};
+  std::memcpy(&h, p, sizeof(uint16_t) * count);
+  const u4 w = __builtin_convertvector(h, u4);
+  const u4 em = (w & 0x7fffu) << 13;
+  const u4 exponent = w & 0x7c00u;
+  const v4 tiny = __builtin_convertvector(w & 0x3ffu, v4) * 0x1p-24f;  // exact: a normal float
+  u4 tiny_bits;
+  std::memcpy(&tiny_bits, &tiny, sizeof tiny_bits);
+  const u4 subnormal = (u4)(exponent == 0u);
+  const u4 special = (u4)(exponent == 0x7c00u);
+  u4 bits = em + (112u << 23);
+  bits = (bits & ~subnormal) | (tiny_bits & subnormal);
+  bits = (bits & ~special) | ((em | 0x7f800000u) & special);
+  bits |= (w & 0x8000u) << 16;
+  v4 v;
+  std::memcpy(&v, &bits, sizeof v);
+  return v;
+}
+
+// Half floats in software (CPUs without F16C): four loaded at once, stored one by one.
+struct F16 {
+  using Storage = uint16_t;
+  static constexpr bool floating = true;
+  static constexpr bool vector_io = true;
+  static float load(Storage v) { return half_to_float(v); }
+  static Storage store(float v) { return float_to_half(v); }
+  static v4 load_vector(const Storage* p, int count) { return halves_to_floats(p, count); }
+  static void store_vector(Storage* p, v4 v, int count) {
+    for (int c = 0; c < count; ++c) p[c] = float_to_half(v[c]);
+  }
+};
+
+template <class P, class = void>
+struct has_vector_io : std::false_type {};
+template <class P>
+struct has_vector_io<P, std::enable_if_t<P::vector_io>> : std::true_type {};
+
+template <class P, int C>
+inline v4 load_pixel(const typename P::Storage* p) {
+  if constexpr (std::is_same_v<P, F32> && C == 4) {
+    v4 v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+  } else if constexpr (has_vector_io<P>::value) {
+    return P::load_vector(p, C);
+  } else {
+    v4 v = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int c = 0; c < C; ++c) v[c] = P::load(p[c]);
+    return v;
+  }
+}
+
+template <class P, int C>
+inline void store_pixel(typename P::Storage* p, v4 v) {
+  if constexpr (std::is_same_v<P, F32> && C == 4) {
+    std::memcpy(p, &v, sizeof v);
+  } else if constexpr (has_vector_io<P>::value) {
+    P::store_vector(p, v, C);
+  } else {
+    for (int c = 0; c < C; ++c) p[c] = P::store(v[c]);
+  }
+}
+
+inline v4 vmin(v4 a, v4 b) { return a < b ? a : b; }
+inline v4 vmax(v4 a, v4 b) { return a > b ? a : b; }
+
+// Whether every lane is finite (x - x is 0 for finite x, NaN for inf and NaN).
+inline bool finite(v4 v) {
+  typedef int i4 __attribute__((vector_size(16)));
+  const i4 zero = (v - v) == 0.0f;  // -1 where finite
+  return (zero[0] & zero[1] & zero[2] & zero[3]) != 0;
+}
+
+// Keys' cubic weights for the four taps at floor - 1 .. floor + 2, for the fraction t in [0, 1) of each lane
+// (x and y of a sample side by side: one set of vector operations for both axes).
+inline void cubic_weights(v4 t, v4 w[4]) {
+  const v4 t1 = t + 1.0f;
+  const v4 u = 1.0f - t;
+  w[0] = ((kA * t1 - 5.0f * kA) * t1 + 8.0f * kA) * t1 - 4.0f * kA;
+  w[1] = ((kA + 2.0f) * t - (kA + 3.0f)) * t * t + 1.0f;
+  w[2] = ((kA + 2.0f) * u - (kA + 3.0f)) * u * u + 1.0f;
+  w[3] = 1.0f - w[0] - w[1] - w[2];
+}
+
+// floor(c) as an int and the fraction c - floor(c); far-off coordinates are limited first (their taps
+// are the border's anyway). An integer conversion, not floorf: no library call without SSE4.1.
+inline int split_coordinate(float c, float* fraction) {
+  const float limited = std::min(std::max(c, -1.0e7f), 1.0e7f);
+  int whole = static_cast<int>(limited);  // truncates toward 0
+  if (static_cast<float>(whole) > limited) --whole;
+  *fraction = limited - static_cast<float>(whole);
+  return whole;
+}
+
+inline int clamp_index(int i, int size) { return i < 0 ? 0 : (i >= size ? size - 1 : i); }
+
+template <class P, int C>
+void shade(typename P::Storage* out, float g) {
+  constexpr int colour = C < 3 ? C : 3;
+  for (int c = 0; c < colour; ++c) out[c] = P::store(P::load(out[c]) * g);
+}
+
+// Where the pixel (i, j) of the region samples the source: the pixel plus the matte times the field's
+// displacement (the edit fades out with the matte; a soft edge, never a cross-fade of two images).
+inline void sample_position(const Job& job, int i, int j, float m, float* x, float* y) {
+  *x = static_cast<float>(job.region_x0 + j) + m * at(job.offset_x, i, j);
+  *y = static_cast<float>(job.region_y0 + i) + m * at(job.offset_y, i, j);
+}
+
+template <class P, int C>
+int64_t run_rows(const Job& job, int row0, int row1) {
+  using S = typename P::Storage;
+  const View& win = job.window;
+  int64_t skipped = 0;
+  for (int i = row0; i < row1; ++i) {
+    const int gi = i - job.gain_y0;
+    const bool gain_row = job.shaded && gi >= 0 && gi < job.gain.height;
+    for (int j = 0; j < job.target.width; ++j) {
+      const float m = at(job.matte, i, j);
+      if (!(m > 0.0f)) continue;
+      S* out = pixel<S>(job.target, i, j);
+      float x, y;
+      sample_position(job, i, j, m, &x, &y);
+      bool clean = (x - x == 0.0f) && (y - y == 0.0f);
+      if constexpr (P::floating) clean = clean && finite(load_pixel<P, C>(out));
+      if (clean) {
+        float tx, ty;
+        const int ix = split_coordinate(x, &tx) - job.window_x0;
+        const int iy = split_coordinate(y, &ty) - job.window_y0;
+        v4 w[4];
+        cubic_weights(v4{tx, ty, 0.0f, 0.0f}, w);
+        // The footprint's rows and the byte offsets of its columns, replicating the window's border.
+        const char* rows_at[4];
+        ptrdiff_t cols_at[4];
+        if (ix >= 1 && ix + 2 < win.width && iy >= 1 && iy + 2 < win.height) {
+          const char* first = win.base + (iy - 1) * win.row_stride;
+          for (int k = 0; k < 4; ++k) {
+            rows_at[k] = first + k * win.row_stride;
+            cols_at[k] = (ix - 1 + k) * win.pixel_stride;
+          }
+        } else {
+          for (int k = 0; k < 4; ++k) {
+            rows_at[k] = win.base + clamp_index(iy - 1 + k, win.height) * win.row_stride;
+            cols_at[k] = clamp_index(ix - 1 + k, win.width) * win.pixel_stride;
+          }
+        }
+        v4 rows[4], low, high;
+        for (int r = 0; r < 4; ++r) {
+          const char* row = rows_at[r];
+          const v4 p0 = load_pixel<P, C>(reinterpret_cast<const S*>(row + cols_at[0]));
+          const v4 p1 = load_pixel<P, C>(reinterpret_cast<const S*>(row + cols_at[1]));
+          const v4 p2 = load_pixel<P, C>(reinterpret_cast<const S*>(row + cols_at[2]));
+          const v4 p3 = load_pixel<P, C>(reinterpret_cast<const S*>(row + cols_at[3]));
+          rows[r] = ((w[0][0] * p0 + w[1][0] * p1) + w[2][0] * p2) + w[3][0] * p3;
+          if (r == 1) {
+            low = vmin(p1, p2);
+            high = vmax(p1, p2);
+          } else if (r == 2) {
+            low = vmin(low, vmin(p1, p2));
+            high = vmax(high, vmax(p1, p2));
+          }
+        }
+        const v4 value = ((w[0][1] * rows[0] + w[1][1] * rows[1]) + w[2][1] * rows[2]) + w[3][1] * rows[3];
+        // Every sample weighs all 16 pixels (0 * inf is NaN): a finite sum means a finite footprint.
+        clean = finite(value);
+        if (clean) store_pixel<P, C>(out, vmin(vmax(value, low), high));
+      }
+      if (!clean) ++skipped;
+      if (gain_row) {
+        const int gj = j - job.gain_x0;
+        if (gj >= 0 && gj < job.gain.width) {
+          const float g = at(job.gain, gi, gj);
+          if (g != 1.0f) shade<P, C>(out, g);
+        }
+      }
+    }
+  }
+  return skipped;
+}
+
+// Bands of rows handed out to ``threads`` workers (the face matte is a blob: many small bands balance it).
+template <class Fn>
+void parallel_rows(int height, int threads, Fn&& fn) {
+  const int band = 16;
+  const int bands = (height + band - 1) / band;
+  threads = std::max(1, std::min(threads, bands));
+  std::atomic<int> next{0};
+  auto worker = [&]() {
+    for (int b = next++; b < bands; b = next++) fn(b * band, std::min(height, (b + 1) * band));
+  };
+  std::vector<std::thread> pool;
+  pool.reserve(threads - 1);
+  for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+}
+
+template <class P, int C>
+int64_t run(const Job& job, int threads) {
+  std::atomic<int64_t> skipped{0};
+  parallel_rows(job.target.height, threads, [&](int r0, int r1) { skipped += run_rows<P, C>(job, r0, r1); });
+  return skipped;
+}
+
+template <class P>
+int64_t dispatch_channels(const Job& job, int threads) {
+  switch (job.target.channels) {
+    case 1: return run<P, 1>(job, threads);
+    case 2: return run<P, 2>(job, threads);
+    case 3: return run<P, 3>(job, threads);
+    case 4: return run<P, 4>(job, threads);
+    default: throw std::invalid_argument("plates have 1 to 4 channels, got " + std::to_string(job.target.channels));
+  }
+}
+
+}  // namespace

@@ -1,0 +1,117 @@
+"""The pixel step on a torch device (render/device.py) gives the compiled kernel's pixels.
+
+The same code runs on the CPU here (every commit) and on CUDA where a GPU is present (the tests marked
+``gpu``): on the CPU it must match the kernel bit for bit, on real footage and on synthetic plates with NaN,
+inf, far samples and shading.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from test_resample_kernel import DTYPES, random_case, same_bits, xs_of, ys_of
+
+from emotionedit.edit import EditParams, Emotion
+from emotionedit.engine import ShotEditor
+from emotionedit.render import Output, Region, _resample
+from emotionedit.render.device import render_on_device, resample_on_device, torch_dtype
+from emotionedit.render.pixels import plan_resampling
+
+EDITS = [EditParams(emotion=Emotion.HAPPY, intensity=1.0, lip_preservation=1.0),
+         EditParams(emotion=Emotion.SAD, intensity=1.4, lip_preservation=0.3)]
+
+
+def same_pixels(a: np.ndarray, b: np.ndarray) -> bool:
+    """Bit for bit, except that two NaNs are the same pixel value whatever their payloads."""
+    if a.dtype.kind != "f":
+        return same_bits(a, b)
+    nan_a, nan_b = np.isnan(a), np.isnan(b)
+    return np.array_equal(nan_a, nan_b) and same_bits(np.where(nan_a, 0, a), np.where(nan_b, 0, b))
+
+
+def plate(frame: np.ndarray, dtype, channels: int) -> np.ndarray:
+    x = frame.astype(np.float32) / 255.0
+    if channels == 4:
+        x = np.concatenate([x, np.ones(x.shape[:2] + (1,), np.float32)], axis=2)
+    if np.dtype(dtype).kind == "u":
+        return np.round(x * np.iinfo(dtype).max).astype(dtype)
+    return (x**2.2 * 4.0 - 0.1).astype(dtype)  # scene-linear, past [0, 1]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_device_resampling_is_the_kernels(dtype, channels):
+    rng = np.random.default_rng(100 + channels * 10 + DTYPES.index(dtype))
+    for trial in range(6):
+        src, region, map_x, map_y, matte, gain = random_case(rng, dtype, channels, trial)
+        height, width = src.shape[:2]
+        plan = plan_resampling(map_x - xs_of(region), map_y - ys_of(region), matte, region, width, height)
+        shading = None
+        if gain is not None:
+            gain = np.where(plan.matte[: gain.shape[0], : gain.shape[1]] > 0, gain, np.float32(1))
+            shading = (Region(region.x0, region.y0, region.x0 + gain.shape[1], region.y0 + gain.shape[0]), gain)
+        window = src[plan.window.y0 : plan.window.y1, plan.window.x0 : plan.window.x1]
+        kernel = src[region.y0 : region.y1, region.x0 : region.x1].copy()
+        encoded = None if gain is None else (np.power(gain, np.float32(1 / 2.2)) if kernel.dtype.kind == "u" else gain)
+        want = _resample.resample(kernel, window, plan.window.x0, plan.window.y0, plan.offset_x, plan.offset_y,
+                                  plan.matte, region.x0, region.y0, encoded, 0, 0, 1)
+        target = torch.from_numpy(src[region.y0 : region.y1, region.x0 : region.x1].copy())
+        got = resample_on_device(target, torch.from_numpy(np.ascontiguousarray(window)), plan, shading)
+        assert got == want
+        assert same_pixels(target.numpy(), kernel), f"trial {trial}"
+
+
+def renders(talking, dtype, device: str):
+    """(source, CPU render, device render, plan) of two frames of franck talking, edited two ways."""
+    frames, analysis = talking
+    editor = ShotEditor(analysis)
+    for index, params in zip((4, 20), EDITS, strict=True):
+        number = analysis.plate.frame_numbers[index]
+        src = plate(frames[index], dtype, 4)
+        cpu = editor.render(src, number, params)
+        plan = editor.plan_frame(src.shape, src.dtype, number, params)
+        on_device = torch.from_numpy(src).to(device)
+        out = torch.empty_like(on_device)
+        render_on_device(plan, out, on_device)
+        yield src, cpu, out.cpu().numpy(), plan
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_device_render_of_real_footage_is_the_cpu_render(talking, dtype):
+    for src, cpu, device, _ in renders(talking, dtype, "cpu"):
+        assert (cpu != src).any(axis=2).sum() > 500, "the edit should change the face"
+        assert same_pixels(device, cpu)
+
+
+def test_device_render_refuses_what_it_does_not_render(talking):
+    frames, analysis = talking
+    editor = ShotEditor(analysis)
+    number = analysis.plate.frame_numbers[0]
+    src = torch.from_numpy(plate(frames[0], np.float32, 4))
+    matte_plan = editor.plan_frame(tuple(src.shape), np.float32, number, EDITS[0], Output.MATTE)
+    with pytest.raises(ValueError, match="check outputs"):
+        render_on_device(matte_plan, torch.empty_like(src), src)
+    plan = editor.plan_frame(tuple(src.shape), np.float32, number, EDITS[0])
+    with pytest.raises(ValueError, match="this plan is for"):
+        render_on_device(plan, torch.empty_like(src[:10]), src)
+    assert torch_dtype(np.uint16) == torch.uint16
+    with pytest.raises(ValueError, match="plates are"):
+        torch_dtype(np.float64)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (torch sees none)")
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_cuda_render_of_real_footage_matches_the_cpu_render(talking, dtype):
+    """On a GPU: within one code value (integers) or 1e-5 relative (floats) of the CPU render in the face,
+    and bit-identical outside the face matte."""
+    for src, cpu, gpu, plan in renders(talking, dtype, "cuda"):
+        outside = np.ones(src.shape[:2], bool)
+        r = plan.resampling.region
+        outside[r.y0 : r.y1, r.x0 : r.x1] = plan.resampling.matte <= 0
+        assert same_pixels(gpu[outside], src[outside])
+        if np.dtype(dtype).kind == "u":
+            assert np.abs(gpu.astype(np.int64) - cpu).max() <= 1
+        else:
+            np.testing.assert_allclose(gpu.astype(np.float32), cpu.astype(np.float32), rtol=1e-5, atol=1e-6)
