@@ -1,6 +1,8 @@
 """The pixel step on a torch device (render/device.py) against the CPU kernel and the copy floor.
 
 Usage: python bench/bench_device.py [--frames N] [--device cuda|cpu] [--out docs/results/bench_device.json]
+       python bench/bench_device.py --save-inputs DIR [--frames N]   (here: frames and analyses to carry)
+       python bench/bench_device.py --inputs DIR --device cuda        (on the GPU machine: no tracker needed)
 
 franck's talking segment as RGBA plates of 1920x1080 and 3840x2160, half and float (bench_engine's plates),
 one analysis per size. Per frame, in ms, each the fastest of REPEATS timings, medians over the frames:
@@ -10,7 +12,8 @@ one analysis per size. Per frame, in ms, each the fastest of REPEATS timings, me
   device_host     the same with frames in host memory: upload, render, download
   device_copy     a plain device-to-device copy of the frame (the floor), and device_apply / device_copy
 The device's name is recorded with the figures. Without CUDA it runs on torch's CPU device (a smoke run:
-the CPU path is the kernel).
+the CPU path is the kernel). The lent GPU machine has no mediapipe: --save-inputs writes the 8-bit frames and
+each size's analysis to a folder that travels with the run, --inputs reads them there.
 """
 
 from __future__ import annotations
@@ -26,12 +29,11 @@ import numpy as np
 import torch
 
 from bench_engine import plate, read_frames
-from emotionedit.analysis import Analysis, PlateInfo
+from emotionedit.analysis import Analysis, PlateInfo, load, save
 from emotionedit.edit import EditParams, Emotion
 from emotionedit.engine import ShotEditor, to_tracking_rgb
 from emotionedit.fit import fit_shot
 from emotionedit.render.device import render_on_device
-from emotionedit.track import MediaPipeFaceMesh, TrackerOptions, track_frames
 
 SIZES = {"1080p": (1920, 1080), "4K": (3840, 2160)}
 REPEATS = 5
@@ -49,7 +51,10 @@ def timed(fn, sync) -> float:
     return best
 
 
-def editor_for(plates: list[np.ndarray]) -> ShotEditor:
+def analysed(plates: list[np.ndarray]) -> Analysis:
+    """Track and fit the plates here (mediapipe: not on the GPU machine)."""
+    from emotionedit.track import MediaPipeFaceMesh, TrackerOptions, track_frames
+
     height, width = plates[0].shape[:2]
     options = TrackerOptions()
     tracker = MediaPipeFaceMesh(max_track_height=options.max_track_height)
@@ -57,8 +62,7 @@ def editor_for(plates: list[np.ndarray]) -> ShotEditor:
     track = track_frames(views, tracker, options)
     track.landmarks *= np.float32(height / views[0].shape[0])
     info = PlateInfo("bench", width, height, list(range(len(plates))), 24.0)
-    return ShotEditor(Analysis(plate=info, track=track, fit=fit_shot(track.landmarks, track.found),
-                               tracker=tracker.name))
+    return Analysis(plate=info, track=track, fit=fit_shot(track.landmarks, track.found), tracker=tracker.name)
 
 
 def bench_case(editor: ShotEditor, plates: list[np.ndarray], dtype, device: str) -> dict:
@@ -98,15 +102,29 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=8)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "docs/results/bench_device.json"))
+    parser.add_argument("--save-inputs", type=Path, help="write the frames and analyses here, then stop")
+    parser.add_argument("--inputs", type=Path, help="read the frames and analyses written by --save-inputs")
     args = parser.parse_args()
+    if args.inputs:
+        frames = list(np.load(args.inputs / "frames.npy"))
+    else:
+        frames = read_frames(args.frames)
+    if args.save_inputs:
+        args.save_inputs.mkdir(parents=True, exist_ok=True)
+        np.save(args.save_inputs / "frames.npy", np.stack(frames))
+        for size_name, size in SIZES.items():
+            save(analysed([plate(f, size) for f in frames]), args.save_inputs / f"{size_name}.analysis.npz",
+                 overwrite=True)
+        print(f"wrote {args.save_inputs}")
+        return
     name = torch.cuda.get_device_name() if args.device == "cuda" else f"torch CPU ({os.cpu_count()} cores)"
-    report = {"command": f"python bench/bench_device.py --frames {args.frames} --device {args.device}",
+    report = {"command": f"python bench/bench_device.py --frames {len(frames)} --device {args.device}",
               "device": name, "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
               "torch": torch.__version__, "repeats_per_frame": REPEATS, "ms_per_frame": {}}
-    frames = read_frames(args.frames)
     for size_name, size in SIZES.items():
         plates = [plate(f, size) for f in frames]
-        editor = editor_for(plates)
+        found = args.inputs / f"{size_name}.analysis.npz" if args.inputs else None
+        editor = ShotEditor(load(found) if found else analysed(plates))
         for dtype in (np.float16, np.float32):
             key = f"{size_name} {np.dtype(dtype).name} RGBA"
             report["ms_per_frame"][key] = bench_case(editor, plates, dtype, args.device)
