@@ -32,6 +32,7 @@ from bench_engine import plate, read_frames
 from emotionedit.analysis import Analysis, PlateInfo, load, save
 from emotionedit.edit import EditParams, Emotion
 from emotionedit.engine import ShotEditor, to_tracking_rgb
+from emotionedit.fingerprint import thumbnail
 from emotionedit.fit import fit_shot
 from emotionedit.render.device import render_on_device
 
@@ -62,7 +63,8 @@ def analysed(plates: list[np.ndarray]) -> Analysis:
     track = track_frames(views, tracker, options)
     track.landmarks *= np.float32(height / views[0].shape[0])
     info = PlateInfo("bench", width, height, list(range(len(plates))), 24.0)
-    return Analysis(plate=info, track=track, fit=fit_shot(track.landmarks, track.found), tracker=tracker.name)
+    return Analysis(plate=info, track=track, fit=fit_shot(track.landmarks, track.found), tracker=tracker.name,
+                    thumbnails=np.stack([thumbnail(p) for p in plates]))
 
 
 def bench_case(editor: ShotEditor, plates: list[np.ndarray], dtype, device: str) -> dict:
@@ -89,8 +91,14 @@ def bench_case(editor: ShotEditor, plates: list[np.ndarray], dtype, device: str)
         # The device's pixels are the CPU's (bit for bit on the CPU; on a GPU see tests/engine/test_device_render.py).
         if i == 0:
             render_on_device(plan, result, on_device)
-            diff = np.abs(result.cpu().numpy().astype(np.float64) - out.astype(np.float64))
+            device_out = result.cpu().numpy()
+            diff = np.abs(device_out.astype(np.float64) - out.astype(np.float64))
             stages.setdefault("max_abs_diff_vs_cpu", []).append(float(np.nanmax(diff)))
+            outside = np.ones(src.shape[:2], bool)
+            r = plan.resampling.region
+            outside[r.y0 : r.y1, r.x0 : r.x1] = plan.resampling.matte <= 0
+            same = device_out[outside].tobytes() == src[outside].tobytes()
+            stages.setdefault("outside_matte_bit_identical", []).append(float(same))
     med = {k: round(float(np.median(v)), 3) for k, v in stages.items()}
     med["device_apply_vs_copy"] = round(med["device_apply"] / med["device_copy"], 2)
     med["device_fps"] = round(1000.0 / med["device_apply"], 1)
