@@ -312,7 +312,8 @@ def cmd_render(args) -> int:
         if analysis.thumbnails is None:
             print(f"  warning: analysis file {args.analysis}: {UNCHECKED}", file=sys.stderr)
         # Every frame's pixels are checked against the analysis's fingerprint before it is rendered.
-        editor = ShotEditor(analysis, smoothing=args.smoothing, check_plate=not args.ignore_plate_mismatch)
+        editor = ShotEditor(analysis, smoothing=args.smoothing, check_plate=not args.ignore_plate_mismatch,
+                            device=args.device)
         nonfinite_frames = 0
         started = time.perf_counter()
         with open_writer(args.output, reader.spec, reader.frame_numbers, overwrite=args.overwrite,
@@ -627,6 +628,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="render even frames whose pixels do not match the analysis's fingerprint of the plate "
                    "(for the analysed plate retouched or graded beyond a global tone change; a re-grade by gain, "
                    "gamma or a tone curve passes without it)")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"],
+                   help="where the face is resampled: cpu (default), cuda (an NVIDIA GPU through a CUDA build of "
+                   "torch) or auto (the GPU when there is one); the plan of each frame is made on the CPU")
     _add_edit_options(p)
     p.set_defaults(run=cmd_render)
 

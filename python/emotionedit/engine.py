@@ -180,12 +180,18 @@ class ShotEditor:
     check_plate: refuse pixels that are not the analysed frame's (:meth:`check_pixels`; :meth:`render_into`
     checks every frame). False: the override for a plate known to be the analysed one, retouched or graded
     beyond what the check tolerates. An analysis without a fingerprint (format 2) is never checked.
+    device: where the face's pixels are resampled: "cpu" (the compiled kernel), "cuda" (a GPU, through
+    torch; :class:`UserError` when there is none) or "auto" (a GPU when torch sees one).
     """
 
-    def __init__(self, analysis: Analysis, smoothing: float = DEFAULT_SMOOTHING, check_plate: bool = True):
+    def __init__(self, analysis: Analysis, smoothing: float = DEFAULT_SMOOTHING, check_plate: bool = True,
+                 device: str = "cpu"):
         if smoothing < 0:
             raise UserError(f"smoothing must be >= 0 frames, got {smoothing:g}")
         self.analysis = analysis
+        #: Where :meth:`render_into` resamples the face: None for the CPU's compiled kernel, else a torch
+        #: device (render/device.py; one upload and one download a frame).
+        self.device = None if device == "cpu" else _torch_device(device)
         #: The plate's fingerprint the pixels are checked against; None: no check.
         self.fingerprint = (Fingerprint(analysis.thumbnails, analysis.plate.frame_numbers)
                             if check_plate and analysis.thumbnails is not None else None)
@@ -273,7 +279,11 @@ class ShotEditor:
         """
         plan = self.plan_frame(src.shape, src.dtype, frame_number, params, output, holdout)
         self.check_pixels(src, frame_number)
-        return plan.render_into(dst, src)
+        if self.device is None or plan.write_rect is None or output != Output.EDITED:
+            return plan.render_into(dst, src)  # the check outputs are drawn on the CPU
+        from .render.device import render_host_frame
+
+        return render_host_frame(plan, dst, src, self.device)
 
     def render(self, src: np.ndarray, frame_number: int, params: EditParams, output: Output = Output.EDITED,
                holdout: np.ndarray | None = None):
@@ -281,3 +291,11 @@ class ShotEditor:
         dst = np.empty_like(src)
         self.render_into(dst, src, frame_number, params, output, holdout)
         return dst
+
+
+def _torch_device(name: str):
+    """A GPU render's torch device (render/device.py); torch is imported only when one is asked for: the CPU
+    render, the OFX node's included, never loads it."""
+    from .render.device import choose_device
+
+    return choose_device(name)

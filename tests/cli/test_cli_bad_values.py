@@ -5,6 +5,7 @@ non-finite or huge --smoothing, an empty analysis file, keyframes on non-finite 
 from __future__ import annotations
 
 import pytest
+import torch
 
 from emotionedit.cli import main
 
@@ -88,3 +89,18 @@ def test_a_hole_in_a_sequence_is_said(small_shot, tmp_path, capsys):
     assert code == 0, err
     assert f"no frame {small_shot.first + 2}-{small_shot.first + 3}" in err
     assert len(list(tmp_path.glob("o.*.png"))) == 4
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal where there is no GPU")
+def test_a_gpu_render_without_a_gpu_is_a_message(small_shot, tmp_path, capsys):
+    code = main(_render(small_shot, tmp_path / "o.####.png", "--device", "cuda"))
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "CUDA" in err and "--device cpu" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+    # auto: the CPU where there is no GPU, the same frames as --device cpu
+    assert main(_render(small_shot, tmp_path / "a.####.png", "--device", "auto")) == 0
+    assert main(_render(small_shot, tmp_path / "c.####.png", "--device", "cpu")) == 0
+    for number in range(small_shot.first, small_shot.first + 4):
+        auto, cpu = (tmp_path / f"{name}.{number:04d}.png" for name in ("a", "c"))
+        assert auto.read_bytes() == cpu.read_bytes()

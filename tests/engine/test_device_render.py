@@ -14,6 +14,7 @@ from test_resample_kernel import DTYPES, random_case, same_bits, xs_of, ys_of
 
 from emotionedit.edit import EditParams, Emotion
 from emotionedit.engine import ShotEditor
+from emotionedit.errors import UserError
 from emotionedit.render import Output, Region, _resample
 from emotionedit.render.device import render_on_device, resample_on_device, torch_dtype
 from emotionedit.render.pixels import plan_resampling
@@ -95,6 +96,9 @@ def test_device_render_refuses_what_it_does_not_render(talking):
     plan = editor.plan_frame(tuple(src.shape), np.float32, number, EDITS[0])
     with pytest.raises(ValueError, match="this plan is for"):
         render_on_device(plan, torch.empty_like(src[:10]), src)
+    assert ShotEditor(analysis, device="auto").device == (torch.device("cuda") if torch.cuda.is_available() else None)
+    with pytest.raises(UserError, match="unknown device"):
+        ShotEditor(analysis, device="tpu")
     assert torch_dtype(np.uint16) == torch.uint16
     with pytest.raises(ValueError, match="plates are"):
         torch_dtype(np.float64)
@@ -115,3 +119,16 @@ def test_cuda_render_of_real_footage_matches_the_cpu_render(talking, dtype):
             assert np.abs(gpu.astype(np.int64) - cpu).max() <= 1
         else:
             np.testing.assert_allclose(gpu.astype(np.float32), cpu.astype(np.float32), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (torch sees none)")
+def test_an_engine_made_for_the_gpu_renders_as_the_cpu_one(talking):
+    """ShotEditor(device="cuda"): one upload and one download a frame, the CPU's pixels (render --device cuda)."""
+    frames, analysis = talking
+    cpu, gpu = ShotEditor(analysis), ShotEditor(analysis, device="cuda")
+    for index, params in zip((4, 20), EDITS, strict=True):
+        number = analysis.plate.frame_numbers[index]
+        src = plate(frames[index], np.float16, 4)
+        np.testing.assert_allclose(gpu.render(src, number, params).astype(np.float32),
+                                   cpu.render(src, number, params).astype(np.float32), rtol=1e-3, atol=1e-4)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..errors import UserError
 from .detail import DISPLAY_GAMMA
 from .frame import ZERO, FramePlan, _WarpPlan
 from .pixels import Resampling
@@ -157,3 +158,25 @@ def torch_dtype(dtype: np.dtype) -> torch.dtype:
         return _TORCH_OF[np.dtype(dtype)]
     except KeyError:
         raise ValueError(f"plates are uint8, uint16, float16 or float32, got {np.dtype(dtype)}") from None
+
+
+def choose_device(name: str) -> torch.device | None:
+    """The device a render asks for: None for "cpu" (the compiled kernel), a CUDA device for "cuda" (or for
+    "auto" when torch sees one). Refuses "cuda" without a usable GPU, saying why."""
+    if name == "cpu" or (name == "auto" and not torch.cuda.is_available()):
+        return None
+    if name not in ("cuda", "auto"):
+        raise UserError(f"unknown device {name!r}; choose cpu, cuda or auto")
+    if not torch.cuda.is_available():
+        raise UserError(f"--device cuda: this torch ({torch.__version__}) sees no CUDA GPU; render on the CPU "
+                        "(--device cpu) or install a CUDA build of torch on a machine with an NVIDIA GPU")
+    return torch.device("cuda")
+
+
+def render_host_frame(plan: FramePlan, dst: np.ndarray, src: np.ndarray, device: torch.device) -> int:
+    """:func:`render_on_device` for frames in host memory: one upload, one download."""
+    on_device = torch.from_numpy(np.ascontiguousarray(src)).to(device)
+    out = torch.empty_like(on_device)
+    skipped = render_on_device(plan, out, on_device)
+    dst[...] = out.cpu().numpy()
+    return skipped
