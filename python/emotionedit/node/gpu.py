@@ -5,10 +5,12 @@ Hosts with the OFX CUDA extension (DaVinci Resolve) hand over device pointers an
 CuPy neither frees nor keeps them), and all work is queued on the host's stream with
 no device synchronisation, as the OFX CUDA extension asks.
 
-Known limitation: the engine is CPU-only today, so a CUDA render copies the source to
-host memory, renders on the CPU and copies the window back, all ordered on the host's
-stream (the download waits for that stream only). It is correct, not fast; the GPU
-engine will replace ``render_on_device``'s middle step. CuPy is imported lazily: hosts
+Known limitation: a CUDA render here still copies the source to host memory, renders on
+the CPU and copies the window back, all ordered on the host's stream (the download waits
+for that stream only). It is correct, not fast. The pixel step on the device exists
+(:mod:`emotionedit.render.device`, used by ``render --device cuda``) but is not wired in
+here yet: it needs torch views of these CuPy arrays on the host's stream and the plate
+check done on the device, and a GPU to test them on. CuPy is imported lazily: hosts
 without CUDA never load it.
 
 The host frees its images once its render thread gives up on a frame (at the node's time
