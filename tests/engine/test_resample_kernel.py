@@ -240,3 +240,25 @@ def test_bad_arguments_are_errors_not_crashes():
             _resample.resample(**{**ok, **change})
     with pytest.raises(ValueError, match="NaN"):
         plan_resampling(np.full((8, 8), np.nan, F), maps, np.ones((8, 8), F), Region(0, 0, 8, 8), 10, 10)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_whole_pixel_displacements_move_pixels_exactly(dtype):
+    """No displacement keeps every pixel bit for bit; a displacement by whole pixels moves them bit for bit (the
+    cubic's weights are 0, 1, 0, 0 there), half a matte samples halfway, and nothing is shifted by a half pixel."""
+    rng = np.random.default_rng(5)
+    src = (rng.random((40, 50, 4), dtype=F) * 2 - 0.5)
+    src = np.round(np.clip(src, 0, 1) * np.iinfo(dtype).max).astype(dtype) if np.dtype(dtype).kind == "u" \
+        else src.astype(dtype)
+    region = Region(10, 8, 40, 30)
+    shape = (region.height, region.width)
+    for dx, dy in ((0, 0), (3, -2), (-5, 4)):
+        plan = plan_resampling(np.full(shape, F(dx)), np.full(shape, F(dy)), np.ones(shape, F), region, 50, 40)
+        out = src.copy()
+        resample_into(out[8:30, 10:40], src[plan.window.y0 : plan.window.y1, plan.window.x0 : plan.window.x1], plan)
+        assert same_bits(out[8:30, 10:40], src[8 + dy : 30 + dy, 10 + dx : 40 + dx])
+    # Half the matte, a 2-pixel displacement: the pixel one over, exactly.
+    plan = plan_resampling(np.full(shape, F(2)), np.zeros(shape, F), np.full(shape, F(0.5)), region, 50, 40)
+    out = src.copy()
+    resample_into(out[8:30, 10:40], src[plan.window.y0 : plan.window.y1, plan.window.x0 : plan.window.x1], plan)
+    assert same_bits(out[8:30, 10:40], src[8:30, 11:41])
