@@ -74,3 +74,37 @@ def test_importing_the_engine_leaves_the_host_alone():
     environment = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
     out = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True)
     assert out.stdout.split()[-1] == "unset"
+
+
+def test_the_engine_server_sets_up_its_process_before_it_serves(monkeypatch, tmp_path):
+    """python -m emotionedit.server (what the node starts) runs own_process before the server loads."""
+    import socket
+
+    import emotionedit.server.__main__ as server_main
+    import emotionedit.server.server
+
+    for name in BLAS_THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    seen = []
+
+    class Recorder:
+        def __init__(self, listener, lifeline_fd, module, path):
+            seen.append((os.environ.get("OPENBLAS_NUM_THREADS"), module))
+            listener.close()  # the server owns it
+
+        def serve_forever(self):
+            pass
+
+    monkeypatch.setattr(emotionedit.server.server, "Server", Recorder)
+    monkeypatch.setattr(server_main, "close_inherited_files", lambda keep: None)  # pytest's own files stay open
+    monkeypatch.setattr(server_main.signal, "signal", lambda *args: None)  # and its Ctrl-C
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(tmp_path / "s.sock"))
+    listener.listen()
+    read_end, write_end = os.pipe()
+    try:
+        assert server_main.main(["--listen-fd", str(listener.detach()), "--lifeline-fd", str(read_end)]) == 0
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    assert seen == [("1", "emotionedit.node")]
