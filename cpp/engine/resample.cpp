@@ -176,7 +176,6 @@ py::tuple sample_bounds(py::array offset_x, py::array offset_y, py::array matte,
       bool band_nan = false;
       // Four pixels at a time where the rows are contiguous (the plan's own arrays), lane by lane the same
       // arithmetic as sample_position; unedited lanes count as +inf / -inf.
-      typedef int i4 __attribute__((vector_size(16)));
       const v4 vinf = {inf, inf, inf, inf};
       v4 vlx = vinf, vly = vinf, vhx = -vinf, vhy = -vinf;
       i4 vnan = {0, 0, 0, 0};
