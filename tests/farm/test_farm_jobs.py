@@ -174,6 +174,12 @@ def test_deadline_sends_a_list_of_several_parts_one_frame_a_task(franck_path, tm
     render, plugin = parse(folder / "2_render.job"), parse(folder / "2_render.plugin")
     assert render["Frames"] == "700,705,710-712" and render["ChunkSize"] == "1"
     assert "--frames <STARTFRAME> --resume" in plugin["Arguments"]
+    assert "--device" not in plugin["Arguments"]  # the CPU, as render's default
+    # GPU render nodes: the tasks ask for the GPU (checked there, not on the machine that writes the job).
+    gpu = tmp_path / "gpu.deadline"
+    assert main(_job(franck_path, tmp_path, "deadline", gpu, "--device", "cuda", frames="700,705")) == 0
+    assert " --device cuda" in parse(gpu / "2_render.plugin")["Arguments"]
+    assert "--device" not in parse(gpu / "1_analyze.plugin")["Arguments"]
 
 
 def test_job_refusals_come_before_anything_is_written(franck_path, tmp_path, capsys):

@@ -117,6 +117,8 @@ def _edit_options(args, edit_actions: list[argparse.Action]) -> tuple[list[str],
         options += ["--holdout", str(Path(args.holdout).absolute())]
     if args.ignore_plate_mismatch:
         options.append("--ignore-plate-mismatch")
+    if args.device != "cpu":  # checked on the render nodes, which have the GPUs
+        options += ["--device", args.device]
     return options, args.output_mode == "edited"
 
 
@@ -218,6 +220,9 @@ def add_job_command(sub, add_edit_options: Callable, validate_edit: Callable) ->
                    help="what the render writes (see render --output-mode)")
     p.add_argument("--holdout", metavar="PLATE", help="a holdout matte for every render task (see render --holdout)")
     p.add_argument("--ignore-plate-mismatch", action="store_true", help="see render --ignore-plate-mismatch")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"],
+                   help="where the render tasks resample the face (see render --device; a GPU on the render "
+                   "nodes, not on this machine)")
     p.add_argument("--keep-existing", action="store_true",
                    help="frames of --render-output already there are kept when whole (the tasks resume)")
     p.add_argument("--overwrite", action="store_true", help="replace the job file and an existing analysis file")
