@@ -1,9 +1,10 @@
 """The pixel step on a torch device: the compiled kernel's rule in torch operations, for frames that live on a GPU.
 
-A CUDA frame (an OFX host's device image, wrapped by CuPy and handed over through DLPack without a copy)
-is rendered where it lies: the plan is made on the CPU as for any frame (it reads no pixels), its arrays
-(the field's displacements, the matte, the shading gain: a few bytes a face pixel) go to the device, and
-the device resamples the face and writes the output. The rule is :mod:`._resample`'s
+A frame on the device is rendered where it lies: the plan is made on the CPU as for any frame (it reads no
+pixels), its arrays (the field's displacements, the matte, the shading gain: a few bytes a face pixel) go to
+the device, and the device resamples the face and writes the output. ``render --device cuda`` uploads each
+frame once and downloads it once (:func:`render_host_frame`); an OFX host's device images (CuPy views,
+through DLPack without a copy) are meant to come here too, which node/gpu.py does not do yet. The rule is :mod:`._resample`'s
 (``cpp/engine/resample.cpp``): the edited pixel samples itself plus the matte times the displacement;
 Keys' cubic (a = -0.75) at the exact position, borders replicated, rows then columns; clamped to the 2x2
 pixels around the sample; a footprint or output pixel holding NaN or inf keeps the output pixel; stored in
