@@ -4,14 +4,15 @@ A frame on the device is rendered where it lies: the plan is made on the CPU as 
 pixels), its arrays (the field's displacements, the matte, the shading gain: a few bytes a face pixel) go to
 the device, and the device resamples the face and writes the output. ``render --device cuda`` uploads each
 frame once and downloads it once (:func:`render_host_frame`); an OFX host's device images (CuPy views,
-through DLPack without a copy) are meant to come here too, which node/gpu.py does not do yet. The rule is :mod:`._resample`'s
-(``cpp/engine/resample.cpp``): the edited pixel samples itself plus the matte times the displacement;
-Keys' cubic (a = -0.75) at the exact position, borders replicated, rows then columns; clamped to the 2x2
-pixels around the sample; a footprint or output pixel holding NaN or inf keeps the output pixel; stored in
-the plate's type (integers rounded half to even and saturated, half floats to nearest even); then the
-colour multiplied by the gain. Every step is an elementwise float32 operation in the kernel's order (torch
-fuses none of them into an FMA), so on the CPU this path gives the kernel's bits, which the tests check,
-and on a GPU the same bits wherever the device rounds as IEEE float32 does.
+through DLPack without a copy) are meant to come here too, which node/gpu.py does not do yet.
+
+The rule is :mod:`._resample`'s (``cpp/engine/resample.cpp``): the edited pixel samples itself plus the
+matte times the displacement; Keys' cubic (a = -0.75) at the exact position, borders replicated, rows then
+columns; clamped to the 2x2 pixels around the sample; a footprint or output pixel holding NaN or inf keeps
+the output pixel; stored in the plate's type (integers rounded half to even and saturated, half floats to
+nearest even); then the colour multiplied by the gain. Every step is an elementwise float32 operation in the
+kernel's order (torch fuses none of them into an FMA), so on the CPU this path gives the kernel's bits,
+which the tests check, and on a GPU the same bits wherever the device rounds as IEEE float32 does.
 
 Only the face's edited pixels are computed (gathered by index); the rest of the output is the plate's
 own, copied on the device.
