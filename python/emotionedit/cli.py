@@ -527,7 +527,9 @@ def _print_eval(results: list[dict], sweep: dict | None, label: str | None) -> N
         line.append(f"identity {r['identity']['mean_distance']:.3f}")
         line.append(f"pose drift {r['head_pose']['max_drift_deg']:.2f} deg")
         if r.get("jitter", {}).get("ratio") is not None:
-            line.append(f"landmark jitter x{r['jitter']['ratio']:.2f} the source's")
+            interval = r["jitter"].get("ratio_90pct")
+            spread = f" (90 % {interval[0]:.2f}-{interval[1]:.2f})" if interval else ""
+            line.append(f"landmark jitter x{r['jitter']['ratio']:.2f} the source's{spread}")
         print("  " + ", ".join(line))
         _print_naturalness(r)
     if sweep:

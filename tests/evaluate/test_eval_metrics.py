@@ -101,3 +101,21 @@ def test_landmark_jitter_tells_shaking_points_from_smooth_motion():
     holed[10] = np.nan
     assert len(M.landmark_jitter(holed, iod)) == len(M.landmark_jitter(shaking, iod)) - 3 * 68
     assert M.landmark_jitter(shaking[:2], iod[:2]).size == 0
+
+
+def test_the_jitter_ratio_comes_with_how_far_it_can_be_trusted():
+    """dlib's points on a real face shake by themselves (the source's own jitter); an edit that adds none reads
+    about 1 with an interval around it, one that shakes the points reads clearly above 1 (the whole interval)."""
+    t = np.arange(96, dtype=np.float64)
+    base = np.random.default_rng(1).uniform(100, 200, (68, 2))
+    smooth = base[None] + 2.0 * np.sin(2 * np.pi * t / 24)[:, None, None]
+    source = smooth + np.random.default_rng(2).normal(0, 0.4, smooth.shape)  # the detector's own noise
+    iod = np.full(len(t), 60.0)
+    assert M.jitter_ratio_interval(source, source, iod) == (1.0, 1.0)
+    same_kind = smooth + np.random.default_rng(3).normal(0, 0.4, smooth.shape)  # another draw of that noise
+    low, high = M.jitter_ratio_interval(source, same_kind, iod)
+    point = np.percentile(M.landmark_jitter(same_kind, iod), 95) / np.percentile(M.landmark_jitter(source, iod), 95)
+    assert low < 1.0 < high and low <= point <= high and high - low < 0.2
+    shaken = same_kind + np.random.default_rng(4).normal(0, 0.4, smooth.shape)
+    assert M.jitter_ratio_interval(source, shaken, iod)[0] > 1.15
+    assert M.jitter_ratio_interval(source[:10], shaken[:10], iod[:10]) is None  # too few frames to resample

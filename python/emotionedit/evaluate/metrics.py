@@ -245,6 +245,34 @@ def outside_difference(source: np.ndarray, edited: np.ndarray, mask: np.ndarray)
     return count, float(np.nan_to_num(diff, nan=np.inf).max())
 
 
+def jitter_ratio_interval(source: np.ndarray, edited: np.ndarray, iod: np.ndarray, block: int = 8,
+                          draws: int = 2000, seed: int = 0) -> tuple[float, float] | None:
+    """A 90 % interval for the ratio of the edited clip's landmark jitter to the source's (p95 of
+    :func:`landmark_jitter` each), by a paired moving-block bootstrap over frames: blocks of ``block``
+    consecutive second differences (neighbouring ones share frames) drawn with replacement, the same for both
+    clips. source, edited: (T, 68, 2) dlib points; iod: (T,). None when fewer than two blocks of frames have a
+    face in both. dlib's points move with single-code changes of a small face, so the ratio of one clip
+    varies by several hundredths; the interval says how far it can be trusted."""
+    if len(source) < 3:
+        return None
+    per_frame = [np.linalg.norm(s[2:] - 2.0 * s[1:-1] + s[:-2], axis=2) / iod[1:-1, None] for s in (source, edited)]
+    usable = np.all(np.isfinite(per_frame[0]), axis=1) & np.all(np.isfinite(per_frame[1]), axis=1)
+    src, edt = per_frame[0][usable], per_frame[1][usable]
+    count = len(src)
+    if count < 2 * block:
+        return None
+    rng = np.random.default_rng(seed)
+    starts = rng.integers(0, count - block + 1, size=(draws, -(-count // block)))
+    rows = (starts[:, :, None] + np.arange(block)[None, None, :]).reshape(draws, -1)[:, :count]
+    p_src = np.percentile(src[rows].reshape(draws, -1), 95, axis=1)
+    p_edt = np.percentile(edt[rows].reshape(draws, -1), 95, axis=1)
+    ratios = p_edt[p_src > 0] / p_src[p_src > 0]
+    if ratios.size == 0:
+        return None
+    low, high = np.percentile(ratios, [5, 95])
+    return float(low), float(high)
+
+
 def landmark_jitter(shapes: np.ndarray, iod: np.ndarray) -> np.ndarray:
     """Second temporal difference of each landmark, in IOD: how much the points shake frame to frame.
 

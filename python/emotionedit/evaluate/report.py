@@ -413,8 +413,12 @@ def _jitter(source: np.ndarray, edited: np.ndarray, iod: np.ndarray) -> dict[str
     if src.size == 0 or edt.size == 0:
         return {"note": "fewer than 3 consecutive frames with a face"}
     p_src, p_edt = float(np.percentile(src, 95)), float(np.percentile(edt, 95))
+    interval = metrics.jitter_ratio_interval(source, edited, iod)
     return {"source_p95": _r(p_src, 5), "edited_p95": _r(p_edt, 5),
             "ratio": _r(p_edt / p_src) if p_src > 0 else None,
+            "ratio_90pct": None if interval is None else [_r(v) for v in interval],
+            "ratio_90pct_note": "paired moving-block bootstrap over frames (blocks of 8): how far the ratio of this "
+                                "one clip can be trusted (dlib's points move with single-code changes)",
             "units": "IOD per frame^2 (|L(t+1) - 2L(t) + L(t-1)|), dlib's 68 points"}
 
 
