@@ -20,6 +20,9 @@
 // Arithmetic is plain IEEE float32 in a fixed order with no contraction into FMA (-ffp-contract=off), so
 // tests/engine/test_resample_kernel.py's numpy transcription of it gives the same bits.
 // The work is split into bands of rows over threads, with the GIL released.
+//
+// This file: the Python module (argument checks that raise ValueError, never crash; the choice of kernel;
+// the window's bounds). The rule and its row loop: kernel.h. Half floats on CPUs with F16C: resample_f16c.cpp.
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
