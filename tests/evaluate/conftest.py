@@ -49,3 +49,9 @@ def smiling_frames() -> list[np.ndarray]:
 def talking_run() -> list[np.ndarray]:
     """12 consecutive talking frames from 30 s (for lip motion and flicker)."""
     return read_frames(30, 0, 12, consecutive=True)
+
+
+@pytest.fixture(scope="session")
+def talking_seconds() -> list[np.ndarray]:
+    """Two seconds (48 consecutive frames) of franck talking, from 28 s."""
+    return read_frames(28, 0, 48, consecutive=True)
