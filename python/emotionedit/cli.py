@@ -530,10 +530,11 @@ def _print_eval(results: list[dict], sweep: dict | None, label: str | None) -> N
             interval = r["jitter"].get("ratio_90pct")
             spread = f" (90 % {interval[0]:.2f}-{interval[1]:.2f})" if interval else ""
             line.append(f"landmark jitter x{r['jitter']['ratio']:.2f} the source's{spread}")
-            steady = r.get("jitter_steady", {})
-            if steady.get("ratio") is not None and steady.get("ratio_90pct"):
-                low, high = steady["ratio_90pct"]
-                line.append(f"steady landmarks x{steady['ratio']:.2f} ({low:.2f}-{high:.2f})")
+            for key, label in (("jitter_steady", "steady landmarks"), ("jitter_flow", "lips followed by flow")):
+                reading = r.get(key, {})
+                if reading.get("ratio") is not None and reading.get("ratio_90pct"):
+                    low, high = reading["ratio_90pct"]
+                    line.append(f"{label} x{reading['ratio']:.2f} ({low:.2f}-{high:.2f})")
         print("  " + ", ".join(line))
         _print_naturalness(r)
     if sweep:

@@ -55,3 +55,35 @@ def test_steady_landmarks_shake_less_and_stay_on_the_face(talking_seconds):
     moved_plain = np.mean([np.abs(L.landmarks68(n, b) - p).mean() for n, b, p, _ in pairs])
     moved_steady = np.mean([np.abs(L.steady_landmarks68(n, b) - s).mean() for n, b, _, s in pairs])
     assert moved_steady < moved_plain
+
+
+def test_flow_tracks_read_a_wobble_that_is_in_the_pictures(talking_frames):
+    """Points followed by optical flow through a clip: a real face moving smoothly reads the same in both clips
+    (ratio 1), and the same clip with a random sub-pixel wobble of the face region added reads it."""
+    from emotionedit.evaluate.motion import FlowTracks
+
+    face = cv2.cvtColor(talking_frames[0], cv2.COLOR_RGB2GRAY)
+    box = L.detect_face(talking_frames[0])
+    seed = L.landmarks68(talking_frames[0], box)[M.LIP_POINTS]
+    rng = np.random.default_rng(0)
+    frames, wobbled = [], []
+    for t in range(40):
+        drift = np.float32([[1, 0, 2.0 * np.sin(t / 6.0)], [0, 1, 0.05 * t]])  # a smooth head motion
+        frame = cv2.warpAffine(face, drift, face.shape[::-1], flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        frames.append(frame)
+        shake = drift.copy()
+        shake[:, 2] += rng.normal(0, 0.3, 2)
+        wobbled.append(cv2.warpAffine(face, shake, face.shape[::-1], flags=cv2.INTER_LINEAR,
+                                      borderMode=cv2.BORDER_REPLICATE))
+    iod = np.full(40, 54.0)
+    same, shaken = FlowTracks(), FlowTracks()
+    for t in range(40):
+        same.step(frames[t], frames[t], seed)
+        shaken.step(frames[t], wobbled[t], seed if t != 20 else None)  # a frame without a face: start again
+    source, edited = same.tracks()
+    assert np.array_equal(source, edited)
+    assert M.jitter_ratio_interval(source, edited, iod) == (1.0, 1.0)
+    source, edited = shaken.tracks()
+    assert np.isnan(source[20]).all() and np.isfinite(source[21]).all()
+    ratio = np.percentile(M.landmark_jitter(edited, iod), 95) / np.percentile(M.landmark_jitter(source, iod), 95)
+    assert ratio > 2.0

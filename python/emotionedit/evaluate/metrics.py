@@ -43,6 +43,8 @@ POSE_MODEL_POINTS: dict[int, tuple[float, float, float]] = {
 }
 # Their indices, in the order of the model points.
 POSE_POINTS = list(POSE_MODEL_POINTS)
+# The lips (outer 48-59, inner 60-67), iBUG indexing.
+LIP_POINTS = list(range(48, 68))
 
 
 def eye_centres(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -53,3 +53,50 @@ def carried_points(source: np.ndarray, edited: np.ndarray, box: FaceBox, points:
 def _flow() -> cv2.DISOpticalFlow:
     # A fresh object per call: DIS keeps per-instance buffers, and evaluation may run on threads.
     return cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+
+
+class FlowTracks:
+    """Points followed through a clip by pyramidal Lucas-Kanade optical flow, in the source and in the edit
+    side by side: a temporal reading of the edit with no landmark detector in it (dlib's per-frame noise on a
+    small face is as large as what is measured). Both start from the same points (the source's dlib lips,
+    say) at the first frame with a face, and start again after a frame without one.
+
+    Each :meth:`step` takes the next frame of both clips (8-bit gray) and its seed points (or None: no face);
+    :meth:`tracks` gives (T, N, 2) positions for each clip, NaN where a point was lost or not followed.
+    """
+
+    WINDOW = (15, 15)
+    LEVELS = 2
+
+    def __init__(self):
+        self._previous: tuple[np.ndarray, np.ndarray] | None = None
+        self._points: list[np.ndarray] | None = None
+        self._source: list[np.ndarray] = []
+        self._edited: list[np.ndarray] = []
+        self._count = 0
+
+    def step(self, source_gray: np.ndarray, edited_gray: np.ndarray, seed: np.ndarray | None) -> None:
+        if seed is None:
+            self._previous, self._points = None, None
+            self._source.append(None)
+            self._edited.append(None)
+            return
+        if self._previous is None or self._points is None or len(seed) != self._count:
+            self._points = [seed.astype(np.float32).copy(), seed.astype(np.float32).copy()]
+            self._count = len(seed)
+        else:
+            for k, (before, now) in enumerate(zip(self._previous, (source_gray, edited_gray), strict=True)):
+                moved, found, _ = cv2.calcOpticalFlowPyrLK(before, now, self._points[k].reshape(-1, 1, 2), None,
+                                                           winSize=self.WINDOW, maxLevel=self.LEVELS)
+                moved = moved.reshape(-1, 2)
+                moved[found.ravel() == 0] = np.nan
+                self._points[k] = moved
+        self._previous = (source_gray, edited_gray)
+        self._source.append(self._points[0].copy())
+        self._edited.append(self._points[1].copy())
+
+    def tracks(self) -> tuple[np.ndarray, np.ndarray]:
+        count = max(self._count, 1)
+        fill = np.full((count, 2), np.nan, np.float32)
+        return tuple(np.array([fill if p is None or len(p) != count else p for p in series], np.float64)
+                     for series in (self._source, self._edited))

@@ -32,7 +32,7 @@ from ..errors import UserError
 from . import agreement, metrics, rigidity
 from . import landmarks68 as lm68
 from .classifier import EMOTION_LABELS, INPUT_SIZE, classify_crops, face_crop
-from .motion import carried_points
+from .motion import FlowTracks, carried_points
 
 OUTSIDE_DILATION = 1.5  # the face box grown by 50 % about its centre bounds "the face"
 _BATCH = 256  # face crops classified at once
@@ -118,6 +118,7 @@ def evaluate_pair(
     edt_crops: list[np.ndarray] = []
     crop_frames: list[int] = []
     src_lm: list[np.ndarray] = []
+    lip_flow = FlowTracks()  # the source's dlib lips followed by optical flow in both clips (jitter_flow)
     steady_src: list[np.ndarray] = []  # the same points averaged over sub-pixel shifts (jitter_steady)
     steady_edt: list[np.ndarray] = []
     edt_lm: list[np.ndarray] = []
@@ -167,6 +168,7 @@ def evaluate_pair(
                 no_face.append(i)
                 for series in (src_lm, edt_lm, steady_src, steady_edt):
                     series.append(np.full((68, 2), np.nan))
+                lip_flow.step(None, None, None)
                 pose_src.append(None)
                 pose_edt.append(None)
                 drift.append(None)
@@ -182,6 +184,8 @@ def evaluate_pair(
             edt_lm.append(le)
             steady_src.append(lm68.steady_landmarks68(s8, box))
             steady_edt.append(lm68.steady_landmarks68(e8, box))
+            lip_flow.step(cv2.cvtColor(s8, cv2.COLOR_RGB2GRAY), cv2.cvtColor(e8, cv2.COLOR_RGB2GRAY),
+                          ls[metrics.LIP_POINTS])
             # Pose of the edited frame: the source's rigid points carried by the edit's motion
             # (see .motion); the dlib refit of the edited frame is kept as a second reading.
             carried = ls.copy()
@@ -302,6 +306,9 @@ def evaluate_pair(
         "jitter_steady": _jitter(np.array(steady_src).reshape(n, 68, 2), np.array(steady_edt).reshape(n, 68, 2), iod)
         | {"landmarks": "dlib's averaged over 6 sub-pixel shifts of each frame (landmarks68.steady_landmarks68): "
                         "its own noise far lower, so the ratio says more about the edit"},
+        "jitter_flow": _jitter(*lip_flow.tracks(), iod)
+        | {"landmarks": "the source's dlib lip points (48-67) of the first frame with a face, followed by optical "
+                        "flow through each clip (motion.FlowTracks): no detector in the reading"},
         "lip_sync": {
             "aperture_correlation": _r(r),
             "aperture_correlation_note": why,
