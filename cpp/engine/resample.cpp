@@ -91,6 +91,20 @@ Plane<S> plane(const py::buffer_info& info, const char* name, int height, int wi
   return p;
 }
 
+// The field's part of a job, for both entry points: the offsets and the matte (float32, h x w, any strides;
+// the arrays, the callers' arguments, keep their memory) and the region's top-left in plate pixels.
+void set_field(Job& job, const py::array& offset_x, const py::array& offset_y, const py::array& matte, int h, int w,
+               int x0, int y0) {
+  for (const py::array* a : {&offset_x, &offset_y, &matte}) {
+    if (!is_dtype(a->dtype(), 'f', 4)) throw py::value_error("the offsets and the matte must be float32");
+  }
+  job.offset_x = plane<float>(offset_x.request(), "offset_x", h, w);
+  job.offset_y = plane<float>(offset_y.request(), "offset_y", h, w);
+  job.matte = plane<float>(matte.request(), "matte", h, w);
+  job.region_x0 = x0;
+  job.region_y0 = y0;
+}
+
 // The half-float kernel: with the CPU's F16C conversions where it has them (and this build has that kernel).
 using Kernel = int64_t (*)(const Job&, int);
 std::atomic<bool> portable_half{false};  // the tests' switch: the portable kernel on any CPU
@@ -119,16 +133,7 @@ int64_t resample(py::array target, py::array window, int window_x0, int window_y
   if (job.window.height < 1 || job.window.width < 1) throw py::value_error("the window is empty");
   job.window_x0 = window_x0;
   job.window_y0 = window_y0;
-  job.region_x0 = region_x0;
-  job.region_y0 = region_y0;
-  const int h = job.target.height, w = job.target.width;
-  for (const py::array* a : {&offset_x, &offset_y, &matte}) {
-    if (!is_dtype(a->dtype(), 'f', 4)) throw py::value_error("the offsets and the matte must be float32");
-  }
-  const py::buffer_info ox = offset_x.request(), oy = offset_y.request(), m = matte.request();
-  job.offset_x = plane<float>(ox, "offset_x", h, w);
-  job.offset_y = plane<float>(oy, "offset_y", h, w);
-  job.matte = plane<float>(m, "matte", h, w);
+  set_field(job, offset_x, offset_y, matte, job.target.height, job.target.width, region_x0, region_y0);
   py::buffer_info g_info;
   if (!gain.is_none()) {
     py::array g = py::array::ensure(gain);
@@ -157,17 +162,10 @@ int64_t resample(py::array target, py::array window, int window_x0, int window_y
 // The bounds (low x, low y, high x, high y) of where the edited pixels of a region (top-left at plate pixel
 // (x0, y0)) sample the source (sample_position); NaN bounds if one of them is NaN. Reads, writes nothing.
 py::tuple sample_bounds(py::array offset_x, py::array offset_y, py::array matte, int x0, int y0, int threads) {
-  for (const py::array* a : {&offset_x, &offset_y, &matte}) {
-    if (!is_dtype(a->dtype(), 'f', 4)) throw py::value_error("the offsets and the matte must be float32");
-  }
-  const py::buffer_info m = matte.request(), ox = offset_x.request(), oy = offset_y.request();
-  if (m.ndim != 2) throw py::value_error("matte must be (h, w), got " + shape_text(m));
+  if (matte.ndim() != 2) throw py::value_error("matte must be (h, w), got " + shape_text(matte.request()));
   Job job;
-  job.matte = plane<float>(m, "matte", static_cast<int>(m.shape[0]), static_cast<int>(m.shape[1]));
-  job.offset_x = plane<float>(ox, "offset_x", job.matte.height, job.matte.width);
-  job.offset_y = plane<float>(oy, "offset_y", job.matte.height, job.matte.width);
-  job.region_x0 = x0;
-  job.region_y0 = y0;
+  set_field(job, offset_x, offset_y, matte, static_cast<int>(matte.shape(0)), static_cast<int>(matte.shape(1)), x0,
+            y0);
   const float inf = std::numeric_limits<float>::infinity();
   float low_x = inf, low_y = inf, high_x = -inf, high_y = -inf;
   bool nan = false;
