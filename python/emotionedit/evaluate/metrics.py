@@ -257,7 +257,7 @@ def jitter_ratio_interval(source: np.ndarray, edited: np.ndarray, iod: np.ndarra
     varies by several hundredths; the interval says how far it can be trusted."""
     if len(source) < 3:
         return None
-    per_frame = [np.linalg.norm(s[2:] - 2.0 * s[1:-1] + s[:-2], axis=2) / iod[1:-1, None] for s in (source, edited)]
+    per_frame = [_second_differences(s, iod) for s in (source, edited)]
     usable = np.all(np.isfinite(per_frame[0]), axis=1) & np.all(np.isfinite(per_frame[1]), axis=1)
     src, edt = per_frame[0][usable], per_frame[1][usable]
     count = len(src)
@@ -285,6 +285,10 @@ def landmark_jitter(shapes: np.ndarray, iod: np.ndarray) -> np.ndarray:
     """
     if len(shapes) < 3:
         return np.zeros(0)
-    second = shapes[2:] - 2.0 * shapes[1:-1] + shapes[:-2]
-    magnitude = np.linalg.norm(second, axis=2) / iod[1:-1, None]
+    magnitude = _second_differences(shapes, iod)
     return magnitude[np.all(np.isfinite(magnitude), axis=1)].ravel()
+
+
+def _second_differences(shapes: np.ndarray, iod: np.ndarray) -> np.ndarray:
+    """|L(t+1) - 2 L(t) + L(t-1)| / IOD(t) of (T, N, 2) points, (T - 2, N); NaN where a frame has no face."""
+    return np.linalg.norm(shapes[2:] - 2.0 * shapes[1:-1] + shapes[:-2], axis=2) / iod[1:-1, None]
