@@ -302,13 +302,14 @@ def evaluate_pair(
             "source_per_frame": _series(per_src),
             "edited_per_frame": _series(per_edt),
         },
-        "jitter": _jitter(ls_all, le_all, iod),
-        "jitter_steady": _jitter(np.array(steady_src).reshape(n, 68, 2), np.array(steady_edt).reshape(n, 68, 2), iod)
-        | {"landmarks": "dlib's averaged over 6 sub-pixel shifts of each frame (landmarks68.steady_landmarks68): "
-                        "its own noise far lower, so the ratio says more about the edit"},
-        "jitter_flow": _jitter(*lip_flow.tracks(), iod)
-        | {"landmarks": "the source's dlib lip points (48-67) of the first frame with a face, followed by optical "
-                        "flow through each clip (motion.FlowTracks): no detector in the reading"},
+        "jitter": _jitter(ls_all, le_all, iod, "dlib's 68 points"),
+        "jitter_steady": _jitter(np.array(steady_src).reshape(n, 68, 2), np.array(steady_edt).reshape(n, 68, 2), iod,
+                                 "dlib's 68 points averaged over 6 sub-pixel shifts of each frame "
+                                 "(landmarks68.steady_landmarks68): its own noise far lower, so the ratio says more "
+                                 "about the edit"),
+        "jitter_flow": _jitter(*lip_flow.tracks(), iod,
+                               "the source's dlib lip points (48-67) of the first frame with a face, followed by "
+                               "optical flow through each clip (motion.FlowTracks): no detector in the reading"),
         "lip_sync": {
             "aperture_correlation": _r(r),
             "aperture_correlation_note": why,
@@ -420,9 +421,10 @@ def _naturalness(source: np.ndarray, edited: np.ndarray, reference: tuple[np.nda
     return out
 
 
-def _jitter(source: np.ndarray, edited: np.ndarray, iod: np.ndarray) -> dict[str, Any]:
-    """p95 of dlib's landmarks' second temporal difference, source and edited, and their ratio (<= 1.1: no
-    jitter added). dlib's own per-frame noise is in both, so only the ratio means anything."""
+def _jitter(source: np.ndarray, edited: np.ndarray, iod: np.ndarray, points: str) -> dict[str, Any]:
+    """p95 of the points' second temporal difference, source and edited, and their ratio (<= 1.1: no jitter
+    added). The reading's own per-frame noise is in both, so only the ratio means anything. points: what they
+    are (recorded as ``landmarks``)."""
     src, edt = metrics.landmark_jitter(source, iod), metrics.landmark_jitter(edited, iod)
     if src.size == 0 or edt.size == 0:
         return {"note": "fewer than 3 consecutive frames with a face"}
@@ -433,7 +435,7 @@ def _jitter(source: np.ndarray, edited: np.ndarray, iod: np.ndarray) -> dict[str
             "ratio_90pct": None if interval is None else [_r(v) for v in interval],
             "ratio_90pct_note": "paired moving-block bootstrap over frames (blocks of 8): how far the ratio of this "
                                 "one clip can be trusted (dlib's points move with single-code changes)",
-            "units": "IOD per frame^2 (|L(t+1) - 2L(t) + L(t-1)|), dlib's 68 points"}
+            "units": "IOD per frame^2 (|L(t+1) - 2L(t) + L(t-1)|)", "landmarks": points}
 
 
 def evaluate_sweep(
