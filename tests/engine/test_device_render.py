@@ -16,7 +16,7 @@ from emotionedit.edit import EditParams, Emotion
 from emotionedit.engine import ShotEditor
 from emotionedit.errors import UserError
 from emotionedit.render import Output, Region, _resample
-from emotionedit.render.device import render_on_device, resample_on_device, torch_dtype
+from emotionedit.render.device import render_on_device, resample_on_device
 from emotionedit.render.pixels import plan_resampling
 
 EDITS = [EditParams(emotion=Emotion.HAPPY, intensity=1.0, lip_preservation=1.0),
@@ -99,9 +99,6 @@ def test_device_render_refuses_what_it_does_not_render(talking):
     assert ShotEditor(analysis, device="auto").device == (torch.device("cuda") if torch.cuda.is_available() else None)
     with pytest.raises(UserError, match="unknown device"):
         ShotEditor(analysis, device="tpu")
-    assert torch_dtype(np.uint16) == torch.uint16
-    with pytest.raises(ValueError, match="plates are"):
-        torch_dtype(np.float64)
 
 
 @pytest.mark.gpu

@@ -29,8 +29,6 @@ from .frame import ZERO, FramePlan, _WarpPlan
 from .pixels import Resampling
 
 _A = -0.75  # Keys' cubic, as the kernel; every constant below is exact in float32
-_TORCH_OF = {np.dtype(np.uint8): torch.uint8, np.dtype(np.uint16): torch.uint16,
-             np.dtype(np.float16): torch.float16, np.dtype(np.float32): torch.float32}
 
 
 def _split(coords: torch.Tensor, origin: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -152,14 +150,6 @@ def render_on_device(plan: FramePlan, dst: torch.Tensor, src: torch.Tensor) -> i
     region, window = resampling.region, resampling.window
     target = dst[region.y0 : region.y1, region.x0 : region.x1]
     return resample_on_device(target, src[window.y0 : window.y1, window.x0 : window.x1], resampling, plan.shading)
-
-
-def torch_dtype(dtype: np.dtype) -> torch.dtype:
-    """The torch type of a plate's numpy type (uint8, uint16, float16, float32)."""
-    try:
-        return _TORCH_OF[np.dtype(dtype)]
-    except KeyError:
-        raise ValueError(f"plates are uint8, uint16, float16 or float32, got {np.dtype(dtype)}") from None
 
 
 def choose_device(name: str) -> torch.device | None:
