@@ -57,33 +57,56 @@ def test_steady_landmarks_shake_less_and_stay_on_the_face(talking_seconds):
     assert moved_steady < moved_plain
 
 
-def test_flow_tracks_read_a_wobble_that_is_in_the_pictures(talking_frames):
-    """Points followed by optical flow through a clip: a real face moving smoothly reads the same in both clips
-    (ratio 1), and the same clip with a random sub-pixel wobble of the face region added reads it."""
-    from emotionedit.evaluate.motion import FlowTracks
+def _read(steps, source_frames, edited_frames, seeds, edited_seeds=None):
+    for t, (source, edited, seed) in enumerate(zip(source_frames, edited_frames, seeds, strict=True)):
+        steps.step(source, edited, seed, None if edited_seeds is None or seed is None else edited_seeds[t])
+    return steps.second_differences()
+
+
+def test_flow_steps_read_a_wobble_that_is_in_the_pictures(talking_frames):
+    """Points followed one frame back and one forward by optical flow: a real face moving smoothly reads the
+    same in both clips (ratio 1), and the same clip with a random sub-pixel wobble of the face added reads it."""
+    from emotionedit.evaluate.motion import FlowSteps
 
     face = cv2.cvtColor(talking_frames[0], cv2.COLOR_RGB2GRAY)
     box = L.detect_face(talking_frames[0])
-    seed = L.landmarks68(talking_frames[0], box)[M.LIP_POINTS]
+    seed = L.landmarks68(talking_frames[0], box)[M.LIP_POINTS].astype(np.float32)
     rng = np.random.default_rng(0)
-    frames, wobbled = [], []
+    frames, wobbled, seeds = [], [], []
     for t in range(40):
         drift = np.float32([[1, 0, 2.0 * np.sin(t / 6.0)], [0, 1, 0.05 * t]])  # a smooth head motion
         frame = cv2.warpAffine(face, drift, face.shape[::-1], flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         frames.append(frame)
+        seeds.append(None if t == 20 else seed + drift[:, 2])  # a frame without a face at 20
         shake = drift.copy()
         shake[:, 2] += rng.normal(0, 0.3, 2)
         wobbled.append(cv2.warpAffine(face, shake, face.shape[::-1], flags=cv2.INTER_LINEAR,
                                       borderMode=cv2.BORDER_REPLICATE))
-    iod = np.full(40, 54.0)
-    same, shaken = FlowTracks(), FlowTracks()
-    for t in range(40):
-        same.step(frames[t], frames[t], seed)
-        shaken.step(frames[t], wobbled[t], seed if t != 20 else None)  # a frame without a face: start again
-    source, edited = same.tracks()
-    assert np.array_equal(source, edited)
-    assert M.jitter_ratio_interval(source, edited, iod) == (1.0, 1.0)
-    source, edited = shaken.tracks()
-    assert np.isnan(source[20]).all() and np.isfinite(source[21]).all()
-    ratio = np.percentile(M.landmark_jitter(edited, iod), 95) / np.percentile(M.landmark_jitter(source, iod), 95)
+    source, edited = _read(FlowSteps(), frames, frames, seeds)
+    assert source.shape == (38, len(M.LIP_POINTS))
+    assert np.isnan(source[18:21]).all() and np.isfinite(source[21]).any()  # frames 19-21 need frame 20
+    np.testing.assert_array_equal(source, edited)
+    assert M.jitter_rows_interval(source, edited) == (1.0, 1.0)
+    source, edited = _read(FlowSteps(), frames, wobbled, seeds)
+    ratio = np.percentile(M.finite_values(edited), 95) / np.percentile(M.finite_values(source), 95)
     assert ratio > 2.0
+
+
+def test_flow_steps_follow_the_edits_own_material(talking_run):
+    """An edit that moved the face (here a whole-frame shift of 8, -4 pixels) reads as the source when its
+    points start where the edit put the source's points, and unlike it from the source's positions, which the
+    shift put on other material."""
+    from emotionedit.evaluate.motion import FlowSteps
+
+    frames = [cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) for rgb in talking_run]
+    shift = np.float32([[1, 0, 8], [0, 1, -4]])
+    moved = [cv2.warpAffine(f, shift, f.shape[::-1], flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)
+             for f in frames]
+    seeds = [L.landmarks68(rgb, L.detect_face(rgb))[M.LIP_POINTS].astype(np.float32) for rgb in talking_run]
+    source, edited = _read(FlowSteps(), frames, moved, seeds, [s + [8, -4] for s in seeds])
+    kept = np.isfinite(source)
+    assert kept.mean() > 0.8
+    np.testing.assert_allclose(edited[kept], source[kept], atol=0.01)
+    source, elsewhere = _read(FlowSteps(), frames, moved, seeds)
+    both = np.isfinite(elsewhere)
+    assert np.abs(elsewhere[both] - source[both]).mean() > 0.05

@@ -250,24 +250,31 @@ def outside_difference(source: np.ndarray, edited: np.ndarray, mask: np.ndarray)
 def jitter_ratio_interval(source: np.ndarray, edited: np.ndarray, iod: np.ndarray, block: int = 8,
                           draws: int = 2000, seed: int = 0) -> tuple[float, float] | None:
     """A 90 % interval for the ratio of the edited clip's landmark jitter to the source's (p95 of
-    :func:`landmark_jitter` each), by a paired moving-block bootstrap over frames: blocks of ``block``
-    consecutive second differences (neighbouring ones share frames) drawn with replacement, the same for both
-    clips. source, edited: (T, 68, 2) dlib points; iod: (T,). None when fewer than two blocks of frames have a
-    face in both. dlib's points move with single-code changes of a small face, so the ratio of one clip
-    varies by several hundredths; the interval says how far it can be trusted."""
+    :func:`landmark_jitter` each): :func:`jitter_rows_interval` of the clips' :func:`second_differences`.
+    source, edited: (T, 68, 2) dlib points; iod: (T,)."""
     if len(source) < 3:
         return None
-    per_frame = [_second_differences(s, iod) for s in (source, edited)]
-    usable = np.all(np.isfinite(per_frame[0]), axis=1) & np.all(np.isfinite(per_frame[1]), axis=1)
-    src, edt = per_frame[0][usable], per_frame[1][usable]
+    return jitter_rows_interval(second_differences(source, iod), second_differences(edited, iod), block, draws, seed)
+
+
+def jitter_rows_interval(source: np.ndarray, edited: np.ndarray, block: int = 8, draws: int = 2000,
+                         seed: int = 0) -> tuple[float, float] | None:
+    """A 90 % interval for the ratio of the p95s of two clips' second differences, by a paired moving-block
+    bootstrap over frames: blocks of ``block`` consecutive rows (neighbouring ones share frames) drawn with
+    replacement, the same for both clips. source, edited: (F, N) magnitudes, one row per frame, NaN where not
+    read; a row is used where both clips read every point. None when fewer than two blocks of rows are usable.
+    Landmark readings move with single-code changes of a small face, so the ratio of one clip varies by several
+    hundredths; the interval says how far it can be trusted."""
+    usable = np.any(np.isfinite(source), axis=1) & np.any(np.isfinite(edited), axis=1)
+    src, edt = source[usable], edited[usable]
     count = len(src)
     if count < 2 * block:
         return None
     rng = np.random.default_rng(seed)
     starts = rng.integers(0, count - block + 1, size=(draws, -(-count // block)))
     rows = (starts[:, :, None] + np.arange(block)[None, None, :]).reshape(draws, -1)[:, :count]
-    p_src = np.percentile(src[rows].reshape(draws, -1), 95, axis=1)
-    p_edt = np.percentile(edt[rows].reshape(draws, -1), 95, axis=1)
+    p_src = np.nanpercentile(src[rows].reshape(draws, -1), 95, axis=1)
+    p_edt = np.nanpercentile(edt[rows].reshape(draws, -1), 95, axis=1)
     ratios = p_edt[p_src > 0] / p_src[p_src > 0]
     if ratios.size == 0:
         return None
@@ -285,10 +292,14 @@ def landmark_jitter(shapes: np.ndarray, iod: np.ndarray) -> np.ndarray:
     """
     if len(shapes) < 3:
         return np.zeros(0)
-    magnitude = _second_differences(shapes, iod)
-    return magnitude[np.all(np.isfinite(magnitude), axis=1)].ravel()
+    return finite_values(second_differences(shapes, iod))
 
 
-def _second_differences(shapes: np.ndarray, iod: np.ndarray) -> np.ndarray:
+def finite_values(magnitudes: np.ndarray) -> np.ndarray:
+    """The finite values of ``magnitudes`` (NaN where not read), flattened."""
+    return magnitudes[np.isfinite(magnitudes)]
+
+
+def second_differences(shapes: np.ndarray, iod: np.ndarray) -> np.ndarray:
     """|L(t+1) - 2 L(t) + L(t-1)| / IOD(t) of (T, N, 2) points, (T - 2, N); NaN where a frame has no face."""
     return np.linalg.norm(shapes[2:] - 2.0 * shapes[1:-1] + shapes[:-2], axis=2) / iod[1:-1, None]

@@ -32,7 +32,7 @@ from ..errors import UserError
 from . import agreement, metrics, rigidity
 from . import landmarks68 as lm68
 from .classifier import EMOTION_LABELS, INPUT_SIZE, classify_crops, face_crop
-from .motion import FlowTracks, carried_points
+from .motion import FlowSteps, carried_points
 
 OUTSIDE_DILATION = 1.5  # the face box grown by 50 % about its centre bounds "the face"
 _BATCH = 256  # face crops classified at once
@@ -118,7 +118,7 @@ def evaluate_pair(
     edt_crops: list[np.ndarray] = []
     crop_frames: list[int] = []
     src_lm: list[np.ndarray] = []
-    lip_flow = FlowTracks()  # the source's dlib lips followed by optical flow in both clips (jitter_flow)
+    lip_flow = FlowSteps()  # the source's dlib lips and the edit's, followed by optical flow (jitter_flow)
     steady_src: list[np.ndarray] = []  # the same points averaged over sub-pixel shifts (jitter_steady)
     steady_edt: list[np.ndarray] = []
     edt_lm: list[np.ndarray] = []
@@ -184,12 +184,14 @@ def evaluate_pair(
             edt_lm.append(le)
             steady_src.append(lm68.steady_landmarks68(s8, box))
             steady_edt.append(lm68.steady_landmarks68(e8, box))
-            lip_flow.step(cv2.cvtColor(s8, cv2.COLOR_RGB2GRAY), cv2.cvtColor(e8, cv2.COLOR_RGB2GRAY),
-                          ls[metrics.LIP_POINTS])
             # Pose of the edited frame: the source's rigid points carried by the edit's motion
-            # (see .motion); the dlib refit of the edited frame is kept as a second reading.
+            # (see .motion); the dlib refit of the edited frame is kept as a second reading. The lips are
+            # carried by the same flow: where the edit's own lip points start (jitter_flow).
             carried = ls.copy()
-            carried[metrics.POSE_POINTS] = carried_points(s8, e8, box, ls[metrics.POSE_POINTS])
+            moved = metrics.POSE_POINTS + metrics.LIP_POINTS
+            carried[moved] = carried_points(s8, e8, box, ls[moved])
+            lip_flow.step(cv2.cvtColor(s8, cv2.COLOR_RGB2GRAY), cv2.cvtColor(e8, cv2.COLOR_RGB2GRAY),
+                          ls[metrics.LIP_POINTS], carried[metrics.LIP_POINTS])
             rs, re_ = metrics.head_rotation(ls, h, w), metrics.head_rotation(carried, h, w)
             pose_src.append(metrics.euler_deg(rs))
             pose_edt.append(metrics.euler_deg(re_))
@@ -307,9 +309,10 @@ def evaluate_pair(
                                  "dlib's 68 points averaged over 6 sub-pixel shifts of each frame "
                                  "(landmarks68.steady_landmarks68): its own noise far lower, so the ratio says more "
                                  "about the edit"),
-        "jitter_flow": _jitter(*lip_flow.tracks(), iod,
-                               "the source's dlib lip points (48-67) of the first frame with a face, followed by "
-                               "optical flow through each clip (motion.FlowTracks): no detector in the reading"),
+        "jitter_flow": _jitter_rows(*(rows / iod[1:-1, None] for rows in lip_flow.second_differences()),
+                                    "the source's dlib lip points (48-67) of each frame and where the edit put them, "
+                                    "followed one frame back and one forward by optical flow in each clip "
+                                    "(motion.FlowSteps): no detector in the reading"),
         "lip_sync": {
             "aperture_correlation": _r(r),
             "aperture_correlation_note": why,
@@ -422,19 +425,26 @@ def _naturalness(source: np.ndarray, edited: np.ndarray, reference: tuple[np.nda
 
 
 def _jitter(source: np.ndarray, edited: np.ndarray, iod: np.ndarray, points: str) -> dict[str, Any]:
-    """p95 of the points' second temporal difference, source and edited, and their ratio (<= 1.1: no jitter
-    added). The reading's own per-frame noise is in both, so only the ratio means anything. points: what they
-    are (recorded as ``landmarks``)."""
-    src, edt = metrics.landmark_jitter(source, iod), metrics.landmark_jitter(edited, iod)
+    """:func:`_jitter_rows` of the second differences of (T, N, 2) points through each clip."""
+    if len(source) < 3:
+        return {"note": "fewer than 3 consecutive frames with a face"}
+    return _jitter_rows(metrics.second_differences(source, iod), metrics.second_differences(edited, iod), points)
+
+
+def _jitter_rows(source: np.ndarray, edited: np.ndarray, points: str) -> dict[str, Any]:
+    """p95 of the points' second temporal difference ((F, N) rows in IOD, NaN where not read), source and
+    edited, and their ratio (<= 1.1: no jitter added). The reading's own per-frame noise is in both, so only the
+    ratio means anything. points: what they are (recorded as ``landmarks``)."""
+    src, edt = metrics.finite_values(source), metrics.finite_values(edited)
     if src.size == 0 or edt.size == 0:
         return {"note": "fewer than 3 consecutive frames with a face"}
     p_src, p_edt = float(np.percentile(src, 95)), float(np.percentile(edt, 95))
-    interval = metrics.jitter_ratio_interval(source, edited, iod)
+    interval = metrics.jitter_rows_interval(source, edited)
     return {"source_p95": _r(p_src, 5), "edited_p95": _r(p_edt, 5),
             "ratio": _r(p_edt / p_src) if p_src > 0 else None,
             "ratio_90pct": None if interval is None else [_r(v) for v in interval],
             "ratio_90pct_note": "paired moving-block bootstrap over frames (blocks of 8): how far the ratio of this "
-                                "one clip can be trusted (dlib's points move with single-code changes)",
+                                "one clip can be trusted (landmarks move with single-code changes)",
             "units": "IOD per frame^2 (|L(t+1) - 2L(t) + L(t-1)|)", "landmarks": points}
 
 
