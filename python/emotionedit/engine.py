@@ -29,6 +29,7 @@ from .render.occlusion import frame_occluders
 from .track import MediaPipeFaceMesh, TrackerOptions, track_frames
 from .track.base import FrameRows
 from .track.occluders import OccluderTracker
+from .track.stabilise import FlowStabiliser
 
 DEFAULT_SMOOTHING = 1.5  # frames (Gaussian sigma) in coefficient and pose space
 
@@ -90,6 +91,7 @@ def analyze(
 ) -> Analysis:
     """Track and fit a shot. ``frames`` yields (frame number, (H, W, C) image) in order.
 
+    The landmarks are made steady with the views' optical flow (:mod:`~emotionedit.track.stabilise`).
     The hands in each frame (occluders the render keeps unwarped) are found on the same views, and
     each frame's fingerprint (:func:`~emotionedit.fingerprint.thumbnail`, which the render checks
     its pixels against) is taken from the plate's own pixels. What is kept per frame goes into arrays
@@ -115,7 +117,9 @@ def analyze(
                 thumbnails.append(small)
                 yield view
 
-        track = track_frames(views(), tracker, options, progress, expected=expected)
+        steadier = FlowStabiliser()
+        track = track_frames(views(), tracker, options, progress, expected=expected, observe=steadier.observe)
+        track.landmarks = steadier.steady(track.landmarks, track.found)
     finally:
         tracker.close()
         if hands is not None:

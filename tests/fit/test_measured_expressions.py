@@ -69,7 +69,14 @@ def test_calibration_on_real_frames_finds_the_shipped_smile(talking, smiling):
     neutral = np.median(canonical[np.flatnonzero(usable)[: len(usable) // 2]], axis=0)  # the talking half
     fields = measure_actor(canonical, usable, neutral)
     assert fields["frames"]["broad_smiles"] >= 30
-    measured = fields["smile_separated"][: topo.N_POINTS - 10, :2].ravel()
-    shipped = measured_fields()["smile"][: topo.N_POINTS - 10, :2].ravel()
-    cosine = measured @ shipped / np.linalg.norm(measured) / np.linalg.norm(shipped)
-    assert cosine > 0.7  # 4 s of one actor against 200 s of two (0.79 when written)
+    # Compared where the shipped smile moves the face (at least a quarter of its largest motion): elsewhere
+    # (the outline) 4 s of one laughing actor measure his jaw and head more than his smile.
+    measured = fields["smile_separated"][: topo.N_POINTS - 10, :2]
+    shipped = measured_fields()["smile"][: topo.N_POINTS - 10, :2]
+    moved = np.linalg.norm(shipped, axis=1) >= 0.25 * np.linalg.norm(shipped, axis=1).max()
+    cosine = measured[moved].ravel() @ shipped[moved].ravel() / np.linalg.norm(measured[moved]) / np.linalg.norm(
+        shipped[moved])
+    # 4 s of one actor against 200 s of two: 0.90 on the tracker's points, 0.86 on the steady ones (the shipped
+    # field was measured on the tracker's points, which share its shape model's habits; 0.74 and 0.67 over the
+    # whole face)
+    assert cosine > 0.8

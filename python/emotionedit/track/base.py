@@ -168,6 +168,7 @@ def track_frames(
     options: TrackerOptions = TrackerOptions(),
     progress: Callable[[int], None] | None = None,
     expected: int = 0,
+    observe: Callable[[np.ndarray, np.ndarray | None], None] | None = None,
 ) -> FaceTrack:
     """Track one face through ``frames`` ((H, W, 3) uint8 RGB each).
 
@@ -175,6 +176,8 @@ def track_frames(
     by position. Frames where it is missing get ``found=False`` and NaN landmarks.
     expected: how many frames ``frames`` yields, when known (the landmarks' array is then
     made once, at its final size; see :class:`FrameRows`).
+    observe: called after each frame with the frame and the chosen face's (478, 3) points (None: no face),
+    e.g. :meth:`~emotionedit.track.stabilise.FlowStabiliser.observe`.
     """
     tracker.reset()
     landmarks = FrameRows((478, 3), np.float32, expected)
@@ -194,6 +197,8 @@ def track_frames(
             landmarks.append(chosen)
             found.append(True)
             previous = chosen
+        if observe is not None:
+            observe(frame, chosen)
         if progress is not None:
             progress(1)
     if not len(landmarks):
