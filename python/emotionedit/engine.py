@@ -117,7 +117,7 @@ def analyze(
                 thumbnails.append(small)
                 yield view
 
-        steadier = FlowStabiliser()
+        steadier = FlowStabiliser(expected)
         track = track_frames(views(), tracker, options, progress, expected=expected, observe=steadier.observe)
         track.landmarks = steadier.steady(track.landmarks, track.found)
     finally:

@@ -137,3 +137,25 @@ def test_frames_without_a_face_stay_empty_and_split_the_shot():
                                                                         (2, 478, 2)), atol=0.05)
     with pytest.raises(ValueError, match="observed"):
         steadier.steady(landmarks[:4], found[:4])
+
+
+def test_what_is_kept_per_frame_is_one_row_of_flows():
+    """A shot's worth of frames costs the stabiliser one float32 row of flows a frame (478 x 2 x 4 bytes), like
+    the tracking's own arrays (tests/track/test_track_compact.py): not a Python array per frame."""
+    import tracemalloc
+
+    view = np.zeros((16, 16, 3), np.uint8)
+    points = np.full((478, 3), 8.0, np.float32)
+
+    def peak(frames):
+        tracemalloc.start()
+        try:
+            steadier = FlowStabiliser(expected=frames)
+            for _ in range(frames):
+                steadier.observe(view, points)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    per_frame = (peak(2500) - peak(500)) / 2000
+    assert per_frame < 478 * 2 * 4 + 200, f"the stabiliser holds {per_frame:.0f} bytes a frame"

@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from ..fit import topology as topo
+from .base import FrameRows
 
 # Weight of the detections against the flow: about three frames of flow per detection (1 / sqrt(lambda)).
 DETECTION_WEIGHT = 0.1
@@ -34,53 +35,73 @@ MOTION_AGREEMENT_IOD = 0.02
 # Lucas-Kanade window and pyramid levels (views are at most TrackerOptions.max_track_height rows).
 WINDOW = (15, 15)  # 11 x 11 took half as much of the shake away on franck (54 px between the eyes)
 LEVELS = 3
+# Points fused together: the solve's float64 arrays stay a few MB each on a shot of 10 000 frames.
+POINTS_AT_ONCE = 32
 
 
 class FlowStabiliser:
     """Collects each frame's flow of the tracked points while a shot is tracked, then fuses them.
 
     :meth:`observe` takes every tracked frame in order: the tracker's (H, W, 3) uint8 RGB view and the chosen
-    face's (N, >=2) points in that view's pixels (None where no face was found). :meth:`steady` then gives the
-    fused points for the detections of the same frames.
+    face's (N, >=2) points in that view's pixels (None where no face was found; N the same in every frame).
+    :meth:`steady` then gives the fused points for the detections of the same frames. expected: how many frames
+    will be observed, when known. What is kept per frame is one float32 row of flows (N x 2), in one array
+    (:class:`~emotionedit.track.base.FrameRows`): 3.8 KB a frame for the face mesh's 478 points.
     """
 
-    def __init__(self):
+    def __init__(self, expected: int = 0):
+        self._expected = expected
         self._previous: tuple[np.ndarray, np.ndarray] | None = None  # (gray view, points) of the last frame
-        self._flows: list[np.ndarray | None] = []  # per frame: (N, 2) flow from the frame before, NaN: not trusted
+        self._flows: FrameRows | None = None  # row t: each point's flow from frame t - 1, NaN where none
+        self._waiting = 0  # frames observed before the first face, whose rows are NaN
 
     def observe(self, view: np.ndarray, points: np.ndarray | None) -> None:
-        gray = cv2.cvtColor(view, cv2.COLOR_RGB2GRAY)
-        flow = None
-        if points is not None and self._previous is not None and len(self._previous[1]) == len(points):
-            flow = _flow(self._previous[0], gray, self._previous[1])
-        self._flows.append(flow)
+        needed = points is not None or self._previous is not None
+        gray = cv2.cvtColor(view, cv2.COLOR_RGB2GRAY) if needed else None
+        if points is not None and self._flows is None:
+            self._flows = FrameRows((len(points), 2), np.float32, self._expected)
+            for _ in range(self._waiting):
+                self._flows.append(np.nan)
+        if self._flows is None:
+            self._waiting += 1
+            return
+        if points is not None and self._previous is not None:
+            self._flows.append(_flow(self._previous[0], gray, self._previous[1]))
+        else:
+            self._flows.append(np.nan)
         self._previous = None if points is None else (gray, np.ascontiguousarray(points[:, :2], np.float32))
 
     def steady(self, landmarks: np.ndarray, found: np.ndarray) -> np.ndarray:
         """(T, N, D) ``landmarks`` (view pixels, D >= 2; NaN where not ``found``) with x and y fused with the
         flow; other columns and frames without a face as they were."""
-        if len(landmarks) != len(self._flows):
-            raise ValueError(f"{len(landmarks)} frames of landmarks but {len(self._flows)} observed")
+        observed = self._waiting if self._flows is None else len(self._flows)
+        if len(landmarks) != observed:
+            raise ValueError(f"{len(landmarks)} frames of landmarks but {observed} observed")
         result = landmarks.copy()
         count = len(landmarks)
-        if count < 2:
+        if count < 2 or self._flows is None:
             return result
-        points = landmarks[:, :, :2].astype(np.float64)
-        flows = np.zeros_like(points)
-        trusted = np.zeros(points.shape[:2])
-        iod = np.full(count, np.nan)
-        iod[found] = topo.interocular(points[found])
-        for t in range(1, count):
-            flow = self._flows[t]
-            if flow is None or not (found[t] and found[t - 1]):
-                continue
-            detected = points[t] - points[t - 1]
-            agree = np.linalg.norm(detected - flow, axis=1) < MOTION_AGREEMENT_IOD * iod[t]  # False where NaN
-            flows[t] = np.where(agree[:, None], flow, 0.0)
-            trusted[t] = agree
-        fused = _solve(np.where(found[:, None, None], points, 0.0), found.astype(np.float64), flows, trusted)
-        result[found, :, :2] = fused[found].astype(result.dtype)
+        flows = self._flows.result()
+        iod = np.where(found, topo.interocular(landmarks[:, :, :2]), np.nan).astype(np.float64)
+        for first in range(0, landmarks.shape[1], POINTS_AT_ONCE):
+            part = slice(first, first + POINTS_AT_ONCE)
+            steady = _fused(landmarks[:, part, :2].astype(np.float64), found, flows[:, part], iod)
+            columns = result[:, part, :2]  # a view: written through
+            columns[found] = steady[found]
         return result
+
+
+def _fused(points: np.ndarray, found: np.ndarray, flows: np.ndarray, iod: np.ndarray) -> np.ndarray:
+    """The steady (T, n, 2) positions of some of the points: (T, n, 2) detections (NaN where not ``found``),
+    (T, n, 2) flows from the frame before (NaN where none), (T,) inter-ocular distances."""
+    detected = np.full_like(points, np.nan)
+    detected[1:] = points[1:] - points[:-1]  # NaN next to a frame without the face
+    # Where they disagree (or either is missing: NaN compares False), the flow is not trusted.
+    trusted = np.linalg.norm(detected - flows, axis=2) < MOTION_AGREEMENT_IOD * iod[:, None]
+    trusted[0] = False
+    moves = np.where(trusted[:, :, None], flows, 0.0)
+    return _solve(np.where(found[:, None, None], points, 0.0), found.astype(np.float64), moves,
+                  trusted.astype(np.float64))
 
 
 def _flow(before: np.ndarray, after: np.ndarray, points: np.ndarray) -> np.ndarray:
