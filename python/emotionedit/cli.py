@@ -496,6 +496,9 @@ def _print_naturalness(r: dict) -> None:
     if agreement:
         print(f"    agreement with the actor's real expression: cosine {agreement['cosine']}, outer-lip size ratio "
               f"{agreement['outer_lip_ratio']}")
+        note = (agreement.get("pose_gap") or {}).get("note")
+        if note:
+            print(f"    warning: {note}")
     if anatomy:
         print(f"    {'feature (IOD)':14s} {'real':>8s} {'edit':>8s}  {'edit p5..p95':>16s}  verdict")
         for name, row in anatomy["features"].items():

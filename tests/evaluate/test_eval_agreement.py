@@ -164,3 +164,16 @@ def test_eval_reports_agreement_anatomy_teeth_and_occluders(tmp_path, franck_pat
     assert result["agreement"]["frames"]["pairs"] == 4
     # A whole-frame shift is head motion, which the alignment removes: no expression change.
     assert abs(result["agreement"]["features"]["mouth_width"]["edit"]) < 0.01
+
+
+def test_a_real_expression_in_another_head_pose_is_said(franck_neutral, franck_smile):
+    """franck's laughs (3600-3959) were filmed with his head turned otherwise than any of his talking frames at
+    672-767: the comparison says so, since its outline and brows then read the turn. Expression frames in the
+    resting frames' own poses raise nothing."""
+    reference = A.reference_shape(franck_neutral)
+    rest, laughs = (A._valid(A.align(s, reference)) for s in (franck_neutral, franck_smile))
+    turned = A.pose_gap(rest, laughs)
+    assert turned["ratio"] > A.POSE_GAP_LIMIT and "head pose" in turned["note"]
+    same = A.pose_gap(rest, rest[::2])
+    assert same["expression_to_rest"] == 0.0 and "note" not in same
+    assert A.compare(franck_neutral, franck_smile, franck_neutral, franck_neutral)["pose_gap"] == turned
