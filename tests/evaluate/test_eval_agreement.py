@@ -177,3 +177,13 @@ def test_a_real_expression_in_another_head_pose_is_said(franck_neutral, franck_s
     same = A.pose_gap(rest, rest[::2])
     assert same["expression_to_rest"] == 0.0 and "note" not in same
     assert A.compare(franck_neutral, franck_smile, franck_neutral, franck_neutral)["pose_gap"] == turned
+
+
+def test_resting_frames_are_found_among_others(franck_neutral, franck_smile):
+    """A pool of frames to find more resting faces in: his talking frames look like his resting ones, his laughs
+    do not, and a frame without a face is never taken."""
+    pool = np.concatenate([franck_smile, franck_neutral[::2], np.full((1, 68, 2), np.nan)])
+    kept = A.rest_like(pool, franck_neutral)
+    assert len(kept) >= len(franck_neutral[::2]) // 2
+    assert not any(np.array_equal(row, laugh) for row in kept for laugh in franck_smile)
+    assert np.isfinite(kept).all()

@@ -236,6 +236,27 @@ def pose_matched(neutral: np.ndarray, expression: np.ndarray, k: int = POSE_NEIG
     return neutral[nearest].mean(axis=1)
 
 
+# What makes a face "at rest" for :func:`rest_like`: these features within the resting frames' own central band.
+REST_FEATURES = ("mouth_width", "corner_lift", "brow_height", "eye_opening")
+REST_BAND = (5.0, 95.0)  # percentiles
+
+
+def rest_like(pool: np.ndarray, neutral: np.ndarray) -> np.ndarray:
+    """The frames of ``pool`` that look like the resting frames ``neutral``: the rows of ``pool`` ((N, 68, 2)
+    frame pixels, NaN rows without a face) whose mouth width, corner lift, brow height and eye opening lie
+    within the 5-95 % band of ``neutral``'s own, aligned alike. For more resting frames, in more head poses,
+    than one take of talking holds: each real expressive frame then pairs with resting frames turned as it is
+    (see :func:`pose_gap`). Returns the kept rows, in order."""
+    reference = reference_shape(neutral)
+    rest = features(_valid(align(neutral, reference)))
+    candidates = features(align(pool, reference))
+    keep = np.all(np.isfinite(pool), axis=(1, 2))
+    for name in REST_FEATURES:
+        low, high = np.percentile(rest[name], REST_BAND)
+        keep &= (candidates[name] >= low) & (candidates[name] <= high)  # NaN rows: False
+    return pool[keep]
+
+
 # An expression whose frames are this many times further in head pose from the nearest resting frame than
 # resting frames are from each other is compared with faces turned otherwise: its outline and brows read pose.
 POSE_GAP_LIMIT = 3.0
@@ -261,8 +282,9 @@ def pose_gap(neutral: np.ndarray, expression: np.ndarray) -> dict[str, Any]:
     if ratio is not None and ratio > POSE_GAP_LIMIT:
         result["note"] = (f"the real expression's head pose is {ratio:.1f}x further from the nearest resting frame "
                           "than resting frames are from each other: no resting frame was turned as it was, so the "
-                          "comparison reads the turn as expression (mostly in the outline and the brows); give "
-                          "--reference-neutral frames in the expression's head pose")
+                          "comparison reads the turn as expression (mostly in the outline and the brows); give resting "
+                          "frames in the expression's head pose (--reference-neutral, or more of them with "
+                          "--reference-rest-pool)")
     return result
 
 
