@@ -63,6 +63,9 @@ class Analysis:
     #: The plate's fingerprint, (T, rows, columns) uint8 (:func:`emotionedit.fingerprint.thumbnail` of
     #: each frame); None: not recorded (analysis format 2), the plate cannot be checked.
     thumbnails: np.ndarray | None = None
+    #: Whether the landmarks were made steady with the views' optical flow (track/stabilise.py); False for files
+    #: written before it (their header lacks "landmarks": "flow-steadied"), whose anchors keep the tracker's shake.
+    steady: bool = False
 
     def index_of(self, frame_number: int) -> int:
         """Position of a plate frame number in the analysis (raises if it was not analysed)."""
@@ -130,6 +133,11 @@ MIN_SCALE = 1.0
 ROTATION_TOLERANCE = 1e-3
 _FLAGS = FLAG_LOST | FLAG_PROFILE | FLAG_UNRELIABLE
 _RECREATE = "re-run `emotionedit analyze` on the plate to recreate it"
+#: The header's "landmarks" of an analysis whose points were made steady (track/stabilise.py).
+STEADY_LANDMARKS = "flow-steadied"
+#: What `render` says of an analysis written before the landmarks were made steady.
+UNSTEADY = ("it was written before the tracked points were made steady with the picture's optical flow "
+            "(EmotionEdit before 2026-12-03); it renders, but re-run `emotionedit analyze` for steadier edits")
 #: How the plate's fingerprint was made (format 3 headers record it; a file with another recipe is refused).
 _FINGERPRINT = {"method": fingerprint.METHOD, "cells": fingerprint.CELLS, "samples": fingerprint.SAMPLES}
 
@@ -159,6 +167,7 @@ def save(analysis: Analysis, path: Path, overwrite: bool = False) -> None:
         "neutral_match": None if np.isnan(analysis.fit.neutral_match) else analysis.fit.neutral_match,
         "occluder_tracker": None if analysis.occluders is None else analysis.occluders.detector,
         "fingerprint": None if analysis.thumbnails is None else _FINGERPRINT,
+        "landmarks": STEADY_LANDMARKS if analysis.steady else "tracked",
     }
     arrays = {
         "header": np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
@@ -476,4 +485,5 @@ def _validated(header: dict, plate: PlateInfo, arrays: dict[str, np.ndarray], pa
     )
     thumbnails = arrays.get("thumbnails")
     return Analysis(plate=plate, track=track, fit=fit, tracker=header["tracker"], occluders=occluders,
-                    thumbnails=None if thumbnails is None else thumbnails.astype(np.uint8))
+                    thumbnails=None if thumbnails is None else thumbnails.astype(np.uint8),
+                    steady=header.get("landmarks") == STEADY_LANDMARKS)

@@ -23,7 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import __version__
-from .analysis import UNCHECKED, Analysis, PlateInfo
+from .analysis import UNCHECKED, UNSTEADY, Analysis, PlateInfo
 from .analysis import load as load_analysis
 from .analysis import save as save_analysis
 from .edit import MAX_INTENSITY, MAX_SKIN_DETAIL, MODES, EditParams, Emotion, Region
@@ -311,6 +311,8 @@ def cmd_render(args) -> int:
             _report_analysis(analysis.summary())
         if analysis.thumbnails is None:
             print(f"  warning: analysis file {args.analysis}: {UNCHECKED}", file=sys.stderr)
+        if not analysis.steady:
+            print(f"  note: analysis file {args.analysis}: {UNSTEADY}", file=sys.stderr)
         # Every frame's pixels are checked against the analysis's fingerprint before it is rendered.
         editor = ShotEditor(analysis, smoothing=args.smoothing, check_plate=not args.ignore_plate_mismatch,
                             device=args.device)

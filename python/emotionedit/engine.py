@@ -138,7 +138,7 @@ def analyze(
         neutral_idx = np.array([index[n] for n in neutral_frame_numbers])
     fit = fit_shot(track.landmarks, track.found, neutral_idx, neutral_reference)
     return Analysis(plate=plate, track=track, fit=fit, tracker=tracker.name, occluders=occluders,
-                    thumbnails=thumbnails.result())
+                    thumbnails=thumbnails.result(), steady=True)
 
 
 # Frames over which an edit fades out before a frame without a usable face (the face leaving the

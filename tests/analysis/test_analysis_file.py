@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import emotionedit.analysis as analysis_module
-from emotionedit.analysis import UNCHECKED, load, save
+from emotionedit.analysis import UNCHECKED, UNSTEADY, load, save
 from emotionedit.cli import main
 from emotionedit.errors import AnalysisMismatchError, UserError
 from emotionedit.fingerprint import grid
@@ -296,6 +296,20 @@ def test_a_version_2_file_is_read_and_rendered_with_a_warning(saved, tmp_path, f
     err = capsys.readouterr().err
     assert f"warning: analysis file {old}" in err and UNCHECKED in err
     assert len(list(out.iterdir())) == 4
+
+
+def test_a_file_from_before_the_steady_landmarks_renders_and_says_so(saved, tmp_path, franck_path, capsys):
+    """Analyses now record that their points were made steady with the picture's flow; one written before (no
+    such header field) still renders, with a note that analysing again gives steadier edits."""
+    assert load(saved).steady
+    assert main(render(franck_path, saved, tmp_path / "now")) == 0
+    assert UNSTEADY not in capsys.readouterr().err
+    header, arrays = members(saved)
+    del header["landmarks"]
+    old = write(tmp_path / "before.analysis.npz", header, arrays)
+    assert not load(old).steady
+    assert main(render(franck_path, old, tmp_path / "before")) == 0
+    assert f"note: analysis file {old}: {UNSTEADY}" in capsys.readouterr().err
 
 
 class _FullDisk(io.RawIOBase):
