@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from ofxhost import Frame, engine_env, run
 
-from emotionedit.analysis import UNCHECKED
+from emotionedit.analysis import UNCHECKED, UNSTEADY
 from emotionedit.errors import AnalysisMismatchError
 from emotionedit.fingerprint import MIN_SIDE, thumbnail_cells
 from emotionedit.node import prepare
@@ -118,13 +118,16 @@ def test_an_analysis_without_a_fingerprint_warns(talking, analysis_file, tmp_pat
     header = json.loads(bytes(arrays["header"]).decode())
     header["version"] = 2
     del header["fingerprint"]
+    del header["landmarks"]  # format 2 files predate the steady landmarks too
     arrays["header"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
     old = tmp_path / "v2.analysis.npz"
     np.savez(old, **arrays)
     assert zipfile.is_zipfile(old)
     plan = prepare(request(old, FIRST + 4))
     assert ("warning", f"Analysis File {old}: {UNCHECKED}") in plan.messages
+    assert ("warning", f"Analysis File {old}: {UNSTEADY}") in plan.messages
     pixel_phase(plan, talking[0][4])
+    assert not any(UNSTEADY in text for _, text in prepare(request(analysis_file, FIRST + 4)).messages)
 
 
 @pytest.mark.usefixtures("node_built")

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from ..analysis import UNCHECKED
+from ..analysis import UNCHECKED, UNSTEADY
 from ..engine import ShotEditor
 from ..errors import AnalysisMismatchError
 from ..fingerprint import PlateMismatchError, cells_region
@@ -125,6 +125,8 @@ class Plan:
                 "the plate's frame number at host frame 0 (hosts such as MLT count a clip from 0, so a clip that "
                 f"starts at plate frame {numbers[0]} needs Frame Offset {numbers[0]}), or analyse the frames you "
                 "render")
+        if not analysis.steady:
+            self.messages.append(("warning", f"Analysis File {path}: {UNSTEADY}"))
         if analysis.fit.flags[analysis.index_of(self.frame_number)] != 0:
             self.messages.append(("warning", f"frame {self.frame_number} has no usable face in the analysis (lost, "
                                              "turned to profile or unreliable); it passes through unedited"))
