@@ -229,11 +229,16 @@ def pose_matched(neutral: np.ndarray, expression: np.ndarray, k: int = POSE_NEIG
 
     neutral: (Nn, 68, 2), expression: (Ne, 68, 2), both aligned; returns (Ne, 68, 2).
     """
-    a = neutral[:, POSE_POINTS].reshape(len(neutral), -1)
-    b = expression[:, POSE_POINTS].reshape(len(expression), -1)
-    d2 = ((b[:, None, :] - a[None, :, :]) ** 2).sum(axis=2)
-    nearest = np.argsort(d2, axis=1)[:, : min(k, len(neutral))]
+    nearest = np.argsort(_pose_distances2(expression, neutral), axis=1)[:, : min(k, len(neutral))]
     return neutral[nearest].mean(axis=1)
+
+
+def _pose_distances2(shapes: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Squared distances between the pose points of aligned ``shapes`` (N, 68, 2) and ``others`` (M, 68, 2),
+    (N, M): how differently each pair of faces is turned."""
+    a = shapes[:, POSE_POINTS].reshape(len(shapes), -1)
+    b = others[:, POSE_POINTS].reshape(len(others), -1)
+    return ((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=2)
 
 
 # What makes a face "at rest" for :func:`rest_like`: these features within the resting frames' own central band.
@@ -270,12 +275,10 @@ def pose_gap(neutral: np.ndarray, expression: np.ndarray) -> dict[str, Any]:
     its nearest other): where the ratio passes :data:`POSE_GAP_LIMIT`, no resting frame was turned as the
     expression was, and the comparison's outline and brows read the turn (franck's closed smiles at 1304-1372
     against his talking at 672-767: 9x, the outline's "real" displacement twice the lips')."""
-    a = neutral[:, POSE_POINTS].reshape(len(neutral), -1)
-    b = expression[:, POSE_POINTS].reshape(len(expression), -1)
-    to_rest = float(np.median(np.sqrt(((b[:, None, :] - a[None, :, :]) ** 2).sum(axis=2)).min(axis=1)))
-    among = np.sqrt(((a[:, None, :] - a[None, :, :]) ** 2).sum(axis=2))
+    to_rest = float(np.median(np.sqrt(_pose_distances2(expression, neutral)).min(axis=1)))
+    among = np.sqrt(_pose_distances2(neutral, neutral))
     np.fill_diagonal(among, np.inf)
-    rest = float(np.median(among.min(axis=1))) if len(a) > 1 else float("nan")
+    rest = float(np.median(among.min(axis=1))) if len(neutral) > 1 else float("nan")
     ratio = to_rest / rest if rest > 0 and np.isfinite(rest) else None
     result: dict[str, Any] = {"expression_to_rest": _round(to_rest), "rest_to_rest": _round(rest),
                               "ratio": _round(ratio, 2), "units": "IOD, the pose points after alignment"}
