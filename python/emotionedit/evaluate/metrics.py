@@ -262,7 +262,8 @@ def jitter_rows_interval(source: np.ndarray, edited: np.ndarray, block: int = 8,
     """A 90 % interval for the ratio of the p95s of two clips' second differences, by a paired moving-block
     bootstrap over frames: blocks of ``block`` consecutive rows (neighbouring ones share frames) drawn with
     replacement, the same for both clips. source, edited: (F, N) magnitudes, one row per frame, NaN where not
-    read; a row is used where both clips read every point. None when fewer than two blocks of rows are usable.
+    read (the same entries in both); a row is used where both clips read at least one point, and its NaNs are
+    left out of the percentiles. None when fewer than two blocks of rows are usable.
     Landmark readings move with single-code changes of a small face, so the ratio of one clip varies by several
     hundredths; the interval says how far it can be trusted."""
     usable = np.any(np.isfinite(source), axis=1) & np.any(np.isfinite(edited), axis=1)
