@@ -18,6 +18,7 @@ from file_helpers import read_clip  # noqa: E402
 # franck.mp4 at 24 fps: 28-43 s talking, 150-165 s smiling.
 TALKING_START = 672
 SMILING_START = 3600
+CLOSED_SMILE_START = 1330  # lips together, mouth wide: the kind of smile the smile's skin detail is measured on
 CLIP_FRAMES = 48
 
 
@@ -58,3 +59,9 @@ def talking(franck_path):
 def smiling(franck_path):
     """(frames, analysis) of two seconds of franck smiling."""
     return _analysed(franck_path, SMILING_START)
+
+
+@pytest.fixture(scope="session")
+def closed_smile(franck_path):
+    """(frames, analysis) of two seconds of franck's broad closed-lip smile."""
+    return _analysed(franck_path, CLOSED_SMILE_START)

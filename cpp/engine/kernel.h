@@ -51,7 +51,11 @@ struct Job {
   Plane<float> matte;  // how much of it is used (0: the pixel is not edited)
   int region_x0 = 0, region_y0 = 0;  // the region's top-left, plate pixels
   bool shaded = false;
-  Plane<float> gain;  // over [gain_x0, gain_x0 + width) x [gain_y0, ...) of the region
+  // over [gain_x0, gain_x0 + width) x [gain_y0, ...) of the region: one gain for the colour channels, or one
+  // each (gain_channels 3: red, green, blue, gain_channel_stride bytes apart; a crease shades skin redder)
+  Plane<float> gain;
+  int gain_channels = 1;
+  ptrdiff_t gain_channel_stride = 0;
   int gain_x0 = 0, gain_y0 = 0;
   int window_x0 = 0, window_y0 = 0;  // the window's top-left, plate pixels
 };
@@ -331,6 +335,17 @@ void shade(typename P::Storage* out, float g) {
   for (int c = 0; c < colour; ++c) out[c] = P::store(P::load(out[c]) * g);
 }
 
+// One gain per colour channel (g: red, green, blue, ``stride`` bytes apart). Plates with fewer than three
+// channels get one gain (the caller's: a grey plate's is the gains' luminance), so C >= 3 here.
+template <class P, int C>
+void shade_channels(typename P::Storage* out, const float* g, ptrdiff_t stride) {
+  const char* at_channel = reinterpret_cast<const char*>(g);
+  for (int c = 0; c < 3; ++c) {
+    const float gc = *reinterpret_cast<const float*>(at_channel + c * stride);
+    if (gc != 1.0f) out[c] = P::store(P::load(out[c]) * gc);
+  }
+}
+
 // Where the pixel (i, j) of the region samples the source: the pixel plus the matte times the field's
 // displacement (the edit fades out with the matte; a soft edge, never a cross-fade of two images).
 inline void sample_position(const Job& job, int i, int j, float m, float* x, float* y) {
@@ -400,8 +415,16 @@ int64_t run_rows(const Job& job, int row0, int row1) {
       if (gain_row) {
         const int gj = j - job.gain_x0;
         if (gj >= 0 && gj < job.gain.width) {
-          const float g = at(job.gain, gi, gj);
-          if (g != 1.0f) shade<P, C>(out, g);
+          const float& g = at(job.gain, gi, gj);
+          if constexpr (C >= 3) {
+            if (job.gain_channels == 3) {
+              shade_channels<P, C>(out, &g, job.gain_channel_stride);
+            } else if (g != 1.0f) {
+              shade<P, C>(out, g);
+            }
+          } else if (g != 1.0f) {
+            shade<P, C>(out, g);
+          }
         }
       }
     }

@@ -139,8 +139,19 @@ int64_t resample(py::array target, py::array window, int window_x0, int window_y
     py::array g = py::array::ensure(gain);
     if (!g || !is_dtype(g.dtype(), 'f', 4)) throw py::value_error("gain must be a float32 array");
     g_info = g.request();
-    if (g_info.ndim != 2) throw py::value_error("gain must be (h, w), got " + shape_text(g_info));
-    job.gain = plane<float>(g_info, "gain", static_cast<int>(g_info.shape[0]), static_cast<int>(g_info.shape[1]));
+    const bool per_channel = g_info.ndim == 3 && g_info.shape[2] == 3;
+    if (g_info.ndim != 2 && !per_channel)
+      throw py::value_error("gain must be (h, w) or (h, w, 3), got " + shape_text(g_info));
+    if (per_channel && job.target.channels < 3)
+      throw py::value_error("a gain per colour channel needs a plate with three or more channels");
+    // Channel 0 of the gain is an (h, w) plane like a single gain; the others lie a channel stride on.
+    job.gain.base = static_cast<const char*>(g_info.ptr);
+    job.gain.row_stride = g_info.strides[0];
+    job.gain.col_stride = g_info.strides[1];
+    job.gain.height = static_cast<int>(g_info.shape[0]);
+    job.gain.width = static_cast<int>(g_info.shape[1]);
+    job.gain_channels = per_channel ? 3 : 1;
+    job.gain_channel_stride = per_channel ? g_info.strides[2] : 0;
     job.shaded = true;
     job.gain_x0 = gain_x0;
     job.gain_y0 = gain_y0;
@@ -237,7 +248,8 @@ PYBIND11_MODULE(_resample, module) {
              "Resample target (h, w, C), the output over a region whose top-left is plate pixel (region_x0, "
              "region_y0), from window, whose top-left is plate pixel (window_x0, window_y0): where matte (h, w) "
              "is above 0 the pixel samples itself plus matte times (offset_x, offset_y); then multiply the colour "
-             "by gain (float32, its top-left at (gain_x0, gain_y0) of target; None: none). Returns the edited "
+             "by gain (float32 (h, w), or (h, w, 3) one per colour channel, its top-left at (gain_x0, gain_y0) of "
+             "target; None: none). Returns the edited "
              "pixels left as they were because of NaN or inf.");
   module.def("sample_bounds", &sample_bounds, py::arg("offset_x"), py::arg("offset_y"), py::arg("matte"),
              py::arg("x0"), py::arg("y0"), py::arg("threads"),

@@ -15,7 +15,9 @@ face frame (inter-ocular distances, IOD) of each actor:
 - **skin detail**: the expression ratio image of the smiles and of the raised brows (the same frames
   against the actor's resting frames, in linear light, pulled into the texture of
   :mod:`emotionedit.render.detail` by each frame's landmarks), with the room's slow shading taken out,
-  lips, eyes and brows masked, mirrored and averaged over the actors: ``fit/data/skin_detail.npz``.
+  lips, eyes and brows masked, mirrored and averaged over the actors: ``fit/data/skin_detail.npz``; with
+  each map, how much its creases change red, green and blue per unit of luminance (real folds are redder
+  than the skin beside them).
 
 Each field is made left-right symmetric (the mesh's own mirror pairs) and averaged over the actors that
 show it. The result is a small table of numbers about real faces (no pixels), kept in the package as
@@ -191,6 +193,8 @@ DETAIL_FACE_SCALE = 0.9
 # webcam actor's posed smiles leave his eyes open (+0.005): averaged in, they halved the crow's feet and the
 # lower lids' bulge of franck's real smiles, and blind viewers said of every smile edit "the eyes don't join in".
 GENUINE_SMILE_EYES = -0.01
+# The channels' slopes are read where a map's luminance crease is at least this (log ratio, about 2 %).
+CHANNEL_MIN_CREASE = 0.02
 
 
 def _linear(image: np.ndarray) -> np.ndarray:
@@ -271,6 +275,28 @@ def ratio_map(expressive: np.ndarray, resting: np.ndarray, layout: detail.Textur
     return (0.5 * (crease + mirror_texture(crease, layout)) * keep).astype(np.float32)
 
 
+def channel_slopes(expressive: np.ndarray, resting: np.ndarray, layout: detail.TextureLayout) -> np.ndarray:
+    """How much each colour channel's crease changes per unit of the luminance's (log ratios, the slow shading
+    taken out as :func:`ratio_map` does), over the texels the maps keep where the crease is at least
+    ``CHANNEL_MIN_CREASE``: (3,) least-squares slopes of red, green and blue. Real folds are redder than the
+    skin beside them: red below 1, green and blue above."""
+    keep, face = detail_mask(layout)
+    sigma = SLOW_SHADING * detail.TEXELS_PER_IOD
+    weight = np.maximum(cv2.GaussianBlur(face, (0, 0), sigma), 1e-3)
+
+    def crease(log_ratio: np.ndarray) -> np.ndarray:
+        return log_ratio - cv2.GaussianBlur(log_ratio * face, (0, 0), sigma) / weight
+
+    luminance = crease(np.log((expressive @ detail.LUMINANCE + 2e-3) / (resting @ detail.LUMINANCE + 2e-3)))
+    chosen = (keep > 0.5) & (np.abs(luminance) >= CHANNEL_MIN_CREASE)
+    x = luminance[chosen].astype(np.float64)
+    slopes = []
+    for c in range(3):
+        y = crease(np.log((expressive[..., c] + 2e-3) / (resting[..., c] + 2e-3)))[chosen]
+        slopes.append(float(x @ y / (x @ x)))
+    return np.array(slopes)
+
+
 def calibrate(clips: tuple[str, ...] = CLIPS) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict]:
     """Measure every actor; returns the averaged symmetric fields, the skin detail maps (with the face
     they are laid out on, ``layout_face``) and a JSON-able report."""
@@ -323,6 +349,7 @@ def measure_skin_detail(clips: tuple[str, ...], shots: list[Shot], measured: lis
     that show each expression in ``MIN_FRAMES`` frames or more; adds their ranges to ``report``."""
     layout = detail.texture_layout(reference)
     per_map: dict[str, list[np.ndarray]] = {}
+    per_map_channels: dict[str, list[np.ndarray]] = {}
     for clip, shot, fields in zip(clips, shots, measured, strict=True):
         frames = {name: index for name, index in fields["shown"].items() if len(index) >= MIN_FRAMES}
         if "smile" in frames and not _genuine_smile(report["actors"][clip]):
@@ -336,13 +363,18 @@ def measure_skin_detail(clips: tuple[str, ...], shots: list[Shot], measured: lis
         for name in frames:
             ratio = ratio_map(textures[name], textures["rest"], layout)
             per_map.setdefault(name, []).append(ratio)
+            slopes = channel_slopes(textures[name], textures["rest"], layout)
+            per_map_channels.setdefault(name, []).append(slopes)
+            report["actors"][clip].setdefault("skin_detail_channel_slopes", {})[name] = np.round(slopes, 3).tolist()
             report["actors"][clip].setdefault("skin_detail_ratio_p1_p99", {})[name] = \
                 np.round(np.exp(np.percentile(ratio, [1, 99])), 3).tolist()
     maps = {name: np.mean(ratios, axis=0) for name, ratios in per_map.items()}
+    channels = {f"{name}_channels": np.mean(per_map_channels[name], axis=0) for name in maps}
     report["skin_detail"] = {name: {"actors": len(per_map[name]),
-                                    "ratio_p1_p99": np.round(np.exp(np.percentile(m, [1, 99])), 3).tolist()}
+                                    "ratio_p1_p99": np.round(np.exp(np.percentile(m, [1, 99])), 3).tolist(),
+                                    "channel_slopes_rgb": np.round(channels[f"{name}_channels"], 3).tolist()}
                              for name, m in maps.items()}
-    return {"layout_face": reference[:, :2], **maps}
+    return {"layout_face": reference[:, :2], **maps, **channels}
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -356,8 +388,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skin-detail", default=str(detail.DETAIL_PATH), help="skin detail maps to write "
                         "(default: the package's own)")
     parser.add_argument("--report", default="docs/results/measured_expressions.json", help="figures per actor")
+    parser.add_argument("--channels-only", action="store_true", help="measure everything but write only the "
+                        "skin detail maps' colour channel slopes into the existing --skin-detail file (its maps, "
+                        "the fields and the report stay as they are)")
     args = parser.parse_args(argv)
     fields, maps, report = calibrate()
+    if args.channels_only:
+        skin = Path(args.skin_detail)
+        with np.load(skin, allow_pickle=False) as data:
+            kept = {k: data[k] for k in data.files if not k.endswith("_channels")}
+        channels = {k: v.astype(np.float32) for k, v in maps.items() if k.endswith("_channels")}
+        np.savez_compressed(skin, **kept, **channels)
+        print(json.dumps({k: np.round(v, 3).tolist() for k, v in channels.items()}))
+        print(f"wrote the channel slopes into {skin}")
+        return 0
     data = Path(args.data)
     data.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(data, **{k: (v.astype(np.float32) if v.dtype.kind == "f" else v) for k, v in fields.items()})

@@ -50,7 +50,8 @@ def test_device_resampling_is_the_kernels(dtype, channels):
         plan = plan_resampling(map_x - xs_of(region), map_y - ys_of(region), matte, region, width, height)
         shading = None
         if gain is not None:
-            gain = np.where(plan.matte[: gain.shape[0], : gain.shape[1]] > 0, gain, np.float32(1))
+            edited = plan.matte[: gain.shape[0], : gain.shape[1]] > 0
+            gain = np.where(edited if gain.ndim == 2 else edited[..., None], gain, np.float32(1))
             shading = (Region(region.x0, region.y0, region.x0 + gain.shape[1], region.y0 + gain.shape[0]), gain)
         window = src[plan.window.y0 : plan.window.y1, plan.window.x0 : plan.window.x1]
         kernel = src[region.y0 : region.y1, region.x0 : region.x1].copy()

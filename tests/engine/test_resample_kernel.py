@@ -83,14 +83,14 @@ def reference(target, window, origin, plan, gain=None, gain_origin=(0, 0)):
     sampled = store(np.minimum(np.maximum(value, low), high), out.dtype)
     write = edit & clean
     out[write] = sampled[write]
-    if gain is not None:
-        g = np.ones(edit.shape, F)
-        gx, gy = gain_origin
-        g[gy : gy + gain.shape[0], gx : gx + gain.shape[1]] = gain
+    if gain is not None:  # (h, w): one gain for the colour channels; (h, w, 3): one each
         colour = min(3, out.shape[2])
-        shaded = edit & (g != 1)
-        values = out[..., :colour].astype(F) * g[..., None]
-        out[..., :colour][shaded] = store(values, out.dtype)[shaded]
+        g = np.ones((*edit.shape, colour), F)
+        gx, gy = gain_origin
+        g[gy : gy + gain.shape[0], gx : gx + gain.shape[1]] = gain if gain.ndim == 3 else gain[..., None]
+        shaded = edit[..., None] & (g != 1)
+        values = out[..., :colour].astype(F) * g
+        out[..., :colour] = np.where(shaded, store(values, out.dtype), out[..., :colour])
     return out, int((edit & ~clean).sum())
 
 
@@ -122,8 +122,12 @@ def random_case(rng, dtype, channels: int, trial: int):
     map_y[::5] = np.round(map_y[::5] * 2) / 2
     matte = np.clip(rng.random(xs.shape, dtype=F) * 2 - F(0.3), 0, 1)
     gain = None
-    if trial % 2 == 0:
-        gain = (1 + (rng.random((region.height // 2, region.width // 2), dtype=F) - F(0.5)) * F(0.6)).astype(F)
+    if trial % 2 == 0:  # one gain for the colours, or (trial 2, plates with colours) one per colour channel
+        colours = (3,) if trial == 2 and channels >= 3 else ()
+        gain = (1 + (rng.random((region.height // 2, region.width // 2, *colours), dtype=F) - F(0.5))
+                * F(0.6)).astype(F)
+        if colours:
+            gain[::4, :, 1] = 1  # a channel left alone where the others are shaded
     return src, region, map_x, map_y, matte, gain
 
 
@@ -152,7 +156,8 @@ def _check_kernel(dtype, channels):
         if gain is not None:  # the plan's contract: exactly 1 where nothing is edited
             inside = (slice(gain_origin[1], gain_origin[1] + gain.shape[0]),
                       slice(gain_origin[0], gain_origin[0] + gain.shape[1]))
-            gain = np.where(plan.matte[inside] > 0, gain, F(1))
+            edited = plan.matte[inside] > 0
+            gain = np.where(edited if gain.ndim == 2 else edited[..., None], gain, F(1))
         window = src[plan.window.y0 : plan.window.y1, plan.window.x0 : plan.window.x1]
         target = src[region.y0 : region.y1, region.x0 : region.x1].copy()
         want, want_skipped = reference(target, window, (plan.window.x0, plan.window.y0), plan, gain, gain_origin)
@@ -217,6 +222,22 @@ def test_half_floats_convert_as_numpy_does():
     assert np.isnan(got[~finite].view(np.float16)).all()
 
 
+def test_a_grey_plate_takes_the_luminance_of_a_gain_per_colour():
+    """A one-channel plate cannot take a redder shadow: it is multiplied by the colours' luminance gain."""
+    src = np.full((20, 20, 1), 0.5, F)
+    region = Region(2, 2, 18, 18)
+    zero = np.zeros((16, 16), F)
+    plan = plan_resampling(zero, zero, np.ones((16, 16), F), region, 20, 20)
+    gain = np.ones((16, 16, 3), F)
+    gain[4:8, 4:8] = (0.9, 0.7, 0.6)
+    out = src.copy()
+    resample_into(out[2:18, 2:18], src[plan.window.y0 : plan.window.y1, plan.window.x0 : plan.window.x1], plan,
+                  (region, gain))
+    want = 0.5 * np.exp(np.log([0.9, 0.7, 0.6]) @ [0.2126, 0.7152, 0.0722])
+    assert out[6:10, 6:10].ravel() == pytest.approx(np.full(16, want), rel=1e-5)
+    assert (out[2:6, 2:18] == 0.5).all()  # gain 1: untouched
+
+
 def test_bad_arguments_are_errors_not_crashes():
     target = np.zeros((8, 8, 4), F)
     window = np.zeros((10, 10, 4), F)
@@ -232,6 +253,8 @@ def test_bad_arguments_are_errors_not_crashes():
            dict(offset_y=maps.astype(np.float64)),
            dict(matte=matte.astype(bool)),
            dict(gain=np.ones((3, 3), np.float64)),
+           dict(gain=np.ones((3, 3, 2), F)),
+           dict(gain=np.ones((3, 3, 3), F), target=np.zeros((8, 8, 1), F), window=np.zeros((10, 10, 1), F)),
            dict(target=np.zeros((8, 8), F)),
            dict(window=np.zeros((0, 10, 4), F)),
            dict(target=np.lib.stride_tricks.as_strided(target, writeable=False))]

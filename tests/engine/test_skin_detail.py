@@ -68,6 +68,51 @@ def test_the_calibration_finds_the_same_folds_in_two_seconds_of_a_real_smile(tal
         assert measured[_texture_patch(layout, fold)].mean() < -0.02
 
 
+def _texture_mean(frames, analysis, layout) -> np.ndarray:
+    total = 0.0
+    for frame, points in zip(frames, analysis.track.landmarks[..., :2], strict=True):
+        map_x, map_y = detail.texture_to_plate(points, layout)
+        total = total + cv2.remap(calibrate._linear(frame), map_x, map_y, cv2.INTER_LINEAR)
+    return total / len(frames)
+
+
+def test_a_real_closed_smiles_creases_are_redder_than_his_skin(closed_smile, talking):
+    """Two seconds of franck's closed-lip smile (1330-1377, the kind the smile's map is measured on) against his
+    talking: red changes less than the luminance there, green and blue more (the whole calibration: 0.82, 1.13,
+    1.16). His laughs late in the clip read red 1.0: the shipped slopes are the closed smiles'."""
+    layout = detail.detail_maps().layout
+    smile = _texture_mean(*closed_smile, layout)
+    rest = _texture_mean(*talking, layout)
+    red, green, blue = calibrate.channel_slopes(smile, rest, layout)
+    assert red < 0.9 and green > 1.05 and blue > 1.05
+
+
+def test_shipped_maps_shade_red_less_than_green_and_blue_as_real_creases_do():
+    shipped = detail.detail_maps()
+    for name, k in shipped.channels.items():
+        assert float(detail.LUMINANCE @ k) == pytest.approx(1.0, abs=1e-5), name  # the luminance is the map's
+        assert k[0] < 0.95 < 1.05 < min(k[1], k[2]), f"{name}: {k}"
+
+
+def test_a_smiles_folds_are_warm_shadows_not_grey(talking, monkeypatch):
+    """Where the smile's map darkens franck's cheek, red drops less than green and blue (as his real folds do),
+    and the luminance drops as the map says (a grey ratio on all three made grey-green smudges on pale faces)."""
+    frames, analysis = talking
+    editor = ShotEditor(analysis)
+    i = 12
+    number, frame = analysis.plate.frame_numbers[i], frames[i].astype(np.float32) / 255.0
+    linear = np.ascontiguousarray(frame ** 2.2)  # a scene-linear float plate: the gain multiplies it as it is
+    geometry = _render(editor, linear, number, HAPPY, False, monkeypatch)
+    shaded = editor.render(linear, number, HAPPY)
+    target = editor.targets(number, HAPPY).target
+    for fold in FOLDS:
+        patch = _plate_patch(target, fold, frame.shape)
+        log_ratio = np.log(shaded[patch].mean(axis=0) / geometry[patch].mean(axis=0))
+        luminance = np.log((shaded[patch] @ detail.LUMINANCE).mean() / (geometry[patch] @ detail.LUMINANCE).mean())
+        assert luminance < -0.01, "the fold should darken"
+        assert log_ratio[0] > 0.9 * luminance and min(log_ratio[1], log_ratio[2]) < 1.05 * luminance
+
+
 def _render(editor, frame, number, params, with_detail: bool, monkeypatch):
     if not with_detail:
         monkeypatch.setattr(detail, "detail_maps", lambda: None)

@@ -20,6 +20,14 @@ At render time each map is pulled onto the edited face through its landmarks (a 
 from plate pixels to texels on a coarse grid) and raised to the AU change the edit makes: a smile
 added at activation 1 multiplies by the real smile's ratio, a smile removed (``replace``) by its
 inverse.
+
+A crease does not darken skin evenly across colours: light that reaches a fold has travelled further
+through the skin, so a shadowed crease is redder than the skin beside it. The real creases of the
+footage darken red 0.7-0.8 times and green and blue 1.1-1.7 times as much as their luminance (in log;
+``python -m emotionedit.calibrate`` measures it per map). One grey ratio on all three channels turned
+the folds of a smile into grey-green smudges on pale, evenly lit faces (faces the project had not seen:
+docs/results.md, "Other people"). So each map has its channels' exponents: the gain of channel c is
+the luminance ratio raised to ``k_c``, normalised so that the luminance changes as measured.
 """
 
 from __future__ import annotations
@@ -68,6 +76,8 @@ CLEAR_GAP = 0.05
 # (the nasolabial folds) is kept as measured.
 BRIGHT_CLEAR_GAP = 0.15
 CREASE_REGIONS = {"brow_raise": "forehead", "smile": "cheeks"}
+# Rec. 709 luminance weights of linear red, green and blue: what the maps' ratios are ratios of.
+LUMINANCE = np.array([0.2126, 0.7152, 0.0722], np.float32)
 # No edit exaggerates a crease past this many times the real expression's.
 MAX_WEIGHT = 2.0
 # The vertices that pin the texture to a face: every field control point but the irises (the eyes'
@@ -139,10 +149,23 @@ def plate_to_texture(points: np.ndarray, region: Region, layout: TextureLayout) 
 
 @dataclass(frozen=True)
 class DetailMaps:
-    """The shipped skin detail: log-ratio ``maps`` ((height, width) float32 each, by name) in ``layout``."""
+    """The shipped skin detail: log-ratio ``maps`` ((height, width) float32 each, by name) in ``layout``, and
+    each map's ``channels``: (3,) float32 exponents of red, green and blue (luminance-weighted sum 1)."""
 
     layout: TextureLayout
     maps: dict[str, np.ndarray]
+    channels: dict[str, np.ndarray]
+
+
+def channel_exponents(measured: np.ndarray | None) -> np.ndarray:
+    """A map's per-channel exponents (3,) float32, normalised so that luminance changes by the map's own ratio;
+    None (maps measured before channels were): all 1, a grey ratio."""
+    if measured is None:
+        return np.ones(3, np.float32)
+    k = np.asarray(measured, np.float64).reshape(3)
+    if not (np.isfinite(k).all() and (k > 0).all()):
+        raise ValueError(f"{DETAIL_PATH}: channel exponents must be positive, got {k}")
+    return (k / float(LUMINANCE @ k)).astype(np.float32)
 
 
 @lru_cache(maxsize=1)
@@ -153,6 +176,8 @@ def detail_maps() -> DetailMaps | None:
     with np.load(DETAIL_PATH, allow_pickle=False) as data:
         layout = texture_layout(data["layout_face"])
         maps = {name: data[name].astype(np.float32) for name in DRIVERS if name in data.files}
+        channels = {name: channel_exponents(data[f"{name}_channels"] if f"{name}_channels" in data.files else None)
+                    for name in maps}
     for name, values in maps.items():
         if values.shape != (layout.size[1], layout.size[0]):
             raise ValueError(f"{DETAIL_PATH}: map {name} is {values.shape}, its layout {layout.size[::-1]}")
@@ -160,7 +185,7 @@ def detail_maps() -> DetailMaps | None:
             values *= forehead_mask(layout)
         elif CREASE_REGIONS.get(name) == "cheeks":
             values *= np.where(values > 0.0, cheeks_mask(layout, BRIGHT_CLEAR_GAP), cheeks_mask(layout))
-    return DetailMaps(layout, maps)
+    return DetailMaps(layout, maps, channels)
 
 
 def forehead_mask(layout: TextureLayout) -> np.ndarray:
@@ -204,12 +229,14 @@ def detail_weights(change: np.ndarray, aus: tuple[int, ...]) -> dict[str, np.nda
     return weights
 
 
-def detail_gain(points: np.ndarray, region: Region,
-                weights: dict[str, np.ndarray]) -> tuple[Region, np.ndarray] | None:
+def detail_gain(points: np.ndarray, region: Region, weights: dict[str, np.ndarray],
+                fade: np.ndarray | None = None) -> tuple[Region, np.ndarray] | None:
     """The shading gain for a face at ``points`` ((478, 2) plate pixels, where the face is in the
     output), inside ``region``: the rectangle of plate pixels it may change (within ``region``) and the
-    (h, w) float32 linear-light multipliers there, 1 where nothing changes; None when no map applies (no
-    weight, or no maps shipped). weights: (2,) per map, the subject's right and left."""
+    (h, w, 3) float32 linear-light multipliers of red, green and blue there, 1 where nothing changes; None
+    when no map applies (no weight, or no maps shipped). weights: (2,) per map, the subject's right and left.
+    fade: (region.height, region.width) float32 in [0, 1], the face matte: the log ratio is scaled by it, so
+    the gain is exactly 1 wherever it is 0 and the creases fade out with the edit (None: not faded)."""
     shipped = detail_maps()
     if shipped is None or region.empty:
         return None
@@ -217,24 +244,45 @@ def detail_gain(points: np.ndarray, region: Region,
     if not used:
         return None
     right = shipped.layout.right
-    log_ratio = sum(shipped.maps[name] * (w[0] * right + w[1] * (1.0 - right)) for name, w in used.items())
+    log_ratio = sum((shipped.maps[name] * (w[0] * right + w[1] * (1.0 - right)))[..., None] * shipped.channels[name]
+                    for name, w in used.items())
     # Pulled onto a grid of at most GAIN_PIXELS_PER_IOD, then upsampled: at 4K the face costs what it does at 1080p.
     small, local = reduced(points, region, GAIN_PIXELS_PER_IOD)
     map_x, map_y = plate_to_texture(local, small, shipped.layout)
-    pulled = cv2.remap(log_ratio.astype(np.float32), map_x, map_y, interpolation=cv2.INTER_LINEAR,
+    pulled = cv2.remap(np.ascontiguousarray(log_ratio, np.float32), map_x, map_y, interpolation=cv2.INTER_LINEAR,
                        borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
-    rows = np.flatnonzero(pulled.any(axis=1))
-    cols = np.flatnonzero(pulled.any(axis=0))
+    rows = np.flatnonzero(pulled.any(axis=(1, 2)))
+    cols = np.flatnonzero(pulled.any(axis=(0, 2)))
     if rows.size == 0:
         return None
-    if small.width != region.width or small.height != region.height:
-        pulled = cv2.resize(pulled, (region.width, region.height), interpolation=cv2.INTER_LINEAR)
     # Where the gain may differ from 1: the small grid's support, grown by the upsampling's reach.
     sx, sy = region.width / small.width, region.height / small.height
     x0, x1 = max(0, int((cols[0] - 1) * sx)), min(region.width, int(np.ceil((cols[-1] + 2) * sx)))
     y0, y1 = max(0, int((rows[0] - 1) * sy)), min(region.height, int(np.ceil((rows[-1] + 2) * sy)))
-    gain = cv2.exp(np.ascontiguousarray(pulled[y0:y1, x0:x1]))  # OpenCV's: several times numpy's speed
+    upsampled = small.width != region.width or small.height != region.height
+    # One plane per channel, each upsampled, faded in its log and exponentiated in place (OpenCV's exp: several
+    # times numpy's speed): at 4K a face's gain is 1500 x 1200 x 3 floats, and numpy's passes over an
+    # interleaved (h, w, 3) array (fading it by an (h, w, 1) matte: 17 ms) cost several times these.
+    planes = np.empty((3, y1 - y0, x1 - x0), np.float32)
+    for c, plane in enumerate(planes):
+        log_ratio = np.ascontiguousarray(pulled[..., c])
+        if upsampled:
+            log_ratio = cv2.resize(log_ratio, (region.width, region.height), interpolation=cv2.INTER_LINEAR)
+        if fade is None:
+            plane[...] = log_ratio[y0:y1, x0:x1]
+        else:
+            np.multiply(log_ratio[y0:y1, x0:x1], fade[y0:y1, x0:x1], out=plane)
+        cv2.exp(plane, dst=plane)
+    gain = np.moveaxis(planes, 0, -1)  # (h, w, 3), the channels a plane apart: the kernel reads any strides
     return Region(region.x0 + x0, region.y0 + y0, region.x0 + x1, region.y0 + y1), gain.astype(np.float32, copy=False)
+
+
+def grey_gain(gain: np.ndarray) -> np.ndarray:
+    """One gain per pixel, (h, w), for plates with fewer than three channels: a (h, w, 3) gain's luminance
+    (its channels' luminance-weighted geometric mean; exactly 1 where all three are 1); (h, w) as it is."""
+    if gain.ndim == 2:
+        return gain
+    return cv2.exp(np.ascontiguousarray(np.log(gain) @ LUMINANCE, np.float32))
 
 
 # Integer plates hold display-encoded values (about linear ** (1 / 2.2)): a linear gain g scales them by g ** (1 / 2.2).
@@ -245,21 +293,23 @@ def shade_into(target: np.ndarray, gain: np.ndarray) -> None:
     """Multiply the colour channels (the first three; alpha is kept) of ``target`` by ``gain``, in place.
 
     target: (h, w, C) uint8, uint16, float16 or float32, the output pixels; gain: (h, w) float32
-    linear-light multipliers. Where the gain is exactly 1 the pixel is unchanged, bit for bit (x * 1 is x
-    for every float, NaN and inf included, and rounds back to x for integers), so no mask is needed.
+    linear-light multipliers, or (h, w, 3) one per colour channel (plates with fewer channels take its
+    :func:`grey_gain`). Where the gain is exactly 1 the pixel is unchanged, bit for bit (x * 1 is x for
+    every float, NaN and inf included, and rounds back to x for integers), so no mask is needed.
     Float plates are scene-linear: multiplied as they are; integer plates are display-encoded: their gain
     is ``gain ** (1 / DISPLAY_GAMMA)``, rounded and clipped.
     """
     channels = min(3, target.shape[2])
     colour = target[..., :channels]
+    gain = gain if channels == 3 and gain.ndim == 3 else grey_gain(gain)[..., None]
     if target.dtype == np.float32:
-        colour *= gain[..., None]
+        colour *= gain
     elif target.dtype.kind == "f":
-        colour[...] = colour.astype(np.float32) * gain[..., None]
+        colour[...] = colour.astype(np.float32) * gain
     else:
         encoded = np.power(gain, np.float32(1.0 / DISPLAY_GAMMA))
         shaded = colour.astype(np.float32)
-        shaded *= encoded[..., None]
+        shaded *= encoded
         np.rint(shaded, out=shaded)
         np.clip(shaded, 0.0, float(np.iinfo(target.dtype).max), out=shaded)
         colour[...] = shaded

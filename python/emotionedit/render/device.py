@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from ..errors import UserError
-from .detail import DISPLAY_GAMMA
+from .detail import DISPLAY_GAMMA, grey_gain
 from .frame import ZERO, FramePlan, _WarpPlan
 from .pixels import Resampling
 
@@ -108,28 +108,31 @@ def resample_on_device(target: torch.Tensor, window: torch.Tensor, plan: Resampl
     values = torch.where(clean[:, None], sampled, own_values)
     changed = clean.clone()
     if shading is not None:
-        g = _gain_at(rows, cols, region, shading, target.dtype)
-        shaded = g != 1.0
         colour = min(3, values.shape[1])
-        scaled = _quantised(values[:, :colour] * g[:, None], target.dtype)
-        values[:, :colour] = torch.where(shaded[:, None], scaled, values[:, :colour])
-        changed |= shaded
+        g = _gain_at(rows, cols, region, shading, target.dtype, colour)  # (n, colour)
+        shaded = g != 1.0
+        scaled = _quantised(values[:, :colour] * g, target.dtype)
+        values[:, :colour] = torch.where(shaded, scaled, values[:, :colour])
+        changed |= shaded.any(dim=1)
     # Pixels neither sampled nor shaded keep their own bits (a NaN's payload included).
     written = torch.where(changed[:, None], _bits(values.to(target.dtype)), _bits(own))
     _bits(target)[rows, cols] = written
     return int((~clean).sum())
 
 
-def _gain_at(rows: torch.Tensor, cols: torch.Tensor, region, shading: tuple, dtype: torch.dtype) -> torch.Tensor:
-    """The shading gain at the edited pixels (integer plates: in their display encoding); 1 outside its rectangle."""
+def _gain_at(rows: torch.Tensor, cols: torch.Tensor, region, shading: tuple, dtype: torch.dtype,
+             colour: int) -> torch.Tensor:
+    """The shading gain of each colour channel at the edited pixels, (n, colour) (integer plates: in their display
+    encoding; a single gain repeated, a per-channel gain's luminance for grey plates); 1 outside its rectangle."""
     rect, gain = shading
+    gain = gain if gain.ndim == 3 and colour == 3 else grey_gain(gain)[..., None]
     if dtype in (torch.uint8, torch.uint16):
         gain = np.power(gain, np.float32(1.0 / DISPLAY_GAMMA))
     gain = torch.from_numpy(np.ascontiguousarray(gain, dtype=np.float32)).to(rows.device)
     gy, gx = rows - (rect.y0 - region.y0), cols - (rect.x0 - region.x0)
     inside = (gy >= 0) & (gy < gain.shape[0]) & (gx >= 0) & (gx < gain.shape[1])
-    g = torch.ones(rows.shape, dtype=torch.float32, device=rows.device)
-    g[inside] = gain[gy[inside], gx[inside]]
+    g = torch.ones((rows.shape[0], colour), dtype=torch.float32, device=rows.device)
+    g[inside] = gain[gy[inside], gx[inside]].expand(-1, colour)
     return g
 
 

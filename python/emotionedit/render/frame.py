@@ -141,7 +141,7 @@ class FramePlan:
 class _WarpPlan(FramePlan):
     """The edited face: the source resampled through the backward map inside the matte, then shaded by
     the expression's skin detail (``shading``: a rectangle of plate pixels inside the region and the
-    (h, w) float32 gain there, 1 where unchanged; None: none)."""
+    (h, w) float32 gain there, or (h, w, 3) one per colour channel, 1 where unchanged; None: none)."""
 
     def __init__(self, shape, resampling: Resampling, shading: tuple[Region, np.ndarray] | None = None):
         region, window = resampling.region, resampling.window
@@ -254,26 +254,36 @@ def plan_frame(shape: tuple[int, ...], dtype: np.dtype, source: np.ndarray | Non
     for layer in ([mouth] if mouth is not None else []) + eyeball_layers(source, target, region):
         _layered(offset_x, offset_y, region, *layer)
     matte = _editable_matte(source, target, region, occluders)
-    shading = _product(detail_gain(target, region, detail) if detail else None,
-                       corridor_gain(source, target, region))
-    if shading is not None:  # faded out with the matte: exactly 1 wherever the matte is 0
-        rect, gain = shading
+    # Both shadings fade out with the matte (exactly 1 wherever it is 0): the skin detail in its log, the
+    # corridor's linearly over its small rectangle.
+    corridor = corridor_gain(source, target, region)
+    if corridor is not None:
+        rect, gain = corridor
         gain -= 1.0
         gain *= matte[rect.within(region)]
         gain += 1.0
+    shading = _product(detail_gain(target, region, detail, fade=matte) if detail else None, corridor)
     return _WarpPlan(shape, plan_resampling(offset_x, offset_y, matte, region, width, height), shading)
 
 
 def _product(a: tuple[Region, np.ndarray] | None, b: tuple[Region, np.ndarray] | None
              ) -> tuple[Region, np.ndarray] | None:
-    """Two shading gains (rectangle, (h, w) gain; None: none) as one over the rectangle that holds both."""
+    """Two shading gains (rectangle, (h, w) or (h, w, 3) gain; None: none) as one over the rectangle that
+    holds both (per colour channel if either is)."""
     if a is None or b is None:
         return a if b is None else b
     (ra, ga), (rb, gb) = a, b
+    for (r_big, g_big), (r_small, g_small) in ((a, b), (b, a)):
+        if r_big.intersection(r_small) == r_small and g_big.ndim >= g_small.ndim:
+            # One holds the other (the skin detail's holds the mouth corridor's): multiplied into it in place,
+            # without a third array the size of the face.
+            g_big[r_small.within(r_big)] *= g_small if g_small.ndim == g_big.ndim else g_small[..., None]
+            return r_big, g_big
     rect = Region(min(ra.x0, rb.x0), min(ra.y0, rb.y0), max(ra.x1, rb.x1), max(ra.y1, rb.y1))
-    gain = np.ones((rect.height, rect.width), np.float32)
-    gain[ra.within(rect)] *= ga
-    gain[rb.within(rect)] *= gb
+    colours = (3,) if 3 in (ga.ndim, gb.ndim) else ()
+    gain = np.ones((rect.height, rect.width, *colours), np.float32)
+    for r, g in ((ra, ga), (rb, gb)):
+        gain[r.within(rect)] *= g if g.ndim == gain.ndim else g[..., None]
     return rect, gain
 
 

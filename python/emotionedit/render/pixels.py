@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .detail import DISPLAY_GAMMA
+from .detail import DISPLAY_GAMMA, grey_gain
 from .field import Region
 
 try:
@@ -98,7 +98,8 @@ def resample_into(target: np.ndarray, window: np.ndarray, plan: Resampling,
     (it may overlap ``target``: it is read before ``target`` is written).
     shading: (rect, gain) multiplied into the colour channels of the written pixels
     (:func:`.detail.shade_into`'s rule): a rectangle of plate pixels inside the region and its (h, w)
-    float32 linear-light gain, which must be exactly 1 wherever the matte is 0. None: none.
+    float32 linear-light gain (or (h, w, 3), one per colour channel), which must be exactly 1 wherever the
+    matte is 0. None: none.
     Returns the number of pixels left unedited because they or their footprint held NaN or inf.
     """
     if np.may_share_memory(target, window):
@@ -107,6 +108,8 @@ def resample_into(target: np.ndarray, window: np.ndarray, plan: Resampling,
     if shading is not None:
         rect, gain = shading
         gx0, gy0 = rect.x0 - plan.region.x0, rect.y0 - plan.region.y0
+        if gain.ndim == 3 and target.shape[2] < 3:  # a grey plate: one gain, the colours' luminance
+            gain = grey_gain(gain)
         if target.dtype.kind == "u":  # display-encoded plates: the gain in their encoding
             gain = np.power(gain, np.float32(1.0 / DISPLAY_GAMMA))
     return _resample.resample(target, _channels_adjacent(window), plan.window.x0, plan.window.y0, plan.offset_x,
