@@ -113,7 +113,7 @@ def folds() -> np.ndarray:
 
 
 # Which emotion each person's edit takes in the look test (the people in STILLS's order: the first five are
-# edited for group A, the other five for group B): happy, sad and surprised three times, angry twice.
+# edited for group A, the other five for group B): happy and sad three times, surprised and angry twice.
 LOOK_TEST_EMOTIONS = ("happy", "sad", "surprised", "angry", "sad", "happy", "sad", "surprised", "angry", "happy")
 CROP = 320
 

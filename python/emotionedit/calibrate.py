@@ -195,6 +195,7 @@ DETAIL_FACE_SCALE = 0.9
 GENUINE_SMILE_EYES = -0.01
 # The channels' slopes are read where a map's luminance crease is at least this (log ratio, about 2 %).
 CHANNEL_MIN_CREASE = 0.02
+CHANNEL_MIN_TEXELS = 200  # the calibration's maps have 4000-6000 such texels
 
 
 def _linear(image: np.ndarray) -> np.ndarray:
@@ -289,6 +290,9 @@ def channel_slopes(expressive: np.ndarray, resting: np.ndarray, layout: detail.T
 
     luminance = crease(np.log((expressive @ detail.LUMINANCE + 2e-3) / (resting @ detail.LUMINANCE + 2e-3)))
     chosen = (keep > 0.5) & (np.abs(luminance) >= CHANNEL_MIN_CREASE)
+    if chosen.sum() < CHANNEL_MIN_TEXELS:
+        raise ValueError(f"only {int(chosen.sum())} texels crease by {CHANNEL_MIN_CREASE} or more: too few to read "
+                         "the colour channels' slopes from (is the expression shown in its frames?)")
     x = luminance[chosen].astype(np.float64)
     slopes = []
     for c in range(3):

@@ -71,7 +71,8 @@ def test_float_plate_keeps_range_and_does_not_spread_nan(talking, monkeypatch):
     assert np.array_equal(np.isfinite(warped), np.isfinite(out))
     assert warped[finite].max() <= src[np.isfinite(src)].max() and warped[finite].min() >= src[np.isfinite(src)].min()
     shading = out[finite] / np.where(warped[finite] == 0, 1, warped[finite])
-    assert shading.min() > 0.6 and shading.max() < 1.6
+    # Per channel: the deepest fold's luminance ratio (about 0.62) raised to blue's slope (1.16) is about 0.57.
+    assert shading.min() > 0.5 and shading.max() < 1.6
 
 
 def test_matte_output_and_landmarks_output(talking):

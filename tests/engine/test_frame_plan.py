@@ -29,6 +29,8 @@ def plate(frame: np.ndarray, dtype, channels: int, defects: bool = False) -> np.
     """franck's 8-bit frame in ``dtype``; float plates scene-linear past [0, 1], optionally with NaN and inf
     scattered over the face (where the NaN rule decides pixels)."""
     x = frame.astype(np.float32) / 255.0
+    if channels == 1:
+        x = x.mean(axis=2, keepdims=True)
     if channels == 4:
         ramp = np.linspace(0.2, 1.0, x.shape[1], dtype=np.float32)[None, :, None].repeat(x.shape[0], 0)
         x = np.concatenate([x, ramp], axis=2)
@@ -137,7 +139,7 @@ def shot(request):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("channels", [3, 4], ids=["RGB", "RGBA"])
+@pytest.mark.parametrize("channels", [1, 3, 4], ids=["grey", "RGB", "RGBA"])
 def test_windowed_edit_equals_the_whole_plate_render(shot, dtype, channels):
     frames, analysis, editor = shot
     for index, params in zip((4, 21, 38), EDITS, strict=True):

@@ -90,7 +90,6 @@ def test_a_real_closed_smiles_creases_are_redder_than_his_skin(closed_smile, tal
 def test_shipped_maps_shade_red_less_than_green_and_blue_as_real_creases_do():
     shipped = detail.detail_maps()
     for name, k in shipped.channels.items():
-        assert float(detail.LUMINANCE @ k) == pytest.approx(1.0, abs=1e-5), name  # the luminance is the map's
         assert k[0] < 0.95 < 1.05 < min(k[1], k[2]), f"{name}: {k}"
 
 

@@ -27,7 +27,9 @@ footage darken red 0.7-0.8 times and green and blue 1.1-1.7 times as much as the
 ``python -m emotionedit.calibrate`` measures it per map). One grey ratio on all three channels turned
 the folds of a smile into grey-green smudges on pale, evenly lit faces (faces the project had not seen:
 docs/results.md, "Other people"). So each map has its channels' exponents: the gain of channel c is
-the luminance ratio raised to ``k_c``, normalised so that the luminance changes as measured.
+the map's ratio raised to ``k_c``, the slopes as measured. They were fitted against the luminance of the
+skin they were measured on, so on such skin the luminance still changes by the map's ratio (franck's:
+the skin-weighted mean of his slopes is 1.01; on a grey pixel it would be 1.06).
 """
 
 from __future__ import annotations
@@ -150,7 +152,7 @@ def plate_to_texture(points: np.ndarray, region: Region, layout: TextureLayout) 
 @dataclass(frozen=True)
 class DetailMaps:
     """The shipped skin detail: log-ratio ``maps`` ((height, width) float32 each, by name) in ``layout``, and
-    each map's ``channels``: (3,) float32 exponents of red, green and blue (luminance-weighted sum 1)."""
+    each map's ``channels``: (3,) float32 exponents of red, green and blue."""
 
     layout: TextureLayout
     maps: dict[str, np.ndarray]
@@ -158,14 +160,14 @@ class DetailMaps:
 
 
 def channel_exponents(measured: np.ndarray | None) -> np.ndarray:
-    """A map's per-channel exponents (3,) float32, normalised so that luminance changes by the map's own ratio;
-    None (maps measured before channels were): all 1, a grey ratio."""
+    """A map's per-channel exponents (3,) float32 as the calibration measured them (see the module's
+    description); None (maps measured before channels were): all 1, a grey ratio."""
     if measured is None:
         return np.ones(3, np.float32)
     k = np.asarray(measured, np.float64).reshape(3)
     if not (np.isfinite(k).all() and (k > 0).all()):
         raise ValueError(f"{DETAIL_PATH}: channel exponents must be positive, got {k}")
-    return (k / float(LUMINANCE @ k)).astype(np.float32)
+    return k.astype(np.float32)
 
 
 @lru_cache(maxsize=1)
@@ -282,7 +284,11 @@ def grey_gain(gain: np.ndarray) -> np.ndarray:
     (its channels' luminance-weighted geometric mean; exactly 1 where all three are 1); (h, w) as it is."""
     if gain.ndim == 2:
         return gain
-    return cv2.exp(np.ascontiguousarray(np.log(gain) @ LUMINANCE, np.float32))
+    # Element by element in a fixed order (a matrix product rounds by the array's layout and size, and a tile
+    # of a plan must get its whole frame's bits), then numpy's exp: the same for every element.
+    log = np.log(gain)
+    red, green, blue = (np.float32(w) for w in LUMINANCE)
+    return np.exp(red * log[..., 0] + green * log[..., 1] + blue * log[..., 2]).astype(np.float32)
 
 
 # Integer plates hold display-encoded values (about linear ** (1 / 2.2)): a linear gain g scales them by g ** (1 / 2.2).
