@@ -7,7 +7,9 @@ and angry (intensity 1, full lip preservation), side by side with the still itse
 
 writes ``other_people.jpg`` (one row a person: the still, then the four edits) and ``other_people_folds.jpg``
 (the smile's skin detail at full size: grey creases, as shipped until session 12, against creases that shade
-skin as the footage's real folds do, redder than the skin beside them), and prints what it did. The stills are
+skin as the footage's real folds do, redder than the skin beside them) and ``other_people_intensity.jpg``
+(the edits round 22's viewers named "neutral", at intensity 1, 1.5 and 2) and ``other_people_glasses.jpg``
+(a pair of glasses under raised brows, enlarged), and prints what it did. The stills are
 fetched from the registry like the clips (emotionedit.footage.STILLS); nothing of them is committed but these
 figures. A still is a one-frame shot: the edit is added to the face as it is (mode add), with no shot to find
 the person's resting face in.
@@ -150,6 +152,46 @@ def look_test(folder: Path, key_path: Path, seed: int) -> None:
     print(f"wrote {folder}/group_a, {folder}/group_b and the key {key_path} (and one per group beside it)")
 
 
+# The edits round 22's viewers named "neutral" (docs/results.md, "Other people"), at rising intensity.
+SWEEP = (("bieber_small.jpg", "angry"), ("audrey.jpg", "angry"), ("kim1_crop.jpg", "sad"),
+         ("walter2_crop.jpg", "surprised"))
+SWEEP_INTENSITIES = (1.0, 1.5, 2.0)
+
+
+def sweep() -> np.ndarray:
+    """Per person: the still, then the edit at each of SWEEP_INTENSITIES (w = 1)."""
+    rows = []
+    for name, emotion in SWEEP:
+        rgb, editor = load(name)
+        x0, y0, x1, y1 = face_box(editor, 1.1, rgb.shape)
+        tiles = [label(cv2.resize(rgb[y0:y1, x0:x1], (TILE, TILE), interpolation=cv2.INTER_AREA), name.split(".")[0])]
+        for intensity in SWEEP_INTENSITIES:
+            edited = editor.render(rgb, 0, EditParams(emotion=Emotion.parse(emotion), intensity=intensity,
+                                                      lip_preservation=1.0))
+            tiles.append(label(cv2.resize(edited[y0:y1, x0:x1, :3], (TILE, TILE), interpolation=cv2.INTER_AREA),
+                               f"{emotion} {intensity:g}"))
+        rows.append(np.hstack(tiles))
+        print(f"{name}: {emotion} at {', '.join(f'{i:g}' for i in SWEEP_INTENSITIES)}", file=sys.stderr)
+    return np.vstack(rows)
+
+
+def glasses() -> np.ndarray:
+    """Walter White's glasses at 3x: the still, then surprised at intensity 1 and 2 (the brows' raise bends
+    the frames' top rims: glasses are not yet held out)."""
+    rgb, editor = load("walter2_crop.jpg")
+    points = editor.analysis.track.landmarks[0, :, :2]
+    iod = float(topo.interocular(points[None])[0])
+    eyes = points[[33, 133, 263, 362]]
+    x0, y0 = np.maximum(0, np.round(eyes.min(axis=0) - [0.45 * iod, 0.55 * iod]).astype(int))
+    x1, y1 = np.round(eyes.max(axis=0) + [0.45 * iod, 0.35 * iod]).astype(int)
+    tiles = [label(cv2.resize(rgb[y0:y1, x0:x1], None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC), "walter2_crop")]
+    for intensity in (1.0, 2.0):
+        edited = editor.render(rgb, 0, EditParams(emotion=Emotion.SURPRISED, intensity=intensity, lip_preservation=1.0))
+        tiles.append(label(cv2.resize(edited[y0:y1, x0:x1, :3], None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC),
+                           f"surprised {intensity:g}"))
+    return np.vstack(tiles)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", default="docs/images", help="folder for the two figures")
@@ -169,7 +211,10 @@ def main() -> int:
     cv2.imwrite(str(images / "other_people.jpg"), cv2.cvtColor(overview(args.people.split(",")), cv2.COLOR_RGB2BGR),
                 quality)
     cv2.imwrite(str(images / "other_people_folds.jpg"), cv2.cvtColor(folds(), cv2.COLOR_RGB2BGR), quality)
-    print(f"wrote {images / 'other_people.jpg'} and {images / 'other_people_folds.jpg'}")
+    cv2.imwrite(str(images / "other_people_intensity.jpg"), cv2.cvtColor(sweep(), cv2.COLOR_RGB2BGR), quality)
+    cv2.imwrite(str(images / "other_people_glasses.jpg"), cv2.cvtColor(glasses(), cv2.COLOR_RGB2BGR), quality)
+    print(f"wrote other_people.jpg, other_people_folds.jpg, other_people_intensity.jpg and other_people_glasses.jpg "
+          f"to {images}")
     return 0
 
 
