@@ -8,7 +8,8 @@ and angry (intensity 1, full lip preservation), side by side with the still itse
 writes ``other_people.jpg`` (one row a person: the still, then the four edits) and ``other_people_folds.jpg``
 (the smile's skin detail at full size: grey creases, as shipped until session 12, against creases that shade
 skin as the footage's real folds do, redder than the skin beside them) and ``other_people_intensity.jpg``
-(the edits round 22's viewers named "neutral", at intensity 1, 1.5 and 2) and ``other_people_glasses.jpg``
+(anger, sadness and surprise, the emotions round 22's viewers did not name, on four people at intensity 1,
+1.5 and 2) and ``other_people_glasses.jpg``
 (a pair of glasses under raised brows, enlarged), and prints what it did. The stills are
 fetched from the registry like the clips (emotionedit.footage.STILLS); nothing of them is committed but these
 figures. A still is a one-frame shot: the edit is added to the face as it is (mode add), with no shot to find
@@ -152,7 +153,8 @@ def look_test(folder: Path, key_path: Path, seed: int) -> None:
     print(f"wrote {folder}/group_a, {folder}/group_b and the key {key_path} (and one per group beside it)")
 
 
-# The edits round 22's viewers named "neutral" (docs/results.md, "Other people"), at rising intensity.
+# Anger, sadness and surprise, the emotions round 22's viewers did not name (docs/results.md, "Other people"),
+# on four people at rising intensity.
 SWEEP = (("bieber_small.jpg", "angry"), ("audrey.jpg", "angry"), ("kim1_crop.jpg", "sad"),
          ("walter2_crop.jpg", "surprised"))
 SWEEP_INTENSITIES = (1.0, 1.5, 2.0)
@@ -194,7 +196,7 @@ def glasses() -> np.ndarray:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--images", default="docs/images", help="folder for the two figures")
+    parser.add_argument("--images", default="docs/images", help="folder for the figures")
     parser.add_argument("--people", default=",".join(STILLS), help="comma list of stills (default: all ten)")
     parser.add_argument("--look-test", help="build a blind look test in this folder instead of the figures")
     parser.add_argument("--key", help="with --look-test: the key to write (keep it away from the viewers)")

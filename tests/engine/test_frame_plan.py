@@ -120,14 +120,15 @@ def whole_plate_reference(editor: ShotEditor, src: np.ndarray, number: int, para
     if corridor is not None:
         r, g = corridor
         corridor = r, 1.0 + matte[r.y0 - region.y0 : r.y1 - region.y0, r.x0 - region.x0 : r.x1 - region.x0] * (g - 1.0)
-    parts = [part for part in (detail_gain(found.target, region, found.detail, fade=matte), corridor)
+    colour = src.shape[2] >= 3  # a grey plate's creases: one gain, their luminance ratio
+    parts = [part for part in (detail_gain(found.target, region, found.detail, fade=matte, colour=colour), corridor)
              if part is not None]
     if parts:
         x0, y0 = min(r.x0 for r, _ in parts), min(r.y0 for r, _ in parts)
         x1, y1 = max(r.x1 for r, _ in parts), max(r.y1 for r, _ in parts)
-        gain = np.ones((y1 - y0, x1 - x0, 3), np.float32)
+        gain = np.ones((y1 - y0, x1 - x0, *((3,) if colour else ())), np.float32)
         for r, g in parts:
-            gain[r.y0 - y0 : r.y1 - y0, r.x0 - x0 : r.x1 - x0] *= g if g.ndim == 3 else g[..., None]
+            gain[r.y0 - y0 : r.y1 - y0, r.x0 - x0 : r.x1 - x0] *= g if g.ndim == gain.ndim else g[..., None]
         shade_into(out[y0:y1, x0:x1], gain)
     return out
 

@@ -232,13 +232,15 @@ def detail_weights(change: np.ndarray, aus: tuple[int, ...]) -> dict[str, np.nda
 
 
 def detail_gain(points: np.ndarray, region: Region, weights: dict[str, np.ndarray],
-                fade: np.ndarray | None = None) -> tuple[Region, np.ndarray] | None:
+                fade: np.ndarray | None = None, colour: bool = True) -> tuple[Region, np.ndarray] | None:
     """The shading gain for a face at ``points`` ((478, 2) plate pixels, where the face is in the
     output), inside ``region``: the rectangle of plate pixels it may change (within ``region``) and the
     (h, w, 3) float32 linear-light multipliers of red, green and blue there, 1 where nothing changes; None
     when no map applies (no weight, or no maps shipped). weights: (2,) per map, the subject's right and left.
     fade: (region.height, region.width) float32 in [0, 1], the face matte: the log ratio is scaled by it, so
-    the gain is exactly 1 wherever it is 0 and the creases fade out with the edit (None: not faded)."""
+    the gain is exactly 1 wherever it is 0 and the creases fade out with the edit (None: not faded).
+    colour: False for plates with fewer than three channels: one (h, w) gain, the maps' measured luminance
+    ratio (no channel's slope)."""
     shipped = detail_maps()
     if shipped is None or region.empty:
         return None
@@ -246,13 +248,16 @@ def detail_gain(points: np.ndarray, region: Region, weights: dict[str, np.ndarra
     if not used:
         return None
     right = shipped.layout.right
-    log_ratio = sum((shipped.maps[name] * (w[0] * right + w[1] * (1.0 - right)))[..., None] * shipped.channels[name]
+    slopes = {name: shipped.channels[name] if colour else np.ones(1, np.float32) for name in used}
+    log_ratio = sum((shipped.maps[name] * (w[0] * right + w[1] * (1.0 - right)))[..., None] * slopes[name]
                     for name, w in used.items())
     # Pulled onto a grid of at most GAIN_PIXELS_PER_IOD, then upsampled: at 4K the face costs what it does at 1080p.
     small, local = reduced(points, region, GAIN_PIXELS_PER_IOD)
     map_x, map_y = plate_to_texture(local, small, shipped.layout)
     pulled = cv2.remap(np.ascontiguousarray(log_ratio, np.float32), map_x, map_y, interpolation=cv2.INTER_LINEAR,
                        borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    if pulled.ndim == 2:  # OpenCV returns one channel as (h, w)
+        pulled = pulled[..., None]
     rows = np.flatnonzero(pulled.any(axis=(1, 2)))
     cols = np.flatnonzero(pulled.any(axis=(0, 2)))
     if rows.size == 0:
@@ -265,7 +270,7 @@ def detail_gain(points: np.ndarray, region: Region, weights: dict[str, np.ndarra
     # One plane per channel, each upsampled, faded in its log and exponentiated in place (OpenCV's exp: several
     # times numpy's speed): at 4K a face's gain is 1500 x 1200 x 3 floats, and numpy's passes over an
     # interleaved (h, w, 3) array (fading it by an (h, w, 1) matte: 17 ms) cost several times these.
-    planes = np.empty((3, y1 - y0, x1 - x0), np.float32)
+    planes = np.empty((pulled.shape[2], y1 - y0, x1 - x0), np.float32)
     for c, plane in enumerate(planes):
         log_ratio = np.ascontiguousarray(pulled[..., c])
         if upsampled:
@@ -275,13 +280,16 @@ def detail_gain(points: np.ndarray, region: Region, weights: dict[str, np.ndarra
         else:
             np.multiply(log_ratio[y0:y1, x0:x1], fade[y0:y1, x0:x1], out=plane)
         cv2.exp(plane, dst=plane)
-    gain = np.moveaxis(planes, 0, -1)  # (h, w, 3), the channels a plane apart: the kernel reads any strides
+    # (h, w, 3), the channels a plane apart (the kernel reads any strides); (h, w) for a grey plate.
+    gain = np.moveaxis(planes, 0, -1) if colour else planes[0]
     return Region(region.x0 + x0, region.y0 + y0, region.x0 + x1, region.y0 + y1), gain.astype(np.float32, copy=False)
 
 
 def grey_gain(gain: np.ndarray) -> np.ndarray:
-    """One gain per pixel, (h, w), for plates with fewer than three channels: a (h, w, 3) gain's luminance
-    (its channels' luminance-weighted geometric mean; exactly 1 where all three are 1); (h, w) as it is."""
+    """One gain per pixel, (h, w), for a per-channel gain handed to a plate with fewer than three channels:
+    its channels' luminance-weighted geometric mean (exactly 1 where all three are 1); (h, w) as it is. The
+    engine's own plans give such plates a grey gain in the first place (:func:`detail_gain`'s ``colour``):
+    this mean of the channels' slopes is 1.06-1.16 times the maps' luminance ratio in log."""
     if gain.ndim == 2:
         return gain
     # Element by element in a fixed order (a matrix product rounds by the array's layout and size, and a tile

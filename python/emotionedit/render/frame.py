@@ -14,7 +14,7 @@ import enum
 import cv2
 import numpy as np
 
-from .detail import detail_gain, grey_gain
+from .detail import detail_gain
 from .eyes import eyeball_layers
 from .field import Region, backward_offsets, warp_region
 from .matte import face_matte
@@ -262,9 +262,8 @@ def plan_frame(shape: tuple[int, ...], dtype: np.dtype, source: np.ndarray | Non
         gain -= 1.0
         gain *= matte[rect.within(region)]
         gain += 1.0
-    shading = _product(detail_gain(target, region, detail, fade=matte) if detail else None, corridor)
-    if shading is not None and shading[1].ndim == 3 and shape[2] < 3:  # a grey plate: once, tiles slice it
-        shading = shading[0], grey_gain(shading[1])
+    colour = shape[2] >= 3  # a grey plate takes the creases' luminance ratio, one gain a pixel
+    shading = _product(detail_gain(target, region, detail, fade=matte, colour=colour) if detail else None, corridor)
     return _WarpPlan(shape, plan_resampling(offset_x, offset_y, matte, region, width, height), shading)
 
 
