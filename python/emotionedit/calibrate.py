@@ -265,14 +265,23 @@ def texture_means(clip: Path, landmarks: np.ndarray, frames: dict[str, np.ndarra
     return {name: sums[name] / counts[name] for name in frames if counts[name]}
 
 
-def ratio_map(expressive: np.ndarray, resting: np.ndarray, layout: detail.TextureLayout) -> np.ndarray:
-    """The symmetric log ratio of two mean textures' luminance with the slow shading taken out, masked."""
-    luminance = np.array([0.2126, 0.7152, 0.0722], np.float32)
-    log_ratio = np.log((expressive @ luminance + 2e-3) / (resting @ luminance + 2e-3))
-    keep, face = detail_mask(layout)
+def _crease(log_ratio: np.ndarray, face: np.ndarray) -> np.ndarray:
+    """A texture's log ratio less its slow part (the room's light and the head's turn: a Gaussian of
+    ``SLOW_SHADING`` IOD, weighted over ``face``): the creases and bulges that stay."""
     sigma = SLOW_SHADING * detail.TEXELS_PER_IOD
     slow = cv2.GaussianBlur(log_ratio * face, (0, 0), sigma) / np.maximum(cv2.GaussianBlur(face, (0, 0), sigma), 1e-3)
-    crease = log_ratio - slow
+    return log_ratio - slow
+
+
+def _log_ratio(expressive: np.ndarray, resting: np.ndarray) -> np.ndarray:
+    """log of expressive over resting, offset so that black texels stay finite; (h, w) or (h, w, 3) alike."""
+    return np.log((expressive + 2e-3) / (resting + 2e-3))
+
+
+def ratio_map(expressive: np.ndarray, resting: np.ndarray, layout: detail.TextureLayout) -> np.ndarray:
+    """The symmetric log ratio of two mean textures' luminance with the slow shading taken out, masked."""
+    keep, face = detail_mask(layout)
+    crease = _crease(_log_ratio(expressive @ detail.LUMINANCE, resting @ detail.LUMINANCE), face)
     return (0.5 * (crease + mirror_texture(crease, layout)) * keep).astype(np.float32)
 
 
@@ -282,13 +291,7 @@ def channel_slopes(expressive: np.ndarray, resting: np.ndarray, layout: detail.T
     ``CHANNEL_MIN_CREASE``: (3,) least-squares slopes of red, green and blue. Real folds are redder than the
     skin beside them: red below 1, green and blue above."""
     keep, face = detail_mask(layout)
-    sigma = SLOW_SHADING * detail.TEXELS_PER_IOD
-    weight = np.maximum(cv2.GaussianBlur(face, (0, 0), sigma), 1e-3)
-
-    def crease(log_ratio: np.ndarray) -> np.ndarray:
-        return log_ratio - cv2.GaussianBlur(log_ratio * face, (0, 0), sigma) / weight
-
-    luminance = crease(np.log((expressive @ detail.LUMINANCE + 2e-3) / (resting @ detail.LUMINANCE + 2e-3)))
+    luminance = _crease(_log_ratio(expressive @ detail.LUMINANCE, resting @ detail.LUMINANCE), face)
     chosen = (keep > 0.5) & (np.abs(luminance) >= CHANNEL_MIN_CREASE)
     if chosen.sum() < CHANNEL_MIN_TEXELS:
         raise ValueError(f"only {int(chosen.sum())} texels crease by {CHANNEL_MIN_CREASE} or more: too few to read "
@@ -296,7 +299,7 @@ def channel_slopes(expressive: np.ndarray, resting: np.ndarray, layout: detail.T
     x = luminance[chosen].astype(np.float64)
     slopes = []
     for c in range(3):
-        y = crease(np.log((expressive[..., c] + 2e-3) / (resting[..., c] + 2e-3)))[chosen]
+        y = _crease(_log_ratio(expressive[..., c], resting[..., c]), face)[chosen]
         slopes.append(float(x @ y / (x @ x)))
     return np.array(slopes)
 

@@ -16,6 +16,7 @@ from emotionedit.analysis import PlateInfo
 from emotionedit.edit import EditParams, Emotion
 from emotionedit.engine import ShotEditor, analyze
 from emotionedit.fit import topology as topo
+from emotionedit.fit.shot import mouth_shape
 from emotionedit.footage import FootageUnavailable, fetch_still
 from emotionedit.render import detail
 from emotionedit.render.field import warp_region
@@ -46,11 +47,10 @@ def _still(name: str) -> tuple[np.ndarray, ShotEditor]:
 
 
 def _mouth(points: np.ndarray) -> tuple[float, float]:
-    """Corner lift above the lips' centre and mouth width, in the face's inter-ocular distances."""
+    """Corner lift above the lips' centre and mouth width in the image, in the face's inter-ocular distances."""
     iod = float(topo.interocular(points[None, :, :2])[0])
-    right, left = points[topo.MOUTH_CORNER_RIGHT, :2], points[topo.MOUTH_CORNER_LEFT, :2]
-    centre = 0.5 * (points[0, :2] + points[17, :2])
-    return float(centre[1] - 0.5 * (right[1] + left[1])) / iod, float(np.linalg.norm(left - right)) / iod
+    lift, width = mouth_shape(points[:, :2])
+    return lift / iod, width / iod
 
 
 @pytest.mark.parametrize("name", PEOPLE)

@@ -282,7 +282,7 @@ def detail_gain(points: np.ndarray, region: Region, weights: dict[str, np.ndarra
         cv2.exp(plane, dst=plane)
     # (h, w, 3), the channels a plane apart (the kernel reads any strides); (h, w) for a grey plate.
     gain = np.moveaxis(planes, 0, -1) if colour else planes[0]
-    return Region(region.x0 + x0, region.y0 + y0, region.x0 + x1, region.y0 + y1), gain.astype(np.float32, copy=False)
+    return Region(region.x0 + x0, region.y0 + y0, region.x0 + x1, region.y0 + y1), gain
 
 
 def grey_gain(gain: np.ndarray) -> np.ndarray:
