@@ -26,6 +26,8 @@ def _measures(points: np.ndarray) -> dict[str, float]:
         "inner_brow_y": float(0.5 * (points[107, 1] + points[336, 1])) / iod,
         "outer_brow_y": float(0.5 * (points[70, 1] + points[300, 1])) / iod,
         "upper_lip": float(np.linalg.norm(points[0] - points[13])) / iod,  # the upper lip's middle, outer to inner
+        "lower_lip": float(np.linalg.norm(points[17] - points[14])) / iod,  # the lower lip's middle, outer to inner
+        "upper_lid_y": float(0.5 * (points[159, 1] + points[386, 1])) / iod,
     }
 
 
@@ -50,6 +52,19 @@ def test_happy_smiles_as_people_do_and_keeps_speech_at_full_preservation(talking
         assert free["width"] == pytest.approx(kept["width"], abs=0.02)
         # ... and stretches the upper lip thinner (real open smiles: 0.016-0.020 IOD thinner).
         assert -0.025 < kept["upper_lip"] < -0.008
+
+
+def test_anger_glares_and_presses_the_lips_while_speech_keeps_its_opening(talking):
+    _, analysis = talking
+    editor = ShotEditor(analysis)
+    for number in analysis.plate.frame_numbers[::16]:
+        kept = _change(editor, number, EditParams(emotion=Emotion.ANGRY, lip_preservation=1.0))
+        assert kept["inner_brow_y"] > 0.05  # the brows come down (y points down) ...
+        assert kept["upper_lid_y"] < -0.02  # ... and the upper lids go up under them: the glare, not a squint
+        # AU 23 and 24 narrow both lips' red parts (about a quarter of their height), the opening stays speech's.
+        assert kept["upper_lip"] < -0.015
+        assert kept["lower_lip"] < -0.015
+        assert abs(kept["aperture"]) < 0.002
 
 
 def test_surprise_opens_the_jaw_only_without_preservation(talking):

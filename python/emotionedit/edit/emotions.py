@@ -72,6 +72,11 @@ BOTH, RIGHT = (1.0, 1.0), (1.0, 0.0)
 # brow tails move about half what the middle does per unit of AU 2). bench/naturalness.py, part 3, reports
 # it as brow_tilt. The lids open as far as his real surprise opens them (cap12 110-120: +0.057 IOD, AU 5
 # at 1.6; at 1.0 the eyes stayed "attentive"); its jaw drop goes with lip preservation.
+# Anger glares (EMFACS 4+5+7+23: the upper lids raised under lowered brows). With AU 5 at 1.2 and AU 7 at 1.0
+# the lids' tightener and the brows' push on the lid left the upper lid where it was (+0.002 IOD, dlib) and lifted
+# the lower one: narrowed eyes over a pressed mouth, which blind viewers named contempt (franck 3075, 6 of 6 in
+# look tests 21 and 23). AU 5 at 1.8 and AU 7 at 0.4 raise the upper lid +0.013 (dlib; the engine plans +0.043,
+# surprise's is +0.06) and open the eye +0.014: a stare (docs/facs.md, look test 24).
 # Sadness's chin raiser (AU 17) at 0.7 pushes the lower lip's centre up about 0.02 IOD under corners drawn down
 # 0.06: the pout of the FACS description, where at 0.3 the lower lip barely moved (basis revision 4).
 # The hand-built AUs (4, 7, 9, 10, 14, 15, 17, 20, 23, 24, 25, 26) are
@@ -83,7 +88,7 @@ PROTOTYPES: dict[Emotion, dict[int, tuple[float, tuple[float, float]]]] = {
     Emotion.NEUTRAL: {},
     Emotion.HAPPY: {6: (1.0, BOTH), 12: (1.0, BOTH)},
     Emotion.SAD: {1: (2.0, BOTH), 4: (0.65, BOTH), 15: (0.8, BOTH), 17: (0.7, BOTH)},
-    Emotion.ANGRY: {4: (1.0, BOTH), 5: (1.2, BOTH), 7: (1.0, BOTH), 23: (1.0, BOTH), 24: (0.5, BOTH)},
+    Emotion.ANGRY: {4: (1.0, BOTH), 5: (1.8, BOTH), 7: (0.4, BOTH), 23: (1.0, BOTH), 24: (0.5, BOTH)},
     Emotion.SURPRISED: {1: (1.5, BOTH), 2: (2.0, BOTH), 5: (1.6, BOTH), 26: (0.6, BOTH)},
     Emotion.FEARFUL: {1: (2.0, BOTH), 2: (1.2, BOTH), 4: (0.6, BOTH), 5: (1.6, BOTH), 7: (0.4, BOTH),
                       20: (0.6, BOTH), 26: (0.4, BOTH)},

@@ -15,7 +15,7 @@ from ..errors import UserError
 from ..fit.basis import AUS, MEASURED_AUS, build_basis
 from .emotions import Emotion, Region, antagonist_mask, emotional_mask, prototype_weights
 from .lips import LipPreserver
-from .lipshape import UpperLipThinning
+from .lipshape import LipThinning
 from .regions import region_weights
 
 # Intensities above 1 exaggerate the prototype; beyond this the mesh folds over itself.
@@ -85,7 +85,7 @@ class ExpressionEditor:
         self._speech = self._emotional == 0.0
         self._ceiling = np.array([MAX_MEASURED_ACTIVATION if au in MEASURED_AUS else MAX_ACTIVATION for au in AUS])
         self._lips = LipPreserver(neutral)
-        self._thinning = UpperLipThinning(neutral)
+        self._thinning = LipThinning(neutral)
         self._region_cache: dict[frozenset[Region], np.ndarray] = {}
 
     def _regions(self, enabled: frozenset[Region]) -> np.ndarray:
@@ -133,7 +133,9 @@ class ExpressionEditor:
         """Canonical displacement (478, 3) in IOD units of an :meth:`edit_change` ((K, 2)) under ``params``."""
         delta = np.einsum("ks,ksnd->nd", change, self.basis)
         delta = self._lips.apply(delta, params.lip_preservation)
-        delta = self._thinning.apply(delta, float(np.clip(change[AUS.index(12)], 0.0, None).mean()))
+        added = np.clip(change, 0.0, None).mean(axis=1)  # (K,) what the edit adds, per AU
+        delta = self._thinning.apply(delta, float(added[AUS.index(12)]),
+                                     float(added[AUS.index(23)] + added[AUS.index(24)]))
         return delta * self._regions(params.regions)[:, None]
 
     def region_weight(self, vertices: tuple[int, ...], enabled: frozenset[Region]) -> float:

@@ -1,12 +1,19 @@
-"""A smile stretches and thins the upper lip (FACS, AU 12), which the measured smile basis does not.
+"""What a warp of the mouth's landmarks does not do by itself: lips that get thinner.
 
-The AU 12 basis is measured on franck's closed-lip smiles, where the pressed lips keep their height: on
-it the upper lip grows 0.007 IOD thicker. Real smiles with the mouth open thin it: franck's laughs 0.075
-IOD against 0.091 talking, the webcam actor's smile 0.091 against 0.111 (mediapipe, the upper lip's
-middle from its outer to its inner edge). Edited smiles on open mouths kept a thick, red upper lip
-("thick red lip ring", "rubbery lips": blind look tests 9 and 10 on cap12 415). The inner edge carries
-speech (lip preservation keeps the opening), so the thinning moves the outer edge down onto it, and the
-skin above follows over a short reach, tapering to nothing at the mouth's corners.
+A smile stretches and thins the upper lip (FACS, AU 12), which the measured smile basis does not. The AU 12
+basis is measured on franck's closed-lip smiles, where the pressed lips keep their height: on it the upper lip
+grows 0.007 IOD thicker. Real smiles with the mouth open thin it: franck's laughs 0.075 IOD against 0.091
+talking, the webcam actor's smile 0.091 against 0.111 (mediapipe, the upper lip's middle from its outer to its
+inner edge). Edited smiles on open mouths kept a thick, red upper lip ("thick red lip ring", "rubbery lips":
+blind look tests 9 and 10 on cap12 415).
+
+Anger tightens and presses the lips (AU 23, AU 24): both red parts narrow, the lips look rolled in. The
+hand-built AU 23 and 24 handles move whole regions about the lips and narrowed them by 0.003-0.007 IOD (dlib,
+docs/facs.md), a change nobody sees; blind viewers named angry stills "neutral", the mouth unchanged.
+
+Both are the same move: the lip's outer edge slides onto its inner edge, which carries speech (lip
+preservation keeps the opening) and so stays, and the skin beyond the outer edge follows over a short reach,
+tapering to nothing at the mouth's corners.
 """
 
 from __future__ import annotations
@@ -17,33 +24,49 @@ from ..fit import topology as topo
 
 #: How much thinner the upper lip's middle gets at AU 12 activation 1 (IOD): the real smiles' 0.016-0.020.
 THIN_PER_AU12 = 0.018
-#: How far above the upper lip the skin follows the lip's outer edge down (IOD, a Gaussian's width).
-_REACH_ABOVE = 0.06
+#: How much thinner each lip's middle gets per unit of added AU 23 + AU 24 (IOD). No footage shows pressed lips;
+#: sized from the FACS description against the lips' own height (about 0.09 IOD each on the actors): anger's
+#: 1 + 0.5 takes a quarter of it off each lip, clearly narrower red parts, not lips pressed out of sight.
+THIN_PER_PRESS = 0.015
+#: How far beyond the lip's outer edge the skin follows it (IOD, a Gaussian's width).
+_REACH = 0.06
 
 
-class UpperLipThinning:
-    """Per-vertex share of the thinning on one actor's neutral face ((478, 3) canonical, IOD, y down)."""
+def _thinning_weight(face: np.ndarray, inner: tuple[int, ...], outer: tuple[int, ...], outward: float) -> np.ndarray:
+    """(478,) share of a lip's thinning per vertex of ``face`` ((478, 3) canonical, IOD, y down): 0 on the lip's
+    inner edge, 1 on its outer edge, fading beyond it over _REACH, and tapering to 0 at the mouth's corners.
+    outward: the direction in y from the lip's inner edge to its outer edge (-1 the upper lip, +1 the lower)."""
+    x, y = face[:, 0], face[:, 1]
+    inner_xy = face[list(inner), :2]
+    outer_xy = face[list(outer), :2]
+    y_in = np.interp(x, *inner_xy[np.argsort(inner_xy[:, 0])].T)
+    y_out = np.interp(x, *outer_xy[np.argsort(outer_xy[:, 0])].T)
+    thickness = np.maximum(outward * (y_out - y_in), 1e-6)
+    depth = outward * (y - y_in) / thickness  # 0 on the inner edge, 1 on the outer edge, > 1 beyond it
+    beyond = np.exp(-(((y - y_out) / _REACH) ** 2))
+    share = np.where(depth <= 1.0, np.clip(depth, 0.0, 1.0), beyond)
+    left, right = face[outer[0], 0], face[outer[-1], 0]
+    centre, half = 0.5 * (left + right), 0.5 * abs(right - left)
+    across = np.clip(1.0 - ((x - centre) / half) ** 2, 0.0, 1.0)
+    weight = share * across
+    weight[list(topo.LIPS_INNER_UPPER + topo.LIPS_INNER_LOWER)] = 0.0
+    return weight
+
+
+class LipThinning:
+    """Per-vertex shares of the lips' thinning on one actor's neutral face ((478, 3) canonical, IOD, y down)."""
 
     def __init__(self, face: np.ndarray):
-        inner = face[list(topo.LIPS_INNER_UPPER), :2]
-        outer = face[list(topo.LIPS_OUTER_UPPER), :2]
-        x, y = face[:, 0], face[:, 1]
-        y_in = np.interp(x, *inner[np.argsort(inner[:, 0])].T)
-        y_out = np.interp(x, *outer[np.argsort(outer[:, 0])].T)
-        thickness = np.maximum(y_in - y_out, 1e-6)
-        depth = (y_in - y) / thickness  # 0 on the inner edge, 1 on the outer edge
-        above = np.exp(-(((y_out - y) / _REACH_ABOVE) ** 2))
-        share = np.where(depth <= 1.0, np.clip(depth, 0.0, 1.0), above)
-        left, right = face[topo.LIPS_OUTER_UPPER[0], 0], face[topo.LIPS_OUTER_UPPER[-1], 0]
-        centre, half = 0.5 * (left + right), 0.5 * abs(right - left)
-        across = np.clip(1.0 - ((x - centre) / half) ** 2, 0.0, 1.0)
-        self.weight = share * across
-        self.weight[list(topo.LIPS_INNER_UPPER)] = 0.0
+        self.upper = _thinning_weight(face, topo.LIPS_INNER_UPPER, topo.LIPS_OUTER_UPPER, -1.0)
+        self.lower = _thinning_weight(face, topo.LIPS_INNER_LOWER, topo.LIPS_OUTER_LOWER, 1.0)
 
-    def apply(self, delta: np.ndarray, au12: float) -> np.ndarray:
-        """``delta`` (478, 3) with the upper lip thinned for an added AU 12 activation ``au12`` (<= 0: none)."""
-        if au12 <= 0.0:
+    def apply(self, delta: np.ndarray, au12: float, press: float) -> np.ndarray:
+        """``delta`` (478, 3) with the lips thinned for an added AU 12 activation ``au12`` (the upper lip) and an
+        added AU 23 + AU 24 activation ``press`` (both lips); <= 0: none."""
+        au12, press = max(au12, 0.0), max(press, 0.0)
+        if au12 == 0.0 and press == 0.0:
             return delta
         out = np.array(delta, copy=True)
-        out[:, 1] += au12 * THIN_PER_AU12 * self.weight
+        out[:, 1] += (au12 * THIN_PER_AU12 + press * THIN_PER_PRESS) * self.upper  # the upper lip's edge goes down
+        out[:, 1] -= press * THIN_PER_PRESS * self.lower  # the lower lip's edge goes up
         return out
