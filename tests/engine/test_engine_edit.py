@@ -10,9 +10,11 @@ import pytest
 from emotionedit.edit import EditParams, Emotion, Region
 from emotionedit.edit.emotions import prototype_weights
 from emotionedit.edit.expression import MAX_ACTIVATION, MAX_MEASURED_ACTIVATION
+from emotionedit.edit.lipshape import THIN_PER_PRESS, LipThinning
 from emotionedit.engine import ShotEditor
 from emotionedit.fit import topology as topo
 from emotionedit.fit.basis import AUS, MEASURED_AUS
+from emotionedit.fit.measured import DATA_PATH as MEASURED_PATH
 
 
 def _measures(points: np.ndarray) -> dict[str, float]:
@@ -61,10 +63,39 @@ def test_anger_glares_and_presses_the_lips_while_speech_keeps_its_opening(talkin
         kept = _change(editor, number, EditParams(emotion=Emotion.ANGRY, lip_preservation=1.0))
         assert kept["inner_brow_y"] > 0.05  # the brows come down (y points down) ...
         assert kept["upper_lid_y"] < -0.02  # ... and the upper lids go up under them: the glare, not a squint
-        # AU 23 and 24 narrow both lips' red parts (about a quarter of their height), the opening stays speech's.
+        # AU 23 and 24 narrow both lips' red parts (a third of franck's upper lip, a sixth of his lower), the opening
+        # stays speech's.
         assert kept["upper_lip"] < -0.015
         assert kept["lower_lip"] < -0.015
         assert abs(kept["aperture"]) < 0.002
+        # At the most intensity, lips still show: no outer edge is pressed past 60 % of the lip's red height.
+        found = editor.targets(number, EditParams(emotion=Emotion.ANGRY, intensity=2.0, lip_preservation=1.0))
+        before, after = _measures(found.source), _measures(found.target)
+        assert after["upper_lip"] > 0.3 * before["upper_lip"]
+        assert after["lower_lip"] > 0.3 * before["lower_lip"]
+        # Taking emotion out (the actor's own lip pressing included) never thins the lips.
+        calm = _change(editor, number, EditParams(emotion=Emotion.NEUTRAL, lip_preservation=1.0))
+        assert calm["upper_lip"] > -0.003
+        assert calm["lower_lip"] > -0.003
+
+
+def test_pressed_lips_keep_part_of_their_red_however_hard_they_press():
+    face = np.load(MEASURED_PATH)["reference_neutral"]
+    thinning = LipThinning(face)
+    # Signed red heights (y points down): the upper lip's outer edge (0) above its inner edge (13), the lower lip's
+    # outer edge (17) below its inner edge (14); a pressed edge crossing the inner one would turn negative.
+    upper = lambda d: float((face + d)[13, 1] - (face + d)[0, 1])  # noqa: E731
+    lower = lambda d: float((face + d)[17, 1] - (face + d)[14, 1])  # noqa: E731
+    rest = np.zeros_like(face)
+    for press in (1.5, 3.0, 10.0):
+        moved = thinning.apply(rest, 0.0, press)
+        assert upper(moved) > 0.35 * upper(rest)
+        assert lower(moved) > 0.35 * lower(rest)
+        assert np.all(moved[list(topo.LIPS_INNER_UPPER + topo.LIPS_INNER_LOWER)] == 0.0)  # speech's edges stay
+    # Below the cap a press thins as much as asked (the lip's middle, where the taper is all but 1).
+    light = thinning.apply(rest, 0.0, 1.0)
+    assert upper(light) == pytest.approx(upper(rest) - THIN_PER_PRESS, abs=0.001)
+    assert lower(light) == pytest.approx(lower(rest) - THIN_PER_PRESS, abs=0.001)
 
 
 def test_surprise_opens_the_jaw_only_without_preservation(talking):

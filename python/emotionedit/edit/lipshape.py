@@ -25,16 +25,22 @@ from ..fit import topology as topo
 #: How much thinner the upper lip's middle gets at AU 12 activation 1 (IOD): the real smiles' 0.016-0.020.
 THIN_PER_AU12 = 0.018
 #: How much thinner each lip's middle gets per unit of added AU 23 + AU 24 (IOD). No footage shows pressed lips;
-#: sized from the FACS description against the lips' own height (about 0.09 IOD each on the actors): anger's
-#: 1 + 0.5 takes a quarter of it off each lip, clearly narrower red parts, not lips pressed out of sight.
+#: sized from the FACS description against the lips' own height (franck's upper red lip 0.07-0.09 IOD, his lower
+#: 0.14-0.15): anger's 1 + 0.5 takes about a third off his upper lip and a sixth off his lower, clearly narrower
+#: red parts, not lips pressed out of sight.
 THIN_PER_PRESS = 0.015
+#: No lip loses more than this share of its own red height, whatever the intensity and the actor's lips (anger at
+#: 2 would take 0.045 IOD, nearly all of a thin upper lip, and the outer edge would cross the inner one).
+MAX_THIN_SHARE = 0.6
 #: How far beyond the lip's outer edge the skin follows it (IOD, a Gaussian's width).
 _REACH = 0.06
 
 
-def _thinning_weight(face: np.ndarray, inner: tuple[int, ...], outer: tuple[int, ...], outward: float) -> np.ndarray:
+def _thinning_weight(face: np.ndarray, inner: tuple[int, ...], outer: tuple[int, ...],
+                     outward: float) -> tuple[np.ndarray, np.ndarray]:
     """(478,) share of a lip's thinning per vertex of ``face`` ((478, 3) canonical, IOD, y down): 0 on the lip's
-    inner edge, 1 on its outer edge, fading beyond it over _REACH, and tapering to 0 at the mouth's corners.
+    inner edge, 1 on its outer edge, fading beyond it over _REACH, and tapering to 0 at the mouth's corners; and
+    (478,) the lip's red height in each vertex's column (IOD).
     outward: the direction in y from the lip's inner edge to its outer edge (-1 the upper lip, +1 the lower)."""
     x, y = face[:, 0], face[:, 1]
     inner_xy = face[list(inner), :2]
@@ -50,15 +56,15 @@ def _thinning_weight(face: np.ndarray, inner: tuple[int, ...], outer: tuple[int,
     across = np.clip(1.0 - ((x - centre) / half) ** 2, 0.0, 1.0)
     weight = share * across
     weight[list(topo.LIPS_INNER_UPPER + topo.LIPS_INNER_LOWER)] = 0.0
-    return weight
+    return weight, thickness
 
 
 class LipThinning:
     """Per-vertex shares of the lips' thinning on one actor's neutral face ((478, 3) canonical, IOD, y down)."""
 
     def __init__(self, face: np.ndarray):
-        self.upper = _thinning_weight(face, topo.LIPS_INNER_UPPER, topo.LIPS_OUTER_UPPER, -1.0)
-        self.lower = _thinning_weight(face, topo.LIPS_INNER_LOWER, topo.LIPS_OUTER_LOWER, 1.0)
+        self.upper, self._upper_height = _thinning_weight(face, topo.LIPS_INNER_UPPER, topo.LIPS_OUTER_UPPER, -1.0)
+        self.lower, self._lower_height = _thinning_weight(face, topo.LIPS_INNER_LOWER, topo.LIPS_OUTER_LOWER, 1.0)
 
     def apply(self, delta: np.ndarray, au12: float, press: float) -> np.ndarray:
         """``delta`` (478, 3) with the lips thinned for an added AU 12 activation ``au12`` (the upper lip) and an
@@ -67,6 +73,8 @@ class LipThinning:
         if au12 == 0.0 and press == 0.0:
             return delta
         out = np.array(delta, copy=True)
-        out[:, 1] += (au12 * THIN_PER_AU12 + press * THIN_PER_PRESS) * self.upper  # the upper lip's edge goes down
-        out[:, 1] -= press * THIN_PER_PRESS * self.lower  # the lower lip's edge goes up
+        upper = np.minimum(au12 * THIN_PER_AU12 + press * THIN_PER_PRESS, MAX_THIN_SHARE * self._upper_height)
+        lower = np.minimum(press * THIN_PER_PRESS, MAX_THIN_SHARE * self._lower_height)
+        out[:, 1] += upper * self.upper  # the upper lip's outer edge goes down
+        out[:, 1] -= lower * self.lower  # the lower lip's outer edge goes up
         return out
