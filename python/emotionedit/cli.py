@@ -33,11 +33,12 @@ from .farm.cancel import EXIT_TERMINATED, Terminated, terminate_like_interrupt
 from .farm.check import add_verify_command
 from .farm.jobs import add_job_command
 from .farm.resume import reading, resume_render
-from .fit.shot import NEUTRAL_MATCH_WARNING
+from .fit.shot import NEUTRAL_MATCH_WARNING, resting_doubts
 from .io import (
     FrameReader,
     WriteCheckFailed,
     check_outputs,
+    frames_text,
     open_frames,
     open_writer,
     output_files,
@@ -153,12 +154,27 @@ def _analyze_reader(reader: FrameReader, args) -> Analysis:
                             f"{numbers[0]}-{numbers[-1]}: choose resting frames among them")
     with _progress(len(reader), "analyze") as bar:
         analysis = analyze(iter(reader), _plate_info(reader), options, neutral, bar.update, reference)
+    if not getattr(args, "neutral_frames", None):
+        _warn_resting_doubts(analysis)
     match = analysis.fit.neutral_match
     if match == match and match > NEUTRAL_MATCH_WARNING:  # not NaN, and a loose fit
         print(f"  warning: the resting face from {args.neutral_from} fits this shot's face loosely ({match:.3f} IOD "
               "on the skull's points; takes of one actor differ by about 0.02): check it is the same actor",
               file=sys.stderr)
     return analysis
+
+
+def _warn_resting_doubts(analysis: Analysis) -> None:
+    """Tell the user when the resting face estimated from the shot does not look at rest (resting_doubts)."""
+    doubts = resting_doubts(analysis.fit, analysis.track.landmarks)
+    if not doubts:
+        return
+    numbers = [analysis.plate.frame_numbers[i] for i in analysis.fit.neutral_frames]
+    shown = str(frames_text(numbers))
+    print(f"  warning: the actor's resting face was estimated from frames {shown}, but " + "; ".join(doubts)
+          + ". If the actor is not at rest there, analyse again with --neutral-frames (frames where the face is "
+          "at rest) or --neutral-from (another take's analysis): edits are made relative to this face, and "
+          "'replace' and 'neutral' keep what it shows", file=sys.stderr)
 
 
 def _report_analysis(s: dict) -> None:

