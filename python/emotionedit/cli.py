@@ -27,18 +27,17 @@ from .analysis import UNCHECKED, UNSTEADY, Analysis, PlateInfo
 from .analysis import load as load_analysis
 from .analysis import save as save_analysis
 from .edit import MAX_INTENSITY, MAX_SKIN_DETAIL, MODES, EditParams, Emotion, Region
-from .engine import DEFAULT_SMOOTHING, ShotEditor, analyze
+from .engine import DEFAULT_SMOOTHING, ShotEditor, analyze, resting_warning
 from .errors import UserError
 from .farm.cancel import EXIT_TERMINATED, Terminated, terminate_like_interrupt
 from .farm.check import add_verify_command
 from .farm.jobs import add_job_command
 from .farm.resume import reading, resume_render
-from .fit.shot import NEUTRAL_MATCH_WARNING, resting_doubts
+from .fit.shot import NEUTRAL_MATCH_WARNING
 from .io import (
     FrameReader,
     WriteCheckFailed,
     check_outputs,
-    frames_text,
     open_frames,
     open_writer,
     output_files,
@@ -165,16 +164,10 @@ def _analyze_reader(reader: FrameReader, args) -> Analysis:
 
 
 def _warn_resting_doubts(analysis: Analysis) -> None:
-    """Tell the user when the resting face estimated from the shot does not look at rest (resting_doubts)."""
-    doubts = resting_doubts(analysis.fit, analysis.track.landmarks)
-    if not doubts:
-        return
-    numbers = [analysis.plate.frame_numbers[i] for i in analysis.fit.neutral_frames]
-    shown = str(frames_text(numbers))
-    print(f"  warning: the actor's resting face was estimated from frames {shown}, but " + "; ".join(doubts)
-          + ". If the actor is not at rest there, analyse again with --neutral-frames (frames where the face is "
-          "at rest) or --neutral-from (another take's analysis): edits are made relative to this face, and "
-          "'replace' and 'neutral' keep what it shows", file=sys.stderr)
+    """Tell the user when the resting face estimated from the shot does not look at rest (resting_warning)."""
+    text = resting_warning(analysis)
+    if text:
+        print(f"  warning: {text}", file=sys.stderr)
 
 
 def _report_analysis(s: dict) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -20,7 +21,9 @@ from .fingerprint import Fingerprint, Match, thumbnail
 from .fit import fit_shot
 from .fit.basis import AUS
 from .fit.pose import vectors_to_plate
+from .fit.shot import resting_doubts
 from .fit.smoothing import smooth_rotations, smooth_series
+from .io.ranges import frames_text
 from .prefetch import prefetch
 from .render import Output
 from .render.detail import DETAIL_VERTICES, detail_weights
@@ -175,6 +178,20 @@ class FrameTargets:
     detail: dict[str, np.ndarray] = field(default_factory=dict)
 
 
+def resting_warning(analysis: Analysis) -> str | None:
+    """What to tell the user when the shot's resting face does not look at rest beside the rest of the shot
+    (:func:`~emotionedit.fit.shot.resting_doubts`): which frames it came from, why it is doubted and how to give
+    another; None when nothing is doubted."""
+    doubts = resting_doubts(analysis.fit, analysis.track.landmarks)
+    if not doubts:
+        return None
+    shown = frames_text(analysis.plate.frame_numbers[i] for i in analysis.fit.neutral_frames)
+    return (f"the actor's resting face was estimated from frames {shown}, but " + "; ".join(doubts)
+            + ". If the actor is not at rest there, analyse again with --neutral-frames (frames where the face is "
+            "at rest) or --neutral-from (another take's analysis): edits are made relative to this face, and "
+            "'replace' and 'neutral' keep what it shows")
+
+
 class ShotEditor:
     """Renders edits of one analysed shot.
 
@@ -207,6 +224,11 @@ class ShotEditor:
         self._rotation = smooth_rotations(fit.rotation, usable, smoothing)
         self._presence = edge_fade(usable)
         self.editor = ExpressionEditor(fit.neutral)
+
+    @cached_property
+    def resting_warning(self) -> str | None:
+        """:func:`resting_warning` of the shot's analysis, worked out once."""
+        return resting_warning(self.analysis)
 
     def targets(self, frame_number: int, params: EditParams) -> FrameTargets | None:
         """Source and edited landmarks of a frame, or None where it passes through."""

@@ -127,6 +127,8 @@ class Plan:
                 "render")
         if not analysis.steady:
             self.messages.append(("warning", f"Analysis File {path}: {UNSTEADY}"))
+        if editor.resting_warning:
+            self.messages.append(("warning", f"Analysis File {path}: {editor.resting_warning}"))
         if analysis.fit.flags[analysis.index_of(self.frame_number)] != 0:
             self.messages.append(("warning", f"frame {self.frame_number} has no usable face in the analysis (lost, "
                                              "turned to profile or unreliable); it passes through unedited"))
