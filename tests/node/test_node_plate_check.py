@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from ofxhost import Frame, engine_env, run
 
-from emotionedit.analysis import UNCHECKED, UNSTEADY
+from emotionedit.analysis import UNCHECKED, UNSTEADY, save
 from emotionedit.errors import AnalysisMismatchError
 from emotionedit.fingerprint import MIN_SIDE, thumbnail_cells
 from emotionedit.node import prepare
@@ -28,17 +28,18 @@ HEIGHT, WIDTH = 288, 360
 SENTINEL = 0xA5
 
 
-def request(analysis_file, time: float, offset: int = 0, **params) -> dict:
-    """What the in-process node sends for a CPU render with an Analysis File (no source: planned without pixels)."""
+def request(analysis_file, time: float, offset: int = 0, size: tuple[int, int] = (WIDTH, HEIGHT), **params) -> dict:
+    """What the in-process node sends for a CPU render with an Analysis File (no source: planned without pixels),
+    of a ``size`` (width, height) plate."""
     values = {"emotion": 1, "intensity": 1.0, "emotion2": 0, "blend": 0.0, "lipPreservation": 1.0, "mode": 0,
               "regionBrows": 1, "regionEyes": 1, "regionCheeks": 1, "regionNose": 1, "regionMouth": 1,
               "smoothing": 1.5, "analysisFile": str(analysis_file), "frameOffset": offset, "face": "largest",
               "output": 0}
     values.update(params)
+    bounds = (0, 0, *size)
     return {"time": float(time), "params": values, "dtype": "uint8", "components": 3,
-            "premultiplication": "OfxImageOpaque", "src_bounds": (0, 0, WIDTH, HEIGHT),
-            "dst_bounds": (0, 0, WIDTH, HEIGHT), "window": (0, 0, WIDTH, HEIGHT), "render_scale": (1.0, 1.0),
-            "cuda": False, "source": None}
+            "premultiplication": "OfxImageOpaque", "src_bounds": bounds, "dst_bounds": bounds, "window": bounds,
+            "render_scale": (1.0, 1.0), "cuda": False, "source": None}
 
 
 def rows_cols(rect) -> tuple[slice, slice]:
@@ -128,6 +129,17 @@ def test_an_analysis_without_a_fingerprint_warns(talking, analysis_file, tmp_pat
     assert ("warning", f"Analysis File {old}: {UNSTEADY}") in plan.messages
     pixel_phase(plan, talking[0][4])
     assert not any(UNSTEADY in text for _, text in prepare(request(analysis_file, FIRST + 4)).messages)
+
+
+def test_the_node_warns_of_a_resting_face_that_does_not_look_at_rest(crying, analysis_file, tmp_path):
+    """In a host the compositor never sees analyze's output: the node says it with each frame's messages."""
+    path = tmp_path / "crying.analysis.npz"
+    save(crying, path)
+    said = [text for level, text in prepare(request(path, 20, emotion=0, size=(640, 360))).messages
+            if level == "warning" and "resting face" in text]
+    assert len(said) == 1
+    assert said[0].startswith(f"Analysis File {path}: the actor's resting face was estimated from frames 0-")
+    assert not any("resting face" in text for _, text in prepare(request(analysis_file, FIRST + 4)).messages)
 
 
 @pytest.mark.usefixtures("node_built")

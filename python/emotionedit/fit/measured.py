@@ -40,7 +40,7 @@ def _measures(face: np.ndarray) -> np.ndarray:
     aperture = face[14, 1] - face[13, 1]
     upper_lip = -face[0, 1]
     cheek = -0.5 * (face[topo.CHEEK_RIGHT, 1] + face[topo.CHEEK_LEFT, 1])
-    eyes = 0.5 * ((face[145, 1] - face[159, 1]) + (face[374, 1] - face[386, 1]))
+    eyes = topo.eye_opening(face)
     brows = -0.5 * (face[105, 1] + face[334, 1])
     return np.array([width, lift, philtrum, lower_chin, aperture, upper_lip, cheek, eyes, brows])
 

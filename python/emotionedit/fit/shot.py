@@ -142,7 +142,7 @@ DOUBT_SAMPLE = 2000
 def _eyes_and_brows(faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The eyes' mean opening (upper to lower lid at their middles) and the inner brows' height above the eyes'
     corners of (..., 478, 3) canonical faces, in IOD."""
-    eyes = 0.5 * ((faces[..., 145, 1] - faces[..., 159, 1]) + (faces[..., 374, 1] - faces[..., 386, 1]))
+    eyes = topo.eye_opening(faces)
     corners = faces[..., [topo.RIGHT_EYE_OUTER, topo.RIGHT_EYE_INNER, topo.LEFT_EYE_OUTER, topo.LEFT_EYE_INNER], 1]
     inner = faces[..., [topo.RIGHT_BROW_INNER, topo.LEFT_BROW_INNER, 55, 285], 1]
     return eyes, corners.mean(axis=-1) - inner.mean(axis=-1)

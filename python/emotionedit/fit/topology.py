@@ -94,6 +94,12 @@ def interocular(points: np.ndarray) -> np.ndarray:
     return np.linalg.norm(left - right, axis=-1)
 
 
+def eye_opening(points: np.ndarray) -> np.ndarray:
+    """Mean opening of the two eyes, upper to lower lid at their middles (y grows down), of (..., 478, D) points,
+    shape (...)."""
+    return 0.5 * ((points[..., 145, 1] - points[..., 159, 1]) + (points[..., 374, 1] - points[..., 386, 1]))
+
+
 def _control_points() -> tuple[int, ...]:
     # Every vertex of the features an edit moves sharply (lips, lids, brows), the outline,
     # the nose, and every fourth vertex elsewhere: enough for a smooth field, ~half the cost.
