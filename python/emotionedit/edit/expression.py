@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..fit.basis import AUS, MEASURED_AUS, build_basis
-from .emotions import Emotion, Region, antagonist_mask, emotional_mask, prototype_weights
+from .emotions import Emotion, Region, antagonist_mask, balanced_saturation, emotional_mask, prototype_weights
 from .lips import LipPreserver
 from .lipshape import LipThinning
 from .regions import region_weights
@@ -114,7 +114,7 @@ class ExpressionEditor:
         added_mean = added.mean(axis=1)
         headroom = np.clip(self._ceiling - remaining, 0.0, None)
         scale = np.where(added_mean > headroom, headroom / np.maximum(added_mean, 1e-9), 1.0)
-        return added * scale[:, None] - removed
+        return added * balanced_saturation(scale, target)[:, None] - removed
 
     def edit_change(self, coefficients: np.ndarray, params: EditParams) -> np.ndarray:
         """(K, 2) change of AU activations per half that the edit makes, lip preservation applied."""
