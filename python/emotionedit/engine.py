@@ -242,7 +242,7 @@ class ShotEditor:
         detail = {}
         if not params.is_identity:
             change = self.editor.edit_change(self._coefficients[index], params)
-            delta = self.editor.displacement(change, params)
+            delta = self.editor.displacement(change, params, self.editor.opening(self._coefficients[index]))
             detail = {name: w * params.skin_detail * self.editor.region_weight(DETAIL_VERTICES[name], params.regions)
                       for name, w in detail_weights(change, AUS).items()}
         moved = vectors_to_plate(delta[None], self._scale[index : index + 1], self._rotation[index : index + 1])[0]

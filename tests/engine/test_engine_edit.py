@@ -10,7 +10,7 @@ import pytest
 from emotionedit.edit import EditParams, Emotion, Region
 from emotionedit.edit.emotions import prototype_weights
 from emotionedit.edit.expression import MAX_ACTIVATION, MAX_MEASURED_ACTIVATION
-from emotionedit.edit.lipshape import THIN_PER_PRESS, LipThinning
+from emotionedit.edit.lipshape import OPEN_FROM, OPEN_FULL, THIN_PER_PRESS, LipThinning
 from emotionedit.engine import ShotEditor
 from emotionedit.fit import topology as topo
 from emotionedit.fit.basis import AUS, MEASURED_AUS
@@ -54,6 +54,33 @@ def test_happy_smiles_as_people_do_and_keeps_speech_at_full_preservation(talking
         assert free["width"] == pytest.approx(kept["width"], abs=0.02)
         # ... and stretches the upper lip thinner (real open smiles: 0.016-0.020 IOD thinner).
         assert -0.025 < kept["upper_lip"] < -0.008
+
+
+def test_a_smile_on_an_open_mouth_lifts_the_lower_lip_whole(webcam_talking, talking, monkeypatch):
+    """A real open smile lifts the lower lip over the teeth keeping its red height (the webcam actor's: -0.005 IOD
+    against his open talking frames); the smile basis, measured on closed lips, grew it 0.032 taller there."""
+    _, analysis = webcam_talking
+    editor = ShotEditor(analysis)
+    opening = {n: editor.editor.opening(editor._coefficients[analysis.index_of(n)])
+               for n in analysis.plate.frame_numbers}
+    wide = [n for n, o in opening.items() if o >= OPEN_FULL]
+    assert len(wide) >= 10, "the webcam actor talks with his mouth open"
+    taller = lambda: [_change(editor, n, EditParams(lip_preservation=1.0))["lower_lip"] for n in wide]  # noqa: E731
+    kept = taller()
+    assert max(abs(t) for t in kept) < 0.008, np.round(kept, 4)
+    assert all(c["width"] > 0.1 for c in (_change(editor, n, EditParams()) for n in wide[::4]))  # still a smile
+    monkeypatch.setattr(LipThinning, "keep_lower_lip", lambda self, delta, opening: delta)
+    assert np.median(taller()) > 0.02  # the basis alone: a taller, redder lower lip
+    monkeypatch.undo()
+    # Lips that touch keep the basis as measured on closed smiles: nothing is taken back under OPEN_FROM.
+    _, closed = talking
+    franck = ShotEditor(closed)
+    for index in range(len(closed.plate.frame_numbers)):
+        coefficients = franck._coefficients[index]
+        if franck.editor.opening(coefficients) < OPEN_FROM:
+            change = franck.editor.edit_change(coefficients, EditParams())
+            plain = np.einsum("ks,ksnd->nd", change, franck.editor.basis)
+            assert franck.editor._thinning.keep_lower_lip(plain, franck.editor.opening(coefficients)) is plain
 
 
 def test_anger_glares_and_presses_the_lips_while_speech_keeps_its_opening(talking):

@@ -127,12 +127,19 @@ class ExpressionEditor:
         """Canonical displacement (478, 3) in IOD units for one frame."""
         if params.is_identity:
             return np.zeros_like(self.neutral)
-        return self.displacement(self.edit_change(coefficients, params), params)
+        return self.displacement(self.edit_change(coefficients, params), params, self.opening(coefficients))
 
-    def displacement(self, change: np.ndarray, params: EditParams) -> np.ndarray:
-        """Canonical displacement (478, 3) in IOD units of an :meth:`edit_change` ((K, 2)) under ``params``."""
+    def opening(self, coefficients: np.ndarray) -> float:
+        """The inner-lip opening at the mouth's middle (IOD) of the face that (K,) ``coefficients`` fit."""
+        mouth = self.neutral[[13, 14], 1] + np.nan_to_num(coefficients) @ self._full[:, [13, 14], 1]
+        return float(mouth[1] - mouth[0])
+
+    def displacement(self, change: np.ndarray, params: EditParams, opening: float = 0.0) -> np.ndarray:
+        """Canonical displacement (478, 3) in IOD units of an :meth:`edit_change` ((K, 2)) under ``params``, for
+        a frame whose lips are ``opening`` IOD apart (:meth:`opening`)."""
         delta = np.einsum("ks,ksnd->nd", change, self.basis)
         delta = self._lips.apply(delta, params.lip_preservation)
+        delta = self._thinning.keep_lower_lip(delta, opening)
         added = np.clip(change, 0.0, None).mean(axis=1)  # (K,) what the edit adds, per AU
         delta = self._thinning.apply(delta, float(added[AUS.index(12)]),
                                      float(added[AUS.index(23)] + added[AUS.index(24)]))
