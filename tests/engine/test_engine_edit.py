@@ -56,6 +56,27 @@ def test_happy_smiles_as_people_do_and_keeps_speech_at_full_preservation(talking
         assert -0.025 < kept["upper_lip"] < -0.008
 
 
+def test_lips_already_pressed_are_thinned_only_by_what_the_edit_adds_to_the_pressing(talking):
+    """The source already shows the actor's own pressing (AU 23): replacing it with anger's 23 + 24 thins the lips
+    by the net change; swapping it for as much AU 24 thins nothing."""
+    _, analysis = talking
+    editor = ShotEditor(analysis).editor
+    thinning = editor._thinning
+    actor = np.zeros(len(AUS))
+    actor[AUS.index(23)] = 0.8
+    change = editor.edit_change(actor, EditParams(emotion=Emotion.ANGRY, mode="replace"))
+    swapped = change.copy()
+    swapped[AUS.index(23)], swapped[AUS.index(24)] = -0.8, 0.8
+    plain = lambda c: editor._lips.apply(np.einsum("ks,ksnd->nd", c, editor.basis), 1.0)  # noqa: E731
+    lips = list(topo.LIPS_OUTER_UPPER + topo.LIPS_OUTER_LOWER)
+    for c, net in ((change, 1.5 - 0.8), (swapped, 0.0)):
+        got = editor.displacement(c, EditParams(emotion=Emotion.ANGRY, mode="replace"))
+        want = thinning.apply(plain(c), float(np.clip(c[AUS.index(12)], 0.0, None).mean()), net)
+        np.testing.assert_allclose(got[lips], want[lips], atol=1e-9)
+    assert np.abs(editor.displacement(swapped, EditParams(emotion=Emotion.ANGRY, mode="replace"))[lips]
+                  - plain(swapped)[lips]).max() < 1e-12  # a swap presses nothing more
+
+
 def test_a_smile_on_an_open_mouth_lifts_the_lower_lip_whole(webcam_talking, talking, monkeypatch):
     """A real open smile lifts the lower lip over the teeth keeping its red height (the webcam actor's: -0.005 IOD
     against his open talking frames); the smile basis, measured on closed lips, grew it 0.032 taller there."""

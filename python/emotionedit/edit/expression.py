@@ -140,9 +140,11 @@ class ExpressionEditor:
         delta = np.einsum("ks,ksnd->nd", change, self.basis)
         delta = self._lips.apply(delta, params.lip_preservation)
         delta = self._thinning.keep_lower_lip(delta, opening)
-        added = np.clip(change, 0.0, None).mean(axis=1)  # (K,) what the edit adds, per AU
-        delta = self._thinning.apply(delta, float(added[AUS.index(12)]),
-                                     float(added[AUS.index(23)] + added[AUS.index(24)]))
+        smile = float(np.clip(change[AUS.index(12)], 0.0, None).mean())  # what the edit adds to AU 12
+        # The lips' pressing as one: what the edit adds to AU 23 and 24 together, net of what it takes of them (a
+        # replace that swaps the actor's AU 23 for the prototype's AU 24 adds nothing to how pressed the lips are).
+        pressing = float(np.clip(change[AUS.index(23)] + change[AUS.index(24)], 0.0, None).mean())
+        delta = self._thinning.apply(delta, smile, pressing)
         return delta * self._regions(params.regions)[:, None]
 
     def region_weight(self, vertices: tuple[int, ...], enabled: frozenset[Region]) -> float:
