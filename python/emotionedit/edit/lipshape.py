@@ -83,8 +83,9 @@ class LipThinning:
         self._lower_outer = np.array(sorted(topo.LIPS_OUTER_LOWER, key=lambda v: face[v, 0]))
 
     def keep_lower_lip(self, delta: np.ndarray, opening: float) -> np.ndarray:
-        """``delta`` (478, 3) with what it adds to the lower lip's red height taken back, in full on a mouth open
-        ``opening`` IOD or more than OPEN_FULL, not at all under OPEN_FROM (see the module's docstring)."""
+        """``delta`` (478, 3) with what it adds to the lower lip's red height taken back: in full where the lips are
+        ``opening`` IOD apart at OPEN_FULL or more, not at all under OPEN_FROM, in proportion between (see the
+        module's docstring)."""
         share = float(np.clip((opening - OPEN_FROM) / (OPEN_FULL - OPEN_FROM), 0.0, 1.0))
         if share == 0.0:
             return delta
