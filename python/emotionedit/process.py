@@ -6,7 +6,10 @@ solves (``strace``: about 1 500 ``sched_yield`` calls a frame), taking cores fro
 encoder. With one BLAS thread a render of 600 frames took 22-23 s instead of 26 s, on half the CPU time
 (docs/results.md, Scale). OpenBLAS reads its thread count once, when it loads, so this must run before
 anything imports numpy; a count the user set wins. A host that embeds the engine in its own process (the
-OFX bridge) keeps its own settings: nothing here runs on import.
+OFX bridge) keeps its own environment: nothing here runs on import. There the node sets numpy's own OpenBLAS
+(its private copy, loaded by the node's interpreter) to one thread at run time instead (:func:`one_blas_thread`):
+with the host's threads busy, two BLAS threads made the plan of a 4K frame 52-213 ms, one thread 24-62
+(docs/results.md, Speed).
 """
 
 from __future__ import annotations
@@ -29,3 +32,41 @@ def command() -> int:
     from .cli import main
 
     return main()
+
+
+# The setters of numpy's OpenBLAS builds (64-bit integer interface first, then plain, then scipy-openblas's).
+_SETTERS = ("openblas_set_num_threads64_", "openblas_set_num_threads", "scipy_openblas_set_num_threads64_",
+            "scipy_openblas_set_num_threads")
+
+
+def numpy_openblas() -> list[str]:
+    """The OpenBLAS libraries numpy has loaded in this process (its wheel's private copy), by path; [] where it
+    has none, or where the loaded libraries cannot be listed (only Linux's /proc/self/maps is read). Other copies
+    in the process (OpenCV's, a host's own) are not numpy's and are left out."""
+    import numpy
+
+    site = os.path.dirname(os.path.dirname(os.path.abspath(numpy.__file__)))
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
+    except OSError:
+        return []
+    return sorted(p for p in paths if p.startswith(site) and os.path.basename(os.path.dirname(p)).startswith("numpy"))
+
+
+def one_blas_thread() -> bool:
+    """Set numpy's already loaded OpenBLAS to one thread, unless the environment chose a count: what
+    :func:`own_process` does before numpy loads, for an interpreter embedded in a host's process, whose
+    environment is the host's. Returns whether a library took it."""
+    if any(os.environ.get(name) for name in BLAS_THREAD_VARIABLES):
+        return False
+    import ctypes
+
+    done = False
+    for path in numpy_openblas():
+        library = ctypes.CDLL(path)
+        setter = next((getattr(library, name) for name in _SETTERS if hasattr(library, name)), None)
+        if setter is not None:
+            setter(1)
+            done = True
+    return done

@@ -1,6 +1,7 @@
 """The processes EmotionEdit owns (the command, the engine server) run numpy's OpenBLAS on one thread: its
 spinning threads cost a render a core (docs/results.md, Scale). A user's own setting wins, and a host that
-imports the engine keeps its own."""
+imports the engine keeps its own environment; the node in a host's process sets numpy's own OpenBLAS at run
+time."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ PROBE = """
 import ctypes
 {setup}
 import numpy
-path = next(line.split()[-1] for line in open("/proc/self/maps") if "openblas" in line.lower())
+# numpy's own copy (OpenCV loads another)
+path = next(line.split()[-1] for line in open("/proc/self/maps") if "openblas" in line.lower() and "numpy" in line)
 lib = ctypes.CDLL(path)
 get = getattr(lib, "openblas_get_num_threads64_", None) or getattr(lib, "openblas_get_num_threads")
 print(get())
@@ -67,6 +69,25 @@ def test_entry_points_set_up_before_numpy_loads():
     code = "import sys, emotionedit.process, emotionedit.server.__main__; print('numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split()[-1] == "False"
+
+
+@needs_cores
+def test_the_node_in_a_hosts_process_runs_numpys_blas_on_one_thread():
+    """In-process, the host's environment is left alone and numpy is already loaded: the node sets numpy's own
+    OpenBLAS to one thread at run time (a host's busy threads made two BLAS threads' plans 2-4x slower)."""
+    assert blas_threads("import numpy") > 1
+    assert blas_threads("import numpy, emotionedit.node") == 1
+    assert blas_threads("import numpy, emotionedit.node", OPENBLAS_NUM_THREADS="2") == 2  # the user's count wins
+
+
+def test_only_numpys_own_blas_is_touched():
+    import numpy
+
+    from emotionedit.process import numpy_openblas
+
+    numpy.ones(1)  # loaded
+    paths = numpy_openblas()
+    assert paths and all("numpy" in p and "opencv" not in p for p in paths)
 
 
 def test_importing_the_engine_leaves_the_host_alone():

@@ -29,9 +29,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ..process import one_blas_thread
 from . import editors, preview
 from .errors import describe_error
 from .plan import Plan
+
+# In a host's process the engine plans with one BLAS thread, as in its own processes (see emotionedit.process).
+one_blas_thread()
 
 __all__ = ["Plan", "describe_error", "prepare", "purge"]
 
