@@ -25,11 +25,11 @@ import platform
 import time
 from pathlib import Path
 
-from emotionedit.process import own_process
+from emotionedit.process import BLAS_THREAD_VARIABLES, own_process
 
 # The engine as the `emotionedit` command and the engine server run it: one BLAS thread, set before numpy loads
 # (emotionedit/process.py). With OpenBLAS's thread per core, each of the plan's two thin-plate solves took 5-24 ms
-# on this 2-core machine instead of 0.7-1.4.
+# on the 2-core development machine instead of 0.7-1.4.
 own_process()
 
 import cv2  # noqa: E402
@@ -189,7 +189,8 @@ def main() -> None:
         "frames": args.frames,
         "repeats_per_frame": REPEATS,
         "opencv_threads": cv2.getNumThreads(),
-        "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS") or "one per core",
+        "blas_threads": next((f"{name}={os.environ[name]}" for name in BLAS_THREAD_VARIABLES if os.environ.get(name)),
+                             "one per core"),
         "load_average_before": [round(x, 2) for x in os.getloadavg()],
         "ms_per_frame": {},
     }

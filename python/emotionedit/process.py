@@ -45,10 +45,13 @@ def numpy_openblas() -> list[str]:
     in the process (OpenCV's, a host's own) are not numpy's and are left out."""
     import numpy
 
-    site = os.path.dirname(os.path.dirname(os.path.abspath(numpy.__file__)))
+    # Resolved as the maps list them (the interpreter may have been reached through a symbolic link).
+    site = os.path.realpath(os.path.dirname(os.path.dirname(numpy.__file__))) + os.sep
     try:
         with open("/proc/self/maps") as maps:
-            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
+            # address, permissions, offset, device, inode, then the path, which may hold spaces
+            fields = (line.split(maxsplit=5) for line in maps if "openblas" in line.lower())
+            paths = {os.path.realpath(f[5].strip()) for f in fields if len(f) == 6}
     except OSError:
         return []
     return sorted(p for p in paths if p.startswith(site) and os.path.basename(os.path.dirname(p)).startswith("numpy"))
@@ -64,9 +67,12 @@ def one_blas_thread() -> bool:
 
     done = False
     for path in numpy_openblas():
-        library = ctypes.CDLL(path)
-        setter = next((getattr(library, name) for name in _SETTERS if hasattr(library, name)), None)
-        if setter is not None:
-            setter(1)
-            done = True
+        try:  # a speed setting: whatever goes wrong here must not keep the node from loading
+            library = ctypes.CDLL(path)
+            setter = next((getattr(library, name) for name in _SETTERS if hasattr(library, name)), None)
+            if setter is not None:
+                setter(1)
+                done = True
+        except (OSError, AttributeError, TypeError):
+            continue
     return done

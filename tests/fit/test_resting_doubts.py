@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from emotionedit import cli
-from emotionedit.fit.shot import resting_doubts
+from emotionedit.fit import shot
+from emotionedit.fit.shot import looks_at_rest, resting_doubts
 
 TEARS = 181  # her frames 0-180 are tears (eyes shut, hands before her face)
 
@@ -17,6 +18,27 @@ def test_her_resting_face_is_not_taken_from_her_tears(crying):
     chosen = crying.fit.neutral_frames
     assert np.mean(chosen < TEARS) < 0.05
     assert resting_doubts(crying.fit, crying.track.landmarks) == []
+
+
+def test_a_frame_is_at_rest_with_its_eyes_open_and_its_brows_down():
+    eyes = np.array([0.30, 0.31, 0.29, 0.30, 0.20, 0.30])  # a blink or tears: 0.67 of the median
+    brows = np.array([0.30, 0.30, 0.31, 0.35, 0.30, 0.30])  # raised: 0.05 above the median
+    np.testing.assert_array_equal(looks_at_rest(np.stack([eyes, brows], axis=1)),
+                                  [True, True, True, False, False, True])
+
+
+def test_where_few_frames_look_at_rest_all_of_them_are_taken_first(crying, monkeypatch):
+    """Asked for more frames than look at rest, the choice takes every one that does and makes up the rest with
+    the stillest mouths of the others (it once fell back to the mouths alone: her tears)."""
+    monkeypatch.setattr(shot, "NEUTRAL_SHARE", 0.9)
+    landmarks, found = crying.track.landmarks, crying.track.found
+    fit = shot.fit_shot(landmarks, found)
+    usable = np.flatnonzero(fit.usable)
+    faces = shot.to_canonical(landmarks[usable].astype(np.float64), fit.scale[usable], fit.rotation[usable],
+                              fit.translation[usable])
+    at_rest = usable[looks_at_rest(np.stack(shot._eyes_and_brows(faces), axis=1))]
+    assert 0 < len(at_rest) < len(fit.neutral_frames)
+    assert set(at_rest) <= set(fit.neutral_frames)
 
 
 def test_a_resting_face_taken_from_tears_is_doubted_for_its_eyes_and_brows(crying_at_rest_in_tears):

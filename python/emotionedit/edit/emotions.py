@@ -124,30 +124,33 @@ def antagonist_mask(target: np.ndarray) -> np.ndarray:
     return mask
 
 
-# AUs that move one feature in opposite ways: the brows (raised by 1 and 2, lowered by 4) and the upper lids (raised
-# by 5; narrowed by 7, and pushed down by the lowered brows of 4: 0.012 IOD a unit on franck, against AU 5's 0.033).
-# Used together in one emotion they hold each other in balance (balanced_saturation).
-COUNTERPARTS = {1: (4,), 2: (4,), 4: (1, 2, 5), 5: (4, 7), 7: (5,)}
+# The AUs that shape one feature together: the brows (raised by 1 inside and 2 outside, lowered by 4), the upper
+# lids (raised by 5; narrowed by 7 and pushed down by the lowered brows of 4: 0.012 IOD a unit on franck, against
+# AU 5's 0.033) and the lip corners (lifted by 12, drawn down by 15). Used together in one emotion they hold each
+# other in balance (balanced_saturation).
+FEATURES = {"brows": (1, 2, 4), "upper lids": (4, 5, 7), "lip corners": (12, 15)}
 
 
 def balanced_saturation(scale: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """(K,) saturation scales of the (K, 2) target's AUs, where counterparts (COUNTERPARTS) that the target uses
-    together share the smallest of their scales. Saturated one by one, sadness's inner-brow raiser stopped at
-    intensity 1 while its lowerer kept growing, and the brows came down again (inner brows +0.045 IOD at 1, -0.018
-    at 2, franck); anger's eyes opened less past 1.4 as AU 4 and 7 outgrew a saturated AU 5. With the balance kept
-    the features move one way as the intensity rises, and the expression keeps its shape."""
-    uses = target.max(axis=1) > 0.0
+    """(K,) saturation scales of the (K, 2) target's AUs, where the AUs that the target uses to shape one feature
+    (FEATURES; features that share an AU count as one) share the smallest of their scales. Saturated one by one,
+    sadness's inner-brow raiser stopped at intensity 1 while its lowerer kept growing, and the brows came down
+    again (inner brows +0.045 IOD at 1, -0.018 at 2, franck); anger's eyes opened less past 1.4 as AU 4 and 7
+    outgrew a saturated AU 5; surprise's brows went oblique (AU 1 kept rising after AU 2 stopped), the worried
+    shape viewers named sad. With the balance kept, no feature turns back or changes shape as the intensity
+    rises. The scales come from the actor's headroom as well: an actor who already raises the inner brows hard
+    gets less of the whole brow shape, not a lowered brow."""
+    uses = {au for au, row in zip(AUS, target, strict=True) if row.max() > 0.0}
+    groups: list[set[int]] = []
+    for aus in FEATURES.values():
+        used = set(aus) & uses
+        joined = [g for g in groups if g & used]
+        groups = [g for g in groups if not g & used] + [used.union(*joined)]
     out = np.asarray(scale, dtype=np.float64).copy()
-    for _ in range(len(AUS)):  # until every group of counterparts holds its smallest scale
-        before = out.copy()
-        for au, others in COUNTERPARTS.items():
-            k = AUS.index(au)
-            for other in others:
-                j = AUS.index(other)
-                if uses[k] and uses[j]:
-                    out[k] = out[j] = min(out[k], out[j])
-        if np.array_equal(out, before):
-            return out
+    for group in groups:
+        if len(group) > 1:
+            rows = [AUS.index(au) for au in group]
+            out[rows] = out[rows].min()
     return out
 
 

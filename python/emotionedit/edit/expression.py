@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import UserError
+from ..fit import topology as topo
 from ..fit.basis import AUS, MEASURED_AUS, build_basis
 from .emotions import Emotion, Region, antagonist_mask, balanced_saturation, emotional_mask, prototype_weights
 from .lips import LipPreserver
@@ -131,7 +132,8 @@ class ExpressionEditor:
 
     def opening(self, coefficients: np.ndarray) -> float:
         """The inner-lip opening at the mouth's middle (IOD) of the face that (K,) ``coefficients`` fit."""
-        mouth = self.neutral[[13, 14], 1] + np.nan_to_num(coefficients) @ self._full[:, [13, 14], 1]
+        middles = [topo.INNER_LIP_UPPER_MIDDLE, topo.INNER_LIP_LOWER_MIDDLE]
+        mouth = self.neutral[middles, 1] + np.nan_to_num(coefficients) @ self._full[:, middles, 1]
         return float(mouth[1] - mouth[0])
 
     def displacement(self, change: np.ndarray, params: EditParams, opening: float = 0.0) -> np.ndarray:

@@ -43,8 +43,8 @@ MAX_THIN_SHARE = 0.6
 #: How far beyond the lip's outer edge the skin follows it (IOD, a Gaussian's width).
 _REACH = 0.06
 #: The inner-lip opening (IOD, at the mouth's middle) from which an open mouth's lower lip keeps its height, in
-#: full from OPEN_FULL: lips that barely part (under 0.02) still press as closed ones; the teeth's measures call a
-#: mouth open from 0.08.
+#: full from OPEN_FULL: lips that barely part (under 0.02) still press as closed ones; the teeth rigidity measure
+#: calls a mouth open from 0.08 too (evaluate.rigidity.OPEN_MOUTH_APERTURE).
 OPEN_FROM = 0.02
 OPEN_FULL = 0.08
 

