@@ -11,7 +11,7 @@ beside her fold.
 
 And ``crying_resting_face.jpg``: her whole clip analysed, frames of her tears, her sadness with open eyes, her
 calm smile and her laugh, each as it is and made ``neutral`` against two resting faces: the one chosen by the
-stillest mouths alone (until session 14: her tears, eyes shut and inner brows up) and the one chosen now, among
+stillest mouths alone (until session 14: her tears, eyes shut and inner brows up) and the one chosen now, first among
 the frames whose eyes and brows look at rest (fit.shot.looks_at_rest).
 
 The clip is fetched from PyPI like the others (emotionedit.footage); nothing of it is committed but these

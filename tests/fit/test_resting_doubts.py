@@ -21,8 +21,8 @@ def test_her_resting_face_is_not_taken_from_her_tears(crying):
 
 
 def test_a_frame_is_at_rest_with_its_eyes_open_and_its_brows_down():
-    eyes = np.array([0.30, 0.31, 0.29, 0.30, 0.20, 0.30])  # a blink or tears: 0.67 of the median
-    brows = np.array([0.30, 0.30, 0.31, 0.35, 0.30, 0.30])  # raised: 0.05 above the median
+    eyes = np.array([0.30, 0.31, 0.29, 0.30, 0.20, 0.30])  # a blink or tears: 0.65 of the open eyes
+    brows = np.array([0.30, 0.30, 0.31, 0.35, 0.30, 0.30])  # raised: 0.05 above the lowered brows
     np.testing.assert_array_equal(looks_at_rest(np.stack([eyes, brows], axis=1)),
                                   [True, True, True, False, False, True])
 
@@ -46,6 +46,16 @@ def test_a_resting_face_taken_from_tears_is_doubted_for_its_eyes_and_brows(cryin
     doubts = resting_doubts(analysis.fit, analysis.track.landmarks)
     assert len(doubts) == 2
     assert "eyes" in doubts[0] and "brows" in doubts[1]
+
+
+def test_a_shot_with_no_resting_frame_is_doubted(crying):
+    """Her frames 0-220 alone: tears, then sadness with her eyes open, no frame at rest. Against the shot's medians
+    her shut eyes were the mark and nothing was said; against the moments her eyes are open and her brows lowered,
+    the estimate is reported."""
+    landmarks, found = crying.track.landmarks[:221], crying.track.found[:221]
+    fit = shot.fit_shot(landmarks, found)
+    doubts = resting_doubts(fit, landmarks)
+    assert len(doubts) == 2 and "eyes" in doubts[0] and "brows" in doubts[1]
 
 
 def test_talking_and_smiling_shots_raise_no_doubt(talking, smiling, closed_smile):
