@@ -321,6 +321,12 @@ def grey_gain(gain: np.ndarray) -> np.ndarray:
     return np.exp(red * log[..., 0] + green * log[..., 1] + blue * log[..., 2]).astype(np.float32)
 
 
+def gain_for_channels(gain: np.ndarray, channels: int) -> np.ndarray:
+    """The gain a plate's ``channels`` colour channels take: (h, w, 3) one per channel for three, else one for all,
+    (h, w, 1) (:func:`grey_gain`)."""
+    return gain if channels == 3 and gain.ndim == 3 else grey_gain(gain)[..., None]
+
+
 # Integer plates hold display-encoded values (about linear ** (1 / 2.2)): a linear gain g scales them by g ** (1 / 2.2).
 DISPLAY_GAMMA = 2.2
 
@@ -337,7 +343,7 @@ def shade_into(target: np.ndarray, gain: np.ndarray) -> None:
     """
     channels = min(3, target.shape[2])
     colour = target[..., :channels]
-    gain = gain if channels == 3 and gain.ndim == 3 else grey_gain(gain)[..., None]
+    gain = gain_for_channels(gain, channels)
     if target.dtype == np.float32:
         colour *= gain
     elif target.dtype.kind == "f":

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from ..errors import UserError
-from .detail import DISPLAY_GAMMA, grey_gain
+from .detail import DISPLAY_GAMMA, gain_for_channels
 from .frame import ZERO, FramePlan, _WarpPlan
 from .pixels import Resampling
 
@@ -125,7 +125,7 @@ def _gain_at(rows: torch.Tensor, cols: torch.Tensor, region, shading: tuple, dty
     """The shading gain of each colour channel at the edited pixels, (n, colour) (integer plates: in their display
     encoding; a single gain repeated, a per-channel gain's luminance for grey plates); 1 outside its rectangle."""
     rect, gain = shading
-    gain = gain if gain.ndim == 3 and colour == 3 else grey_gain(gain)[..., None]
+    gain = gain_for_channels(gain, colour)
     if dtype in (torch.uint8, torch.uint16):
         gain = np.power(gain, np.float32(1.0 / DISPLAY_GAMMA))
     gain = torch.from_numpy(np.ascontiguousarray(gain, dtype=np.float32)).to(rows.device)
