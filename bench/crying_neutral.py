@@ -51,6 +51,17 @@ def _label(tile: np.ndarray, text: str) -> np.ndarray:
     return out
 
 
+def _face_box(points: np.ndarray) -> tuple[tuple[int, int, int, int], float]:
+    """The square about the face's outline (1.2x) that the figures crop, (x0, y0, x1, y1) in plate pixels, and its
+    half side."""
+    oval = points[list(topo.FACE_OVAL), :2]
+    centre = 0.5 * (oval.min(axis=0) + oval.max(axis=0))
+    half = 0.6 * float((oval.max(axis=0) - oval.min(axis=0)).max())
+    x0, y0 = np.maximum(0, np.round(centre - half)).astype(int)
+    x1, y1 = np.round(centre + half).astype(int)
+    return (int(x0), int(y0), int(x1), int(y1)), half
+
+
 def _unlimited(shares, slopes, floor):
     """detail._limited without its limits: the inverse ratio as shipped until session 13."""
     return sum(shares[name][..., None] * slopes[name] for name in shares)
@@ -75,11 +86,7 @@ def figure() -> np.ndarray:
         detail._limited = limited
         now = editor.render(source, number, neutral)
         warp = editor.render(source, number, EditParams(emotion=Emotion.NEUTRAL, skin_detail=0.0))
-        oval = points[list(topo.FACE_OVAL)]
-        centre = 0.5 * (oval.min(axis=0) + oval.max(axis=0))
-        half = 0.6 * float((oval.max(axis=0) - oval.min(axis=0)).max())
-        x0, y0 = np.maximum(0, np.round(centre - half)).astype(int)
-        x1, y1 = np.round(centre + half).astype(int)
+        (x0, y0, x1, y1), half = _face_box(points)
         # The cheeks, nose wings to mouth corners, enlarged.
         cheek = points[[129, 358, 61, 291]]
         cx0, cy0 = np.round(cheek.min(axis=0) - [0.35 * half, 0.15 * half]).astype(int)
@@ -100,11 +107,7 @@ RESTING_FRAMES = (20, 165, 250, 400)  # tears, sadness with open eyes, a calm sm
 
 
 def _face_tile(image: np.ndarray, points: np.ndarray, text: str) -> np.ndarray:
-    oval = points[list(topo.FACE_OVAL), :2]
-    centre = 0.5 * (oval.min(axis=0) + oval.max(axis=0))
-    half = 0.6 * float((oval.max(axis=0) - oval.min(axis=0)).max())
-    x0, y0 = np.maximum(0, np.round(centre - half)).astype(int)
-    x1, y1 = np.round(centre + half).astype(int)
+    (x0, y0, x1, y1), _ = _face_box(points)
     return _label(cv2.resize(image[y0:y1, x0:x1, :3], (TILE, TILE), interpolation=cv2.INTER_AREA), text)
 
 

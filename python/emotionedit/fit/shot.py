@@ -161,7 +161,7 @@ def looks_at_rest(eyes_brows: np.ndarray) -> np.ndarray:
     RESTING_EYES_MIN as open, inner brows at most RESTING_BROWS_MAX higher. A closed eye (a blink, tears, a laugh)
     or raised brows (worry, surprise) is not at rest however still the mouth is."""
     eyes, brows = eyes_brows.T
-    least_eyes, most_brows = _resting_limits(eyes, brows)
+    least_eyes, most_brows = _resting_limits(*_resting_references(eyes, brows))
     return (eyes >= least_eyes) & (brows <= most_brows)
 
 
@@ -172,9 +172,9 @@ def _resting_references(eyes: np.ndarray, brows: np.ndarray) -> tuple[float, flo
     return float(np.percentile(eyes, OPEN_EYES_PERCENTILE)), float(np.percentile(brows, LOWERED_BROWS_PERCENTILE))
 
 
-def _resting_limits(eyes: np.ndarray, brows: np.ndarray) -> tuple[float, float]:
-    """The least eye opening and the highest inner brows of a face at rest, from (T,) frames' own."""
-    open_eyes, lowered_brows = _resting_references(eyes, brows)
+def _resting_limits(open_eyes: float, lowered_brows: float) -> tuple[float, float]:
+    """The least eye opening and the highest inner brows of a face at rest, from the shot's
+    :func:`_resting_references`."""
     return RESTING_EYES_MIN * open_eyes, lowered_brows + RESTING_BROWS_MAX
 
 
@@ -193,7 +193,7 @@ def resting_doubts(fit: ShotFit, landmarks: np.ndarray) -> list[str]:
     eyes, brows = _eyes_and_brows(faces)
     rest_eyes, rest_brows = _eyes_and_brows(fit.neutral)
     open_eyes, lowered_brows = _resting_references(eyes, brows)
-    least_eyes, most_brows = _resting_limits(eyes, brows)
+    least_eyes, most_brows = _resting_limits(open_eyes, lowered_brows)
     doubts = []
     if rest_eyes < least_eyes:
         doubts.append(f"its eyes are {rest_eyes / open_eyes:.0%} as open as the shot's open eyes "
