@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from emotionedit import engine
 from emotionedit.edit import EditParams, Emotion
 from emotionedit.engine import ShotEditor
 from emotionedit.errors import UserError
@@ -99,7 +100,16 @@ def test_frames_without_a_face_pass_through(talking):
         analysis.fit.flags[3] &= ~np.uint8(1)
 
 
-def test_a_refused_frame_leaves_the_output_untouched(talking):
+@pytest.fixture(params=["serial", "copy while planning"])
+def copy_mode(request, monkeypatch):
+    """Render with the frame's copy after its plan, or on another thread while it is planned (every plate
+    counts as large enough: the test plates are under the size where the engine starts doing so)."""
+    if request.param == "copy while planning":
+        monkeypatch.setattr(engine, "COPY_WHILE_PLANNING_BYTES", 0)
+    return request.param
+
+
+def test_a_refused_frame_leaves_the_output_untouched(talking, copy_mode):
     """Whatever refuses the frame (not analysed, a holdout of another size, pixels of another frame) refuses it
     before the output is touched."""
     frames, analysis = talking
@@ -117,3 +127,24 @@ def test_a_refused_frame_leaves_the_output_untouched(talking):
         with pytest.raises(UserError):
             editor.render_into(dst, **args)
         assert (dst == 7.0).all(), f"the output was written although {sorted(change)} was refused"
+
+
+@pytest.mark.parametrize("dtype, channels", [(np.float32, 4), (np.uint8, 3)], ids=["float RGBA", "8-bit RGB"])
+def test_copying_while_planning_renders_the_same_bits(talking, monkeypatch, dtype, channels):
+    """The frame's copy on another thread while it is planned changes nothing in the output: edited frames,
+    a frame left as it is (intensity 0) and an edit rendered in place, against the plan rendered after it."""
+    frames, analysis = talking
+    editor = ShotEditor(analysis)
+    monkeypatch.setattr(engine, "COPY_WHILE_PLANNING_BYTES", 0)
+    for index, params in ((5, HAPPY), (20, EditParams(emotion=Emotion.SAD, intensity=1.4)),
+                          (33, EditParams(intensity=0.0))):
+        number = analysis.plate.frame_numbers[index]
+        src = _as(frames[index], dtype, channels == 4)
+        expected = np.empty_like(src)
+        editor.plan_frame(src.shape, src.dtype, number, params).render_into(expected, src)
+        got = np.full_like(src, 3)
+        editor.render_into(got, src, number, params)
+        assert np.array_equal(got, expected), index
+        in_place = src.copy()
+        editor.render_into(in_place, in_place, number, params)
+        assert np.array_equal(in_place, expected), index

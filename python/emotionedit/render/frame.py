@@ -107,12 +107,15 @@ class FramePlan:
             return self
         return self._cropped(write)
 
-    def render_into(self, dst: np.ndarray, src: np.ndarray) -> int:
+    def render_into(self, dst: np.ndarray, src: np.ndarray, background_done: bool = False) -> int:
         """The whole frame: ``dst`` (the plate's shape, ``src``'s dtype) gets the background, then
-        :meth:`apply` on views of ``write_rect`` and ``read_rect``. ``dst`` may be ``src`` (in place)."""
+        :meth:`apply` on views of ``write_rect`` and ``read_rect``. ``dst`` may be ``src`` (in place).
+        ``background_done``: ``dst`` already holds the background (the caller copied it while planning)."""
         if src.shape != self.shape or dst.shape != self.shape:
             raise ValueError(f"this plan is for {self.shape} plates; got src {src.shape} and dst {dst.shape}")
-        if self.background == ZERO:
+        if background_done:
+            pass
+        elif self.background == ZERO:
             dst[...] = 0
         elif dst is not src:
             dst[...] = src
