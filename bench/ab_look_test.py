@@ -27,6 +27,9 @@ from collections import Counter, defaultdict
 from contextlib import contextmanager
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/: look_test.py's crops, score_look_test.py's names
+from score_look_test import emotion_name, report  # noqa: E402
+
 # (clip, stretch analysed, frame): one source from each of eight stretches, talking and closed mouths.
 SOURCES = [
     ("franck.mp4", (672, 767), 700),
@@ -133,10 +136,11 @@ def score(key: dict, answers: dict[Path, list[dict]]) -> dict:
             arm = item.get("arm", "real")
             tally = tallies[arm]
             tally["judged"] += 1
-            tally["named"] += row["emotion"].strip().lower() == intended
+            named = emotion_name(row["emotion"])
+            tally["named"] += named == intended
             tally["edited"] += row["verdict"] == "edited"
             tally["naturalness"] += float(row["naturalness"])
-            tally["emotions"][row["emotion"].strip().lower()] += 1
+            tally["emotions"][named] += 1
             if arm != "real":
                 by_source[f"{item['clip']} {item['frame']} {arm}"].append(
                     f"{row['verdict']} {row['emotion']} {row['naturalness']}")
@@ -164,15 +168,10 @@ def main() -> int:
     args = parser.parse_args()
     if args.command == "build":
         arm_b = {int(au): float(value) for au, value in json.loads(args.arm_b).items()}
-        sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/look_test.py's crops and real frames
         build(args.emotion, arm_b, Path(args.images), Path(args.key), args.seed)
         return 0
     key = json.loads(Path(args.key).read_text())
-    result = score(key, {Path(p): json.loads(Path(p).read_text()) for p in args.answers})
-    text = json.dumps(result, indent=1)
-    print(text)
-    if args.output:
-        Path(args.output).write_text(text + "\n")
+    report(score(key, {Path(p): json.loads(Path(p).read_text()) for p in args.answers}), args.output)
     return 0
 
 

@@ -123,11 +123,16 @@ def main() -> int:
     result["crops"] = per_crop(key, viewers)
     result["bars"] = {"edits_called_edited": "<= reals_called_edited + 0.25", "naturalness_edits": ">= 4.0",
                       "emotion_named": ">= 9 of 12, happy >= 3 of 4"}
+    report(result, args.output)
+    return 0
+
+
+def report(result: dict, output: str | None) -> None:
+    """Print the scores as JSON, and write them to ``output`` too when one is given."""
     text = json.dumps(result, indent=1)
     print(text)
-    if args.output:
-        Path(args.output).write_text(text + "\n")
-    return 0
+    if output:
+        Path(output).write_text(text + "\n")
 
 
 if __name__ == "__main__":
