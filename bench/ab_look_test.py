@@ -13,12 +13,16 @@ emotion, naturalness 1-5, why), an answers file per viewer whose name holds the 
 ``..._g2...``, or ``group1``/``group2``). ``score`` prints, per arm and for the real frames, how often the
 intended emotion was named, how often the crop was called edited, the mean naturalness, and each source's
 verdicts. An arm B given as AU activations ({AU: activation}, both halves) replaces the emotion's prototype
-while the crops are rendered; only the prototype differs between the arms.
+while the crops are rendered; one given as skin detail maps (``--arm-b-detail``, a file that
+``python -m emotionedit.calibrate --skin-detail`` wrote) replaces the shipped maps. Only that differs between the arms.
+
+    PYTHONPATH=python python bench/ab_look_test.py build --emotion happy --arm-b-detail /tmp/skin_detail.npz ...
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import re
@@ -61,7 +65,26 @@ def prototype(emotion, activations: dict[int, float] | None):
         prototypes.PROTOTYPES[emotion] = kept
 
 
-def build(emotion_name: str, arm_b: dict[int, float], images: Path, key_path: Path, seed: int) -> None:
+@contextmanager
+def skin_detail(path: Path | None):
+    """The engine's skin detail maps read from ``path`` inside the block (None: the shipped ones)."""
+    from emotionedit.render import detail
+
+    if path is None:
+        yield
+        return
+    kept = detail.DETAIL_PATH
+    detail.DETAIL_PATH = path
+    detail.detail_maps.cache_clear()
+    try:
+        yield
+    finally:
+        detail.DETAIL_PATH = kept
+        detail.detail_maps.cache_clear()
+
+
+def build(emotion_name: str, arm_b: dict[int, float] | None, images: Path, key_path: Path, seed: int,
+          arm_b_detail: Path | None = None) -> None:
     # The engine and the footage are needed to render, not to score.
     import cv2
 
@@ -72,7 +95,7 @@ def build(emotion_name: str, arm_b: dict[int, float], images: Path, key_path: Pa
     from look_test import REALS, analyse_segment, crop, read_frame
 
     emotion = Emotion.parse(emotion_name)
-    arms = {"A": None, "B": arm_b}
+    arms = {"A": (None, None), "B": (arm_b, arm_b_detail)}
     rendered = {}
     for clip_name, stretch, number in SOURCES:
         clip = fetch_clip(clip_name)
@@ -81,8 +104,8 @@ def build(emotion_name: str, arm_b: dict[int, float], images: Path, key_path: Pa
         editor = ShotEditor(analysis)
         source = read_frame(clip, number)
         points = analysis.track.landmarks[analysis.index_of(number)]
-        for arm, activations in arms.items():
-            with prototype(emotion, activations):
+        for arm, (activations, maps) in arms.items():
+            with prototype(emotion, activations), skin_detail(maps):
                 edited = editor.render(source, number, EditParams(emotion=emotion, intensity=1.0, lip_preservation=1.0))
             rendered[(clip_name, number, arm)] = crop(edited[..., :3], points)
     reals = list(REALS)
@@ -108,10 +131,13 @@ def build(emotion_name: str, arm_b: dict[int, float], images: Path, key_path: Pa
             cv2.imwrite(str(folder / name), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
             listed.append({"image": name, **meta})
         groups[f"group{group}"] = listed
+    shipped = {str(au): value for au, (value, _) in prototypes.PROTOTYPES[emotion].items()}
     key = {"seed": seed, "emotion": emotion.name.lower(),
-           "arms": {"A": {str(au): value for au, (value, _) in prototypes.PROTOTYPES[emotion].items()},
-                    "B": {str(au): value for au, value in arm_b.items()}},
+           "arms": {"A": shipped, "B": shipped if arm_b is None else {str(au): value for au, value in arm_b.items()}},
            "groups": groups}
+    if arm_b_detail is not None:  # which maps arm B had: the file's name and its content's hash
+        digest = hashlib.sha256(arm_b_detail.read_bytes()).hexdigest()
+        key["arm_b_detail"] = {"file": arm_b_detail.name, "sha256": digest}
     key_path.parent.mkdir(parents=True, exist_ok=True)
     key_path.write_text(json.dumps(key, indent=1) + "\n")
     print(f"wrote {images}/group1, {images}/group2 and the key {key_path}")
@@ -157,7 +183,10 @@ def main() -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     making = commands.add_parser("build", help="render the two groups of crops and the key")
     making.add_argument("--emotion", required=True)
-    making.add_argument("--arm-b", required=True, help='arm B\'s prototype as JSON, {"AU": activation, ...}')
+    making.add_argument("--arm-b", help='arm B\'s prototype as JSON, {"AU": activation, ...} (default: the '
+                        "shipped one)")
+    making.add_argument("--arm-b-detail", help="arm B's skin detail maps, an .npz that emotionedit.calibrate wrote "
+                        "(default: the shipped ones)")
     making.add_argument("--images", required=True, help="folder for group1/ and group2/ (give viewers one of them)")
     making.add_argument("--key", required=True, help="JSON key to write (keep it away from the viewers)")
     making.add_argument("--seed", type=int, default=1)
@@ -167,8 +196,13 @@ def main() -> int:
     scoring.add_argument("-o", "--output", help="write the scores as JSON")
     args = parser.parse_args()
     if args.command == "build":
-        arm_b = {int(au): float(value) for au, value in json.loads(args.arm_b).items()}
-        build(args.emotion, arm_b, Path(args.images), Path(args.key), args.seed)
+        if args.arm_b is None and args.arm_b_detail is None:
+            parser.error("build: give arm B a prototype (--arm-b), skin detail maps (--arm-b-detail) or both")
+        arm_b = None if args.arm_b is None else {int(au): float(v) for au, v in json.loads(args.arm_b).items()}
+        maps = None if args.arm_b_detail is None else Path(args.arm_b_detail)
+        if maps is not None and not maps.is_file():
+            parser.error(f"--arm-b-detail: {maps} is not a file")
+        build(args.emotion, arm_b, Path(args.images), Path(args.key), args.seed, maps)
         return 0
     key = json.loads(Path(args.key).read_text())
     report(score(key, {Path(p): json.loads(Path(p).read_text()) for p in args.answers}), args.output)
