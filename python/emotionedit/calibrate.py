@@ -400,6 +400,21 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
 
 
+def with_skin_detail_figures(kept: dict, report: dict) -> dict:
+    """A report (``kept``, as a previous run wrote it) with the skin detail's figures of a new one (``report``)
+    in place of its own: the maps' ranges and slopes, and each actor's ``skin_detail*`` entries; the fields'
+    figures stay as they were (they describe the fields file, which ``--detail-only`` leaves alone)."""
+    merged = json.loads(json.dumps(kept))
+    merged["skin_detail"] = report["skin_detail"]
+    actors = merged.setdefault("actors", {})
+    for clip, measured in report["actors"].items():
+        actor = actors.setdefault(clip, {})
+        for key in [k for k in actor if k.startswith("skin_detail")]:
+            del actor[key]  # a map no longer measured on this actor leaves no stale figure
+        actor.update({k: v for k, v in measured.items() if k.startswith("skin_detail")})
+    return merged
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m emotionedit.calibrate", description=__doc__.split("\n")[0])
     parser.add_argument("--data", default=str(DATA_PATH), help="fields to write (default: the package's own)")
@@ -417,13 +432,9 @@ def main(argv: list[str] | None = None) -> int:
         skin = Path(args.skin_detail)
         np.savez_compressed(skin, **{k: v.astype(np.float32) for k, v in maps.items()})
         report_path = Path(args.report)
-        kept = json.loads(report_path.read_text()) if report_path.exists() else {"actors": {}}
-        kept["skin_detail"] = report["skin_detail"]
-        for clip, measured in report["actors"].items():
-            for key in [k for k in measured if k.startswith("skin_detail")]:
-                kept["actors"].setdefault(clip, {})[key] = measured[key]
+        kept = json.loads(report_path.read_text()) if report_path.exists() else {}
         report_path.parent.mkdir(parents=True, exist_ok=True)
-        report_path.write_text(json.dumps(kept, indent=1) + "\n")
+        report_path.write_text(json.dumps(with_skin_detail_figures(kept, report), indent=1) + "\n")
         print(json.dumps(report["skin_detail"], indent=1))
         print(f"wrote {skin} and the skin detail's figures in {report_path}")
         return 0

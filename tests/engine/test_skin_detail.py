@@ -385,3 +385,20 @@ def test_the_smile_does_not_brighten_the_skin_beside_the_lips(talking):
         near = distance < detail.BRIGHT_CLEAR_GAP - 0.03
         assert not (lighter & near).any(), f"{int((lighter & near).sum())} pixels beside the lips brightened"
         assert (lighter & (distance > detail.BRIGHT_CLEAR_GAP + detail.CLEAR_GAP)).sum() > 50
+
+
+def test_detail_only_calibration_replaces_the_skin_detail_figures_and_keeps_the_fields():
+    kept = {"actors": {"a.mp4": {"frames": {"usable": 10}, "smile": {"mouth_width": 0.2},
+                                 "skin_detail_ratio_p1_p99": {"smile": [0.7, 1.2]},
+                                 "skin_detail_channel_slopes": {"smile": [0.8, 1.1, 1.2]}}},
+            "smile": {"mouth_width": 0.2}, "skin_detail": {"smile": {"actors": 1}}}
+    new = {"actors": {"a.mp4": {"frames": {"usable": 99}, "skin_detail_ratio_p1_p99": {"brow_raise": [0.9, 1.1]}},
+                      "b.mp4": {"skin_detail_channel_slopes": {"brow_raise": [0.7, 1.2, 1.7]}}},
+           "smile": {"mouth_width": 0.9}, "skin_detail": {"brow_raise": {"actors": 2}}}
+    merged = calibrate.with_skin_detail_figures(kept, new)
+    assert merged["skin_detail"] == {"brow_raise": {"actors": 2}}
+    a = merged["actors"]["a.mp4"]
+    assert a["frames"] == {"usable": 10} and a["smile"] == {"mouth_width": 0.2} and merged["smile"] == kept["smile"]
+    assert a["skin_detail_ratio_p1_p99"] == {"brow_raise": [0.9, 1.1]} and "skin_detail_channel_slopes" not in a
+    assert merged["actors"]["b.mp4"] == {"skin_detail_channel_slopes": {"brow_raise": [0.7, 1.2, 1.7]}}
+    assert kept["actors"]["a.mp4"]["skin_detail_channel_slopes"] == {"smile": [0.8, 1.1, 1.2]}  # input untouched
