@@ -14,7 +14,9 @@ emotion, naturalness 1-5, why), an answers file per viewer whose name holds the 
 intended emotion was named, how often the crop was called edited, the mean naturalness, and each source's
 verdicts. An arm B given as AU activations ({AU: activation}, both halves) replaces the emotion's prototype
 while the crops are rendered; one given as skin detail maps (``--arm-b-detail``, a file that
-``python -m emotionedit.calibrate --skin-detail`` wrote) replaces the shipped maps. Only that differs between the arms.
+``python -m emotionedit.calibrate --skin-detail`` wrote) replaces the shipped maps; with ``--arm-a-full-depth`` arm A
+takes every shot's skin detail at the maps' full depth (the plate's fine shading ignored, as before it set the
+depth: render/skin_depth.py) and arm B as shipped. Only that differs between the arms.
 
     PYTHONPATH=python python bench/ab_look_test.py build --emotion happy --arm-b-detail /tmp/skin_detail.npz ...
 """
@@ -22,6 +24,7 @@ while the crops are rendered; one given as skin detail maps (``--arm-b-detail``,
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import random
@@ -84,7 +87,7 @@ def skin_detail(path: Path | None):
 
 
 def build(emotion_name: str, arm_b: dict[int, float] | None, images: Path, key_path: Path, seed: int,
-          arm_b_detail: Path | None = None) -> None:
+          arm_b_detail: Path | None = None, arm_a_full_depth: bool = False) -> None:
     # The engine and the footage are needed to render, not to score.
     import cv2
 
@@ -95,17 +98,19 @@ def build(emotion_name: str, arm_b: dict[int, float] | None, images: Path, key_p
     from look_test import REALS, analyse_segment, crop, read_frame
 
     emotion = Emotion.parse(emotion_name)
-    arms = {"A": (None, None), "B": (arm_b, arm_b_detail)}
+    # (prototype, skin detail maps, every shot at the maps' full depth) per arm.
+    arms = {"A": (None, None, arm_a_full_depth), "B": (arm_b, arm_b_detail, False)}
     rendered = {}
     for clip_name, stretch, number in SOURCES:
         clip = fetch_clip(clip_name)
         print(f"analysing {clip_name} {stretch[0]}-{stretch[1]}", file=sys.stderr)
         analysis = analyse_segment(clip, *stretch)
-        editor = ShotEditor(analysis)
         source = read_frame(clip, number)
         points = analysis.track.landmarks[analysis.index_of(number)]
-        for arm, (activations, maps) in arms.items():
+        for arm, (activations, maps, full_depth) in arms.items():
             with prototype(emotion, activations), skin_detail(maps):
+                # Without the plate's fine shading the shot takes every map at its full depth (render/skin_depth.py).
+                editor = ShotEditor(dataclasses.replace(analysis, fine_shading=None) if full_depth else analysis)
                 edited = editor.render(source, number, EditParams(emotion=emotion, intensity=1.0, lip_preservation=1.0))
             rendered[(clip_name, number, arm)] = crop(edited[..., :3], points)
     reals = list(REALS)
@@ -135,6 +140,8 @@ def build(emotion_name: str, arm_b: dict[int, float] | None, images: Path, key_p
     key = {"seed": seed, "emotion": emotion.name.lower(),
            "arms": {"A": shipped, "B": shipped if arm_b is None else {str(au): value for au, value in arm_b.items()}},
            "groups": groups}
+    if arm_a_full_depth:
+        key["arm_a_full_depth"] = True
     if arm_b_detail is not None:  # which maps arm B had: the file's name and its content's hash
         digest = hashlib.sha256(arm_b_detail.read_bytes()).hexdigest()
         key["arm_b_detail"] = {"file": arm_b_detail.name, "sha256": digest}
@@ -187,6 +194,8 @@ def main() -> int:
                         "shipped one)")
     making.add_argument("--arm-b-detail", help="arm B's skin detail maps, an .npz that emotionedit.calibrate wrote "
                         "(default: the shipped ones)")
+    making.add_argument("--arm-a-full-depth", action="store_true", help="arm A takes every shot's skin detail at "
+                        "the maps' full depth (as before a plate's fine shading set it), arm B as shipped")
     making.add_argument("--images", required=True, help="folder for group1/ and group2/ (give viewers one of them)")
     making.add_argument("--key", required=True, help="JSON key to write (keep it away from the viewers)")
     making.add_argument("--seed", type=int, default=1)
@@ -196,13 +205,14 @@ def main() -> int:
     scoring.add_argument("-o", "--output", help="write the scores as JSON")
     args = parser.parse_args()
     if args.command == "build":
-        if args.arm_b is None and args.arm_b_detail is None:
-            parser.error("build: give arm B a prototype (--arm-b), skin detail maps (--arm-b-detail) or both")
+        if args.arm_b is None and args.arm_b_detail is None and not args.arm_a_full_depth:
+            parser.error("build: give arm B a prototype (--arm-b) or skin detail maps (--arm-b-detail), or arm A "
+                         "the maps' full depth (--arm-a-full-depth)")
         arm_b = None if args.arm_b is None else {int(au): float(v) for au, v in json.loads(args.arm_b).items()}
         maps = None if args.arm_b_detail is None else Path(args.arm_b_detail)
         if maps is not None and not maps.is_file():
             parser.error(f"--arm-b-detail: {maps} is not a file")
-        build(args.emotion, arm_b, Path(args.images), Path(args.key), args.seed, maps)
+        build(args.emotion, arm_b, Path(args.images), Path(args.key), args.seed, maps, args.arm_a_full_depth)
         return 0
     key = json.loads(Path(args.key).read_text())
     report(score(key, {Path(p): json.loads(Path(p).read_text()) for p in args.answers}), args.output)

@@ -26,7 +26,7 @@ from emotionedit import calibrate  # noqa: E402
 from emotionedit.edit import EditParams, Emotion  # noqa: E402
 from emotionedit.engine import ShotEditor  # noqa: E402
 from emotionedit.footage import fetch_clip  # noqa: E402
-from emotionedit.render import detail  # noqa: E402
+from emotionedit.render import detail, skin_depth  # noqa: E402
 from look_test import analyse_segment, read_frame  # noqa: E402
 
 SLOW = (0.2, 0.4)
@@ -40,7 +40,7 @@ HAPPY = EditParams(emotion=Emotion.HAPPY, intensity=1.0, lip_preservation=1.0)
 
 
 def depth(expressive: np.ndarray, resting: np.ndarray, layout: detail.TextureLayout, slow: float) -> float:
-    keep, face = calibrate.detail_mask(layout)
+    keep, face = skin_depth.skin_mask(layout)
     cheeks = keep * detail.cheeks_mask(layout) > 0.5
     log_ratio = calibrate._crease(calibrate._log_ratio(expressive @ detail.LUMINANCE, resting @ detail.LUMINANCE),
                                   face, slow)

@@ -163,8 +163,8 @@ OfxStatus describe_in_context(OfxImageEffectHandle descriptor, OfxPropertySetHan
   {
     define_double(set, kSkinDetail, "Skin Detail",
                   "The creases the expression brings, measured on real faces (a smile's folds, raised brows' "
-                  "forehead lines), shading the skin: 0 is the warp alone, 1 as a sharp face shows them, up to 2. "
-                  "Soft or compressed footage (a webcam) looks more natural at 0.5-0.7.",
+                  "forehead lines), shading the skin: 0 is the warp alone, 1 as deep as this plate shows real creases "
+                  "(measured at analysis: soft or flat-lit footage, a webcam, gets them shallower), up to 2.",
                   1.0, 0.0, kMaxSkinDetail, 1.0, true);
   }
   {

@@ -66,6 +66,10 @@ class Analysis:
     #: Whether the landmarks were made steady with the views' optical flow (track/stabilise.py); False for files
     #: written before it (their header lacks "landmarks": "flow-steadied"), whose anchors keep the tracker's shake.
     steady: bool = False
+    #: The plate's fine shading where each skin detail map's creases are (map name -> rms log luminance,
+    #: render/skin_depth.py), which sets how deep the maps shade this shot; None: not measured (files written
+    #: before it), every map at its full depth.
+    fine_shading: dict[str, float] | None = None
 
     def index_of(self, frame_number: int) -> int:
         """Position of a plate frame number in the analysis (raises if it was not analysed)."""
@@ -129,6 +133,8 @@ MAX_NEUTRAL = 10.0
 MAX_REACH = 10.0
 #: Smallest scale (plate pixels per inter-ocular distance) of a usable frame: eyes a pixel apart.
 MIN_SCALE = 1.0
+#: Largest fine shading of a plate (rms log luminance; real plates read 0.05-0.2).
+MAX_FINE_SHADING = 10.0
 #: How far a usable frame's rotation may be from orthonormal (largest |R R^T - I| element).
 ROTATION_TOLERANCE = 1e-3
 _FLAGS = FLAG_LOST | FLAG_PROFILE | FLAG_UNRELIABLE
@@ -168,6 +174,7 @@ def save(analysis: Analysis, path: Path, overwrite: bool = False) -> None:
         "occluder_tracker": None if analysis.occluders is None else analysis.occluders.detector,
         "fingerprint": None if analysis.thumbnails is None else _FINGERPRINT,
         "landmarks": STEADY_LANDMARKS if analysis.steady else "tracked",
+        "fine_shading": analysis.fine_shading,
     }
     arrays = {
         "header": np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
@@ -486,4 +493,16 @@ def _validated(header: dict, plate: PlateInfo, arrays: dict[str, np.ndarray], pa
     thumbnails = arrays.get("thumbnails")
     return Analysis(plate=plate, track=track, fit=fit, tracker=header["tracker"], occluders=occluders,
                     thumbnails=None if thumbnails is None else thumbnails.astype(np.uint8),
-                    steady=header.get("landmarks") == STEADY_LANDMARKS)
+                    steady=header.get("landmarks") == STEADY_LANDMARKS, fine_shading=_fine_shading(header, path))
+
+
+def _fine_shading(header: dict, path: Path) -> dict[str, float] | None:
+    """The header's fine shading per map (absent or null in files written before it: None)."""
+    value = header.get("fine_shading")
+    if value is None:
+        return None
+    if not (isinstance(value, dict) and all(isinstance(k, str) and _is_number(v) and 0.0 < v <= MAX_FINE_SHADING
+                                            for k, v in value.items())):
+        raise _damaged(path, f"its header's fine_shading is {str(value)[:80]!r}, expected map names with numbers "
+                       f"within 0..{MAX_FINE_SHADING:g}")
+    return {k: float(v) for k, v in value.items()}

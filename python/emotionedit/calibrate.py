@@ -43,9 +43,7 @@ from .fit.measured import DATA_PATH, FEATURES, features
 from .fit.pose import to_canonical
 from .footage import fetch_clip
 from .io import open_frames
-from .render import detail
-from .render.field import Region
-from .render.matte import polygon_mask
+from .render import detail, skin_depth
 
 # Lips this close (IOD of inner-lip opening) are together.
 CLOSED_APERTURE = 0.03
@@ -193,9 +191,6 @@ DETAIL_FRAMES = 150
 # stays 0.2: their edits' forehead already reads deeper than the webcam actors' real surprise.
 SLOW_SHADING = {"smile": 0.4, "brow_raise": 0.2}
 SLOW_SHADING_DEFAULT = 0.2
-# What the detail maps leave to the warp: lips, eyes and brows (grown by these IOD), and the face's rim.
-DETAIL_MASK_GROWTH = {"lips": 0.04, "eyes": 0.07, "brows": 0.05}
-DETAIL_FACE_SCALE = 0.9
 # The smile's map is measured on genuine smiles only: those that narrow the eyes by at least this (IOD). The
 # webcam actor's posed smiles leave his eyes open (+0.005): averaged in, they halved the crow's feet and the
 # lower lids' bulge of franck's real smiles, and blind viewers said of every smile edit "the eyes don't join in".
@@ -211,35 +206,6 @@ def _linear(image: np.ndarray) -> np.ndarray:
     return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4).astype(np.float32)
 
 
-def _texture_polygon(layout: detail.TextureLayout, vertices, hull: bool, grow: float = 0.0,
-                     scale: float = 1.0) -> np.ndarray:
-    width, height = layout.size
-    points = layout.vertices[list(vertices)]
-    points = points.mean(axis=0) + scale * (points - points.mean(axis=0))
-    if hull:
-        points = cv2.convexHull(points.astype(np.float32))[:, 0]
-    mask = polygon_mask(points, Region(0, 0, width, height))
-    if grow > 0:
-        size = int(2 * round(grow * detail.TEXELS_PER_IOD) + 1)
-        mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
-    return mask
-
-
-def detail_mask(layout: detail.TextureLayout) -> tuple[np.ndarray, np.ndarray]:
-    """Where the detail maps may shade, (height, width) float32 in [0, 1], feathered; and the face (the
-    rim inside the outline) that the slow shading is estimated over."""
-    face = _texture_polygon(layout, topo.FACE_OVAL, hull=False, scale=DETAIL_FACE_SCALE)
-    grow = DETAIL_MASK_GROWTH
-    lips = _texture_polygon(layout, topo.LIPS_UPPER + topo.LIPS_LOWER, hull=True, grow=grow["lips"])
-    eyes = np.maximum(
-        _texture_polygon(layout, topo.RIGHT_UPPER_LID + topo.RIGHT_LOWER_LID + (33, 133), hull=True, grow=grow["eyes"]),
-        _texture_polygon(layout, topo.LEFT_UPPER_LID + topo.LEFT_LOWER_LID + (263, 362), hull=True, grow=grow["eyes"]))
-    brows = np.maximum(_texture_polygon(layout, topo.RIGHT_BROW, hull=True, grow=grow["brows"]),
-                       _texture_polygon(layout, topo.LEFT_BROW, hull=True, grow=grow["brows"]))
-    keep = face * (1.0 - lips) * (1.0 - eyes) * (1.0 - brows)
-    return cv2.GaussianBlur(keep, (0, 0), 0.03 * detail.TEXELS_PER_IOD), face
-
-
 def mirror_texture(image: np.ndarray, layout: detail.TextureLayout) -> np.ndarray:
     """The texture's mirror image about the face's midline."""
     width, height = layout.size
@@ -248,19 +214,27 @@ def mirror_texture(image: np.ndarray, layout: detail.TextureLayout) -> np.ndarra
     return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
-def texture_means(clip: Path, landmarks: np.ndarray, frames: dict[str, np.ndarray],
-                  layout: detail.TextureLayout) -> dict[str, np.ndarray]:
-    """The mean linear-light texture (height, width, 3) of each named set of frame indices of a clip."""
+def texture_means(clip: Path, landmarks: np.ndarray, frames: dict[str, np.ndarray], layout: detail.TextureLayout,
+                  faces: list | None = None) -> dict[str, np.ndarray]:
+    """The mean linear-light texture (height, width, 3) of each named set of frame indices of a clip. faces: a list
+    that gets, for ``skin_depth.SAMPLES`` of the "rest" frames spread over the clip, the face's log luminance in the
+    texture as the render's measure of a plate's fine shading takes it (:func:`skin_depth.face_texture`)."""
     chosen: dict[int, list[str]] = {}
     for name, index in frames.items():
         if len(index) > DETAIL_FRAMES:
             index = index[np.linspace(0, len(index) - 1, DETAIL_FRAMES).astype(int)]
         for i in index:
             chosen.setdefault(int(i), []).append(name)
+    rest = frames.get("rest", np.zeros(0, int))
+    sampled = {int(rest[k]) for k in skin_depth.sample_frames(len(rest))} if faces is not None else set()
     sums = {name: 0.0 for name in frames}
     counts = dict.fromkeys(frames, 0)
     with open_frames(str(clip)) as reader:
         for i, (_, image) in enumerate(reader):
+            if i in sampled:
+                pulled = skin_depth.face_texture(image[..., :3], landmarks[i], layout)
+                if pulled is not None:
+                    faces.append(pulled)
             if i not in chosen:
                 continue
             map_x, map_y = detail.texture_to_plate(landmarks[i], layout)
@@ -289,7 +263,7 @@ def ratio_map(expressive: np.ndarray, resting: np.ndarray, layout: detail.Textur
               slow: float = SLOW_SHADING_DEFAULT) -> np.ndarray:
     """The symmetric log ratio of two mean textures' luminance with the slow shading (over ``slow`` IOD) taken
     out, masked."""
-    keep, face = detail_mask(layout)
+    keep, face = skin_depth.skin_mask(layout)
     crease = _crease(_log_ratio(expressive @ detail.LUMINANCE, resting @ detail.LUMINANCE), face, slow)
     return (0.5 * (crease + mirror_texture(crease, layout)) * keep).astype(np.float32)
 
@@ -300,7 +274,7 @@ def channel_slopes(expressive: np.ndarray, resting: np.ndarray, layout: detail.T
     taken out as :func:`ratio_map` does), over the texels the maps keep where the crease is at least
     ``CHANNEL_MIN_CREASE``: (3,) least-squares slopes of red, green and blue. Real folds are redder than the
     skin beside them: red below 1, green and blue above."""
-    keep, face = detail_mask(layout)
+    keep, face = skin_depth.skin_mask(layout)
     luminance = _crease(_log_ratio(expressive @ detail.LUMINANCE, resting @ detail.LUMINANCE), face, slow)
     chosen = (keep > 0.5) & (np.abs(luminance) >= CHANNEL_MIN_CREASE)
     if chosen.sum() < CHANNEL_MIN_TEXELS:
@@ -367,6 +341,8 @@ def measure_skin_detail(clips: tuple[str, ...], shots: list[Shot], measured: lis
     layout = detail.texture_layout(reference)
     per_map: dict[str, list[np.ndarray]] = {}
     per_map_channels: dict[str, list[np.ndarray]] = {}
+    per_map_clips: dict[str, list[str]] = {}
+    resting_faces: dict[str, list] = {}
     for clip, shot, fields in zip(clips, shots, measured, strict=True):
         frames = {name: index for name, index in fields["shown"].items() if len(index) >= MIN_FRAMES}
         if "smile" in frames and not _genuine_smile(report["actors"][clip]):
@@ -375,12 +351,15 @@ def measure_skin_detail(clips: tuple[str, ...], shots: list[Shot], measured: lis
         if not frames:
             continue
         print(f"skin detail of {clip}: {', '.join(frames)} ...", file=sys.stderr)
+        faces: list = []
         textures = texture_means(fetch_clip(clip), shot.landmarks, {**frames, "rest": np.flatnonzero(shot.resting)},
-                                 layout)
+                                 layout, faces)
+        resting_faces[clip] = faces
         for name in frames:
             slow = SLOW_SHADING.get(name, SLOW_SHADING_DEFAULT)
             ratio = ratio_map(textures[name], textures["rest"], layout, slow)
             per_map.setdefault(name, []).append(ratio)
+            per_map_clips.setdefault(name, []).append(clip)
             slopes = channel_slopes(textures[name], textures["rest"], layout, slow)
             per_map_channels.setdefault(name, []).append(slopes)
             report["actors"][clip].setdefault("skin_detail_channel_slopes", {})[name] = np.round(slopes, 3).tolist()
@@ -388,11 +367,28 @@ def measure_skin_detail(clips: tuple[str, ...], shots: list[Shot], measured: lis
                 np.round(np.exp(np.percentile(ratio, [1, 99])), 3).tolist()
     maps = {name: np.mean(ratios, axis=0) for name, ratios in per_map.items()}
     channels = {f"{name}_channels": np.mean(per_map_channels[name], axis=0) for name in maps}
+    # The fine shading of the plates each map was measured on (render/skin_depth.py), where its creases are as the
+    # render keeps them: the median over each actor's resting frames, the mean over the map's actors.
+    weights = skin_depth.crease_weights({name: m * detail.crease_region(name, m, layout) for name, m in maps.items()},
+                                        layout)
+    fine = {}
+    for name in maps:
+        per_actor = []
+        for clip in per_map_clips[name]:
+            found = [skin_depth.band_rms(texture, inside, weights[name]) for texture, inside in resting_faces[clip]]
+            found = [v for v in found if v is not None]
+            if found:
+                per_actor.append(float(np.median(found)))
+                report["actors"][clip].setdefault("skin_detail_fine_shading", {})[name] = round(per_actor[-1], 5)
+        if per_actor:
+            fine[f"{name}_fine_shading"] = np.float32(np.mean(per_actor))
     report["skin_detail"] = {name: {"actors": len(per_map[name]),
                                     "ratio_p1_p99": np.round(np.exp(np.percentile(m, [1, 99])), 3).tolist(),
-                                    "channel_slopes_rgb": np.round(channels[f"{name}_channels"], 3).tolist()}
+                                    "channel_slopes_rgb": np.round(channels[f"{name}_channels"], 3).tolist(),
+                                    "fine_shading": (round(float(fine[f"{name}_fine_shading"]), 5)
+                                                     if f"{name}_fine_shading" in fine else None)}
                              for name, m in maps.items()}
-    return {"layout_face": reference[:, :2], **maps, **channels}
+    return {"layout_face": reference[:, :2], **maps, **channels, **fine}
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float:

@@ -603,8 +603,8 @@ def _add_edit_options(p: argparse.ArgumentParser) -> None:
                    help="0 = the emotion reshapes the mouth fully, 1 = keep the source's speech mouth shapes")
     g.add_argument("--skin-detail", default="1",
                    help="the expression's creases measured on real faces (smile folds, forehead lines): "
-                        f"0 = geometry only, 1 = as a sharp face shows them, up to {MAX_SKIN_DETAIL:g}; soft or "
-                        "compressed footage (a webcam) looks more natural at 0.5-0.7")
+                        f"0 = geometry only, 1 = as deep as this plate shows real creases (measured at analysis: "
+                        f"soft or flat-lit footage, a webcam, gets them shallower), up to {MAX_SKIN_DETAIL:g}")
     g.add_argument("--mode", default="add", choices=MODES,
                    help="add: on top of the performance; replace: remove the actor's own emotion first")
     g.add_argument("--regions", default="all", help="face regions to edit: all, or e.g. brows,eyes,cheeks,nose,mouth")

@@ -17,6 +17,7 @@ import numpy as np
 
 from .analysis import Analysis, PlateInfo
 from .edit import EditParams, ExpressionEditor
+from .edit.emotions import EMOTIONAL_AUS
 from .errors import UserError
 from .fingerprint import Fingerprint, Match, thumbnail
 from .fit import fit_shot
@@ -27,9 +28,17 @@ from .fit.smoothing import smooth_rotations, smooth_series
 from .io.ranges import frames_text
 from .prefetch import prefetch
 from .render import Output
-from .render.detail import DETAIL_VERTICES, detail_weights
+from .render.detail import DETAIL_VERTICES, detail_maps, detail_weights
 from .render.frame import FramePlan, plan_frame
 from .render.occlusion import frame_occluders
+from .render.skin_depth import (
+    SAMPLE_MAX_HEIGHT,
+    crease_weights,
+    depth_scale,
+    fine_shading,
+    sample_frames,
+    shot_fine_shading,
+)
 from .track import MediaPipeFaceMesh, TrackerOptions, track_frames
 from .track.base import FrameRows
 from .track.occluders import OccluderTracker
@@ -100,7 +109,9 @@ def analyze(
     each frame's fingerprint (:func:`~emotionedit.fingerprint.thumbnail`, which the render checks
     its pixels against) is taken from the plate's own pixels. What is kept per frame goes into arrays
     made once for ``plate.frame_numbers`` frames (:class:`~emotionedit.track.base.FrameRows`): about
-    as many bytes a frame as the analysis file stores.
+    as many bytes a frame as the analysis file stores. A few frames spread through the shot are kept
+    (at most 1080 rows) until the face is fitted, to measure the plate's fine shading on its skin
+    (:mod:`~emotionedit.render.skin_depth`).
     """
     options = options or TrackerOptions()
     tracker = MediaPipeFaceMesh(max_faces=options.max_faces, max_track_height=options.max_track_height)
@@ -108,13 +119,19 @@ def analyze(
     expected = len(plate.frame_numbers)
     hands = None
     thumbnails: FrameRows | None = None  # made on the first frame, in its thumbnail's shape
+    sampled = sample_frames(expected)
+    kept: dict[int, np.ndarray] = {}
     try:
         hands = OccluderTracker(expected=expected)
 
         def views():
             nonlocal thumbnails
-            converted = ((to_tracking_rgb(image, height), thumbnail(image)) for _, image in frames)
-            for view, small in prefetch(converted):
+            converted = ((to_tracking_rgb(image, height), thumbnail(image),
+                          to_tracking_rgb(image, SAMPLE_MAX_HEIGHT) if i in sampled else None)
+                         for i, (_, image) in enumerate(frames))
+            for i, (view, small, sample) in enumerate(prefetch(converted)):
+                if sample is not None:
+                    kept[i] = sample
                 hands.add(view)
                 if thumbnails is None:
                     thumbnails = FrameRows(small.shape, small.dtype, expected)
@@ -142,7 +159,29 @@ def analyze(
         neutral_idx = np.array([index[n] for n in neutral_frame_numbers])
     fit = fit_shot(track.landmarks, track.found, neutral_idx, neutral_reference)
     return Analysis(plate=plate, track=track, fit=fit, tracker=tracker.name, occluders=occluders,
-                    thumbnails=thumbnails.result(), steady=True)
+                    thumbnails=thumbnails.result(), steady=True,
+                    fine_shading=measure_fine_shading(kept, track.landmarks, fit, plate.height))
+
+
+def measure_fine_shading(views: dict[int, np.ndarray], landmarks: np.ndarray, fit, plate_height: int
+                         ) -> dict[str, float] | None:
+    """The plate's fine shading where each skin detail map's creases are (:mod:`~emotionedit.render.skin_depth`),
+    from ``views`` (frame position -> (h, w, 3) uint8 view of the plate, ``plate_height`` rows scaled to h) of
+    frames whose face is usable, nearest rest first; None when no map is shipped or no frame gave a figure."""
+    shipped = detail_maps()
+    if shipped is None or not views:
+        return None
+    weights = crease_weights(shipped.maps, shipped.layout)
+    rows = [AUS.index(au) for au in EMOTIONAL_AUS]
+    frames, expression = [], []
+    for i, view in sorted(views.items()):
+        if fit.flags[i] != 0:
+            continue
+        found = fine_shading(view, landmarks[i, :, :2] * (view.shape[0] / plate_height), shipped.layout, weights)
+        if found:
+            frames.append(found)
+            expression.append(float(np.abs(fit.coefficients[i, rows]).sum()))
+    return shot_fine_shading(frames, expression) or None
 
 
 # Frames over which an edit fades out before a frame without a usable face (the face leaving the
@@ -193,6 +232,17 @@ def resting_warning(analysis: Analysis) -> str | None:
             "'replace' and 'neutral' keep what it shows")
 
 
+def shot_detail_depth(analysis: Analysis) -> dict[str, float]:
+    """Per skin detail map, the share of its measured depth that the shot's plate takes: its fine shading against
+    the map's plates' (:func:`~emotionedit.render.skin_depth.depth_scale`); empty (full depth) for an analysis
+    without the measure or when no map is shipped."""
+    shipped = detail_maps()
+    if shipped is None or not analysis.fine_shading:
+        return {}
+    return {name: depth_scale(analysis.fine_shading.get(name), shipped.fine_shading.get(name))
+            for name in shipped.maps}
+
+
 class ShotEditor:
     """Renders edits of one analysed shot.
 
@@ -225,6 +275,8 @@ class ShotEditor:
         self._rotation = smooth_rotations(fit.rotation, usable, smoothing)
         self._presence = edge_fade(usable)
         self.editor = ExpressionEditor(fit.neutral)
+        #: The share of each skin detail map's depth this shot's plate takes (render/skin_depth.py).
+        self.detail_depth = shot_detail_depth(analysis)
 
     @cached_property
     def resting_warning(self) -> str | None:
@@ -244,7 +296,8 @@ class ShotEditor:
         if not params.is_identity:
             change = self.editor.edit_change(self._coefficients[index], params)
             delta = self.editor.displacement(change, params, self.editor.opening(self._coefficients[index]))
-            detail = {name: w * params.skin_detail * self.editor.region_weight(DETAIL_VERTICES[name], params.regions)
+            detail = {name: w * params.skin_detail * self.detail_depth.get(name, 1.0)
+                      * self.editor.region_weight(DETAIL_VERTICES[name], params.regions)
                       for name, w in detail_weights(change, AUS).items()}
         moved = vectors_to_plate(delta[None], self._scale[index : index + 1], self._rotation[index : index + 1])[0]
         return FrameTargets(source=source, target=source + moved[:, :2], detail=detail)

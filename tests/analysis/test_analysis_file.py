@@ -65,6 +65,16 @@ def test_a_saved_analysis_reads_back_whole(talking, saved):
     np.testing.assert_array_equal(loaded.fit.rotation, analysis.fit.rotation)
     np.testing.assert_array_equal(loaded.occluders.hands, analysis.occluders.hands)
     assert loaded.plate == analysis.plate
+    assert set(analysis.fine_shading) == {"smile", "brow_raise"}
+    assert loaded.fine_shading == analysis.fine_shading
+
+
+def test_an_analysis_written_before_the_plates_fine_shading_was_measured_reads_without_it(saved, tmp_path):
+    """Files from before the measure have no "fine_shading" in their header: read as not measured (None), their
+    shots take the skin detail at its full depth as they always did."""
+    header, arrays = members(saved)
+    del header["fine_shading"]
+    assert load(write(tmp_path / "older.analysis.npz", header, arrays)).fine_shading is None
 
 
 def _drop(name):
@@ -141,6 +151,8 @@ DAMAGE = [
     ("resting frames beyond the shot", _replace("neutral_frames", lambda x: x + 1000), "resting frames"),
     ("an infinite hand", _set("hands", (1, 0, 0, 0), np.inf), f"frame {FIRST + 1}: a hand"),
     ("thumbnails of another size", _replace("thumbnails", lambda x: x[:, :10]), "'thumbnails' array has shape"),
+    ("a negative fine shading", _header("fine_shading", {"smile": -0.1}), "fine_shading is \"{'smile': -0.1}\""),
+    ("a fine shading that is text", _header("fine_shading", "sharp"), "fine_shading is 'sharp'"),
 ]
 
 

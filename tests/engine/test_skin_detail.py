@@ -12,7 +12,7 @@ from emotionedit import calibrate
 from emotionedit.edit import EditParams, Emotion, Region
 from emotionedit.engine import ShotEditor
 from emotionedit.fit import topology as topo
-from emotionedit.render import detail
+from emotionedit.render import detail, skin_depth
 from emotionedit.render.field import warp_region
 from emotionedit.render.matte import face_matte
 from file_helpers import read_clip
@@ -82,7 +82,7 @@ def test_the_calibration_finds_the_same_folds_in_two_seconds_of_a_real_smile(tal
 def _cheek_depth(expressive: np.ndarray, resting: np.ndarray, layout: detail.TextureLayout, slow: float) -> float:
     """How deep the creases on the cheeks are: the rms of the symmetric log ratio of two mean textures'
     luminance, the slow shading over ``slow`` IOD taken out, where the smile's map may shade the cheeks."""
-    keep, face = calibrate.detail_mask(layout)
+    keep, face = skin_depth.skin_mask(layout)
     cheeks = keep * detail.cheeks_mask(layout) > 0.5
     log_ratio = calibrate._crease(calibrate._log_ratio(expressive @ detail.LUMINANCE, resting @ detail.LUMINANCE),
                                   face, slow)

@@ -34,7 +34,7 @@ the skin-weighted mean of his slopes is 1.01; on a grey pixel it would be 1.06).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -161,6 +161,9 @@ class DetailMaps:
     layout: TextureLayout
     maps: dict[str, np.ndarray]
     channels: dict[str, np.ndarray]
+    #: Per map, the fine shading of the plates it was measured on (:mod:`emotionedit.render.skin_depth`); a map
+    #: without one (measured before plates were) is used at its full depth on every plate.
+    fine_shading: dict[str, float] = field(default_factory=dict)
 
 
 def channel_exponents(measured: np.ndarray | None) -> np.ndarray:
@@ -184,14 +187,25 @@ def detail_maps() -> DetailMaps | None:
         maps = {name: data[name].astype(np.float32) for name in DRIVERS if name in data.files}
         channels = {name: channel_exponents(data[f"{name}_channels"] if f"{name}_channels" in data.files else None)
                     for name in maps}
+        fine = {name: float(data[f"{name}_fine_shading"]) for name in maps if f"{name}_fine_shading" in data.files}
     for name, values in maps.items():
         if values.shape != (layout.size[1], layout.size[0]):
             raise ValueError(f"{DETAIL_PATH}: map {name} is {values.shape}, its layout {layout.size[::-1]}")
-        if CREASE_REGIONS.get(name) == "forehead":
-            values *= forehead_mask(layout)
-        elif CREASE_REGIONS.get(name) == "cheeks":
-            values *= np.where(values > 0.0, cheeks_mask(layout, BRIGHT_CLEAR_GAP), cheeks_mask(layout))
-    return DetailMaps(layout, maps, channels)
+        values *= crease_region(name, values, layout)
+    for name, value in fine.items():
+        if not (np.isfinite(value) and value > 0.0):
+            raise ValueError(f"{DETAIL_PATH}: map {name}'s fine shading must be positive, got {value}")
+    return DetailMaps(layout, maps, channels, fine)
+
+
+def crease_region(name: str, values: np.ndarray, layout: TextureLayout) -> np.ndarray | float:
+    """Where map ``name`` (its measured log ratio ``values``) keeps its creases (:data:`CREASE_REGIONS`): a
+    (height, width) float32 factor of the texture, or 1 (the whole map)."""
+    if CREASE_REGIONS.get(name) == "forehead":
+        return forehead_mask(layout)
+    if CREASE_REGIONS.get(name) == "cheeks":
+        return np.where(values > 0.0, cheeks_mask(layout, BRIGHT_CLEAR_GAP), cheeks_mask(layout))
+    return 1.0
 
 
 def forehead_mask(layout: TextureLayout) -> np.ndarray:
