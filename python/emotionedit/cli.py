@@ -27,7 +27,7 @@ from .analysis import UNCHECKED, UNSTEADY, Analysis, PlateInfo
 from .analysis import load as load_analysis
 from .analysis import save as save_analysis
 from .edit import MAX_INTENSITY, MAX_SKIN_DETAIL, MODES, EditParams, Emotion, Region
-from .engine import DEFAULT_SMOOTHING, ShotEditor, analyze, resting_warning
+from .engine import DEFAULT_SMOOTHING, ShotEditor, analyze, resting_warning, shot_detail_depth
 from .errors import UserError
 from .farm.cancel import EXIT_TERMINATED, Terminated, terminate_like_interrupt
 from .farm.check import add_verify_command
@@ -182,6 +182,20 @@ def _report_analysis(s: dict) -> None:
               file=sys.stderr)
 
 
+#: A map's depth below which analyze tells the user (a few per cent is the measure's own spread).
+NOTED_DEPTH = 0.95
+
+
+def _report_skin_depth(depth: dict[str, float]) -> None:
+    """Which skin detail maps this plate takes shallower than measured (its light or softness shows real creases
+    less deeply: render/skin_depth.py), on stderr; nothing when every map keeps its full depth."""
+    shallower = {name: share for name, share in depth.items() if share < NOTED_DEPTH}
+    if shallower:
+        listed = ", ".join(f"{name.replace('_', ' ')} {share:.2f}" for name, share in sorted(shallower.items()))
+        print(f"  skin detail: this plate shows creases shallower than the maps' own footage; --skin-detail 1 "
+              f"shades them at {listed} of full depth", file=sys.stderr)
+
+
 def _save_analysis_file(analysis: Analysis, path: Path) -> None:
     """``analysis.save`` to ``path``; a failed write (a full disk) raises a plain ``OSError``.
 
@@ -219,6 +233,7 @@ def cmd_analyze(args) -> int:
         analysis = _analyze_reader(reader, args)
     check_outputs([output], overwrite=args.overwrite, protect=protect)  # again: it may have appeared since
     summary = analysis.summary()
+    depth = shot_detail_depth(analysis)
     # Written through a temporary file that is loaded back before it gets its name; the analysis in memory is
     # let go of before that read-back, so the command never holds two of it (a long shot's peak stays its
     # tracking's).
@@ -226,6 +241,7 @@ def cmd_analyze(args) -> int:
         _save_analysis_file(analysis, temporary)
         del analysis
     _report_analysis(summary)
+    _report_skin_depth(depth)
     print(f"analysis written to {output}")
     return 0
 
