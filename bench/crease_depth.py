@@ -50,7 +50,7 @@ def depth(expressive: np.ndarray, resting: np.ndarray, layout: detail.TextureLay
 
 def texture(image: np.ndarray, points: np.ndarray, layout: detail.TextureLayout) -> np.ndarray:
     map_x, map_y = detail.texture_to_plate(points, layout)
-    return cv2.remap(calibrate._linear(image[..., :3]), map_x, map_y, cv2.INTER_LINEAR,
+    return cv2.remap(skin_depth.srgb_to_linear(image[..., :3]), map_x, map_y, cv2.INTER_LINEAR,
                      borderMode=cv2.BORDER_REPLICATE)
 
 

@@ -200,12 +200,6 @@ CHANNEL_MIN_CREASE = 0.02
 CHANNEL_MIN_TEXELS = 200  # the calibration's maps have 4000-6000 such texels
 
 
-def _linear(image: np.ndarray) -> np.ndarray:
-    """sRGB-encoded uint8 (h, w, 3) to linear light float32."""
-    x = image.astype(np.float32) / 255.0
-    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4).astype(np.float32)
-
-
 def mirror_texture(image: np.ndarray, layout: detail.TextureLayout) -> np.ndarray:
     """The texture's mirror image about the face's midline."""
     width, height = layout.size
@@ -238,7 +232,7 @@ def texture_means(clip: Path, landmarks: np.ndarray, frames: dict[str, np.ndarra
             if i not in chosen:
                 continue
             map_x, map_y = detail.texture_to_plate(landmarks[i], layout)
-            texture = cv2.remap(_linear(image[..., :3]), map_x, map_y, cv2.INTER_LINEAR,
+            texture = cv2.remap(skin_depth.srgb_to_linear(image[..., :3]), map_x, map_y, cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_REPLICATE)
             for name in chosen[i]:
                 sums[name] = sums[name] + texture

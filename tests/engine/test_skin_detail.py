@@ -63,7 +63,7 @@ def _texture_mean_at(frames, landmarks, layout) -> np.ndarray:
     total = 0.0
     for frame, points in zip(frames, landmarks, strict=True):
         map_x, map_y = detail.texture_to_plate(points, layout)
-        total = total + cv2.remap(calibrate._linear(frame), map_x, map_y, cv2.INTER_LINEAR)
+        total = total + cv2.remap(skin_depth.srgb_to_linear(frame), map_x, map_y, cv2.INTER_LINEAR)
     return total / len(frames)
 
 

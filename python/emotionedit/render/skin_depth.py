@@ -47,9 +47,14 @@ MIN_DEPTH = 0.4
 SAMPLES = 12
 SAMPLE_MAX_HEIGHT = 1080
 
-# sRGB-encoded 8-bit values to linear light.
-_STEPS = np.arange(256, dtype=np.float64) / 255.0
+# sRGB-encoded 8-bit values to linear light (float32 arithmetic, as the calibration always took them).
+_STEPS = np.arange(256, dtype=np.float32) / np.float32(255.0)
 _LINEAR = np.where(_STEPS <= 0.04045, _STEPS / 12.92, ((_STEPS + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def srgb_to_linear(image: np.ndarray) -> np.ndarray:
+    """sRGB-encoded uint8 values to linear light, float32 of the same shape."""
+    return np.take(_LINEAR, image)
 
 
 def texture_polygon(layout: TextureLayout, vertices, hull: bool, grow: float = 0.0, scale: float = 1.0) -> np.ndarray:
@@ -102,7 +107,7 @@ def face_texture(image: np.ndarray, points: np.ndarray, layout: TextureLayout) -
     x1, y1 = min(x1, image.shape[1]), min(y1, image.shape[0])
     if x1 - x0 < 8 or y1 - y0 < 8:
         return None
-    crop = np.take(_LINEAR, image[y0:y1, x0:x1, :3])
+    crop = srgb_to_linear(image[y0:y1, x0:x1, :3])
     local = points - (x0, y0)
     scale = TEXELS_PER_IOD / iod
     if scale < 1.0:  # brought down to the texture's size with an area filter: sampled point by point, pores alias
