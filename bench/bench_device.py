@@ -11,6 +11,9 @@ one analysis per size. Per frame, in ms, each the fastest of REPEATS timings, me
   device_apply    render_on_device with device-resident frames (the zero-copy OFX case), synchronised
   device_host     the same with frames in host memory: upload, render, download
   device_copy     a plain device-to-device copy of the frame (the floor), and device_apply / device_copy
+  device_gathered device_apply computing only the matte's pixels, gathered on the CPU (the CPU's way), not
+                  every pixel of the face's region (render/device.py's DENSE_DEVICES)
+  plan_upload     the part of device_gathered that gathers the plan's face pixels on the CPU and uploads them
 The device's name is recorded with the figures. Without CUDA it runs on torch's CPU device (a smoke run:
 the CPU path is the kernel). The lent GPU machine has no mediapipe: --save-inputs writes the 8-bit frames and
 each size's analysis to a folder that travels with the run, --inputs reads them there.
@@ -34,7 +37,8 @@ from emotionedit.edit import EditParams, Emotion
 from emotionedit.engine import ShotEditor, to_tracking_rgb
 from emotionedit.fingerprint import thumbnail
 from emotionedit.fit import fit_shot
-from emotionedit.render.device import render_on_device
+from emotionedit.render import device as device_module
+from emotionedit.render.device import _upload, render_on_device
 
 SIZES = {"1080p": (1920, 1080), "4K": (3840, 2160)}
 REPEATS = 5
@@ -69,7 +73,8 @@ def analysed(plates: list[np.ndarray]) -> Analysis:
 
 def bench_case(editor: ShotEditor, plates: list[np.ndarray], dtype, device: str) -> dict:
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
-    stages = {k: [] for k in ("plan", "cpu_apply", "device_apply", "device_host", "device_copy")}
+    stages = {k: [] for k in ("plan", "cpu_apply", "device_apply", "device_host", "device_copy", "device_gathered",
+                              "plan_upload")}
     for i, frame in enumerate(plates):
         src = frame.astype(dtype)
         out = np.empty_like(src)
@@ -88,6 +93,21 @@ def bench_case(editor: ShotEditor, plates: list[np.ndarray], dtype, device: str)
 
         stages["device_host"].append(timed(host_frames, sync))
         stages["device_copy"].append(timed(lambda: result.copy_(on_device), sync))  # noqa: B023
+
+        def plan_upload():
+            r = plan.resampling  # noqa: B023
+            found = np.nonzero(r.matte > 0)
+            for values in (r.matte[found], r.offset_x[found], r.offset_y[found], found[0], found[1]):
+                _upload(values, on_device.device)  # noqa: B023
+
+        if plan.write_rect is not None:
+            stages["plan_upload"].append(timed(plan_upload, sync))
+        dense = device_module.DENSE_DEVICES
+        device_module.DENSE_DEVICES = ()
+        try:
+            stages["device_gathered"].append(timed(lambda: render_on_device(plan, result, on_device), sync))  # noqa: B023
+        finally:
+            device_module.DENSE_DEVICES = dense
         # The device's pixels are the CPU's (bit for bit on the CPU; on a GPU see tests/engine/test_device_render.py).
         if i == 0:
             render_on_device(plan, result, on_device)

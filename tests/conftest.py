@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from emotionedit.process import own_process
@@ -10,7 +13,7 @@ from emotionedit.process import own_process
 # frames rendered in-process and by the command compare bit for bit (BLAS's sums differ by thread count).
 own_process()
 
-from emotionedit.analysis import PlateInfo  # noqa: E402
+from emotionedit.analysis import PlateInfo, load, save  # noqa: E402
 from emotionedit.engine import analyze  # noqa: E402
 from emotionedit.footage import FootageUnavailable, fetch_clip  # noqa: E402
 from file_helpers import read_clip  # noqa: E402
@@ -41,12 +44,24 @@ def franck_path():
     return clip_or_skip("franck.mp4")
 
 
+#: A folder of the fixtures' analyses, for a machine that cannot track (the lent GPU machine has no mediapipe):
+#: an analysis found there is loaded instead of tracked, and one tracked here is saved there.
+ANALYSES = os.environ.get("EMOTIONEDIT_TEST_ANALYSES")
+
+
 def _analysed(path, start, count=CLIP_FRAMES, fps=24.0):
     frames = read_clip(path, start, count)
     numbers = list(range(start, start + count))
+    kept = Path(ANALYSES) / f"{Path(path).stem}-{start}-{count}.analysis.npz" if ANALYSES else None
+    if kept is not None and kept.exists():
+        return frames, load(kept)
     plate = PlateInfo(path=str(path), width=frames[0].shape[1], height=frames[0].shape[0],
                       frame_numbers=numbers, fps=fps)
-    return frames, analyze(zip(numbers, frames, strict=True), plate)
+    analysis = analyze(zip(numbers, frames, strict=True), plate)
+    if kept is not None:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        save(analysis, kept)
+    return frames, analysis
 
 
 @pytest.fixture(scope="session")

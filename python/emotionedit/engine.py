@@ -337,11 +337,13 @@ class ShotEditor:
                             "give a holdout of the plate's size")
         self.analysis.index_of(frame_number)
 
-    def check_pixels(self, pixels: np.ndarray, frame_number: int, origin: tuple[int, int] = (0, 0)) -> Match | None:
+    def check_pixels(self, pixels: np.ndarray, frame_number: int, origin: tuple[int, int] = (0, 0),
+                     sampled: bool = False) -> Match | None:
         """Refuse pixels that are not frame ``frame_number`` of the analysed plate.
 
         pixels: the plate's (H, W, C) frame, or a crop of it whose top-left is at ``origin`` (row,
-        column); a crop is compared on the fingerprint's cells it holds. Raises
+        column); a crop is compared on the fingerprint's cells it holds; with ``sampled``, the whole plate's
+        samples only (:func:`~emotionedit.fingerprint.sample_lines`: a frame on a GPU). Raises
         :class:`~emotionedit.fingerprint.PlateMismatchError` (a :class:`UserError` naming the frame, and
         the analysed frame the pixels are when a nearby one fits: a frame offset) when they do not
         match; returns the comparison (None when nothing is checked: ``check_plate`` False or an
@@ -351,7 +353,7 @@ class ShotEditor:
             return None
         index = self.analysis.index_of(frame_number)
         plate = (self.analysis.plate.height, self.analysis.plate.width)
-        return self.fingerprint.check(pixels, index, plate, origin, self.analysis.plate.path)
+        return self.fingerprint.check(pixels, index, plate, origin, self.analysis.plate.path, sampled)
 
     def render_into(self, dst: np.ndarray, src: np.ndarray, frame_number: int, params: EditParams,
                     output: Output = Output.EDITED, holdout: np.ndarray | None = None) -> int:
@@ -360,11 +362,12 @@ class ShotEditor:
         Intensity 0 (or a frame without a usable face) copies ``src`` bit for bit.
         Returns the count of face pixels left unedited because of NaN/inf in the plate.
         :meth:`plan_frame`, then :meth:`check_pixels` (nothing is written into ``dst`` for a frame that is
-        not the analysed one), then the plan on the whole plate (the background, then its pixel step). On the
-        CPU, a plate of :data:`COPY_WHILE_PLANNING_BYTES` or more into a ``dst`` of its own is checked first and
-        its background copied on a worker thread while the frame is planned; the pixels are the same.
+        not the analysed one), then the plan on the whole plate (the background, then its pixel step). A plate of
+        :data:`COPY_WHILE_PLANNING_BYTES` or more into a ``dst`` of its own is checked first and its background
+        copied on a worker thread while the frame is planned; the pixels are the same. On a GPU (``device``) the
+        pixel step runs there, on the face's rectangles only.
         """
-        if self.device is None and output == Output.EDITED and _copy_while_planning(dst, src):
+        if output == Output.EDITED and _copy_while_planning(dst, src):
             # The frame's copy (the output's background: most of its bytes) runs on another core while the frame is
             # planned. Only pixels that are this frame's are copied: the checks come first.
             self.check_frame(src.shape, frame_number, holdout)
@@ -374,14 +377,25 @@ class ShotEditor:
                 plan = self.plan_frame(src.shape, src.dtype, frame_number, params, output, holdout)
             finally:
                 copying.result()
-            return plan.render_into(dst, src, background_done=True)
+            if self.device is None or plan.write_rect is None:
+                return plan.render_into(dst, src, background_done=True)
+            return self._face_on_device(plan, dst, src)
         plan = self.plan_frame(src.shape, src.dtype, frame_number, params, output, holdout)
         self.check_pixels(src, frame_number)
         if self.device is None or plan.write_rect is None or output != Output.EDITED:
             return plan.render_into(dst, src)  # the check outputs are drawn on the CPU
-        from .render.device import render_host_frame
+        if dst is not src:
+            np.copyto(dst, src)
+        return self._face_on_device(plan, dst, src)
 
-        return render_host_frame(plan, dst, src, self.device)
+    def _face_on_device(self, plan: FramePlan, dst: np.ndarray, src: np.ndarray) -> int:
+        """The pixel step of a frame whose background ``dst`` holds, on the GPU (one upload, one download of the
+        face's rectangles)."""
+        from .render.device import render_host_face
+
+        write, read = plan.write_rect, plan.read_rect
+        return render_host_face(plan, dst[write.y0 : write.y1, write.x0 : write.x1],
+                                src[read.y0 : read.y1, read.x0 : read.x1], self.device)
 
     def render(self, src: np.ndarray, frame_number: int, params: EditParams, output: Output = Output.EDITED,
                holdout: np.ndarray | None = None):

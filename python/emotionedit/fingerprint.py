@@ -103,17 +103,29 @@ def _encode(samples: np.ndarray) -> np.ndarray:
     return x
 
 
+def sample_lines(plate_shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The rows and the columns of a whole plate on whose crossings its thumbnail's samples lie, in order
+    (a value may repeat on a small plate): ``pixels[rows][:, columns]`` is all that a check of the whole plate
+    reads (:func:`thumbnail_cells` with ``sampled=True``), a few thousand pixels to fetch from a GPU."""
+    grid_rows, grid_columns = grid(*plate_shape)
+    return _positions(grid_rows, plate_shape[0]).ravel(), _positions(grid_columns, plate_shape[1]).ravel()
+
+
 @functools.lru_cache(maxsize=64)
-def _sampling(plate_shape: tuple[int, int], crop_shape: tuple[int, ...], origin: tuple[int, int]):
+def _sampling(plate_shape: tuple[int, int], crop_shape: tuple[int, ...], origin: tuple[int, int],
+              sampled: bool = False):
     """Where a crop's thumbnail samples are: (cells, rows, columns, pixels), see :func:`thumbnail_cells`.
 
     rows (r, 1, S, 1) and columns (1, c, 1, S) index the crop, ordered by cell then sample; pixels is
     the same samples' index into the raveled crop (C order) without the channel: pixel * C + channel.
+    sampled: the crop is the whole plate's samples only (:func:`sample_lines`).
     """
     height, width = plate_shape
     grid_rows, grid_columns = grid(height, width)
     top, left = origin
     ys, xs = _positions(grid_rows, height), _positions(grid_columns, width)
+    if sampled:
+        ys, xs = np.arange(ys.size).reshape(ys.shape), np.arange(xs.size).reshape(xs.shape)
     inside_rows = np.flatnonzero(((ys >= top) & (ys < top + crop_shape[0])).all(axis=1))
     inside_columns = np.flatnonzero(((xs >= left) & (xs < left + crop_shape[1])).all(axis=1))
     cells = (inside_rows[:, None] * grid_columns + inside_columns[None, :]).ravel()
@@ -136,7 +148,7 @@ def _samples(pixels: np.ndarray, sampling: tuple, channel: int) -> np.ndarray:
 
 
 def thumbnail_cells(pixels: np.ndarray, plate_shape: tuple[int, int], origin: tuple[int, int] = (0, 0),
-                    usable_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                    usable_only: bool = False, sampled: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The thumbnail's cells that a crop of the plate holds.
 
     pixels: (h, w, C) or (h, w), any dtype: the plate's pixels whose top-left is at ``origin``
@@ -144,10 +156,14 @@ def thumbnail_cells(pixels: np.ndarray, plate_shape: tuple[int, int], origin: tu
     usable_only: leave out cells with a sample that says nothing about the picture: NaN or inf (a
     float plate's defects), or alpha 0 (or NaN) in an RGBA crop, where a straight-alpha host may hold
     any colour.
+    sampled: ``pixels`` are the whole plate's samples, ``plate[rows][:, columns]`` of :func:`sample_lines`
+    (origin (0, 0)); the cells and values are those of the whole plate.
     Returns (cells, values): the flat indices into the (rows, columns) grid (:func:`grid`) of every
     cell whose samples all lie in the crop, and their values (uint8, 0-255), in the same order.
     """
-    sampling = _sampling(tuple(plate_shape), pixels.shape, tuple(origin))
+    if sampled and tuple(origin) != (0, 0):
+        raise ValueError("sampled pixels are the whole plate's: origin must be (0, 0)")
+    sampling = _sampling(tuple(plate_shape), pixels.shape, tuple(origin), sampled)
     cells = sampling[0]
     if cells.size == 0:
         return cells, np.zeros(0, np.uint8)
@@ -315,11 +331,11 @@ class Fingerprint:
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
     def match(self, pixels: np.ndarray, index: int, plate_shape: tuple[int, int],
-              origin: tuple[int, int] = (0, 0)) -> Match:
-        """Compare ``pixels`` (the plate's, or a crop of it at ``origin``: see :func:`thumbnail_cells`)
-        with analysed frame ``index`` and its neighbours (``WINDOW`` frames either side)."""
+              origin: tuple[int, int] = (0, 0), sampled: bool = False) -> Match:
+        """Compare ``pixels`` (the plate's, or a crop of it at ``origin``, or its samples: see
+        :func:`thumbnail_cells`) with analysed frame ``index`` and its neighbours (``WINDOW`` frames either side)."""
         frame = self.frame_numbers[index]
-        cells, values = thumbnail_cells(pixels, plate_shape, origin, usable_only=True)
+        cells, values = thumbnail_cells(pixels, plate_shape, origin, usable_only=True, sampled=sampled)
         if cells.size < MIN_CELLS or int(values.max()) - int(values.min()) <= FLAT:  # nothing to compare
             return Match(frame, 0.0, None, 0.0, 0)
         first, last = max(0, index - WINDOW), min(len(self.frame_numbers), index + WINDOW + 1)
@@ -342,9 +358,9 @@ class Fingerprint:
         return Match(frame, float(own), closest, closest_distance, int(cells.size))
 
     def check(self, pixels: np.ndarray, index: int, plate_shape: tuple[int, int], origin: tuple[int, int] = (0, 0),
-              plate_path: str = "") -> Match:
+              plate_path: str = "", sampled: bool = False) -> Match:
         """:meth:`match`, raising :class:`PlateMismatchError` when the pixels are not frame ``index``'s."""
-        found = self.match(pixels, index, plate_shape, origin)
+        found = self.match(pixels, index, plate_shape, origin, sampled)
         if not found.ok:
             raise PlateMismatchError(found, plate_path)
         return found

@@ -16,7 +16,7 @@ from emotionedit.edit import EditParams, Emotion
 from emotionedit.engine import ShotEditor
 from emotionedit.errors import UserError
 from emotionedit.render import Output, Region, _resample
-from emotionedit.render.device import render_on_device, resample_on_device
+from emotionedit.render.device import render_on_device, resample_on_device, to_device, to_host
 from emotionedit.render.pixels import plan_resampling
 
 EDITS = [EditParams(emotion=Emotion.HAPPY, intensity=1.0, lip_preservation=1.0),
@@ -42,7 +42,14 @@ def plate(frame: np.ndarray, dtype, channels: int) -> np.ndarray:
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("channels", [1, 3, 4])
-def test_device_resampling_is_the_kernels(dtype, channels):
+@pytest.mark.parametrize(("dense", "flipped"), [(False, False), (True, False), (True, True), (False, True)],
+                         ids=["gathered", "dense", "dense-bottom-up", "gathered-bottom-up"])
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a CUDA device (torch sees none)")])])
+def test_device_resampling_is_the_kernels(dtype, channels, dense, flipped, device):
+    """Both ways of computing (every pixel of the region, or the matte's gathered), on tensors stored top row
+    first or bottom row first (OpenFX's order), give the kernel's pixels and its count of kept pixels: on the
+    CPU bit for bit, and on a GPU too wherever it rounds float32 as IEEE does."""
     rng = np.random.default_rng(100 + channels * 10 + DTYPES.index(dtype))
     for trial in range(6):
         src, region, map_x, map_y, matte, gain = random_case(rng, dtype, channels, trial)
@@ -58,10 +65,11 @@ def test_device_resampling_is_the_kernels(dtype, channels):
         encoded = None if gain is None else (np.power(gain, np.float32(1 / 2.2)) if kernel.dtype.kind == "u" else gain)
         want = _resample.resample(kernel, window, plan.window.x0, plan.window.y0, plan.offset_x, plan.offset_y,
                                   plan.matte, region.x0, region.y0, encoded, 0, 0, 1)
-        target = torch.from_numpy(src[region.y0 : region.y1, region.x0 : region.x1].copy())
-        got = resample_on_device(target, torch.from_numpy(np.ascontiguousarray(window)), plan, shading)
-        assert got == want
-        assert same_pixels(target.numpy(), kernel), f"trial {trial}"
+        order = (lambda a: np.ascontiguousarray(a[::-1])) if flipped else np.ascontiguousarray  # noqa: E731
+        target = to_device(order(src[region.y0 : region.y1, region.x0 : region.x1]), device)
+        got = resample_on_device(target, to_device(order(window), device), plan, shading, flipped, dense)
+        assert int(got) == want
+        assert same_pixels(order(to_host(target)), kernel), f"trial {trial}"
 
 
 def renders(talking, dtype, device: str):
@@ -73,10 +81,10 @@ def renders(talking, dtype, device: str):
         src = plate(frames[index], dtype, 4)
         cpu = editor.render(src, number, params)
         plan = editor.plan_frame(src.shape, src.dtype, number, params)
-        on_device = torch.from_numpy(src).to(device)
+        on_device = to_device(src, torch.device(device))
         out = torch.empty_like(on_device)
         render_on_device(plan, out, on_device)
-        yield src, cpu, out.cpu().numpy(), plan
+        yield src, cpu, to_host(out), plan
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
@@ -130,3 +138,26 @@ def test_an_engine_made_for_the_gpu_renders_as_the_cpu_one(talking):
         src = plate(frames[index], np.float16, 4)
         np.testing.assert_allclose(gpu.render(src, number, params).astype(np.float32),
                                    cpu.render(src, number, params).astype(np.float32), rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("copy_while_planning", [True, False])
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_an_engine_rendering_faces_on_a_device_gives_the_cpu_render(talking, dtype, copy_while_planning,
+                                                                     monkeypatch):
+    """render --device: the background copied on the CPU (while planning, or after), the face's rectangles sent to
+    the device and back; here the device is torch's CPU, and the pixels are the CPU render's, bit for bit."""
+    from emotionedit import engine
+
+    monkeypatch.setattr(engine, "COPY_WHILE_PLANNING_BYTES", 0 if copy_while_planning else 1 << 62)
+    frames, analysis = talking
+    cpu, device = ShotEditor(analysis), ShotEditor(analysis)
+    device.device = torch.device("cpu")
+    for index, params in zip((4, 20), EDITS, strict=True):
+        number = analysis.plate.frame_numbers[index]
+        src = plate(frames[index], dtype, 4)
+        want = cpu.render(src, number, params)
+        assert (want != src).any()
+        assert same_pixels(device.render(src, number, params), want)
+        in_place = src.copy()
+        device.render_into(in_place, in_place, number, params)
+        assert same_pixels(in_place, want)

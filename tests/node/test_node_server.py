@@ -246,6 +246,22 @@ def test_engine_not_importable_through_the_server(tmp_path, plate, analysis_file
     assert "could not be imported" in text and "No module named 'emotionedit.no_such_module'" in text, text
 
 
+def test_engine_whose_dependency_is_missing_through_the_server(tmp_path, plate, analysis_file):
+    """The engine's environment lacks a package the engine imports (OpenImageIO here): the frame fails at once with
+    the import error, as in-process; the server's connection must not need the engine to answer."""
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    (blocked / "OpenImageIO.py").write_text("raise ImportError('OpenImageIO is not installed here')\n")
+    env = engine_env(EMOTIONEDIT_TRANSPORT="server")
+    env["EMOTIONEDIT_PYTHONPATH"] = os.pathsep.join([str(blocked), env["EMOTIONEDIT_PYTHONPATH"]])
+    started = time.monotonic()
+    result = run(tmp_path, [Frame(FIRST, plate[FIRST])], {"analysisFile": analysis_file}, env=env, timeout=120)
+    assert result.status(FIRST) == 1
+    text = result.text(FIRST)
+    assert "could not be imported" in text and "OpenImageIO is not installed here" in text, text
+    assert time.monotonic() - started < 60
+
+
 def test_engine_missing_through_the_server(tmp_path, plate, analysis_file):
     env = engine_env(EMOTIONEDIT_TRANSPORT="server", EMOTIONEDIT_PYTHON="/nonexistent/venv/bin/python")
     result = run(tmp_path, [Frame(FIRST, plate[FIRST]), Frame(FIRST + 1, plate[FIRST + 1])],

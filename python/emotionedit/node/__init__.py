@@ -27,6 +27,7 @@ same for both, so both render the same frames:
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 
 from ..process import one_blas_thread
@@ -46,6 +47,10 @@ def prepare(request: Mapping) -> Plan:
 
 
 def purge() -> None:
-    """Forget cached editors and preview tracks (they are rebuilt on demand)."""
+    """Forget cached editors and preview tracks (they are rebuilt on demand), and give back the GPU memory that
+    CUDA renders keep cached."""
     editors.clear()
     preview.clear()
+    torch = sys.modules.get("torch")  # loaded by a CUDA render only
+    if torch is not None and torch.cuda.is_initialized():
+        torch.cuda.empty_cache()

@@ -18,6 +18,10 @@ GPU_OUT_OF_MEMORY = 1001
 GPU_RENDER_FAILED = 1002
 
 
+#: torch's exceptions for a failing device (its out-of-memory becomes the host's GPU out-of-memory status).
+GPU_ERRORS = ("OutOfMemoryError", "AcceleratorError")
+
+
 class GpuUnavailable(Exception):
     """The host asked for a CUDA render this environment cannot do; the host may retry on the CPU."""
 
@@ -33,9 +37,10 @@ def describe_error(exc: BaseException) -> tuple[int, str]:
     if isinstance(exc, GpuUnavailable):
         return GPU_RENDER_FAILED, f"CUDA render unavailable: {exc}; the host can render this node on the CPU"
     module = type(exc).__module__ or ""
-    if module.startswith("cupy") or module.startswith("cupy_backends"):
-        status = GPU_OUT_OF_MEMORY if type(exc).__name__ == "OutOfMemoryError" else GPU_RENDER_FAILED
-        return status, f"CUDA render failed: {type(exc).__name__}: {exc}"
+    name = type(exc).__name__
+    if module.startswith(("cupy", "cupy_backends")) or (module.startswith("torch") and name in GPU_ERRORS):
+        status = GPU_OUT_OF_MEMORY if name == "OutOfMemoryError" else GPU_RENDER_FAILED
+        return status, f"CUDA render failed: {name}: {exc}"
     if isinstance(exc, UserError):
         return FAILED, str(exc)
     # A bug: the user gets one line, the terminal (or the host's log) the whole story.

@@ -5,28 +5,38 @@ Hosts with the OFX CUDA extension (DaVinci Resolve) hand over device pointers an
 CuPy neither frees nor keeps them), and all work is queued on the host's stream with
 no device synchronisation, as the OFX CUDA extension asks.
 
-Known limitation: a CUDA render here still copies the source to host memory, renders on
-the CPU and copies the window back, all ordered on the host's stream (the download waits
-for that stream only). It is correct, not fast. The pixel step on the device exists
-(:mod:`emotionedit.render.device`, used by ``render --device cuda``) but is not wired in
-here yet: it needs torch views of these CuPy arrays on the host's stream and the plate
-check done on the device, and a GPU to test them on. CuPy is imported lazily: hosts
-without CUDA never load it.
+A frame the engine can render on the device (an Analysis File's edited output, premultiplied or
+opaque) is rendered in place: the views go to torch through DLPack (no copy; rows in memory order,
+since torch has no negative strides) and :mod:`emotionedit.render.device` queues the render on the
+host's stream. The plate check reads the fingerprint's few thousand samples, not the frame. Other
+frames (preview mode, which tracks the frame's pixels; the check outputs; straight alpha), and every
+frame where torch has no CUDA, take the host path: the source copied to host memory, rendered on the
+CPU, the window copied back, all ordered on the host's stream (the download waits for that stream
+only). :data:`FRAME_COPIES` counts both kinds. CuPy and torch are imported lazily: hosts without
+CUDA never load them.
 
-The host frees its images once its render thread gives up on a frame (at the node's time
-limit), so the device memory is used only inside ``host_access``: the node's render
-thread waits for the download and the upload, never for the render in between, and once
-it has given up nothing more is queued on the host's memory.
+The host frees its images once its render thread gives up on a frame (at the node's time limit), so
+the device memory is used only inside ``host_access``: on the host path the node's render thread
+waits for the download and the upload, never for the CPU render in between; on the device path it
+waits while the work is queued, and once it has given up nothing more is queued on the host's memory.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
 import numpy as np
 
 from .errors import FrameAbandoned, GpuUnavailable
+
+#: CUDA frames rendered in this process: "device" (in place on the GPU), "host" (through host memory), and
+#: "downloads" / "uploads": whole images copied between the device and host memory (the host path's).
+FRAME_COPIES: Counter = Counter()
+
+#: render_device(src, dst, flipped): torch tensors over the host's images in memory order (see the module).
+DeviceRender = Callable[[object, object, bool], None]
 
 
 @contextmanager
@@ -68,11 +78,25 @@ def device_array(cupy, view: Mapping):
                         strides=tuple(view["strides"]))
 
 
+def memory_order(view: Mapping) -> tuple[dict, bool]:
+    """The view with its rows in memory order, and whether that flipped them (rows that ran backwards:
+    the top row stored last, as OpenFX stores an image with positive row bytes)."""
+    strides = tuple(view["strides"])
+    if strides[0] >= 0:
+        return dict(view), False
+    top_in_memory = view["ptr"] + (view["shape"][0] - 1) * strides[0]
+    return {**view, "ptr": top_in_memory, "strides": (-strides[0], *strides[1:])}, True
+
+
 def render_on_device(render_host: Callable[[np.ndarray, np.ndarray], None], src_view: Mapping, dst_view: Mapping,
-                     stream_pointer: int, host_access: Callable[[bool], bool] | None = None) -> None:
-    """Render a CUDA frame through the CPU engine, ordered on the host's stream.
+                     stream_pointer: int, host_access: Callable[[bool], bool] | None = None,
+                     render_device: DeviceRender | None = None) -> None:
+    """Render a CUDA frame, ordered on the host's stream: in place on the device with ``render_device``,
+    else through the CPU engine (``render_host``).
 
     render_host(src, dst): the CPU render (numpy arrays, top row first).
+    render_device(src, dst, flipped): the device render (torch tensors over the host's images, rows in
+    memory order; flipped: bottom row first), or None when this frame renders on the CPU.
     stream_pointer: the host's ``cudaStream_t`` as an int, or 0 when the host gave
     none; then the work is finished before returning, as OFX asks.
     host_access: the node's gate around the use of the host's memory (:func:`using_host_memory`).
@@ -83,14 +107,44 @@ def render_on_device(render_host: Callable[[np.ndarray, np.ndarray], None], src_
     except Exception as exc:  # no usable device or driver in this process
         raise GpuUnavailable(f"no usable CUDA device here ({type(exc).__name__}: {exc})") from exc
     with stream:
+        src_order, dst_order = memory_order(src_view), memory_order(dst_view)
+        torch = _cuda_torch() if render_device is not None and src_order[1] == dst_order[1] else None
+        if torch is not None:
+            _render_in_place(torch, cupy, render_device, src_order[0], dst_order[0], src_order[1], stream_pointer,
+                             host_access)
+            return
         src = device_array(cupy, src_view)
         dst = device_array(cupy, dst_view)
         with using_host_memory(host_access):
             host_src = cupy.asnumpy(src, stream=stream)  # waits for this stream's earlier work, not the device's
+        FRAME_COPIES.update(("host", "downloads"))
         host_dst = np.empty(dst.shape, dst.dtype)
         render_host(host_src, host_dst)  # private memory: the node may give up on the frame meanwhile
         with using_host_memory(host_access):
             # Upload into a stream-ordered temporary, then a strided copy kernel into the host's window.
             dst[...] = cupy.asarray(host_dst)
+            FRAME_COPIES["uploads"] += 1
             if not stream_pointer:
                 stream.synchronize()
+
+
+def _cuda_torch():
+    """torch when it can render on this CUDA device, else None (then the frame takes the host path)."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch if torch.cuda.is_available() else None
+
+
+def _render_in_place(torch, cupy, render_device: DeviceRender, src_view: dict, dst_view: dict, flipped: bool,
+                     stream_pointer: int, host_access: Callable[[bool], bool] | None) -> None:
+    """The device path of :func:`render_on_device` (views in memory order; CuPy's stream already current)."""
+    stream = torch.cuda.ExternalStream(stream_pointer) if stream_pointer else torch.cuda.default_stream()
+    with torch.cuda.stream(stream), using_host_memory(host_access):
+        src = torch.from_dlpack(device_array(cupy, src_view))  # DLPack: the host's memory, no copy
+        dst = torch.from_dlpack(device_array(cupy, dst_view))
+        render_device(src, dst, flipped)
+        if not stream_pointer:
+            stream.synchronize()
+    FRAME_COPIES["device"] += 1

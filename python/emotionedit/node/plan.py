@@ -151,11 +151,12 @@ class Plan:
         self._source_region = Region(x0, y0, x1, y1)
         self.read_rect = self._ofx(self._source_region)
 
-    def _check_pixels(self, src: np.ndarray, origin: tuple[int, int]) -> None:
-        """Refuse the frame when ``src`` (the plate's pixels from ``origin``, row and column) is not its analysed
-        frame; a frame offset is named with the Frame Offset that fits."""
+    def _check_pixels(self, src: np.ndarray, origin: tuple[int, int], sampled: bool = False) -> None:
+        """Refuse the frame when ``src`` (the plate's pixels from ``origin``, row and column, or with ``sampled``
+        the whole plate's fingerprint samples) is not its analysed frame; a frame offset is named with the Frame
+        Offset that fits."""
         try:
-            self._checker.check_pixels(src, self.frame_number, origin)
+            self._checker.check_pixels(src, self.frame_number, origin, sampled)
         except PlateMismatchError as exc:
             if exc.offset is None:
                 raise
@@ -237,4 +238,35 @@ class Plan:
     def render_cuda(self, src_view: Mapping, dst_view: Mapping, stream_pointer: int,
                     host_access: Callable[[bool], bool] | None = None) -> None:
         """Render a frame whose images are CUDA device memory (see :mod:`emotionedit.node.gpu`)."""
-        gpu.render_on_device(self.render, src_view, dst_view, stream_pointer, host_access)
+        gpu.render_on_device(self.render, src_view, dst_view, stream_pointer, host_access, self.device_renderer())
+
+    def device_renderer(self) -> gpu.DeviceRender | None:
+        """:meth:`render_on_the_device` when this frame renders on a GPU in place, else None (the frame is rendered
+        on the CPU: preview mode tracks the frame's pixels, the check outputs are drawn on the CPU, straight alpha
+        is unpremultiplied there, and a plate checked over a source of another size reads a crop)."""
+        from ..render.device import renders_on_device  # torch: CUDA renders only
+
+        if self.frame is None or not renders_on_device(self.frame):
+            return None
+        if self.straight_alpha and self.params.output == Output.EDITED and self.frame.write_rect is not None:
+            return None
+        if self._checker is not None:
+            plate = self._checker.analysis.plate
+            if self.shape[:2] != (plate.height, plate.width):
+                return None
+        return self.render_on_the_device
+
+    def render_on_the_device(self, src, dst, flipped: bool) -> None:
+        """:meth:`render` on torch tensors of a CUDA device, queued on the current stream: src the whole source,
+        dst the render window, both with their rows in memory order (``flipped``: bottom row first). Only the
+        fingerprint's samples come to host memory (the plate check, before anything is written)."""
+        from ..fingerprint import sample_lines
+        from ..render.device import gather_samples, render_window_on_device
+
+        if self._checker is not None and self.frame.write_rect is not None:
+            rows, columns = sample_lines(self.shape[:2])
+            if flipped:
+                rows = self.shape[0] - 1 - rows
+            samples = gather_samples(src, rows, columns)  # waits for the host's stream only
+            self._check_pixels(samples, (0, 0), sampled=True)
+        render_window_on_device(self.frame, dst, src, self.row, self.column, flipped)

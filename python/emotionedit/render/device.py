@@ -3,8 +3,9 @@
 A frame on the device is rendered where it lies: the plan is made on the CPU as for any frame (it reads no
 pixels), its arrays (the field's displacements, the matte, the shading gain: a few bytes a face pixel) go to
 the device, and the device resamples the face and writes the output. ``render --device cuda`` uploads each
-frame once and downloads it once (:func:`render_host_frame`); an OFX host's device images (CuPy views,
-through DLPack without a copy) are meant to come here too, which node/gpu.py does not do yet.
+face's rectangle once and downloads it once (:func:`render_host_face`; the rest of the frame is copied on the
+CPU while the frame is planned); an OFX host's device images (CuPy views,
+through DLPack without a copy) are rendered here in place by node/gpu.py (:func:`render_window_on_device`).
 
 The rule is :mod:`._resample`'s (``cpp/engine/resample.cpp``): the edited pixel samples itself plus the
 matte times the displacement; Keys' cubic (a = -0.75) at the exact position, borders replicated, rows then
@@ -15,7 +16,8 @@ kernel's order (torch fuses none of them into an FMA), so on the CPU this path g
 which the tests check, and on a GPU the same bits wherever the device rounds as IEEE float32 does.
 
 Only the face's edited pixels are computed (gathered by index); the rest of the output is the plate's
-own, copied on the device.
+own, copied on the device. Nothing waits for the device (the indices are found on the CPU, where the plan
+is), so an OpenFX host's render only queues work on the host's stream.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from .frame import ZERO, FramePlan, _WarpPlan
 from .pixels import Resampling
 
 _A = -0.75  # Keys' cubic, as the kernel; every constant below is exact in float32
+#: Device types on which every pixel of the face's region is computed (see :func:`resample_on_device`).
+DENSE_DEVICES = ("cuda",)
 
 
 def _split(coords: torch.Tensor, origin: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -60,26 +64,75 @@ def _quantised(values: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return values
 
 
+def _values(bits: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """float32 values of pixels gathered through :func:`_bits` (uint16 read back from its int16 view)."""
+    if dtype == torch.uint16:
+        return (bits.to(torch.int32) & 0xFFFF).to(torch.float32)
+    return bits.to(torch.float32)
+
+
+def _stored(values: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Quantised float32 values as the bits of :func:`_bits`'s view of a ``dtype`` plate (exact for every type)."""
+    if dtype == torch.uint16:
+        return values.to(torch.int32).to(torch.int16)  # 0..65535 wraps to the same 16 bits
+    return values.to(dtype)
+
+
+def to_device(pixels: np.ndarray, device: torch.device) -> torch.Tensor:
+    """A host image on the device (uint16 travels as its int16 bits: a GPU's torch does not copy uint16)."""
+    if pixels.dtype == np.uint16:
+        return torch.from_numpy(np.ascontiguousarray(pixels).view(np.int16)).to(device).view(torch.uint16)
+    return torch.from_numpy(np.ascontiguousarray(pixels)).to(device)
+
+
+def to_host(pixels: torch.Tensor) -> np.ndarray:
+    """A device image in host memory, as :func:`to_device` sends it."""
+    if pixels.dtype == torch.uint16:
+        return pixels.view(torch.int16).cpu().numpy().view(np.uint16)
+    return pixels.cpu().numpy()
+
+
 def _bits(pixels: torch.Tensor) -> torch.Tensor:
-    """A view of the same bits that torch's where and index_put implement (not for uint16: int16)."""
+    """A view of the same bits that torch's where, indexing and copies implement on every device (uint16: int16)."""
     return pixels.view(torch.int16) if pixels.dtype == torch.uint16 else pixels
 
 
 def resample_on_device(target: torch.Tensor, window: torch.Tensor, plan: Resampling,
-                       shading: tuple | None = None) -> int:
+                       shading: tuple | None = None, flipped: bool = False, dense: bool | None = None) -> torch.Tensor:
     """:func:`.pixels.resample_into` on tensors of one device: the warped face into ``target`` where
     ``plan.matte > 0``, then the shading. target: (h, w, C) over ``plan.region``, holding the source's
     pixels there; window: (h', w', C) the source over ``plan.window``, same dtype, not overlapping
-    ``target``. Returns the edited pixels kept because of NaN or inf."""
+    ``target``. flipped: both tensors hold their rows bottom-up (an OFX image in memory order: torch has
+    no negative strides); the pixels computed are the same. Returns the count of edited pixels kept
+    because of NaN or inf, as a tensor on the device (reading it waits for the device).
+
+    dense: compute every pixel of the region, keeping those outside the matte (a GPU's way: the plan's arrays
+    are uploaded whole and nothing is gathered on the CPU), rather than only the matte's pixels, whose indices,
+    matte values and displacements the CPU gathers first (less work where cores are few); the pixels are the
+    same. None: dense on the device types of :data:`DENSE_DEVICES` (a GPU). Either way nothing here waits for
+    the device: the work only queues on the current stream.
+    """
     device = target.device
     region = plan.region
-    matte = torch.from_numpy(np.ascontiguousarray(plan.matte)).to(device)
-    rows, cols = torch.nonzero(matte > 0, as_tuple=True)
-    if rows.numel() == 0:
-        return 0
-    m = matte[rows, cols]
-    offset_x = torch.from_numpy(np.ascontiguousarray(plan.offset_x)).to(device)[rows, cols]
-    offset_y = torch.from_numpy(np.ascontiguousarray(plan.offset_y)).to(device)[rows, cols]
+    if dense is None:
+        dense = device.type in DENSE_DEVICES
+    if dense:
+        inside = _upload(plan.matte, device).reshape(-1)
+        m = inside
+        offset_x, offset_y = (_upload(o, device).reshape(-1) for o in (plan.offset_x, plan.offset_y))
+        grid_rows, grid_cols = torch.meshgrid(torch.arange(region.height, device=device),
+                                              torch.arange(region.width, device=device), indexing="ij")
+        rows, cols = grid_rows.reshape(-1), grid_cols.reshape(-1)
+        inside = inside > 0
+    else:
+        found = np.nonzero(plan.matte > 0)
+        if found[0].size == 0:
+            return torch.zeros((), dtype=torch.int64, device=device)
+        m = _upload(plan.matte[found], device)
+        offset_x = _upload(plan.offset_x[found], device)
+        offset_y = _upload(plan.offset_y[found], device)
+        rows, cols = _upload(found[0], device), _upload(found[1], device)
+        inside = None
     x = (cols + region.x0).to(torch.float32) + m * offset_x
     y = (rows + region.y0).to(torch.float32) + m * offset_y
     ix, tx = _split(x, plan.window.x0)
@@ -90,7 +143,9 @@ def resample_on_device(target: torch.Tensor, window: torch.Tensor, plan: Resampl
     sums, corner = [], []
     for r in range(4):
         tap_row = (iy + (r - 1)).clamp(0, height - 1)
-        taps = [window[tap_row, c].to(torch.float32) for c in tap_cols]
+        if flipped:
+            tap_row = (height - 1) - tap_row
+        taps = [_values(_bits(window)[tap_row, c], window.dtype) for c in tap_cols]
         sums.append(((wx[0][:, None] * taps[0] + wx[1][:, None] * taps[1]) + wx[2][:, None] * taps[2])
                     + wx[3][:, None] * taps[3])
         if r in (1, 2):
@@ -99,11 +154,14 @@ def resample_on_device(target: torch.Tensor, window: torch.Tensor, plan: Resampl
         + wy[3][:, None] * sums[3]
     low = torch.minimum(torch.minimum(corner[0], corner[1]), torch.minimum(corner[2], corner[3]))
     high = torch.maximum(torch.maximum(corner[0], corner[1]), torch.maximum(corner[2], corner[3]))
-    own = target[rows, cols]
-    own_values = own.to(torch.float32)
+    at = ((target.shape[0] - 1) - rows) if flipped else rows  # the edited pixels' rows in target's memory
+    own = _bits(target)[at, cols]
+    own_values = _values(own, target.dtype)
     clean = torch.isfinite(x) & torch.isfinite(y) & torch.isfinite(value).all(dim=1)
-    if own.is_floating_point():
+    if target.is_floating_point():
         clean &= torch.isfinite(own_values).all(dim=1)
+    if inside is not None:
+        clean &= inside  # outside the matte: the pixel keeps its own bits, as the gathered path never visits it
     sampled = _quantised(torch.minimum(torch.maximum(value, low), high), target.dtype)
     values = torch.where(clean[:, None], sampled, own_values)
     changed = clean.clone()
@@ -111,13 +169,24 @@ def resample_on_device(target: torch.Tensor, window: torch.Tensor, plan: Resampl
         colour = min(3, values.shape[1])
         g = _gain_at(rows, cols, region, shading, target.dtype, colour)  # (n, colour)
         shaded = g != 1.0
+        if inside is not None:
+            shaded &= inside[:, None]
         scaled = _quantised(values[:, :colour] * g, target.dtype)
         values[:, :colour] = torch.where(shaded, scaled, values[:, :colour])
         changed |= shaded.any(dim=1)
     # Pixels neither sampled nor shaded keep their own bits (a NaN's payload included).
-    written = torch.where(changed[:, None], _bits(values.to(target.dtype)), _bits(own))
-    _bits(target)[rows, cols] = written
-    return int((~clean).sum())
+    written = torch.where(changed[:, None], _stored(values, target.dtype), own)
+    if inside is not None:
+        _bits(target).copy_(written.reshape(target.shape) if not flipped else written.reshape(target.shape).flip(0))
+        return (~clean & inside).sum()
+    _bits(target)[at, cols] = written
+    return (~clean).sum()
+
+
+def _upload(values: np.ndarray, device: torch.device) -> torch.Tensor:
+    """A small host array on the device (int indices as int64, the rest float32)."""
+    kind = np.int64 if values.dtype.kind in "iu" else np.float32
+    return torch.from_numpy(np.ascontiguousarray(values, dtype=kind)).to(device)
 
 
 def _gain_at(rows: torch.Tensor, cols: torch.Tensor, region, shading: tuple, dtype: torch.dtype,
@@ -131,28 +200,70 @@ def _gain_at(rows: torch.Tensor, cols: torch.Tensor, region, shading: tuple, dty
     gain = torch.from_numpy(np.ascontiguousarray(gain, dtype=np.float32)).to(rows.device)
     gy, gx = rows - (rect.y0 - region.y0), cols - (rect.x0 - region.x0)
     inside = (gy >= 0) & (gy < gain.shape[0]) & (gx >= 0) & (gx < gain.shape[1])
-    g = torch.ones((rows.shape[0], colour), dtype=torch.float32, device=rows.device)
-    g[inside] = gain[gy[inside], gx[inside]].expand(-1, colour)
-    return g
+    at = gain[gy.clamp(0, gain.shape[0] - 1), gx.clamp(0, gain.shape[1] - 1)].expand(-1, colour)
+    return torch.where(inside[:, None], at, torch.ones_like(at))  # no boolean indexing: it would wait for the device
 
 
 def render_on_device(plan: FramePlan, dst: torch.Tensor, src: torch.Tensor) -> int:
     """:meth:`.frame.FramePlan.render_into` for (H, W, C) tensors of one device: the background (the
-    source's pixels, or 0), then the edited face. ``dst`` must not share memory with ``src``. The edited
-    output (what the plan of :data:`~.frame.Output.EDITED` writes) is rendered here; the check outputs
-    (matte, landmarks, occlusion) are small and drawn on the CPU, so they are refused."""
+    source's pixels), then the edited face. ``dst`` must not share memory with ``src``. The edited output
+    (what the plan of :data:`~.frame.Output.EDITED` writes) is rendered here; the check outputs (matte,
+    landmarks, occlusion) are small and drawn on the CPU, so they are refused."""
     if tuple(src.shape) != plan.shape or tuple(dst.shape) != plan.shape or src.dtype != dst.dtype:
         raise ValueError(f"this plan is for {plan.shape} plates; got src {tuple(src.shape)} {src.dtype} and dst "
                          f"{tuple(dst.shape)} {dst.dtype}")
-    if plan.background == ZERO or (plan.write_rect is not None and not isinstance(plan, _WarpPlan)):
+    return int(render_window_on_device(plan, dst, src, 0, 0))
+
+
+def renders_on_device(plan: FramePlan) -> bool:
+    """Whether :func:`render_window_on_device` renders this plan (the edited output, or a pass-through)."""
+    return plan.background != ZERO and (plan.write_rect is None or isinstance(plan, _WarpPlan))
+
+
+def render_window_on_device(plan: FramePlan, dst: torch.Tensor, src: torch.Tensor, row: int, column: int,
+                            flipped: bool = False) -> torch.Tensor:
+    """A render window of the frame on the device, as the OpenFX node's CPU render does it
+    (``node.window.fill_window``, then the plan's pixel step): the source's pixels (0 where the window
+    reaches past the plate), then the edited face.
+
+    plan: the frame's plan cropped to the window. dst: (h, w, C) the window, whose top-left pixel is
+    ``src[row, column]``; src: (H, W, C) the whole source, same dtype and device, not sharing memory with
+    ``dst``. flipped: both hold their rows bottom-up in memory (OpenFX's order; torch has no negative
+    strides), row 0 being the picture's last. Nothing here waits for the device: the work is queued on the
+    current stream. Returns the count of face pixels kept because of NaN or inf (a device tensor).
+    """
+    if not renders_on_device(plan):
         raise ValueError("only the edited output renders on the device; render the check outputs on the CPU")
-    dst.copy_(src)
+    height, width = dst.shape[:2]
+    r0, r1 = max(row, 0), min(row + height, src.shape[0])
+    c0, c1 = max(column, 0), min(column + width, src.shape[1])
+    if r0 >= r1 or c0 >= c1 or (r0, r1, c0, c1) != (row, row + height, column, column + width):
+        _bits(dst).zero_()
+    if r0 < r1 and c0 < c1:
+        _bits(_rows(dst, r0 - row, r1 - row, flipped)[:, c0 - column : c1 - column]).copy_(
+            _bits(_rows(src, r0, r1, flipped)[:, c0:c1]))
     if plan.write_rect is None:
-        return 0
+        return torch.zeros((), dtype=torch.int64, device=dst.device)
     resampling = plan.resampling
     region, window = resampling.region, resampling.window
-    target = dst[region.y0 : region.y1, region.x0 : region.x1]
-    return resample_on_device(target, src[window.y0 : window.y1, window.x0 : window.x1], resampling, plan.shading)
+    target = _rows(dst, region.y0 - row, region.y1 - row, flipped)[:, region.x0 - column : region.x1 - column]
+    samples = _rows(src, window.y0, window.y1, flipped)[:, window.x0 : window.x1]
+    return resample_on_device(target, samples, resampling, plan.shading, flipped)
+
+
+def gather_samples(pixels: torch.Tensor, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """``pixels[rows][:, columns]`` in host memory (a few thousand pixels: the plate check's samples)."""
+    at_rows, at_columns = (torch.tensor(lines, device=pixels.device) for lines in (rows, columns))
+    picked = _bits(pixels)[at_rows][:, at_columns].cpu().numpy()
+    return picked.view(np.uint16) if pixels.dtype == torch.uint16 else picked
+
+
+def _rows(pixels: torch.Tensor, top: int, bottom: int, flipped: bool) -> torch.Tensor:
+    """The picture's rows [top, bottom) of ``pixels`` (stored bottom-up when ``flipped``)."""
+    if flipped:
+        count = pixels.shape[0]
+        return pixels[count - bottom : count - top]
+    return pixels[top:bottom]
 
 
 def choose_device(name: str) -> torch.device | None:
@@ -168,10 +279,17 @@ def choose_device(name: str) -> torch.device | None:
     return torch.device("cuda")
 
 
-def render_host_frame(plan: FramePlan, dst: np.ndarray, src: np.ndarray, device: torch.device) -> int:
-    """:func:`render_on_device` for frames in host memory: one upload, one download."""
-    on_device = torch.from_numpy(np.ascontiguousarray(src)).to(device)
-    out = torch.empty_like(on_device)
-    skipped = render_on_device(plan, out, on_device)
-    dst[...] = out.cpu().numpy()
-    return skipped
+def render_host_face(plan: FramePlan, dst_write: np.ndarray, src_read: np.ndarray, device: torch.device) -> int:
+    """:meth:`.frame.FramePlan.apply` on the device for a frame in host memory, whose background the caller has
+    made (``dst_write``, over the plan's ``write_rect``, already holds the source's pixels; ``src_read`` is the
+    source over its ``read_rect``; they may share memory). Only the face's rectangles cross: one upload of each,
+    one download of the written one, not of the frame. Returns the count of face pixels kept because of NaN or
+    inf."""
+    if not renders_on_device(plan) or plan.write_rect is None:
+        raise ValueError("only the edited output's face renders on the device")
+    source = to_device(src_read, device)
+    target = to_device(dst_write, device)
+    window = plan.resampling.window
+    skipped = resample_on_device(target, source[window.within(plan.read_rect)], plan.resampling, plan.shading)
+    dst_write[...] = to_host(target)
+    return int(skipped)

@@ -157,7 +157,7 @@ class Connection:
             shared = cuda_ipc.parse_cuda(fields, frame)
 
             def pixels(plan):
-                cuda_ipc.render_shared(plan.render, shared)
+                cuda_ipc.render_shared(plan.render, shared, plan.device_renderer())
         else:
             if self.segment is None:
                 raise ProtocolError("RENDER before any SEGMENT: there is no shared memory to read the frame from")

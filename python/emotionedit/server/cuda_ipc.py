@@ -20,12 +20,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..node import gpu
 from .frame_request import FrameRequest
 from .protocol import ProtocolError, field
+
+if TYPE_CHECKING:
+    from ..node.gpu import DeviceRender
 
 IPC_HANDLE_BYTES = 64  # sizeof(CUipcMemHandle) == sizeof(CUipcEventHandle)
 
@@ -99,11 +102,15 @@ def parse_cuda(fields: dict, frame: FrameRequest) -> CudaFrame:
     return CudaFrame(device, event, tuple(images))
 
 
-def render_shared(render_host: Callable[[np.ndarray, np.ndarray], None], shared: CudaFrame) -> None:
+def render_shared(render_host: Callable[[np.ndarray, np.ndarray], None], shared: CudaFrame,
+                  render_device: DeviceRender | None = None) -> None:
     """Render a CUDA frame whose images live in the host process (see the module's docstring).
 
-    render_host(src, dst): the CPU render (numpy arrays, top row first).
+    render_host(src, dst): the CPU render (numpy arrays, top row first); render_device: the render in place
+    on the device, or None (see :func:`emotionedit.node.gpu.render_on_device`).
     """
+    from ..node import gpu  # the engine: imported by a render, never by the protocol (see server.Server._serve)
+
     cupy = gpu.cupy_module()
     runtime = cupy.cuda.runtime
     opened: list[int] = []
@@ -118,7 +125,7 @@ def render_shared(render_host: Callable[[np.ndarray, np.ndarray], None], shared:
             event = runtime.ipcOpenEventHandle(shared.event)
             stream = cupy.cuda.Stream(non_blocking=True)
             runtime.streamWaitEvent(stream.ptr, event)  # after the host's work on these images
-            gpu.render_on_device(render_host, views[0], views[1], stream.ptr)
+            gpu.render_on_device(render_host, views[0], views[1], stream.ptr, render_device=render_device)
             stream.synchronize()  # this private stream only: the output is complete before the reply
     finally:
         for base in opened:

@@ -82,12 +82,15 @@ class Server:
             threading.Thread(target=self._serve, args=(conn,), name="connection", daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
-        from .connection import Connection
-
         try:
+            # Imported here, inside the guard: the protocol side never needs the engine (whose import may fail and
+            # is then reported to the node), and a failure here must still close the connection.
+            from .connection import Connection
+
             Connection(conn, self).serve()
         except BaseException:  # noqa: BLE001 - a connection must never take the server down
             traceback.print_exc(file=sys.stderr)
+            conn.close()
         finally:
             self.active.release()
         if self.engine is None:

@@ -108,6 +108,9 @@ extern std::atomic<int> g_unknown_suites;  // suites the plugin asked for that t
 struct Frame {
   const Scene::FrameSpec *spec = nullptr;
   std::vector<uint8_t> src, dst, src_copy;
+  // cuda 2: the images' copies in device memory (the plugin gets these) and the host's stream.
+  unsigned long long device_src = 0, device_dst = 0;
+  void *device_stream = nullptr;
   // Memory row of a picture row (top row = 0).
   long memory_row(int picture_row) const {
     return g_scene.negative_rows ? picture_row : g_scene.height - 1 - picture_row;
@@ -118,6 +121,11 @@ struct Frame {
   }
   long row_bytes() const { return g_scene.negative_rows ? -g_scene.stride() : g_scene.stride(); }
 };
+
+// cuda 2 (host_cuda.cpp): put the frame's images on the device and make a stream; then wait for it, copy the
+// images back and free them. False with a message when there is no usable CUDA driver or device.
+bool cuda_frame_begin(Frame &frame, std::string *error);
+bool cuda_frame_end(Frame &frame, std::string *error);
 
 extern thread_local Frame *t_frame;  // the frame this render thread is on
 extern thread_local double t_time;

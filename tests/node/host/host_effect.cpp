@@ -10,7 +10,12 @@ PropertySet *make_image(Frame &frame, bool source) {
   auto *image = new PropertySet();
   image->kind = source ? "source image" : "output image";
   std::vector<uint8_t> &buffer = source ? frame.src : frame.dst;
-  image->set_pointer(kOfxImagePropData, frame.ofx_data(buffer));
+  void *data = frame.ofx_data(buffer);
+  const unsigned long long device = source ? frame.device_src : frame.device_dst;
+  if (device != 0) {  // cuda 2: the same layout in device memory
+    data = reinterpret_cast<void *>(device + (static_cast<uint8_t *>(data) - buffer.data()));
+  }
+  image->set_pointer(kOfxImagePropData, data);
   image->set_int(kOfxImagePropBounds, {0, 0, g_scene.width, g_scene.height});
   image->set_int(kOfxImagePropRegionOfDefinition, {0, 0, g_scene.width, g_scene.height});
   image->set_int(kOfxImagePropRowBytes, {static_cast<int>(frame.row_bytes())});

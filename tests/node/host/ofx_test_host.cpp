@@ -21,8 +21,9 @@
 //   embed_python LIBPYTHON (the deadlock case: before rendering, load LIBPYTHON RTLD_GLOBAL and initialise it
 //   on the main thread, which then holds the GIL while it waits for the render threads, as a host running
 //   Python does when a script calls a blocking render from Python - MLT's Consumer.run())
-//   cuda 0|1 (render with CudaEnabled=1: the images stay host memory, which a test engine module reads
-//   back; checks the node's CUDA plumbing without a GPU) | cuda_stream 0|1 (also pass a stream)
+//   cuda 0|1|2 (render with CudaEnabled=1; 1: the images stay host memory, which a test engine module reads
+//   back, checking the node's CUDA plumbing without a GPU; 2: the images are in a real device's memory,
+//   host_cuda.cpp) | cuda_stream 0|1 (also pass a stream: 1's a fake one, 2's a real one of the host's)
 //   premultiplication premultiplied|unpremultiplied|opaque (the images'; default: premultiplied RGBA, opaque RGB)
 //   render_window 0 (a broken host: Render without OfxImageEffectPropRenderWindow)
 //   late_check 1 (keep every frame's images to the end of the run and report bytes changed after the frame's
@@ -396,13 +397,21 @@ void render_frame(Plugin &plugin, Effect *shared, const Scene::FrameSpec &spec, 
     in.set_int(kOfxImageEffectPropSequentialRenderStatus, {0});
     in.set_int(kOfxImageEffectPropInteractiveRenderStatus, {0});
     in.set_int(kOfxImageEffectPropRenderQualityDraft, {0});
-    in.set_int(kOfxImageEffectPropCudaEnabled, {g_scene.cuda});
-    // A recognisable fake cudaStream_t: the test engine checks it arrives unchanged.
+    in.set_int(kOfxImageEffectPropCudaEnabled, {g_scene.cuda != 0});
+    std::string cuda_error;
+    if (g_scene.cuda == 2 && !cuda_frame_begin(frame, &cuda_error)) {
+      emit("ERROR cuda 2: " + cuda_error);
+      cuda_frame_end(frame, &cuda_error);
+      return;
+    }
+    // cuda 1: a recognisable fake cudaStream_t (the test engine checks it arrives unchanged); 2: the host's own.
     if (g_scene.cuda && g_scene.cuda_stream)
-      in.set_pointer(kOfxImageEffectPropCudaStream, reinterpret_cast<void *>(0x5EED));
+      in.set_pointer(kOfxImageEffectPropCudaStream,
+                     g_scene.cuda == 2 ? frame.device_stream : reinterpret_cast<void *>(0x5EED));
     const auto start = std::chrono::steady_clock::now();
     const OfxStatus s = plugin.call(kOfxImageEffectActionRender, instance, &in);
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    if (g_scene.cuda == 2 && !cuda_frame_end(frame, &cuda_error)) emit("ERROR cuda 2: " + cuda_error);
     char line[256];
     std::snprintf(line, sizeof line, "RENDER %s status=%d ms=%.4f repeat=%d", at.c_str(), s, ms, repeat_index);
     emit(line);
