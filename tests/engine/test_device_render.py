@@ -161,3 +161,27 @@ def test_an_engine_rendering_faces_on_a_device_gives_the_cpu_render(talking, dty
         in_place = src.copy()
         device.render_into(in_place, in_place, number, params)
         assert same_pixels(in_place, want)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (torch sees none)")
+def test_a_window_renders_on_the_gpu_without_waiting_for_it(talking):
+    """What the OpenFX node queues on a host's stream never synchronises it (torch's sync debug mode raises on any
+    synchronising call: a blocking copy, a read of a device value), and gives the CPU render."""
+    from emotionedit.render.device import render_window_on_device
+
+    frames, analysis = talking
+    editor = ShotEditor(analysis)
+    number = analysis.plate.frame_numbers[4]
+    host = plate(frames[4], np.float16, 4)
+    plan = editor.plan_frame(host.shape, host.dtype, number, EDITS[0])
+    src = to_device(host, torch.device("cuda"))
+    out = torch.empty_like(src)
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        skipped = render_window_on_device(plan, out, src, 0, 0)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert int(skipped) == 0
+    assert same_pixels(to_host(out), editor.render(host, number, EDITS[0]))

@@ -4,7 +4,7 @@ A CUDA render hands the node the host's device images; :meth:`Plan.render_on_the
 device through torch, with the images' rows in memory order (OpenFX stores the bottom row first, and torch has
 no negative strides). The code is device-generic, so here it runs on torch's CPU device over the same memory
 layouts a host gives (``flipped``: bottom row first) and must give the CPU render's bytes exactly, plate check
-included. On a GPU the same test runs through CuPy and the host's stream in tests/node/test_node_gpu.py.
+included. On a GPU the node's CUDA path runs through the test host in tests/node/test_node_cuda_device.py.
 """
 
 from __future__ import annotations

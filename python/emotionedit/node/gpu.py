@@ -140,11 +140,16 @@ def _cuda_torch():
 def _render_in_place(torch, cupy, render_device: DeviceRender, src_view: dict, dst_view: dict, flipped: bool,
                      stream_pointer: int, host_access: Callable[[bool], bool] | None) -> None:
     """The device path of :func:`render_on_device` (views in memory order; CuPy's stream already current)."""
-    stream = torch.cuda.ExternalStream(stream_pointer) if stream_pointer else torch.cuda.default_stream()
-    with torch.cuda.stream(stream), using_host_memory(host_access):
-        src = torch.from_dlpack(device_array(cupy, src_view))  # DLPack: the host's memory, no copy
-        dst = torch.from_dlpack(device_array(cupy, dst_view))
-        render_device(src, dst, flipped)
-        if not stream_pointer:
-            stream.synchronize()
+    with using_host_memory(host_access):
+        src_array, dst_array = device_array(cupy, src_view), device_array(cupy, dst_view)
+        device = src_array.device.id  # the GPU holding the host's images (the stream is that device's)
+        with torch.cuda.device(device):
+            stream = (torch.cuda.ExternalStream(stream_pointer, device=device) if stream_pointer
+                      else torch.cuda.default_stream(device))
+            with torch.cuda.stream(stream):
+                src = torch.from_dlpack(src_array)  # DLPack: the host's memory, no copy
+                dst = torch.from_dlpack(dst_array)
+                render_device(src, dst, flipped)
+            if not stream_pointer:
+                stream.synchronize()
     FRAME_COPIES["device"] += 1

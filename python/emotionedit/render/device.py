@@ -184,9 +184,16 @@ def resample_on_device(target: torch.Tensor, window: torch.Tensor, plan: Resampl
 
 
 def _upload(values: np.ndarray, device: torch.device) -> torch.Tensor:
-    """A small host array on the device (int indices as int64, the rest float32)."""
+    """A plan's host array on the device (int indices as int64, the rest float32). To a GPU through pinned memory,
+    asynchronously: a copy from pageable memory waits for everything already queued on the stream (torch's
+    blocking copy synchronises it), which an OpenFX host's stream must not; torch keeps the pinned buffer until
+    the copy has run."""
     kind = np.int64 if values.dtype.kind in "iu" else np.float32
-    return torch.from_numpy(np.ascontiguousarray(values, dtype=kind)).to(device)
+    values = np.ascontiguousarray(values, dtype=kind)
+    host = torch.from_numpy(values if values.flags.writeable else values.copy())  # torch wants writable arrays
+    if device.type == "cuda":
+        return host.pin_memory().to(device, non_blocking=True)
+    return host.to(device)
 
 
 def _gain_at(rows: torch.Tensor, cols: torch.Tensor, region, shading: tuple, dtype: torch.dtype,
@@ -197,7 +204,7 @@ def _gain_at(rows: torch.Tensor, cols: torch.Tensor, region, shading: tuple, dty
     gain = gain_for_channels(gain, colour)
     if dtype in (torch.uint8, torch.uint16):
         gain = np.power(gain, np.float32(1.0 / DISPLAY_GAMMA))
-    gain = torch.from_numpy(np.ascontiguousarray(gain, dtype=np.float32)).to(rows.device)
+    gain = _upload(gain, rows.device)
     gy, gx = rows - (rect.y0 - region.y0), cols - (rect.x0 - region.x0)
     inside = (gy >= 0) & (gy < gain.shape[0]) & (gx >= 0) & (gx < gain.shape[1])
     at = gain[gy.clamp(0, gain.shape[0] - 1), gx.clamp(0, gain.shape[1] - 1)].expand(-1, colour)
@@ -253,8 +260,8 @@ def render_window_on_device(plan: FramePlan, dst: torch.Tensor, src: torch.Tenso
 
 def gather_samples(pixels: torch.Tensor, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
     """``pixels[rows][:, columns]`` in host memory (a few thousand pixels: the plate check's samples)."""
-    at_rows, at_columns = (torch.tensor(lines, device=pixels.device) for lines in (rows, columns))
-    picked = _bits(pixels)[at_rows][:, at_columns].cpu().numpy()
+    at_rows, at_columns = (_upload(lines, pixels.device) for lines in (rows, columns))
+    picked = _bits(pixels)[at_rows[:, None], at_columns[None, :]].cpu().numpy()  # the one wait: for these samples
     return picked.view(np.uint16) if pixels.dtype == torch.uint16 else picked
 
 
