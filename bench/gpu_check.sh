@@ -1,14 +1,7 @@
 #!/bin/sh
 # Issue 12's device check in one command, for a session that is lent a GPU machine (docs/results.md, "Speed").
 # That machine's python3 (3.12) holds CUDA torch, CuPy, OpenCV, pybind11 and CMake, but no mediapipe and no
-# OpenImageIO, so the inputs are made here first and travel with the run in .gpu/ (ignored by git):
-#   here:  PYTHONPATH=python:bench .venv/bin/python bench/bench_device.py --save-inputs .gpu/device --frames 8
-#          PYTHONPATH=python:bench .venv/bin/python bench/bench_render_device.py --prepare .gpu/render --frames 240
-#          EMOTIONEDIT_TEST_ANALYSES=$PWD/.gpu/analyses .venv/bin/python -m pytest tests/node/test_node_device_render.py
-#          mkdir -p .gpu/cache/footage .gpu/whl; cp ~/.cache/emotionedit/footage/franck.mp4 .gpu/cache/footage/
-#          pip download --no-deps --only-binary=:all: --python-version 3.12 --platform manylinux_2_28_x86_64 \
-#              -d .gpu/whl OpenImageIO==3.0.21.0
-#          echo /.gpu/ >> .git/info/exclude
+# OpenImageIO, so the inputs are made here first (`sh bench/gpu_inputs.sh`) and travel with the run in .gpu/:
 #   there: device run, command "sh bench/gpu_check.sh [STEPS]", carry [".gpu"], timeout_s 560
 #          STEPS: any of build diag tests bench cli (default: all but diag); eight files come back at most
 # Builds the kernel and the OFX node for that Python, runs the GPU tests (the node's CUDA path through the test

@@ -27,3 +27,13 @@ def test_gpu_failures_let_the_host_retry_on_the_cpu():
     assert describe_error(fake_oom("out of memory allocating 1 GB"))[0] == GPU_OUT_OF_MEMORY
     fake_cuda = type("CUDARuntimeError", (Exception,), {"__module__": "cupy_backends.cuda.api.runtime"})
     assert describe_error(fake_cuda("an illegal memory access"))[0] == GPU_RENDER_FAILED
+
+
+def test_torch_device_failures_let_the_host_retry_on_the_cpu():
+    """The device path renders with torch: its out-of-memory is the host's GPU out-of-memory status, its other
+    device errors a failed GPU render (the host renders the frame on the CPU instead)."""
+    import torch
+
+    status, text = describe_error(torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
+    assert status == GPU_OUT_OF_MEMORY and "out of memory" in text
+    assert describe_error(torch.AcceleratorError("CUDA error: an illegal memory access"))[0] == GPU_RENDER_FAILED
