@@ -46,10 +46,16 @@ def plate(frame: np.ndarray, dtype, channels: int) -> np.ndarray:
                          ids=["gathered", "dense", "dense-bottom-up", "gathered-bottom-up"])
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(
     not torch.cuda.is_available(), reason="needs a CUDA device (torch sees none)")])])
-def test_device_resampling_is_the_kernels(dtype, channels, dense, flipped, device):
+@pytest.mark.parametrize("chunk", [None, 997], ids=["one-chunk", "chunks-of-997"])
+def test_device_resampling_is_the_kernels(dtype, channels, dense, flipped, device, chunk, monkeypatch):
     """Both ways of computing (every pixel of the region, or the matte's gathered), on tensors stored top row
-    first or bottom row first (OpenFX's order), give the kernel's pixels and its count of kept pixels: on the
-    CPU bit for bit, and on a GPU too wherever it rounds float32 as IEEE does."""
+    first or bottom row first (OpenFX's order), in one piece or in bands and chunks (what bounds the device's
+    memory), give the kernel's pixels and its count of kept pixels: on the CPU bit for bit, and on a GPU too
+    wherever it rounds float32 as IEEE does."""
+    if chunk is not None:
+        from emotionedit.render import device as device_module
+
+        monkeypatch.setattr(device_module, "CHUNK_PIXELS", chunk)
     rng = np.random.default_rng(100 + channels * 10 + DTYPES.index(dtype))
     for trial in range(6):
         src, region, map_x, map_y, matte, gain = random_case(rng, dtype, channels, trial)

@@ -33,6 +33,9 @@ from .pixels import Resampling
 _A = -0.75  # Keys' cubic, as the kernel; every constant below is exact in float32
 #: Device types on which every pixel of the face's region is computed (see :func:`resample_on_device`).
 DENSE_DEVICES = ("cuda",)
+#: Pixels computed at once (a band of the face's rows, or of its gathered pixels): the temporaries, about 300 bytes
+#: a pixel, stay near 150 MB of device memory whatever the face's size (a 4K face is 1.8 M pixels: four bands).
+CHUNK_PIXELS = 1 << 19
 
 
 def _split(coords: torch.Tensor, origin: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -109,30 +112,49 @@ def resample_on_device(target: torch.Tensor, window: torch.Tensor, plan: Resampl
     dense: compute every pixel of the region, keeping those outside the matte (a GPU's way: the plan's arrays
     are uploaded whole and nothing is gathered on the CPU), rather than only the matte's pixels, whose indices,
     matte values and displacements the CPU gathers first (less work where cores are few); the pixels are the
-    same. None: dense on the device types of :data:`DENSE_DEVICES` (a GPU). Either way nothing here waits for
-    the device: the work only queues on the current stream.
+    same. None: dense on the device types of :data:`DENSE_DEVICES` (a GPU). Either way the pixels are computed
+    :data:`CHUNK_PIXELS` at a time, which bounds the device memory a frame takes, and nothing here waits for the
+    device: the work only queues on the current stream.
     """
     device = target.device
     region = plan.region
     if dense is None:
         dense = device.type in DENSE_DEVICES
+    skipped = torch.zeros((), dtype=torch.int64, device=device)
     if dense:
-        inside = _upload(plan.matte, device).reshape(-1)
-        m = inside
-        offset_x, offset_y = (_upload(o, device).reshape(-1) for o in (plan.offset_x, plan.offset_y))
-        grid_rows, grid_cols = torch.meshgrid(torch.arange(region.height, device=device),
-                                              torch.arange(region.width, device=device), indexing="ij")
-        rows, cols = grid_rows.reshape(-1), grid_cols.reshape(-1)
-        inside = inside > 0
-    else:
-        found = np.nonzero(plan.matte > 0)
-        if found[0].size == 0:
-            return torch.zeros((), dtype=torch.int64, device=device)
-        m = _upload(plan.matte[found], device)
-        offset_x = _upload(plan.offset_x[found], device)
-        offset_y = _upload(plan.offset_y[found], device)
-        rows, cols = _upload(found[0], device), _upload(found[1], device)
-        inside = None
+        band = max(1, CHUNK_PIXELS // max(region.width, 1))
+        for top in range(0, region.height, band):
+            bottom = min(top + band, region.height)
+            m = _upload(plan.matte[top:bottom], device).reshape(-1)
+            offset_x, offset_y = (_upload(o[top:bottom], device).reshape(-1) for o in (plan.offset_x, plan.offset_y))
+            grid_rows, grid_cols = torch.meshgrid(torch.arange(top, bottom, device=device),
+                                                  torch.arange(region.width, device=device), indexing="ij")
+            written, kept = _resample_pixels(target, window, plan, shading, flipped, grid_rows.reshape(-1),
+                                             grid_cols.reshape(-1), m, offset_x, offset_y, m > 0)
+            written = written.reshape(bottom - top, region.width, -1)
+            _bits(_rows(target, top, bottom, flipped)).copy_(written.flip(0) if flipped else written)
+            skipped += kept
+        return skipped
+    found = np.nonzero(plan.matte > 0)
+    for start in range(0, found[0].size, CHUNK_PIXELS):
+        at_rows, at_cols = found[0][start : start + CHUNK_PIXELS], found[1][start : start + CHUNK_PIXELS]
+        rows, cols = _upload(at_rows, device), _upload(at_cols, device)
+        written, kept = _resample_pixels(target, window, plan, shading, flipped, rows, cols,
+                                         _upload(plan.matte[at_rows, at_cols], device),
+                                         _upload(plan.offset_x[at_rows, at_cols], device),
+                                         _upload(plan.offset_y[at_rows, at_cols], device), None)
+        _bits(target)[((target.shape[0] - 1) - rows) if flipped else rows, cols] = written
+        skipped += kept
+    return skipped
+
+
+def _resample_pixels(target: torch.Tensor, window: torch.Tensor, plan: Resampling, shading: tuple | None,
+                     flipped: bool, rows: torch.Tensor, cols: torch.Tensor, m: torch.Tensor, offset_x: torch.Tensor,
+                     offset_y: torch.Tensor, inside: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The output bits of the region's pixels at ``rows``, ``cols`` (region-relative, picture order) with their
+    matte and displacements, and how many of them kept their own value because of NaN or inf. inside: which of
+    them the matte covers (None: all, the gathered way); the others keep their own bits."""
+    region = plan.region
     x = (cols + region.x0).to(torch.float32) + m * offset_x
     y = (rows + region.y0).to(torch.float32) + m * offset_y
     ix, tx = _split(x, plan.window.x0)
@@ -154,14 +176,14 @@ def resample_on_device(target: torch.Tensor, window: torch.Tensor, plan: Resampl
         + wy[3][:, None] * sums[3]
     low = torch.minimum(torch.minimum(corner[0], corner[1]), torch.minimum(corner[2], corner[3]))
     high = torch.maximum(torch.maximum(corner[0], corner[1]), torch.maximum(corner[2], corner[3]))
-    at = ((target.shape[0] - 1) - rows) if flipped else rows  # the edited pixels' rows in target's memory
+    at = ((target.shape[0] - 1) - rows) if flipped else rows  # the pixels' rows in target's memory
     own = _bits(target)[at, cols]
     own_values = _values(own, target.dtype)
     clean = torch.isfinite(x) & torch.isfinite(y) & torch.isfinite(value).all(dim=1)
     if target.is_floating_point():
         clean &= torch.isfinite(own_values).all(dim=1)
     if inside is not None:
-        clean &= inside  # outside the matte: the pixel keeps its own bits, as the gathered path never visits it
+        clean &= inside  # outside the matte: the pixel keeps its own bits, as the gathered way never visits it
     sampled = _quantised(torch.minimum(torch.maximum(value, low), high), target.dtype)
     values = torch.where(clean[:, None], sampled, own_values)
     changed = clean.clone()
@@ -176,11 +198,8 @@ def resample_on_device(target: torch.Tensor, window: torch.Tensor, plan: Resampl
         changed |= shaded.any(dim=1)
     # Pixels neither sampled nor shaded keep their own bits (a NaN's payload included).
     written = torch.where(changed[:, None], _stored(values, target.dtype), own)
-    if inside is not None:
-        _bits(target).copy_(written.reshape(target.shape) if not flipped else written.reshape(target.shape).flip(0))
-        return (~clean & inside).sum()
-    _bits(target)[at, cols] = written
-    return (~clean).sum()
+    kept = ~clean if inside is None else ~clean & inside
+    return written, kept.sum()
 
 
 def _upload(values: np.ndarray, device: torch.device) -> torch.Tensor:
