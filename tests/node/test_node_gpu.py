@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import sys
 import types
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -26,6 +27,12 @@ def descriptor(array: np.ndarray) -> dict:
     high = ptr + sum(max(0, (n - 1) * s) for n, s in zip(shape, strides, strict=True)) + array.itemsize
     return {"ptr": ptr, "low": low, "span": high - low, "shape": shape, "strides": strides,
             "dtype": array.dtype.name}
+
+
+class _OnDevice(np.ndarray):
+    """A stand-in CuPy array: host memory that says which device holds it, as CuPy's arrays do."""
+
+    device = types.SimpleNamespace(id=0)
 
 
 class FakeCupy(types.ModuleType):
@@ -64,7 +71,7 @@ class FakeCupy(types.ModuleType):
         def ndarray(shape, dtype, memptr, strides):
             raw = (ctypes.c_char * memptr.memory.size).from_address(memptr.memory.ptr)
             base = np.frombuffer(raw, np.uint8)
-            return np.ndarray(shape, dtype, base, memptr.ptr - memptr.memory.ptr, strides)
+            return np.ndarray(shape, dtype, base, memptr.ptr - memptr.memory.ptr, strides).view(_OnDevice)
 
         def asnumpy(array, stream=None):
             fake.events.append(f"download on {stream.ptr:#x}")
@@ -107,6 +114,87 @@ def test_device_views_and_stream_discipline(fake_cupy, stream):
     # Everything on the host's stream; only without one is the work finished before returning.
     assert fake_cupy.events[:3] == [f"enter {stream:#x}", f"download on {stream:#x}", f"upload on {stream:#x}"]
     assert (f"stream-sync {stream:#x}" in fake_cupy.events) == (stream == 0)
+
+
+class FakeTorchCuda:
+    """torch's CUDA calls that node/gpu.py makes, recorded; tensors stay torch's CPU ones (from_dlpack of the
+    stand-in arrays: no copy), so the device path's glue runs on every commit."""
+
+    def __init__(self, events: list[str]):
+        import torch
+
+        self.events = events
+        self.from_dlpack = torch.from_dlpack
+        fake = self
+
+        class Stream:
+            def __init__(self, ptr):
+                self.ptr = ptr
+
+            def synchronize(self):
+                fake.events.append(f"torch stream-sync {self.ptr:#x}")
+
+        @contextmanager
+        def device(index):
+            fake.events.append(f"torch device {index}")
+            yield
+
+        @contextmanager
+        def stream(s):
+            fake.events.append(f"torch stream {s.ptr:#x}")
+            yield
+
+        self.cuda = types.SimpleNamespace(
+            ExternalStream=lambda ptr, device: Stream(ptr), default_stream=lambda device: Stream(0),
+            device=device, stream=stream)
+
+
+@pytest.mark.parametrize("stream", [0x5EED, 0])
+def test_the_device_path_renders_in_the_hosts_memory_on_its_stream(fake_cupy, monkeypatch, stream):
+    """With a device renderer, the host's images reach it as tensors over the same memory (rows in memory order,
+    flipped when they run bottom-up), inside the node's leave, on the host's stream of the images' device; no
+    image is copied to host memory."""
+    monkeypatch.setattr(gpu, "_cuda_torch", lambda: FakeTorchCuda(fake_cupy.events))
+    memory = np.arange(8 * 10 * 4, dtype=np.float32).reshape(8, 10, 4)
+    out_memory = np.zeros_like(memory)
+    src, dst = memory[::-1], out_memory[::-1][2:5, 1:6]  # OFX: bottom row first
+    leave = []
+
+    def host_access(take: bool) -> bool:
+        leave.append(take)
+        return True
+
+    def render_device(src_t, dst_t, flipped):
+        assert flipped and leave == [True]
+        assert src_t.data_ptr() == memory.__array_interface__["data"][0]  # the host's memory, not a copy
+        dst_t.copy_(src_t[3:6, 1:6] * 2)  # memory order: picture rows 2-4 are memory rows 5-3
+
+    def render_host(src, dst):
+        raise AssertionError("the host path must not run")
+
+    before = dict(gpu.FRAME_COPIES)
+    gpu.render_on_device(render_host, descriptor(src), descriptor(dst), stream, host_access, render_device)
+    np.testing.assert_array_equal(out_memory[::-1][2:5, 1:6], src[2:5, 1:6] * 2)
+    assert leave == [True, False]
+    assert "torch device 0" in fake_cupy.events and f"torch stream {stream:#x}" in fake_cupy.events
+    assert (f"torch stream-sync {stream:#x}" in fake_cupy.events) == (stream == 0)
+    assert not [e for e in fake_cupy.events if e.startswith(("download", "upload"))]
+    assert gpu.FRAME_COPIES["device"] == before.get("device", 0) + 1
+    assert gpu.FRAME_COPIES["downloads"] == before.get("downloads", 0)
+
+
+def test_images_in_different_row_orders_take_the_host_path(fake_cupy, monkeypatch):
+    monkeypatch.setattr(gpu, "_cuda_torch", lambda: FakeTorchCuda(fake_cupy.events))
+    memory = np.arange(8 * 10 * 4, dtype=np.float32).reshape(8, 10, 4)
+    out_memory = np.zeros_like(memory)
+    dst = out_memory[2:5, 1:6]  # top row first, while the source runs bottom-up
+
+    def render_device(src_t, dst_t, flipped):
+        raise AssertionError("one row order for both images is what the device path handles")
+
+    gpu.render_on_device(double_render, descriptor(memory[::-1]), descriptor(dst), 0x5EED, None, render_device)
+    np.testing.assert_array_equal(out_memory[2:5, 1:6], memory[::-1][2:5, 1:6] * 2)
+    assert fake_cupy.events[1] == "download on 0x5eed"
 
 
 def test_without_cupy_the_host_is_told_to_use_the_cpu(monkeypatch):
