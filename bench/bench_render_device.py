@@ -1,6 +1,6 @@
 """`emotionedit render --device cuda` against `--device cpu` on a 1080p float EXR sequence, and what bounds both.
 
-Usage: python bench/bench_render_device.py --prepare DIR [--frames N]       (here: track the plate, keep the clip)
+Usage: python bench/bench_render_device.py --prepare DIR [--frames N]       (here: track the plate)
        python bench/bench_render_device.py --inputs DIR [--frames N] [--out FILE] (on the GPU machine)
 
 The plate is franck's talking frames from 672 as float32 RGBA 1920x1080 (bench_engine.plate), written as an EXR
@@ -12,7 +12,8 @@ sequence (OpenImageIO, the writer's default compression). Three renders of the w
 and the render loop alone, as `emotionedit render` reports it (frames/s: without the process's start-up, which
 for cuda includes torch's and the device's).
 The two edits are compared pixel for pixel (largest difference and the share of differing pixels). The lent GPU
-machine has no mediapipe: --prepare tracks the plate here and keeps the analysis and the clip in DIR, which travels.
+machine has no mediapipe: --prepare tracks the plate here and keeps the analysis in DIR, which travels (the clip
+travels in the footage cache, EMOTIONEDIT_CACHE: bench/gpu_inputs.sh).
 """
 
 from __future__ import annotations
@@ -30,35 +31,24 @@ from pathlib import Path
 
 import numpy as np
 
-from bench_engine import plate
+from bench_engine import plate, read_frames
 from emotionedit.analysis import PlateInfo, save
-from emotionedit.footage import fetch_clip
 
 FIRST = 672
 SIZE = (1920, 1080)
 
 
-def frames_of(clip: Path, count: int) -> list[np.ndarray]:
-    import cv2
-
-    capture = cv2.VideoCapture(str(clip))
-    capture.set(cv2.CAP_PROP_POS_FRAMES, FIRST)
-    frames = []
-    for _ in range(count):
-        ok, frame = capture.read()
-        if not ok:
-            raise SystemExit(f"{clip} has fewer than {FIRST + count} frames")
-        frames.append(plate(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), SIZE))
-    return frames
+def frames_of(count: int) -> list[np.ndarray]:
+    """franck's talking frames from 672 as 1080p float RGBA plates (the clip from the footage cache, which travels
+    to the GPU machine in .gpu/cache: bench/gpu_inputs.sh)."""
+    return [plate(frame, SIZE) for frame in read_frames(count)]
 
 
 def prepare(folder: Path, count: int) -> None:
     from emotionedit.engine import analyze
 
     folder.mkdir(parents=True, exist_ok=True)
-    clip = fetch_clip("franck.mp4")
-    shutil.copyfile(clip, folder / "franck.mp4")
-    frames = frames_of(clip, count)
+    frames = frames_of(count)
     numbers = list(range(FIRST, FIRST + count))
     info = PlateInfo("plate.####.exr", SIZE[0], SIZE[1], numbers, 24.0)
     save(analyze(zip(numbers, frames, strict=True), info), folder / "plate.analysis.npz", overwrite=True)
@@ -122,7 +112,7 @@ def main() -> None:
     work.mkdir(parents=True)
     pattern = work / "plate.####.exr"
     started = time.perf_counter()
-    write_plate(frames_of(args.inputs / "franck.mp4", args.frames), pattern)
+    write_plate(frames_of(args.frames), pattern)
     print(f"plate written in {time.perf_counter() - started:.1f} s", flush=True)
     analysis = args.inputs / "plate.analysis.npz"
     seconds, loop_fps = {}, {}

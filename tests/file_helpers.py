@@ -23,6 +23,16 @@ def read_clip(path, start: int, count: int) -> list[np.ndarray]:
     return frames
 
 
+def opaque_plate(frame: np.ndarray, dtype, components: int = 4) -> np.ndarray:
+    """An 8-bit RGB frame as an opaque plate of ``dtype``: RGB, or RGBA with alpha 1; 16-bit as 257 times the 8-bit
+    values, floats as the 8-bit values over 255."""
+    dtype = np.dtype(dtype)
+    rgba = np.concatenate([frame, np.full(frame.shape[:2] + (1,), 255, np.uint8)], axis=2)[..., :components]
+    if dtype.kind == "u":
+        return rgba.astype(dtype) * (257 if dtype == np.uint16 else 1)
+    return (rgba.astype(np.float32) / 255).astype(dtype)
+
+
 def write_exr(path, planes, origin=(0, 0), display=None):
     """An EXR of ``planes`` (``[(name, type, (H, W) array), ...]``) with its data window at ``origin``."""
     height, width = planes[0][2].shape

@@ -389,8 +389,8 @@ class ShotEditor:
         return self._face_on_device(plan, dst, src)
 
     def _face_on_device(self, plan: FramePlan, dst: np.ndarray, src: np.ndarray) -> int:
-        """The pixel step of a frame whose background ``dst`` holds, on the GPU (one upload, one download of the
-        face's rectangles)."""
+        """The pixel step of a frame whose background ``dst`` holds, on the GPU (one upload of the face's read
+        rectangle, one download of its written one)."""
         from .render.device import render_host_face
 
         write, read = plan.write_rect, plan.read_rect

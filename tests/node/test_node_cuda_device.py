@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 from ofxhost import DEPTHS, Frame, engine_env, run
+
+from file_helpers import opaque_plate
 
 pytestmark = [pytest.mark.gpu, pytest.mark.usefixtures("node_built")]
 
@@ -29,15 +30,6 @@ def cuda_device():
         pytest.skip("needs a CUDA device (torch sees none)")
 
 
-def plate_in(depth: str, image: np.ndarray) -> np.ndarray:
-    """franck's 8-bit RGB frame as an RGBA plate of ``depth`` (alpha 1)."""
-    dtype = np.dtype(DEPTHS[depth])
-    rgba = np.concatenate([image, np.full(image.shape[:2] + (1,), 255, np.uint8)], axis=2)
-    if dtype.kind == "u":
-        return rgba.astype(dtype) * (257 if dtype == np.uint16 else 1)
-    return (rgba.astype(np.float32) / 255).astype(dtype)
-
-
 @pytest.mark.parametrize("transport", ["in-process", "server"])
 @pytest.mark.parametrize(("depth", "rows"), [("byte", "positive"), ("float", "negative"), ("half", "positive"),
                                              ("short", "negative")])
@@ -45,7 +37,7 @@ def test_device_images_are_edited_in_place_as_the_cpu_does(tmp_path, talking, an
                                                            rows):
     numbers = [FIRST + 3, FIRST + 9]
     windows = {numbers[0]: None, numbers[1]: (100, 40, 300, 230)}
-    frames = [Frame(n, plate_in(depth, talking[0][n - FIRST]), windows[n]) for n in numbers]
+    frames = [Frame(n, opaque_plate(talking[0][n - FIRST], DEPTHS[depth]), windows[n]) for n in numbers]
     params = {"analysisFile": analysis_file, "emotion": "Happy", "intensity": 1, "lipPreservation": 1}
     cpu = run(tmp_path, frames, params, depth=depth, rows=rows, env=engine_env(EMOTIONEDIT_TRANSPORT=transport))
     copies = tmp_path / f"copies-{transport}-{depth}.jsonl"

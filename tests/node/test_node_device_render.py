@@ -16,6 +16,7 @@ import torch
 from emotionedit.errors import AnalysisMismatchError
 from emotionedit.node import gpu, prepare
 from emotionedit.node.alpha import UNPREMULTIPLIED
+from file_helpers import opaque_plate
 
 FIRST = 672  # the analysis_file fixture: franck's talking frames 672-719
 HEIGHT, WIDTH = 288, 360
@@ -31,14 +32,6 @@ def request(analysis_file, time: float, window=(0, 0, WIDTH, HEIGHT), components
     return {"time": float(time), "params": values, "dtype": dtype, "components": components,
             "premultiplication": premultiplication, "src_bounds": bounds, "dst_bounds": bounds,
             "window": window, "render_scale": (1.0, 1.0), "cuda": True, "source": None}
-
-
-def plate(frame: np.ndarray, components: int, dtype: str) -> np.ndarray:
-    """franck's 8-bit frame as the host's plate: RGB or RGBA (alpha 1), 8-bit or float (0-1)."""
-    rgba = np.concatenate([frame, np.full(frame.shape[:2] + (1,), 255, np.uint8)], axis=2)[..., :components]
-    if dtype in ("uint8", "uint16"):
-        return rgba.astype(dtype) * (257 if dtype == "uint16" else 1)
-    return (rgba.astype(np.float32) / 255).astype(dtype)
 
 
 def render_both(plan, src: np.ndarray, flipped: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -74,7 +67,7 @@ def computing(request, monkeypatch):
 ])
 def test_the_device_path_gives_the_cpu_renders_bytes(talking, analysis_file, flipped, components, dtype, window):
     frames, _ = talking
-    src = plate(frames[9], components, dtype)
+    src = opaque_plate(frames[9], dtype, components)
     plan = prepare(request(analysis_file, FIRST + 9, window, components, dtype))
     cpu, device = render_both(plan, src, flipped)
     assert device.tobytes() == cpu.tobytes()

@@ -264,9 +264,6 @@ class Plan:
         from ..render.device import gather_samples, render_window_on_device
 
         if self._checker is not None and self.frame.write_rect is not None:
-            rows, columns = sample_lines(self.shape[:2])
-            if flipped:
-                rows = self.shape[0] - 1 - rows
-            samples = gather_samples(src, rows, columns)  # waits for the host's stream only
+            samples = gather_samples(src, *sample_lines(self.shape[:2]), flipped)  # waits for the host's stream only
             self._check_pixels(samples, (0, 0), sampled=True)
         render_window_on_device(self.frame, dst, src, self.row, self.column, flipped)

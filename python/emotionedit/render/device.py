@@ -27,6 +27,7 @@ import torch
 
 from ..errors import UserError
 from .detail import DISPLAY_GAMMA, gain_for_channels
+from .field import Region
 from .frame import ZERO, FramePlan, _WarpPlan
 from .pixels import Resampling
 
@@ -260,14 +261,13 @@ def render_window_on_device(plan: FramePlan, dst: torch.Tensor, src: torch.Tenso
     """
     if not renders_on_device(plan):
         raise ValueError("only the edited output renders on the device; render the check outputs on the CPU")
-    height, width = dst.shape[:2]
-    r0, r1 = max(row, 0), min(row + height, src.shape[0])
-    c0, c1 = max(column, 0), min(column + width, src.shape[1])
-    if r0 >= r1 or c0 >= c1 or (r0, r1, c0, c1) != (row, row + height, column, column + width):
+    window_region = Region(column, row, column + dst.shape[1], row + dst.shape[0])
+    shown = window_region.intersection(Region(0, 0, src.shape[1], src.shape[0]))  # the plate's part of the window
+    if shown != window_region:
         _bits(dst).zero_()
-    if r0 < r1 and c0 < c1:
-        _bits(_rows(dst, r0 - row, r1 - row, flipped)[:, c0 - column : c1 - column]).copy_(
-            _bits(_rows(src, r0, r1, flipped)[:, c0:c1]))
+    if not shown.empty:
+        _bits(_rows(dst, shown.y0 - row, shown.y1 - row, flipped)[:, shown.x0 - column : shown.x1 - column]).copy_(
+            _bits(_rows(src, shown.y0, shown.y1, flipped)[:, shown.x0 : shown.x1]))
     if plan.write_rect is None:
         return torch.zeros((), dtype=torch.int64, device=dst.device)
     resampling = plan.resampling
@@ -277,8 +277,11 @@ def render_window_on_device(plan: FramePlan, dst: torch.Tensor, src: torch.Tenso
     return resample_on_device(target, samples, resampling, plan.shading, flipped)
 
 
-def gather_samples(pixels: torch.Tensor, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
-    """``pixels[rows][:, columns]`` in host memory (a few thousand pixels: the plate check's samples)."""
+def gather_samples(pixels: torch.Tensor, rows: np.ndarray, columns: np.ndarray, flipped: bool = False) -> np.ndarray:
+    """The picture's ``[rows][:, columns]`` of ``pixels`` (stored bottom-up when ``flipped``) in host memory (a few
+    thousand pixels: the plate check's samples)."""
+    if flipped:
+        rows = pixels.shape[0] - 1 - rows
     at_rows, at_columns = (_upload(lines, pixels.device) for lines in (rows, columns))
     picked = _bits(pixels)[at_rows[:, None], at_columns[None, :]].cpu().numpy()  # the one wait: for these samples
     return picked.view(np.uint16) if pixels.dtype == torch.uint16 else picked
@@ -308,13 +311,13 @@ def choose_device(name: str) -> torch.device | None:
 def render_host_face(plan: FramePlan, dst_write: np.ndarray, src_read: np.ndarray, device: torch.device) -> int:
     """:meth:`.frame.FramePlan.apply` on the device for a frame in host memory, whose background the caller has
     made (``dst_write``, over the plan's ``write_rect``, already holds the source's pixels; ``src_read`` is the
-    source over its ``read_rect``; they may share memory). Only the face's rectangles cross: one upload of each,
-    one download of the written one, not of the frame. Returns the count of face pixels kept because of NaN or
-    inf."""
+    source over its ``read_rect``, which holds ``write_rect``; they may share memory). Only the face's rectangles
+    cross: one upload of the read one, one download of the written one, not of the frame. Returns the count of face
+    pixels kept because of NaN or inf."""
     if not renders_on_device(plan) or plan.write_rect is None:
         raise ValueError("only the edited output's face renders on the device")
     source = to_device(src_read, device)
-    target = to_device(dst_write, device)
+    target = source[plan.write_rect.within(plan.read_rect)].clone()  # what dst_write holds: one upload, not two
     window = plan.resampling.window
     skipped = resample_on_device(target, source[window.within(plan.read_rect)], plan.resampling, plan.shading)
     dst_write[...] = to_host(target)
