@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CMAKE  ?= cmake
 BUNDLE := plugin/EmotionEdit.ofx.bundle/Contents/Linux-x86-64/EmotionEdit.ofx
-OFX_SOURCES := CMakeLists.txt $(shell find cpp -type f 2>/dev/null)
+OFX_SOURCES := CMakeLists.txt $(shell find cpp python/emotionedit/render/cuda -type f 2>/dev/null)
 
 .PHONY: setup demo test lint clean ofx install-ofx
 

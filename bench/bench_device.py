@@ -14,6 +14,12 @@ one analysis per size. Per frame, in ms, each the fastest of REPEATS timings, me
   device_gathered device_apply computing only the matte's pixels, gathered on the CPU (the CPU's way), not
                   every pixel of the face's region (render/device.py's DENSE_DEVICES)
   plan_upload     the part of device_gathered that gathers the plan's face pixels on the CPU and uploads them
+  device_torch_ops  device_apply through torch's operations (the path without CuPy), not the fused kernel
+  fused_planes_upload  the fused kernel's planes (displacements, matte, gain) copied to pinned memory and up
+  fused_kernel    the fused kernel alone over the face (planes already on the device)
+  planes_pinned_alloc, planes_dma  parts of fused_planes_upload: a pinned buffer of the planes' size from torch's
+                  host allocator, and its copy up
+  render_fps      1000 / (plan + device_apply): the whole render stage of a device-resident frame
 The device's name is recorded with the figures. Without CUDA it runs on torch's CPU device (a smoke run:
 the CPU path is the kernel). The lent GPU machine has no mediapipe: --save-inputs writes the 8-bit frames and
 each size's analysis to a folder that travels with the run, --inputs reads them there.
@@ -38,6 +44,7 @@ from emotionedit.engine import ShotEditor, to_tracking_rgb
 from emotionedit.fingerprint import thumbnail
 from emotionedit.fit import fit_shot
 from emotionedit.render import device as device_module
+from emotionedit.render import gpu_kernel
 from emotionedit.render.device import _upload, render_on_device
 
 SIZES = {"1080p": (1920, 1080), "4K": (3840, 2160)}
@@ -74,7 +81,8 @@ def analysed(plates: list[np.ndarray]) -> Analysis:
 def bench_case(editor: ShotEditor, plates: list[np.ndarray], dtype, device: str) -> dict:
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     stages = {k: [] for k in ("plan", "cpu_apply", "device_apply", "device_host", "device_copy", "device_gathered",
-                              "plan_upload")}
+                              "plan_upload", "device_torch_ops", "fused_planes_upload", "fused_kernel",
+                              "planes_pinned_alloc", "planes_dma")}
     for i, frame in enumerate(plates):
         src = frame.astype(dtype)
         out = np.empty_like(src)
@@ -102,6 +110,24 @@ def bench_case(editor: ShotEditor, plates: list[np.ndarray], dtype, device: str)
 
         if plan.write_rect is not None:
             stages["plan_upload"].append(timed(plan_upload, sync))
+        if device == "cuda" and plan.write_rect is not None and gpu_kernel.applies(on_device):
+            gpu_kernel.ENABLED = False
+            try:
+                stages["device_torch_ops"].append(timed(lambda: render_on_device(plan, result, on_device), sync))  # noqa: B023
+            finally:
+                gpu_kernel.ENABLED = True
+            r = plan.resampling
+            planes = gpu_kernel.Planes(r, plan.shading, src.shape[2], on_device.dtype, on_device.device)
+            stages["fused_planes_upload"].append(timed(lambda: gpu_kernel.Planes(  # noqa: B023
+                r, plan.shading, src.shape[2], on_device.dtype, on_device.device), sync))  # noqa: B023
+            size = planes.values.numel()
+            stages["planes_pinned_alloc"].append(timed(lambda: torch.empty(  # noqa: B023
+                size, dtype=torch.float32, pin_memory=True), sync))  # noqa: B023
+            staged = torch.empty(size, dtype=torch.float32, pin_memory=True)
+            stages["planes_dma"].append(timed(lambda: staged.to(on_device.device, non_blocking=True), sync))  # noqa: B023
+            target = result[r.region.y0 : r.region.y1, r.region.x0 : r.region.x1]
+            window = on_device[r.window.y0 : r.window.y1, r.window.x0 : r.window.x1]
+            stages["fused_kernel"].append(timed(lambda: gpu_kernel.launch(target, window, planes, False), sync))  # noqa: B023
         dense = device_module.DENSE_DEVICES
         device_module.DENSE_DEVICES = ()
         try:
@@ -119,9 +145,11 @@ def bench_case(editor: ShotEditor, plates: list[np.ndarray], dtype, device: str)
             outside[r.y0 : r.y1, r.x0 : r.x1] = plan.resampling.matte <= 0
             same = device_out[outside].tobytes() == src[outside].tobytes()
             stages.setdefault("outside_matte_bit_identical", []).append(float(same))
-    med = {k: round(float(np.median(v)), 3) for k, v in stages.items()}
+    med = {k: round(float(np.median(v)), 3) for k, v in stages.items() if v}
     med["device_apply_vs_copy"] = round(med["device_apply"] / med["device_copy"], 2)
     med["device_fps"] = round(1000.0 / med["device_apply"], 1)
+    # The whole render stage of a device-resident frame: the plan (CPU), then the pixel step (device).
+    med["render_fps"] = round(1000.0 / (med["plan"] + med["device_apply"]), 1)
     return med
 
 

@@ -32,6 +32,9 @@ want() { case " $STEPS " in *" $1 "*) return 0;; esac; return 1; }
 STEPS=${*:-build tests bench cli}
 want build && step build 110 sh -c "cmake -S . -B /tmp/ee-build -DPython_EXECUTABLE=$(command -v python3) \
   -Dpybind11_DIR=$(python3 -m pybind11 --cmakedir) && cmake --build /tmp/ee-build --parallel 16"
+# Whether CuPy compiles the fused kernel here (else the device renders through torch's operations, said why).
+want build && python3 -c "from emotionedit.render import gpu_kernel; print('fused kernel usable:', gpu_kernel.usable(0))" \
+  >> "$OUT/gpu.txt" 2>&1
 # One frame in each CUDA set-up with all the host said (a hang shows its stacks): for reading a failure in one run.
 want diag && step diag 130 python3 bench/cuda_host_check.py
 want tests && step pytest 90 python3 -m pytest -q --timeout 60 -W default -p no:cacheprovider -rs \

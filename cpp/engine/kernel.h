@@ -70,60 +70,22 @@ namespace {
 
 using namespace emotionedit_kernel;
 
-// ---- float16 <-> float32, as numpy's astype (round to nearest even, subnormals, inf and NaN kept) ----
-
-float half_to_float(uint16_t h) {
-  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-  const uint32_t exponent = (h >> 10) & 0x1fu;
-  uint32_t mantissa = h & 0x3ffu;
-  uint32_t bits;
-  if (exponent == 0x1fu) {
-    bits = sign | 0x7f800000u | (mantissa << 13);  // inf, NaN (payload kept)
-  } else if (exponent != 0) {
-    bits = sign | ((exponent + 112u) << 23) | (mantissa << 13);
-  } else if (mantissa == 0) {
-    bits = sign;  // +-0
-  } else {  // subnormal: normalise
-    int shift = 0;
-    while (!(mantissa & 0x400u)) {
-      mantissa <<= 1;
-      ++shift;
-    }
-    bits = sign | (static_cast<uint32_t>(113 - shift) << 23) | ((mantissa & 0x3ffu) << 13);
-  }
+// The rule's scalar steps (the half-float conversions, the cubic's weights, rounding, coordinates), shared
+// with the GPU kernel: python/emotionedit/render/cuda/rule.h.
+#define EE_FN inline
+inline unsigned int ee_float_bits(float f) {
+  unsigned int bits;
+  std::memcpy(&bits, &f, sizeof bits);
+  return bits;
+}
+inline float ee_bits_float(unsigned int bits) {
   float f;
   std::memcpy(&f, &bits, sizeof f);
   return f;
 }
-
-uint16_t float_to_half(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, sizeof bits);
-  const uint16_t sign = static_cast<uint16_t>((bits >> 16) & 0x8000u);
-  const uint32_t magnitude = bits & 0x7fffffffu;
-  if (magnitude >= 0x7f800000u) {  // inf or NaN (a NaN stays a quiet NaN)
-    return static_cast<uint16_t>(sign | 0x7c00u | (magnitude > 0x7f800000u ? 0x200u | ((magnitude >> 13) & 0x3ffu) : 0u));
-  }
-  if (magnitude >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // rounds past 65504: inf
-  if (magnitude < 0x38800000u) {  // below the smallest normal half: a subnormal or zero
-    if (magnitude < 0x33000000u) return sign;  // under half the smallest subnormal (ties to even: 0)
-    const uint32_t exponent = magnitude >> 23;
-    const uint32_t mantissa = (magnitude & 0x7fffffu) | 0x800000u;
-    const uint32_t shift = 126u - exponent;  // 14 + (113 - exponent) - 1 ... the half's 2^-24 unit
-    const uint32_t value = mantissa >> shift;
-    const uint32_t rest = mantissa & ((1u << shift) - 1u);
-    const uint32_t halfway = 1u << (shift - 1u);
-    const uint32_t rounded = value + ((rest > halfway || (rest == halfway && (value & 1u))) ? 1u : 0u);
-    return static_cast<uint16_t>(sign | rounded);
-  }
-  // Normal: rebias the exponent, round the 13 dropped mantissa bits to nearest even (a carry may
-  // step the exponent up, which is the right result).
-  const uint32_t rebased = magnitude - 0x38000000u;
-  const uint32_t value = rebased >> 13;
-  const uint32_t rest = rebased & 0x1fffu;
-  const uint32_t rounded = value + ((rest > 0x1000u || (rest == 0x1000u && (value & 1u))) ? 1u : 0u);
-  return static_cast<uint16_t>(sign | rounded);
-}
+#define EE_FLOAT_BITS(f) ee_float_bits(f)
+#define EE_BITS_FLOAT(b) ee_bits_float(b)
+#include "rule.h"
 
 // ---- the plate's sample types ----
 
@@ -146,8 +108,6 @@ template <class S>
 inline const S& at(const Plane<S>& plane, int y, int x) {
   return *reinterpret_cast<const S*>(plane.base + y * plane.row_stride + x * plane.col_stride);
 }
-
-constexpr float kA = -0.75f;
 
 // A pixel's channels in the lanes of one SSE register (unused lanes 0): the 16 taps of a sample cost 16
 // vector multiply-adds, for every channel count. Lane arithmetic is the scalar IEEE float32 operation.
@@ -222,14 +182,8 @@ inline v4 halves_to_floats(const uint16_t* p, int count) {
 inline v4 vmin(v4 a, v4 b) { return a < b ? a : b; }
 inline v4 vmax(v4 a, v4 b) { return a > b ? a : b; }
 
-// Saturated to [0, top], then rounded half to even (as np.rint then np.clip, and cv2's saturate_cast): adding
-// and taking away 1.5 * 2^23 rounds in the default rounding mode, exactly for values below 2^22; a library
-// call (nearbyint, without SSE4.1) per channel made 8-bit plates twice as slow as float ones.
-inline float round_saturated(float v, float top) {
-  const float clamped = v > 0.0f ? (v < top ? v : top) : 0.0f;
-  return (clamped + 0x1.8p23f) - 0x1.8p23f;
-}
-
+// rule.h's round_saturated on four lanes (a library call, nearbyint without SSE4.1, per channel made 8-bit
+// plates twice as slow as float ones).
 inline v4 round_saturated(v4 v, float top) {
   const v4 zero = {0.0f, 0.0f, 0.0f, 0.0f};
   const v4 limit = {top, top, top, top};
@@ -305,29 +259,6 @@ inline bool finite(v4 v) {
   const i4 zero = (v - v) == 0.0f;  // -1 where finite
   return (zero[0] & zero[1] & zero[2] & zero[3]) != 0;
 }
-
-// Keys' cubic weights for the four taps at floor - 1 .. floor + 2, for the fraction t in [0, 1) of each lane
-// (x and y of a sample side by side: one set of vector operations for both axes).
-inline void cubic_weights(v4 t, v4 w[4]) {
-  const v4 t1 = t + 1.0f;
-  const v4 u = 1.0f - t;
-  w[0] = ((kA * t1 - 5.0f * kA) * t1 + 8.0f * kA) * t1 - 4.0f * kA;
-  w[1] = ((kA + 2.0f) * t - (kA + 3.0f)) * t * t + 1.0f;
-  w[2] = ((kA + 2.0f) * u - (kA + 3.0f)) * u * u + 1.0f;
-  w[3] = 1.0f - w[0] - w[1] - w[2];
-}
-
-// floor(c) as an int and the fraction c - floor(c); far-off coordinates are limited first (their taps
-// are the border's anyway). An integer conversion, not floorf: no library call without SSE4.1.
-inline int split_coordinate(float c, float* fraction) {
-  const float limited = std::min(std::max(c, -1.0e7f), 1.0e7f);
-  int whole = static_cast<int>(limited);  // truncates toward 0
-  if (static_cast<float>(whole) > limited) --whole;
-  *fraction = limited - static_cast<float>(whole);
-  return whole;
-}
-
-inline int clamp_index(int i, int size) { return i < 0 ? 0 : (i >= size ? size - 1 : i); }
 
 template <class P, int C>
 void shade(typename P::Storage* out, float g) {

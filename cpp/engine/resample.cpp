@@ -47,6 +47,10 @@ namespace py = pybind11;
 
 namespace {
 
+// The GPU kernel's code, for resample_gpu_code (kernel.h has defined EE_FN and pasted rule.h).
+#define EE_HOST
+#include "resample.cu"
+
 // ---- argument checks: a clear ValueError, never a crash ----
 
 // By kind and size (dtype objects are not singletons: an unpickled array has its own), in native byte order.
@@ -117,9 +121,10 @@ Kernel half_kernel() {
   return &dispatch_channels<F16>;
 }
 
-int64_t resample(py::array target, py::array window, int window_x0, int window_y0, py::array offset_x,
-                 py::array offset_y, py::array matte, int region_x0, int region_y0, py::object gain, int gain_x0,
-                 int gain_y0, int threads) {
+// The job of a resample call, its arguments checked, and the CPU kernel for its pixel type.
+Job make_job(py::array& target, py::array& window, int window_x0, int window_y0, py::array& offset_x,
+             py::array& offset_y, py::array& matte, int region_x0, int region_y0, py::object& gain, int gain_x0,
+             int gain_y0, Kernel* kernel_out) {
   if (!target.writeable()) throw py::value_error("target must be writable");
   if (target.dtype().kind() != window.dtype().kind() || target.dtype().itemsize() != window.dtype().itemsize())
     throw py::value_error("target and window must have one dtype, got " + std::string(py::str(target.dtype())) +
@@ -134,11 +139,10 @@ int64_t resample(py::array target, py::array window, int window_x0, int window_y
   job.window_x0 = window_x0;
   job.window_y0 = window_y0;
   set_field(job, offset_x, offset_y, matte, job.target.height, job.target.width, region_x0, region_y0);
-  py::buffer_info g_info;
   if (!gain.is_none()) {
     py::array g = py::array::ensure(gain);
     if (!g || !is_dtype(g.dtype(), 'f', 4)) throw py::value_error("gain must be a float32 array");
-    g_info = g.request();
+    const py::buffer_info g_info = g.request();
     const bool per_channel = g_info.ndim == 3 && g_info.shape[2] == 3;
     if (g_info.ndim != 2 && !per_channel)
       throw py::value_error("gain must be (h, w) or (h, w, 3), got " + shape_text(g_info));
@@ -157,7 +161,7 @@ int64_t resample(py::array target, py::array window, int window_x0, int window_y
     job.gain_y0 = gain_y0;
   }
   const py::dtype type = target.dtype(), window_type = window.dtype();
-  int64_t (*kernel)(const Job&, int) = nullptr;
+  Kernel kernel = nullptr;
   for (const auto& [kind, size, fn] : {std::tuple{'u', 1, &dispatch_channels<U8>}, std::tuple{'u', 2, &dispatch_channels<U16>},
                                        std::tuple{'f', 2, half_kernel()}, std::tuple{'f', 4, &dispatch_channels<F32>}}) {
     if (is_dtype(type, kind, size) && is_dtype(window_type, kind, size)) kernel = fn;
@@ -166,8 +170,71 @@ int64_t resample(py::array target, py::array window, int window_x0, int window_y
     throw py::value_error("plates are uint8, uint16, float16 or float32, got " + std::string(py::str(target.dtype())));
   if (job.target.channels < 1 || job.target.channels > 4)
     throw py::value_error("plates have 1 to 4 channels, got " + std::to_string(job.target.channels));
+  *kernel_out = kernel;
+  return job;
+}
+
+int64_t resample(py::array target, py::array window, int window_x0, int window_y0, py::array offset_x,
+                 py::array offset_y, py::array matte, int region_x0, int region_y0, py::object gain, int gain_x0,
+                 int gain_y0, int threads) {
+  Kernel kernel = nullptr;
+  const Job job = make_job(target, window, window_x0, window_y0, offset_x, offset_y, matte, region_x0, region_y0, gain,
+                           gain_x0, gain_y0, &kernel);
   py::gil_scoped_release released;
   return kernel(job, std::max(1, threads));
+}
+
+// The GPU kernel's code (python/emotionedit/render/cuda/resample.cu) run here, pixel by pixel on the calling
+// thread: CI's check that the code a GPU compiles gives the CPU kernel's pixels. The planes must be contiguous,
+// as the GPU path hands them over.
+template <int PIXEL, int C>
+int64_t run_gpu_code(const GpuJob& job) {
+  int64_t skipped = 0;
+  const long long count = static_cast<long long>(job.height) * job.width;
+  for (long long n = 0; n < count; ++n) skipped += resample_pixel<PIXEL, C>(job, n) ? 1 : 0;
+  return skipped;
+}
+
+template <int PIXEL>
+int64_t run_gpu_code_channels(const GpuJob& job, int channels) {
+  switch (channels) {
+    case 1: return run_gpu_code<PIXEL, 1>(job);
+    case 2: return run_gpu_code<PIXEL, 2>(job);
+    case 3: return run_gpu_code<PIXEL, 3>(job);
+    default: return run_gpu_code<PIXEL, 4>(job);
+  }
+}
+
+bool contiguous(const Plane<float>& p) {
+  return p.col_stride == static_cast<ptrdiff_t>(sizeof(float)) && p.row_stride == p.col_stride * p.width;
+}
+
+int64_t resample_gpu_code(py::array target, py::array window, int window_x0, int window_y0, py::array offset_x,
+                          py::array offset_y, py::array matte, int region_x0, int region_y0, py::object gain,
+                          int gain_x0, int gain_y0) {
+  Kernel kernel = nullptr;
+  const Job job = make_job(target, window, window_x0, window_y0, offset_x, offset_y, matte, region_x0, region_y0, gain,
+                           gain_x0, gain_y0, &kernel);
+  for (const Plane<float>* p : {&job.offset_x, &job.offset_y, &job.matte}) {
+    if (!contiguous(*p)) throw py::value_error("the offsets and the matte must be C-contiguous");
+  }
+  if (job.shaded && (!contiguous(job.gain) || job.gain_channel_stride % static_cast<ptrdiff_t>(sizeof(float))))
+    throw py::value_error("gain's planes must be C-contiguous (a (3, h, w) array seen as (h, w, 3), or (h, w))");
+  const GpuJob gpu = {job.target.base, job.target.row_stride, job.target.pixel_stride, job.target.height,
+                      job.target.width, job.window.base, job.window.row_stride, job.window.pixel_stride,
+                      job.window.height, job.window.width, job.window_x0, job.window_y0,
+                      reinterpret_cast<const float*>(job.offset_x.base), reinterpret_cast<const float*>(job.offset_y.base),
+                      reinterpret_cast<const float*>(job.matte.base), job.region_x0, job.region_y0,
+                      job.shaded ? reinterpret_cast<const float*>(job.gain.base) : nullptr, job.gain_channels,
+                      job.gain.height, job.gain.width, job.gain_x0, job.gain_y0,
+                      static_cast<long long>(job.gain_channel_stride / static_cast<ptrdiff_t>(sizeof(float)))};
+  const py::dtype type = target.dtype();
+  const int channels = job.target.channels;
+  py::gil_scoped_release released;
+  if (is_dtype(type, 'u', 1)) return run_gpu_code_channels<0>(gpu, channels);
+  if (is_dtype(type, 'u', 2)) return run_gpu_code_channels<1>(gpu, channels);
+  if (is_dtype(type, 'f', 2)) return run_gpu_code_channels<2>(gpu, channels);
+  return run_gpu_code_channels<3>(gpu, channels);
 }
 
 // The bounds (low x, low y, high x, high y) of where the edited pixels of a region (top-left at plate pixel
@@ -251,6 +318,11 @@ PYBIND11_MODULE(_resample, module) {
              "by gain (float32 (h, w), or (h, w, 3) one per colour channel, its top-left at (gain_x0, gain_y0) of "
              "target; None: none). Returns the edited "
              "pixels left as they were because of NaN or inf.");
+  module.def("resample_gpu_code", &resample_gpu_code, py::arg("target"), py::arg("window"), py::arg("window_x0"),
+             py::arg("window_y0"), py::arg("offset_x"), py::arg("offset_y"), py::arg("matte"), py::arg("region_x0"),
+             py::arg("region_y0"), py::arg("gain"), py::arg("gain_x0"), py::arg("gain_y0"),
+             "resample, computed by the GPU kernel's code (render/cuda/resample.cu) on one CPU thread; the "
+             "planes C-contiguous. For checking that code against the CPU kernel where there is no GPU.");
   module.def("sample_bounds", &sample_bounds, py::arg("offset_x"), py::arg("offset_y"), py::arg("matte"),
              py::arg("x0"), py::arg("y0"), py::arg("threads"),
              "(low x, low y, high x, high y) of where the edited pixels sample the source (NaN if one is NaN).");

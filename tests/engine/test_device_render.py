@@ -7,6 +7,12 @@ inf, far samples and shading.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import functools
+import sys
+import types
+
 import numpy as np
 import pytest
 import torch
@@ -15,7 +21,7 @@ from test_resample_kernel import DTYPES, random_case, same_bits, xs_of, ys_of
 from emotionedit.edit import EditParams, Emotion
 from emotionedit.engine import ShotEditor
 from emotionedit.errors import UserError
-from emotionedit.render import Output, Region, _resample
+from emotionedit.render import Output, Region, _resample, gpu_kernel
 from emotionedit.render.device import render_on_device, resample_on_device, to_device, to_host
 from emotionedit.render.pixels import plan_resampling
 
@@ -72,10 +78,93 @@ def test_device_resampling_is_the_kernels(dtype, channels, dense, flipped, devic
         want = _resample.resample(kernel, window, plan.window.x0, plan.window.y0, plan.offset_x, plan.offset_y,
                                   plan.matte, region.x0, region.y0, encoded, 0, 0, 1)
         order = (lambda a: np.ascontiguousarray(a[::-1])) if flipped else np.ascontiguousarray  # noqa: E731
-        target = to_device(order(src[region.y0 : region.y1, region.x0 : region.x1]), device)
-        got = resample_on_device(target, to_device(order(window), device), plan, shading, flipped, dense)
+        # On a GPU the dense way is the fused kernel (render/gpu_kernel.py); the torch operations are checked too.
+        for fused in (True, False) if device == "cuda" and dense else (True,):
+            monkeypatch.setattr(gpu_kernel, "ENABLED", fused)
+            target = to_device(order(src[region.y0 : region.y1, region.x0 : region.x1]), device)
+            got = resample_on_device(target, to_device(order(window), device), plan, shading, flipped, dense)
+            assert int(got) == want
+            assert same_pixels(order(to_host(target)), kernel), f"trial {trial}, fused kernel {fused}"
+
+
+def _host_array(address: int, shape: tuple, strides: tuple, dtype) -> np.ndarray:
+    """A numpy view of memory given by address and byte strides (negative ones too), as a kernel sees it."""
+    itemsize = np.dtype(dtype).itemsize
+    low = address + sum(min(0, (n - 1) * st) for n, st in zip(shape, strides, strict=True))
+    high = address + sum(max(0, (n - 1) * st) for n, st in zip(shape, strides, strict=True)) + itemsize
+    raw = np.frombuffer((ctypes.c_char * (high - low)).from_address(low), np.uint8)
+    return np.ndarray(shape, dtype, raw, address - low, strides)
+
+
+class KernelOnTheCpu:
+    """Stand-ins for CuPy and the CUDA calls of render/gpu_kernel.py over host memory: the launch's arguments are
+    read back into arrays as the kernel reads them and handed to the GPU kernel's code on the CPU
+    (_resample.resample_gpu_code), so the marshalling (addresses, strides, rows bottom-up, the planes' buffer,
+    the gain's planes) is checked on every commit."""
+
+    TYPES = {0: np.uint8, 1: np.uint16, 2: np.float16, 3: np.float32}
+
+    def __init__(self, monkeypatch):
+        self.launches = []
+        fake = types.ModuleType("cupy")
+        fake.cuda = types.SimpleNamespace(Device=lambda index: contextlib.nullcontext(),
+                                          ExternalStream=lambda ptr, index: contextlib.nullcontext())
+        monkeypatch.setitem(sys.modules, "cupy", fake)
+        monkeypatch.setattr(gpu_kernel, "_pinned", lambda count: torch.empty(count, dtype=torch.float32))
+        monkeypatch.setattr(gpu_kernel, "_index", lambda device: 0)
+        monkeypatch.setattr(torch.cuda, "current_stream", lambda device=None: types.SimpleNamespace(cuda_stream=0))
+        monkeypatch.setattr(gpu_kernel, "_function", lambda pixel, channels, index: functools.partial(
+            self.launch, self.TYPES[pixel], channels))
+
+    def launch(self, dtype, channels, grid, block, args):
+        (target, t_row, t_pixel, height, width, window, w_row, w_pixel, w_height, w_width, w_x0, w_y0, offset_x,
+         offset_y, matte, r_x0, r_y0, gain, g_channels, g_height, g_width, g_x0, g_y0, g_plane, skipped) = (
+            int(a) for a in args)
+        assert grid[0] * block[0] >= height * width
+        item = np.dtype(dtype).itemsize
+        planes = [_host_array(a, (height, width), (4 * width, 4), np.float32) for a in (offset_x, offset_y, matte)]
+        shading = None
+        if gain:
+            shape, strides = (g_height, g_width), (4 * g_width, 4)
+            if g_channels == 3:
+                shape, strides = shape + (3,), strides + (4 * g_plane,)
+            shading = _host_array(gain, shape, strides, np.float32)
+        count = _resample.resample_gpu_code(
+            _host_array(target, (height, width, channels), (t_row, t_pixel, item), dtype),
+            _host_array(window, (w_height, w_width, channels), (w_row, w_pixel, item), dtype), w_x0, w_y0,
+            *planes, r_x0, r_y0, shading, g_x0, g_y0)
+        _host_array(skipped, (), (), np.int64)[...] += count
+        self.launches.append((height, width))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("channels", [1, 3, 4])
+@pytest.mark.parametrize("flipped", [False, True], ids=["top-down", "bottom-up"])
+def test_the_fused_kernels_launch_hands_it_the_plan(dtype, channels, flipped, monkeypatch):
+    """gpu_kernel.resample's launch, run through the GPU kernel's code on the CPU: the kernel's pixels and count."""
+    cpu_kernel = KernelOnTheCpu(monkeypatch)
+    rng = np.random.default_rng(500 + channels * 10 + DTYPES.index(dtype))
+    for trial in range(6):
+        src, region, map_x, map_y, matte, gain = random_case(rng, dtype, channels, trial)
+        height, width = src.shape[:2]
+        plan = plan_resampling(map_x - xs_of(region), map_y - ys_of(region), matte, region, width, height)
+        shading = None
+        if gain is not None:
+            edited = plan.matte[: gain.shape[0], : gain.shape[1]] > 0
+            gain = np.where(edited if gain.ndim == 2 else edited[..., None], gain, np.float32(1))
+            shading = (Region(region.x0, region.y0, region.x0 + gain.shape[1], region.y0 + gain.shape[0]), gain)
+        window = src[plan.window.y0 : plan.window.y1, plan.window.x0 : plan.window.x1]
+        kernel = src[region.y0 : region.y1, region.x0 : region.x1].copy()
+        encoded = None if gain is None else (np.power(gain, np.float32(1 / 2.2)) if kernel.dtype.kind == "u" else gain)
+        want = _resample.resample(kernel, window, plan.window.x0, plan.window.y0, plan.offset_x, plan.offset_y,
+                                  plan.matte, region.x0, region.y0, encoded, 0, 0, 1)
+        # Copies (the kernel's target and window never share memory, as on a device).
+        order = (lambda a: np.array(a[::-1])) if flipped else np.array  # noqa: E731
+        target = to_device(order(src[region.y0 : region.y1, region.x0 : region.x1]), torch.device("cpu"))
+        got = gpu_kernel.resample(target, to_device(order(window), torch.device("cpu")), plan, shading, flipped)
         assert int(got) == want
-        assert same_pixels(order(to_host(target)), kernel), f"trial {trial}"
+        assert same_bits(order(to_host(target)), kernel), f"trial {trial}"
+    assert len(cpu_kernel.launches) == 6
 
 
 def renders(talking, dtype, device: str):
@@ -120,17 +209,31 @@ def test_device_render_refuses_what_it_does_not_render(talking):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (torch sees none)")
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 def test_cuda_render_of_real_footage_matches_the_cpu_render(talking, dtype):
-    """On a GPU: within one code value (integers) or 1e-5 relative (floats) of the CPU render in the face,
-    and bit-identical outside the face matte."""
+    """On a GPU: the CPU render bit for bit through the fused kernel; through torch's operations (no CuPy) within
+    one code value (integers) or 1e-5 relative (floats) of it in the face, and bit-identical outside the matte."""
     for src, cpu, gpu, plan in renders(talking, dtype, "cuda"):
         outside = np.ones(src.shape[:2], bool)
         r = plan.resampling.region
         outside[r.y0 : r.y1, r.x0 : r.x1] = plan.resampling.matte <= 0
         assert same_pixels(gpu[outside], src[outside])
+        if gpu_kernel.usable(torch.cuda.current_device()):
+            assert same_pixels(gpu, cpu)
         if np.dtype(dtype).kind == "u":
             assert np.abs(gpu.astype(np.int64) - cpu).max() <= 1
         else:
             np.testing.assert_allclose(gpu.astype(np.float32), cpu.astype(np.float32), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (torch sees none)")
+def test_the_fused_kernel_compiles_for_this_gpu():
+    """CuPy and NVRTC are there and compile render/cuda/resample.cu for every plate type (the render would
+    otherwise fall back to torch's operations, correct but some twenty times slower)."""
+    index = torch.cuda.current_device()
+    assert gpu_kernel.usable(index)
+    for pixel in range(4):
+        for channels in range(1, 5):
+            assert gpu_kernel._function(pixel, channels, index) is not None
 
 
 @pytest.mark.gpu

@@ -190,6 +190,35 @@ def _check_kernel(dtype, channels):
             assert same_bits(flipped[region.y0 : region.y1, region.x0 : region.x1], want)
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+def test_the_gpu_kernels_code_gives_the_cpu_kernels_pixels(dtype, channels):
+    """render/cuda/resample.cu, the code NVRTC compiles for a GPU, run here pixel by pixel: the CPU kernel's
+    pixels and count of kept pixels, bit for bit (NaN payloads included), on plates stored top row first and
+    bottom row first (OpenFX's order, negative row strides), with and without shading."""
+    rng = np.random.default_rng(300 + channels * 10 + DTYPES.index(dtype))
+    for trial in range(6):
+        src, region, map_x, map_y, matte, gain = random_case(rng, dtype, channels, trial)
+        if gain is not None and gain.ndim == 3:  # the GPU's layout: a plane per colour, as plans make them
+            gain = gain[..., 0].copy() if channels < 3 else np.moveaxis(np.ascontiguousarray(np.moveaxis(gain, -1, 0)),
+                                                                        0, -1)
+        height, width = src.shape[:2]
+        plan = plan_resampling(map_x - xs_of(region), map_y - ys_of(region), matte, region, width, height)
+        origin = (region.width // 4, region.height // 3)
+        for flipped in (False, True):
+            plate = src[::-1].copy()[::-1] if flipped else src
+            window = plate[plan.window.y0 : plan.window.y1, plan.window.x0 : plan.window.x1]
+            cpu = plate[region.y0 : region.y1, region.x0 : region.x1].copy()
+            gpu = plate[::-1].copy()[::-1][region.y0 : region.y1, region.x0 : region.x1] if flipped else cpu.copy()
+            arguments = (window, plan.window.x0, plan.window.y0, plan.offset_x, plan.offset_y, plan.matte,
+                         region.x0, region.y0, gain, *origin)
+            want = _resample.resample(cpu, *arguments, 2)
+            assert _resample.resample_gpu_code(gpu, *arguments) == want
+            assert same_bits(gpu, cpu), f"trial {trial}, {'bottom-up' if flipped else 'top-down'}"
+            if np.dtype(dtype).kind == "f" and trial % 2:
+                assert want > 0, "the case should exercise the NaN/inf rule"
+
+
 def test_integer_plates_are_shaded_in_their_display_encoding():
     """shade_into's rule for 8- and 16-bit plates: the linear gain raised to 1/2.2, applied to the stored value."""
     rng = np.random.default_rng(3)

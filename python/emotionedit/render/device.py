@@ -15,9 +15,12 @@ nearest even); then the colour multiplied by the gain. Every step is an elementw
 kernel's order (torch fuses none of them into an FMA), so on the CPU this path gives the kernel's bits,
 which the tests check, and on a GPU the same bits wherever the device rounds as IEEE float32 does.
 
-Only the face's edited pixels are computed (gathered by index); the rest of the output is the plate's
-own, copied on the device. Nothing waits for the device (the indices are found on the CPU, where the plan
-is), so an OpenFX host's render only queues work on the host's stream.
+On a GPU with CuPy the step is one kernel launch (:mod:`.gpu_kernel`, ``cuda/resample.cu``, whose code CI runs
+against the CPU kernel); the torch operations below are the path without CuPy, and the device-generic code that
+CI runs on torch's CPU device. They compute the face's edited pixels (gathered by index on a CPU, every pixel of
+the face's region on a GPU); the rest of the output is the plate's own, copied on the device. Nothing waits for
+the device (the indices are found on the CPU, where the plan is), so an OpenFX host's render only queues work on
+the host's stream.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import numpy as np
 import torch
 
 from ..errors import UserError
+from . import gpu_kernel
 from .detail import DISPLAY_GAMMA, gain_for_channels
 from .field import Region
 from .frame import ZERO, FramePlan, _WarpPlan
@@ -119,6 +123,8 @@ def resample_on_device(target: torch.Tensor, window: torch.Tensor, plan: Resampl
     """
     device = target.device
     region = plan.region
+    if dense is not False and gpu_kernel.applies(target):  # a GPU with CuPy: the whole step in one launch
+        return gpu_kernel.resample(target, window, plan, shading, flipped)
     if dense is None:
         dense = device.type in DENSE_DEVICES
     skipped = torch.zeros((), dtype=torch.int64, device=device)

@@ -108,12 +108,20 @@ def resample_into(target: np.ndarray, window: np.ndarray, plan: Resampling,
     if shading is not None:
         rect, gain = shading
         gx0, gy0 = rect.x0 - plan.region.x0, rect.y0 - plan.region.y0
-        if gain.ndim == 3 and target.shape[2] < 3:  # a grey plate: one gain, the colours' luminance
-            gain = grey_gain(gain)
-        if target.dtype.kind == "u":  # display-encoded plates: the gain in their encoding
-            gain = np.power(gain, np.float32(1.0 / DISPLAY_GAMMA))
+        gain = kernel_gain(gain, target.shape[2], target.dtype)
     return _resample.resample(target, _channels_adjacent(window), plan.window.x0, plan.window.y0, plan.offset_x,
                               plan.offset_y, plan.matte, plan.region.x0, plan.region.y0, gain, gx0, gy0, threads())
+
+
+def kernel_gain(gain: np.ndarray, channels: int, dtype: np.dtype) -> np.ndarray:
+    """A shading gain ((h, w) or (h, w, 3) linear light) as the kernels multiply it into a plate of ``channels``
+    channels of ``dtype``: one gain, the colours' luminance, for a grey plate; in the display encoding of integer
+    plates."""
+    if gain.ndim == 3 and channels < 3:
+        gain = grey_gain(gain)
+    if np.dtype(dtype).kind == "u":
+        gain = np.power(gain, np.float32(1.0 / DISPLAY_GAMMA))
+    return gain
 
 
 def _channels_adjacent(pixels: np.ndarray) -> np.ndarray:

@@ -1,0 +1,94 @@
+// The resampling rule's scalar steps, one source for both kernels: the CPU's (cpp/engine/kernel.h, which
+// includes this inside its anonymous namespace) and the GPU's (resample.cu, compiled at run time by NVRTC).
+// Plain C++ with no headers of its own, so NVRTC needs none: each includer defines EE_FN (how a function is
+// declared) and EE_FLOAT_BITS / EE_BITS_FLOAT (a float's 32 bits and back). Both are compiled without FMA
+// contraction, so every step is the IEEE float32 operation written here, on a CPU and on a GPU alike.
+#pragma once
+
+constexpr float kA = -0.75f;  // Keys' cubic
+
+// ---- float16 <-> float32, as numpy's astype (round to nearest even, subnormals, inf and NaN kept) ----
+
+EE_FN float half_to_float(unsigned short h) {
+  const unsigned int sign = static_cast<unsigned int>(h & 0x8000u) << 16;
+  const unsigned int exponent = (h >> 10) & 0x1fu;
+  unsigned int mantissa = h & 0x3ffu;
+  unsigned int bits;
+  if (exponent == 0x1fu) {
+    bits = sign | 0x7f800000u | (mantissa << 13);  // inf, NaN (payload kept)
+  } else if (exponent != 0) {
+    bits = sign | ((exponent + 112u) << 23) | (mantissa << 13);
+  } else if (mantissa == 0) {
+    bits = sign;  // +-0
+  } else {  // subnormal: normalise
+    int shift = 0;
+    while (!(mantissa & 0x400u)) {
+      mantissa <<= 1;
+      ++shift;
+    }
+    bits = sign | (static_cast<unsigned int>(113 - shift) << 23) | ((mantissa & 0x3ffu) << 13);
+  }
+  return EE_BITS_FLOAT(bits);
+}
+
+EE_FN unsigned short float_to_half(float f) {
+  const unsigned int bits = EE_FLOAT_BITS(f);
+  const unsigned short sign = static_cast<unsigned short>((bits >> 16) & 0x8000u);
+  const unsigned int magnitude = bits & 0x7fffffffu;
+  if (magnitude >= 0x7f800000u) {  // inf or NaN (a NaN stays a quiet NaN)
+    return static_cast<unsigned short>(sign | 0x7c00u |
+                                       (magnitude > 0x7f800000u ? 0x200u | ((magnitude >> 13) & 0x3ffu) : 0u));
+  }
+  if (magnitude >= 0x477ff000u) return static_cast<unsigned short>(sign | 0x7c00u);  // rounds past 65504: inf
+  if (magnitude < 0x38800000u) {  // below the smallest normal half: a subnormal or zero
+    if (magnitude < 0x33000000u) return sign;  // under half the smallest subnormal (ties to even: 0)
+    const unsigned int exponent = magnitude >> 23;
+    const unsigned int mantissa = (magnitude & 0x7fffffu) | 0x800000u;
+    const unsigned int shift = 126u - exponent;  // the half's 2^-24 unit
+    const unsigned int value = mantissa >> shift;
+    const unsigned int rest = mantissa & ((1u << shift) - 1u);
+    const unsigned int halfway = 1u << (shift - 1u);
+    const unsigned int rounded = value + ((rest > halfway || (rest == halfway && (value & 1u))) ? 1u : 0u);
+    return static_cast<unsigned short>(sign | rounded);
+  }
+  // Normal: rebias the exponent, round the 13 dropped mantissa bits to nearest even (a carry may
+  // step the exponent up, which is the right result).
+  const unsigned int rebased = magnitude - 0x38000000u;
+  const unsigned int value = rebased >> 13;
+  const unsigned int rest = rebased & 0x1fffu;
+  const unsigned int rounded = value + ((rest > 0x1000u || (rest == 0x1000u && (value & 1u))) ? 1u : 0u);
+  return static_cast<unsigned short>(sign | rounded);
+}
+
+// Saturated to [0, top], then rounded half to even (as np.rint then np.clip, and cv2's saturate_cast): adding
+// and taking away 1.5 * 2^23 rounds in the default rounding mode, exactly for values below 2^22, with no
+// library call.
+EE_FN float round_saturated(float v, float top) {
+  const float clamped = v > 0.0f ? (v < top ? v : top) : 0.0f;
+  return (clamped + 12582912.0f) - 12582912.0f;  // 1.5 * 2^23
+}
+
+// Keys' cubic weights for the four taps at floor - 1 .. floor + 2, for the fraction t in [0, 1): a float, or
+// (on the CPU) a vector of them, whose lanes do the same IEEE operations.
+template <class T>
+EE_FN void cubic_weights(T t, T w[4]) {
+  const T t1 = t + 1.0f;
+  const T u = 1.0f - t;
+  w[0] = ((kA * t1 - 5.0f * kA) * t1 + 8.0f * kA) * t1 - 4.0f * kA;
+  w[1] = ((kA + 2.0f) * t - (kA + 3.0f)) * t * t + 1.0f;
+  w[2] = ((kA + 2.0f) * u - (kA + 3.0f)) * u * u + 1.0f;
+  w[3] = 1.0f - w[0] - w[1] - w[2];
+}
+
+// floor(c) as an int and the fraction c - floor(c); far-off coordinates are limited first (their taps
+// are the border's anyway). An integer conversion, not floorf: no library call without SSE4.1.
+EE_FN int split_coordinate(float c, float* fraction) {
+  const float above = c < -1.0e7f ? -1.0e7f : c;
+  const float limited = 1.0e7f < above ? 1.0e7f : above;
+  int whole = static_cast<int>(limited);  // truncates toward 0
+  if (static_cast<float>(whole) > limited) --whole;
+  *fraction = limited - static_cast<float>(whole);
+  return whole;
+}
+
+EE_FN int clamp_index(int i, int size) { return i < 0 ? 0 : (i >= size ? size - 1 : i); }
