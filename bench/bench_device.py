@@ -15,7 +15,7 @@ one analysis per size. Per frame, in ms, each the fastest of REPEATS timings, me
                   every pixel of the face's region (render/device.py's DENSE_DEVICES)
   plan_upload     the part of device_gathered that gathers the plan's face pixels on the CPU and uploads them
   device_torch_ops  device_apply through torch's operations (the path without CuPy), not the fused kernel
-  fused_planes_upload  the fused kernel's planes (displacements, matte, gain) copied to pinned memory and up
+  fused_planes_upload  the fused kernel's arrays (matte, the field's grid and layers, gain) to pinned memory and up
   fused_kernel    the fused kernel alone over the face (planes already on the device)
   planes_pinned_alloc, planes_dma  parts of fused_planes_upload: a pinned buffer of the planes' size from torch's
                   host allocator, and its copy up

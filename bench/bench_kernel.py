@@ -45,7 +45,7 @@ def kernel_ms(plan, src: np.ndarray, threads: int) -> float:
     best = float("inf")
     for _ in range(REPEATS):
         start = time.perf_counter()
-        _resample.resample(target, samples, window.x0, window.y0, rs.offset_x, rs.offset_y, rs.matte, region.x0,
+        _resample.resample(target, samples, window.x0, window.y0, rs.field.arguments(), rs.matte, region.x0,
                            region.y0, None, 0, 0, threads)
         best = min(best, (time.perf_counter() - start) * 1000.0)
     return best

@@ -24,6 +24,24 @@
 
 namespace emotionedit_kernel {
 
+// The rule's scalar steps (the half-float conversions, the cubic's weights, rounding, coordinates, the field),
+// shared with the GPU kernel: python/emotionedit/render/cuda/rule.h. Its functions are static (each unit keeps
+// its own, compiled for its instruction set); its one type, Field, is plain data.
+#define EE_FN static inline
+static inline unsigned int ee_float_bits(float f) {
+  unsigned int bits;
+  std::memcpy(&bits, &f, sizeof bits);
+  return bits;
+}
+static inline float ee_bits_float(unsigned int bits) {
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+#define EE_FLOAT_BITS(f) ee_float_bits(f)
+#define EE_BITS_FLOAT(b) ee_bits_float(b)
+#include "rule.h"
+
 // An (h, w, C) image: rows and pixels at any byte stride (rows may run bottom-up), channels adjacent.
 struct View {
   char* base = nullptr;
@@ -47,8 +65,8 @@ struct Plane {
 struct Job {
   View target;  // the output over the region (holds the source's pixels on entry)
   View window;  // the source pixels the samples read
-  Plane<float> offset_x, offset_y;  // the field's displacement at each pixel of the region
-  Plane<float> matte;  // how much of it is used (0: the pixel is not edited)
+  Field field;  // where each pixel samples (rule.h)
+  Plane<float> matte;  // how much of the field's displacement is used (0: the pixel is not edited)
   int region_x0 = 0, region_y0 = 0;  // the region's top-left, plate pixels
   bool shaded = false;
   // over [gain_x0, gain_x0 + width) x [gain_y0, ...) of the region: one gain for the colour channels, or one
@@ -70,22 +88,6 @@ namespace {
 
 using namespace emotionedit_kernel;
 
-// The rule's scalar steps (the half-float conversions, the cubic's weights, rounding, coordinates), shared
-// with the GPU kernel: python/emotionedit/render/cuda/rule.h.
-#define EE_FN inline
-inline unsigned int ee_float_bits(float f) {
-  unsigned int bits;
-  std::memcpy(&bits, &f, sizeof bits);
-  return bits;
-}
-inline float ee_bits_float(unsigned int bits) {
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-}
-#define EE_FLOAT_BITS(f) ee_float_bits(f)
-#define EE_BITS_FLOAT(b) ee_bits_float(b)
-#include "rule.h"
 
 // ---- the plate's sample types ----
 
@@ -184,6 +186,8 @@ inline v4 vmax(v4 a, v4 b) { return a > b ? a : b; }
 
 // rule.h's round_saturated on four lanes (a library call, nearbyint without SSE4.1, per channel made 8-bit
 // plates twice as slow as float ones).
+using emotionedit_kernel::round_saturated;  // the scalar one (rule.h), beside this one
+
 inline v4 round_saturated(v4 v, float top) {
   const v4 zero = {0.0f, 0.0f, 0.0f, 0.0f};
   const v4 limit = {top, top, top, top};
@@ -277,27 +281,74 @@ void shade_channels(typename P::Storage* out, const float* g, ptrdiff_t stride) 
   }
 }
 
-// Where the pixel (i, j) of the region samples the source: the pixel plus the matte times the field's
-// displacement (the edit fades out with the matte; a soft edge, never a cross-fade of two images).
-inline void sample_position(const Job& job, int i, int j, float m, float* x, float* y) {
-  *x = static_cast<float>(job.region_x0 + j) + m * at(job.offset_x, i, j);
-  *y = static_cast<float>(job.region_y0 + i) + m * at(job.offset_y, i, j);
-}
+// The field's horizontal steps for every column of the region (the same for every row): computed once a job.
+struct ColumnSteps {
+  std::vector<int> x0, x1;
+  std::vector<float> sx, tx;
+
+  explicit ColumnSteps(const Job& job) : x0(job.target.width), x1(job.target.width), sx(job.target.width),
+                                         tx(job.target.width) {
+    const Field& f = job.field;
+    for (int j = 0; j < job.target.width; ++j) grid_step(job.region_x0 + j - f.x0, f.scale_x, f.nx, &x0[j], &x1[j], &sx[j], &tx[j]);
+  }
+};
+
+// The field's displacements along one row of the region (rule.h's field_offset, its vertical step taken once per
+// grid column for the row): what the GPU computes per pixel, the same operations, so the same bits.
+class RowField {
+ public:
+  RowField(const Job& job, const ColumnSteps& columns) : job_(job), columns_(columns), x_(job.field.nx), y_(job.field.nx) {}
+
+  void start(int i) {
+    const Field& f = job_.field;
+    const int py = job_.region_y0 + i;
+    int y0, y1;
+    float sy, ty;
+    grid_step(py - f.y0, f.scale_y, f.ny, &y0, &y1, &sy, &ty);
+    for (int c = 0; c < f.nx; ++c) {
+      x_[c] = grid_between_rows(f.grid, f.nx, c, 0, y0, y1, sy, ty);
+      y_[c] = grid_between_rows(f.grid, f.nx, c, 1, y0, y1, sy, ty);
+    }
+    layered_ = false;  // whether a layer's box holds this row
+    for (int l = 0; l < f.layers; ++l) layered_ = layered_ || (py >= f.boxes[5 * l + 1] && py < f.boxes[5 * l + 3]);
+    py_ = py;
+  }
+
+  void at(int j, float* dx, float* dy) const {
+    const int a = columns_.x0[j], b = columns_.x1[j];
+    *dx = x_[a] * columns_.sx[j] + x_[b] * columns_.tx[j];
+    *dy = y_[a] * columns_.sx[j] + y_[b] * columns_.tx[j];
+    if (layered_) layered_offset(job_.field.boxes, job_.field.layers, job_.field.values, job_.region_x0 + j, py_, dx, dy);
+  }
+
+ private:
+  const Job& job_;
+  const ColumnSteps& columns_;
+  std::vector<float> x_, y_;
+  bool layered_ = false;
+  int py_ = 0;
+};
 
 template <class P, int C>
-int64_t run_rows(const Job& job, int row0, int row1) {
+int64_t run_rows(const Job& job, const ColumnSteps& columns, int row0, int row1) {
   using S = typename P::Storage;
   const View& win = job.window;
   int64_t skipped = 0;
+  RowField field(job, columns);
   for (int i = row0; i < row1; ++i) {
+    field.start(i);
     const int gi = i - job.gain_y0;
     const bool gain_row = job.shaded && gi >= 0 && gi < job.gain.height;
     for (int j = 0; j < job.target.width; ++j) {
       const float m = at(job.matte, i, j);
       if (!(m > 0.0f)) continue;
       S* out = pixel<S>(job.target, i, j);
-      float x, y;
-      sample_position(job, i, j, m, &x, &y);
+      // Where the pixel samples: itself plus the matte times the field's displacement (the edit fades out with
+      // the matte; a soft edge, never a cross-fade of two images).
+      float dx, dy;
+      field.at(j, &dx, &dy);
+      const float x = static_cast<float>(job.region_x0 + j) + m * dx;
+      const float y = static_cast<float>(job.region_y0 + i) + m * dy;
       bool clean = (x - x == 0.0f) && (y - y == 0.0f);
       if constexpr (P::floating) clean = clean && finite(load_pixel<P, C>(out));
       if (clean) {
@@ -383,7 +434,8 @@ void parallel_rows(int height, int threads, Fn&& fn) {
 template <class P, int C>
 int64_t run(const Job& job, int threads) {
   std::atomic<int64_t> skipped{0};
-  parallel_rows(job.target.height, threads, [&](int r0, int r1) { skipped += run_rows<P, C>(job, r0, r1); });
+  const ColumnSteps columns(job);
+  parallel_rows(job.target.height, threads, [&](int r0, int r1) { skipped += run_rows<P, C>(job, columns, r0, r1); });
   return skipped;
 }
 

@@ -95,15 +95,44 @@ Plane<S> plane(const py::buffer_info& info, const char* name, int height, int wi
   return p;
 }
 
-// The field's part of a job, for both entry points: the offsets and the matte (float32, h x w, any strides;
-// the arrays, the callers' arguments, keep their memory) and the region's top-left in plate pixels.
-void set_field(Job& job, const py::array& offset_x, const py::array& offset_y, const py::array& matte, int h, int w,
-               int x0, int y0) {
-  for (const py::array* a : {&offset_x, &offset_y, &matte}) {
-    if (!is_dtype(a->dtype(), 'f', 4)) throw py::value_error("the offsets and the matte must be float32");
+// The field's part of a job: the plan's compact backward map (field.py's Field.arguments(): the (ny, nx, 2) float32
+// grid, its scale in cells per pixel, the plate pixel of its region's top-left, the layers' (L, 5) int32 boxes and
+// their float32 planes), every index checked here so that no argument can make the kernels read out of bounds. The
+// arrays (the caller's tuple keeps them) must be C-contiguous.
+Field make_field(const py::tuple& field) {
+  if (field.size() != 7) throw py::value_error("field must be (grid, scale_x, scale_y, x0, y0, boxes, values)");
+  const py::array grid = field[0].cast<py::array>(), boxes = field[5].cast<py::array>(),
+                  values = field[6].cast<py::array>();
+  const auto contiguous = py::array::c_style;
+  if (!is_dtype(grid.dtype(), 'f', 4) || grid.ndim() != 3 || grid.shape(2) != 2 || grid.shape(0) < 1 ||
+      grid.shape(1) < 1 || !(grid.flags() & contiguous))
+    throw py::value_error("the field's grid must be a C-contiguous (ny, nx, 2) float32 array");
+  if (!is_dtype(boxes.dtype(), 'i', 4) || boxes.ndim() != 2 || boxes.shape(1) != 5 || !(boxes.flags() & contiguous))
+    throw py::value_error("the field's layer boxes must be a C-contiguous (L, 5) int32 array");
+  if (!is_dtype(values.dtype(), 'f', 4) || values.ndim() != 1 || !(values.flags() & contiguous))
+    throw py::value_error("the field's layer values must be a C-contiguous float32 vector");
+  Field f;
+  f.grid = static_cast<const float*>(grid.data());
+  f.ny = static_cast<int>(grid.shape(0));
+  f.nx = static_cast<int>(grid.shape(1));
+  f.scale_x = field[1].cast<float>();
+  f.scale_y = field[2].cast<float>();
+  f.x0 = field[3].cast<int>();
+  f.y0 = field[4].cast<int>();
+  f.boxes = static_cast<const int*>(boxes.data());
+  f.layers = static_cast<int>(boxes.shape(0));
+  f.values = static_cast<const float*>(values.data());
+  for (int l = 0; l < f.layers; ++l) {
+    const int* box = f.boxes + 5 * l;
+    const long long size = static_cast<long long>(box[2] - box[0]) * (box[3] - box[1]);
+    if (box[2] <= box[0] || box[3] <= box[1] || box[4] < 0 || box[4] + 3 * size > values.shape(0))
+      throw py::value_error("layer " + std::to_string(l) + "'s box or planes lie outside the values given");
   }
-  job.offset_x = plane<float>(offset_x.request(), "offset_x", h, w);
-  job.offset_y = plane<float>(offset_y.request(), "offset_y", h, w);
+  return f;
+}
+
+void set_matte(Job& job, const py::array& matte, int h, int w, int x0, int y0) {
+  if (!is_dtype(matte.dtype(), 'f', 4)) throw py::value_error("the matte must be float32");
   job.matte = plane<float>(matte.request(), "matte", h, w);
   job.region_x0 = x0;
   job.region_y0 = y0;
@@ -122,8 +151,8 @@ Kernel half_kernel() {
 }
 
 // The job of a resample call, its arguments checked, and the CPU kernel for its pixel type.
-Job make_job(py::array& target, py::array& window, int window_x0, int window_y0, py::array& offset_x,
-             py::array& offset_y, py::array& matte, int region_x0, int region_y0, py::object& gain, int gain_x0,
+Job make_job(py::array& target, py::array& window, int window_x0, int window_y0, const py::tuple& field,
+             py::array& matte, int region_x0, int region_y0, py::object& gain, int gain_x0,
              int gain_y0, Kernel* kernel_out) {
   if (!target.writeable()) throw py::value_error("target must be writable");
   if (target.dtype().kind() != window.dtype().kind() || target.dtype().itemsize() != window.dtype().itemsize())
@@ -138,7 +167,8 @@ Job make_job(py::array& target, py::array& window, int window_x0, int window_y0,
   if (job.window.height < 1 || job.window.width < 1) throw py::value_error("the window is empty");
   job.window_x0 = window_x0;
   job.window_y0 = window_y0;
-  set_field(job, offset_x, offset_y, matte, job.target.height, job.target.width, region_x0, region_y0);
+  job.field = make_field(field);
+  set_matte(job, matte, job.target.height, job.target.width, region_x0, region_y0);
   if (!gain.is_none()) {
     py::array g = py::array::ensure(gain);
     if (!g || !is_dtype(g.dtype(), 'f', 4)) throw py::value_error("gain must be a float32 array");
@@ -174,11 +204,11 @@ Job make_job(py::array& target, py::array& window, int window_x0, int window_y0,
   return job;
 }
 
-int64_t resample(py::array target, py::array window, int window_x0, int window_y0, py::array offset_x,
-                 py::array offset_y, py::array matte, int region_x0, int region_y0, py::object gain, int gain_x0,
+int64_t resample(py::array target, py::array window, int window_x0, int window_y0, py::tuple field,
+                 py::array matte, int region_x0, int region_y0, py::object gain, int gain_x0,
                  int gain_y0, int threads) {
   Kernel kernel = nullptr;
-  const Job job = make_job(target, window, window_x0, window_y0, offset_x, offset_y, matte, region_x0, region_y0, gain,
+  const Job job = make_job(target, window, window_x0, window_y0, field, matte, region_x0, region_y0, gain,
                            gain_x0, gain_y0, &kernel);
   py::gil_scoped_release released;
   return kernel(job, std::max(1, threads));
@@ -209,22 +239,19 @@ bool contiguous(const Plane<float>& p) {
   return p.col_stride == static_cast<ptrdiff_t>(sizeof(float)) && p.row_stride == p.col_stride * p.width;
 }
 
-int64_t resample_gpu_code(py::array target, py::array window, int window_x0, int window_y0, py::array offset_x,
-                          py::array offset_y, py::array matte, int region_x0, int region_y0, py::object gain,
+int64_t resample_gpu_code(py::array target, py::array window, int window_x0, int window_y0, py::tuple field,
+                          py::array matte, int region_x0, int region_y0, py::object gain,
                           int gain_x0, int gain_y0) {
   Kernel kernel = nullptr;
-  const Job job = make_job(target, window, window_x0, window_y0, offset_x, offset_y, matte, region_x0, region_y0, gain,
+  const Job job = make_job(target, window, window_x0, window_y0, field, matte, region_x0, region_y0, gain,
                            gain_x0, gain_y0, &kernel);
-  for (const Plane<float>* p : {&job.offset_x, &job.offset_y, &job.matte}) {
-    if (!contiguous(*p)) throw py::value_error("the offsets and the matte must be C-contiguous");
-  }
+  if (!contiguous(job.matte)) throw py::value_error("the matte must be C-contiguous");
   if (job.shaded && (!contiguous(job.gain) || job.gain_channel_stride % static_cast<ptrdiff_t>(sizeof(float))))
     throw py::value_error("gain's planes must be C-contiguous (a (3, h, w) array seen as (h, w, 3), or (h, w))");
   const GpuJob gpu = {job.target.base, job.target.row_stride, job.target.pixel_stride, job.target.height,
                       job.target.width, job.window.base, job.window.row_stride, job.window.pixel_stride,
                       job.window.height, job.window.width, job.window_x0, job.window_y0,
-                      reinterpret_cast<const float*>(job.offset_x.base), reinterpret_cast<const float*>(job.offset_y.base),
-                      reinterpret_cast<const float*>(job.matte.base), job.region_x0, job.region_y0,
+                      job.field, reinterpret_cast<const float*>(job.matte.base), job.region_x0, job.region_y0,
                       job.shaded ? reinterpret_cast<const float*>(job.gain.base) : nullptr, job.gain_channels,
                       job.gain.height, job.gain.width, job.gain_x0, job.gain_y0,
                       static_cast<long long>(job.gain_channel_stride / static_cast<ptrdiff_t>(sizeof(float)))};
@@ -237,72 +264,26 @@ int64_t resample_gpu_code(py::array target, py::array window, int window_x0, int
   return run_gpu_code_channels<3>(gpu, channels);
 }
 
-// The bounds (low x, low y, high x, high y) of where the edited pixels of a region (top-left at plate pixel
-// (x0, y0)) sample the source (sample_position); NaN bounds if one of them is NaN. Reads, writes nothing.
-py::tuple sample_bounds(py::array offset_x, py::array offset_y, py::array matte, int x0, int y0, int threads) {
-  if (matte.ndim() != 2) throw py::value_error("matte must be (h, w), got " + shape_text(matte.request()));
-  Job job;
-  set_field(job, offset_x, offset_y, matte, static_cast<int>(matte.shape(0)), static_cast<int>(matte.shape(1)), x0,
-            y0);
-  const float inf = std::numeric_limits<float>::infinity();
-  float low_x = inf, low_y = inf, high_x = -inf, high_y = -inf;
-  bool nan = false;
+// The field's displacements over a region (h x w from plate pixel (x0, y0)): what the kernels compute per pixel,
+// spelled out (for the torch operations' path and for inspection).
+py::tuple expand_field(py::tuple field, int x0, int y0, int height, int width, int threads) {
+  const Field f = make_field(field);
+  if (height < 0 || width < 0) throw py::value_error("the region's size must not be negative");
+  py::array_t<float> dx({height, width}), dy({height, width});
+  float* px = dx.mutable_data();
+  float* py_ = dy.mutable_data();
   {
     py::gil_scoped_release released;
-    std::mutex fold;
-    parallel_rows(job.matte.height, threads, [&](int r0, int r1) {
-      float lx = inf, ly = inf, hx = -inf, hy = -inf;
-      bool band_nan = false;
-      // Four pixels at a time where the rows are contiguous (the plan's own arrays), lane by lane the same
-      // arithmetic as sample_position; unedited lanes count as +inf / -inf.
-      const v4 vinf = {inf, inf, inf, inf};
-      v4 vlx = vinf, vly = vinf, vhx = -vinf, vhy = -vinf;
-      i4 vnan = {0, 0, 0, 0};
-      const bool packed = job.matte.col_stride == 4 && job.offset_x.col_stride == 4 && job.offset_y.col_stride == 4;
-      const int width = job.matte.width;
+    parallel_rows(height, std::max(1, threads), [&](int r0, int r1) {
       for (int i = r0; i < r1; ++i) {
-        int j = 0;
-        if (packed) {
-          const float gy = static_cast<float>(job.region_y0 + i);
-          const v4 vgy = {gy, gy, gy, gy};
-          for (; j + 4 <= width; j += 4) {
-            v4 m, dx, dy;
-            std::memcpy(&m, &at(job.matte, i, j), sizeof m);
-            std::memcpy(&dx, &at(job.offset_x, i, j), sizeof dx);
-            std::memcpy(&dy, &at(job.offset_y, i, j), sizeof dy);
-            const int c = job.region_x0 + j;
-            const v4 gx = {static_cast<float>(c), static_cast<float>(c + 1), static_cast<float>(c + 2),
-                           static_cast<float>(c + 3)};
-            const v4 x = gx + m * dx, y = vgy + m * dy;
-            const i4 edited = m > 0.0f;
-            vnan |= edited & ((x != x) | (y != y));
-            vlx = vmin(vlx, edited ? x : vinf), vhx = vmax(vhx, edited ? x : -vinf);
-            vly = vmin(vly, edited ? y : vinf), vhy = vmax(vhy, edited ? y : -vinf);
-          }
-        }
-        for (; j < width; ++j) {
-          const float weight = at(job.matte, i, j);
-          if (!(weight > 0.0f)) continue;
-          float x, y;
-          sample_position(job, i, j, weight, &x, &y);
-          band_nan |= (x != x) | (y != y);
-          lx = std::min(lx, x), hx = std::max(hx, x), ly = std::min(ly, y), hy = std::max(hy, y);
+        for (int j = 0; j < width; ++j) {
+          const long long n = static_cast<long long>(i) * width + j;
+          field_offset(f, x0 + j, y0 + i, px + n, py_ + n);
         }
       }
-      for (int k = 0; k < 4; ++k) {
-        band_nan |= vnan[k] != 0;
-        lx = std::min(lx, vlx[k]), hx = std::max(hx, vhx[k]), ly = std::min(ly, vly[k]), hy = std::max(hy, vhy[k]);
-      }
-      std::lock_guard<std::mutex> lock(fold);
-      low_x = std::min(low_x, lx), low_y = std::min(low_y, ly), high_x = std::max(high_x, hx);
-      high_y = std::max(high_y, hy), nan = nan || band_nan;
     });
   }
-  if (nan) {
-    const float q = std::numeric_limits<float>::quiet_NaN();
-    return py::make_tuple(q, q, q, q);
-  }
-  return py::make_tuple(low_x, low_y, high_x, high_y);
+  return py::make_tuple(dx, dy);
 }
 
 }  // namespace
@@ -310,22 +291,23 @@ py::tuple sample_bounds(py::array offset_x, py::array offset_y, py::array matte,
 PYBIND11_MODULE(_resample, module) {
   module.doc() = "The engine's per-pixel resampling (cpp/engine/resample.cpp); see emotionedit.render.pixels.";
   module.def("resample", &resample, py::arg("target"), py::arg("window"), py::arg("window_x0"), py::arg("window_y0"),
-             py::arg("offset_x"), py::arg("offset_y"), py::arg("matte"), py::arg("region_x0"), py::arg("region_y0"),
-             py::arg("gain"), py::arg("gain_x0"), py::arg("gain_y0"), py::arg("threads"),
+             py::arg("field"), py::arg("matte"), py::arg("region_x0"), py::arg("region_y0"), py::arg("gain"),
+             py::arg("gain_x0"), py::arg("gain_y0"), py::arg("threads"),
              "Resample target (h, w, C), the output over a region whose top-left is plate pixel (region_x0, "
              "region_y0), from window, whose top-left is plate pixel (window_x0, window_y0): where matte (h, w) "
-             "is above 0 the pixel samples itself plus matte times (offset_x, offset_y); then multiply the colour "
-             "by gain (float32 (h, w), or (h, w, 3) one per colour channel, its top-left at (gain_x0, gain_y0) of "
-             "target; None: none). Returns the edited "
-             "pixels left as they were because of NaN or inf.");
+             "is above 0 the pixel samples itself plus matte times the field's displacement there (field: "
+             "Field.arguments(), the compact backward map); then multiply the colour by gain (float32 (h, w), or "
+             "(h, w, 3) one per colour channel, its top-left at (gain_x0, gain_y0) of target; None: none). Returns "
+             "the edited pixels left as they were because of NaN or inf.");
   module.def("resample_gpu_code", &resample_gpu_code, py::arg("target"), py::arg("window"), py::arg("window_x0"),
-             py::arg("window_y0"), py::arg("offset_x"), py::arg("offset_y"), py::arg("matte"), py::arg("region_x0"),
-             py::arg("region_y0"), py::arg("gain"), py::arg("gain_x0"), py::arg("gain_y0"),
+             py::arg("window_y0"), py::arg("field"), py::arg("matte"), py::arg("region_x0"), py::arg("region_y0"),
+             py::arg("gain"), py::arg("gain_x0"), py::arg("gain_y0"),
              "resample, computed by the GPU kernel's code (render/cuda/resample.cu) on one CPU thread; the "
-             "planes C-contiguous. For checking that code against the CPU kernel where there is no GPU.");
-  module.def("sample_bounds", &sample_bounds, py::arg("offset_x"), py::arg("offset_y"), py::arg("matte"),
-             py::arg("x0"), py::arg("y0"), py::arg("threads"),
-             "(low x, low y, high x, high y) of where the edited pixels sample the source (NaN if one is NaN).");
+             "matte and gain planes C-contiguous. For checking that code against the CPU kernel where there is no GPU.");
+  module.def("expand_field", &expand_field, py::arg("field"), py::arg("x0"), py::arg("y0"), py::arg("height"),
+             py::arg("width"), py::arg("threads"),
+             "(dx, dy), each (height, width) float32: the field's displacement at every pixel of the region whose "
+             "top-left is plate pixel (x0, y0), as the kernels compute it.");
   module.def("half_kernel", []() {
     return std::string(half_kernel() == &dispatch_channels<F16> ? "portable" : "f16c");
   }, "Which kernel renders half-float plates on this CPU: 'f16c' or 'portable'.");

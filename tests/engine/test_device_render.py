@@ -75,7 +75,7 @@ def test_device_resampling_is_the_kernels(dtype, channels, dense, flipped, devic
         window = src[plan.window.y0 : plan.window.y1, plan.window.x0 : plan.window.x1]
         kernel = src[region.y0 : region.y1, region.x0 : region.x1].copy()
         encoded = None if gain is None else (np.power(gain, np.float32(1 / 2.2)) if kernel.dtype.kind == "u" else gain)
-        want = _resample.resample(kernel, window, plan.window.x0, plan.window.y0, plan.offset_x, plan.offset_y,
+        want = _resample.resample(kernel, window, plan.window.x0, plan.window.y0, plan.field.arguments(),
                                   plan.matte, region.x0, region.y0, encoded, 0, 0, 1)
         order = (lambda a: np.ascontiguousarray(a[::-1])) if flipped else np.ascontiguousarray  # noqa: E731
         # On a GPU the dense way is the fused kernel (render/gpu_kernel.py); the torch operations are checked too.
@@ -117,12 +117,17 @@ class KernelOnTheCpu:
             self.launch, self.TYPES[pixel], channels))
 
     def launch(self, dtype, channels, grid, block, args):
-        (target, t_row, t_pixel, height, width, window, w_row, w_pixel, w_height, w_width, w_x0, w_y0, offset_x,
-         offset_y, matte, r_x0, r_y0, gain, g_channels, g_height, g_width, g_x0, g_y0, g_plane, skipped) = (
-            int(a) for a in args)
+        (target, t_row, t_pixel, height, width, window, w_row, w_pixel, w_height, w_width, w_x0, w_y0, grid_at, nx,
+         ny, scale_x, scale_y, f_x0, f_y0, boxes_at, layers, values_at, matte, r_x0, r_y0, gain, g_channels, g_height,
+         g_width, g_x0, g_y0, g_plane, skipped) = (a.item() for a in args)
         assert grid[0] * block[0] >= height * width
         item = np.dtype(dtype).itemsize
-        planes = [_host_array(a, (height, width), (4 * width, 4), np.float32) for a in (offset_x, offset_y, matte)]
+        boxes = (_host_array(boxes_at, (layers, 5), (20, 4), np.int32) if layers else np.zeros((0, 5), np.int32))
+        used = max([int(b[4]) + 3 * int((b[2] - b[0]) * (b[3] - b[1])) for b in boxes], default=0)
+        values = _host_array(values_at, (used,), (4,), np.float32) if used else np.zeros(0, np.float32)
+        field = (_host_array(grid_at, (ny, nx, 2), (8 * nx, 8, 4), np.float32), scale_x, scale_y, f_x0, f_y0,
+                 np.array(boxes), np.array(values))
+        planes = [field, _host_array(matte, (height, width), (4 * width, 4), np.float32)]
         shading = None
         if gain:
             shape, strides = (g_height, g_width), (4 * g_width, 4)
@@ -156,7 +161,7 @@ def test_the_fused_kernels_launch_hands_it_the_plan(dtype, channels, flipped, mo
         window = src[plan.window.y0 : plan.window.y1, plan.window.x0 : plan.window.x1]
         kernel = src[region.y0 : region.y1, region.x0 : region.x1].copy()
         encoded = None if gain is None else (np.power(gain, np.float32(1 / 2.2)) if kernel.dtype.kind == "u" else gain)
-        want = _resample.resample(kernel, window, plan.window.x0, plan.window.y0, plan.offset_x, plan.offset_y,
+        want = _resample.resample(kernel, window, plan.window.x0, plan.window.y0, plan.field.arguments(),
                                   plan.matte, region.x0, region.y0, encoded, 0, 0, 1)
         # Copies (the kernel's target and window never share memory, as on a device).
         order = (lambda a: np.array(a[::-1])) if flipped else np.array  # noqa: E731
@@ -165,6 +170,27 @@ def test_the_fused_kernels_launch_hands_it_the_plan(dtype, channels, flipped, mo
         assert int(got) == want
         assert same_bits(order(to_host(target)), kernel), f"trial {trial}"
     assert len(cpu_kernel.launches) == 6
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float16], ids=["uint8", "float16"])
+def test_the_fused_kernels_launch_renders_real_footage_as_the_cpu(talking, dtype, monkeypatch):
+    """A real frame's plan through the launch (the field's grid and the mouth's and eyes' layers, the matte, the
+    skin detail's gain per colour), on the GPU kernel's code: the CPU render, bit for bit."""
+    cpu_kernel = KernelOnTheCpu(monkeypatch)
+    frames, analysis = talking
+    editor = ShotEditor(analysis)
+    for index, params in zip((4, 20), EDITS, strict=True):
+        number = analysis.plate.frame_numbers[index]
+        src = plate(frames[index], dtype, 4)
+        want = editor.render(src, number, params)
+        plan = editor.plan_frame(src.shape, src.dtype, number, params)
+        r = plan.resampling
+        assert len(r.field.boxes) >= 2, "the eyes' layers (and the mouth's when open) should be in the plan"
+        target = to_device(np.array(src[r.region.y0 : r.region.y1, r.region.x0 : r.region.x1]), torch.device("cpu"))
+        window = to_device(np.array(src[r.window.y0 : r.window.y1, r.window.x0 : r.window.x1]), torch.device("cpu"))
+        assert int(gpu_kernel.resample(target, window, r, plan.shading, False)) == 0
+        assert same_pixels(to_host(target), want[r.region.y0 : r.region.y1, r.region.x0 : r.region.x1])
+    assert len(cpu_kernel.launches) == 2
 
 
 def renders(talking, dtype, device: str):

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from emotionedit.render import Region, _resample
+from emotionedit.render.field import Field
 from emotionedit.render.pixels import plan_resampling, resample_into
 
 F = np.float32
@@ -163,7 +164,7 @@ def _check_kernel(dtype, channels):
         want, want_skipped = reference(target, window, (plan.window.x0, plan.window.y0), plan, gain, gain_origin)
         for threads in (1, 3):
             got = target.copy()
-            skipped = _resample.resample(got, window, plan.window.x0, plan.window.y0, plan.offset_x, plan.offset_y,
+            skipped = _resample.resample(got, window, plan.window.x0, plan.window.y0, plan.field.arguments(),
                                          plan.matte, region.x0, region.y0, gain, *gain_origin, threads)
             assert skipped == want_skipped
             assert same_bits(got, want), f"trial {trial}, {threads} threads"
@@ -210,7 +211,7 @@ def test_the_gpu_kernels_code_gives_the_cpu_kernels_pixels(dtype, channels):
             window = plate[plan.window.y0 : plan.window.y1, plan.window.x0 : plan.window.x1]
             cpu = plate[region.y0 : region.y1, region.x0 : region.x1].copy()
             gpu = plate[::-1].copy()[::-1][region.y0 : region.y1, region.x0 : region.x1] if flipped else cpu.copy()
-            arguments = (window, plan.window.x0, plan.window.y0, plan.offset_x, plan.offset_y, plan.matte,
+            arguments = (window, plan.window.x0, plan.window.y0, plan.field.arguments(), plan.matte,
                          region.x0, region.y0, gain, *origin)
             want = _resample.resample(cpu, *arguments, 2)
             assert _resample.resample_gpu_code(gpu, *arguments) == want
@@ -272,14 +273,19 @@ def test_bad_arguments_are_errors_not_crashes():
     window = np.zeros((10, 10, 4), F)
     maps = np.zeros((8, 8), F)
     matte = np.ones((8, 8), F)
-    ok = dict(target=target, window=window, window_x0=0, window_y0=0, offset_x=maps, offset_y=maps, matte=matte,
+    field = Field.of_offsets(maps, maps, Region(1, 1, 9, 9))
+    grid, scale_x, scale_y, x0, y0, boxes, values = field.arguments()
+    ok = dict(target=target, window=window, window_x0=0, window_y0=0, field=field.arguments(), matte=matte,
               region_x0=1, region_y0=1, gain=None, gain_x0=0, gain_y0=0, threads=2)
     assert _resample.resample(**ok) == 0
     bad = [dict(target=target.astype(np.float64), window=window.astype(np.float64)),
            dict(window=window.astype(np.float16)),
            dict(target=np.zeros((8, 8, 5), F), window=np.zeros((10, 10, 5), F)),
-           dict(offset_x=maps[:4]),
-           dict(offset_y=maps.astype(np.float64)),
+           dict(field=(grid.astype(np.float64), scale_x, scale_y, x0, y0, boxes, values)),
+           dict(field=(grid[:, ::2], scale_x, scale_y, x0, y0, boxes, values)),
+           dict(field=(grid, scale_x, scale_y, x0, y0, np.array([[0, 0, 4, 4, 0]], np.int32), values)),
+           dict(field=(grid, scale_x, scale_y, x0, y0, np.array([[0, 0, 2, 2, 0]], np.int32), np.zeros(11, F))),
+           dict(field=(grid, scale_x, scale_y)),
            dict(matte=matte.astype(bool)),
            dict(gain=np.ones((3, 3), np.float64)),
            dict(gain=np.ones((3, 3, 2), F)),

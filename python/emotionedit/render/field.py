@@ -10,6 +10,7 @@ sample the source.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 import cv2
 import numpy as np
@@ -54,6 +55,76 @@ class Region:
     def within(self, outer: Region) -> tuple[slice, slice]:
         """(rows, columns) of this rectangle in an array that holds ``outer``'s pixels."""
         return slice(self.y0 - outer.y0, self.y1 - outer.y0), slice(self.x0 - outer.x0, self.x1 - outer.x0)
+
+
+_NO_BOXES = np.zeros((0, 5), np.int32)
+_NO_VALUES = np.zeros(0, np.float32)
+
+
+@dataclass(frozen=True, eq=False)
+class Field:
+    """A backward map in the compact form the kernels read and expand per pixel (cuda/rule.h's ``Field``).
+
+    over: the region the grid lies over; grid: (ny, nx, 2) float32 displacements (x, y) at its cells' centres,
+    interpolated bilinearly between them (cv2.resize's INTER_LINEAR layout, edges held); a grid the size of the
+    region is the map itself, pixel for pixel. boxes, values: the layers behind the face (the mouth's interior,
+    the eyeballs), see :meth:`with_layers`. The displacement at a pixel is the grid's, blended toward each layer's
+    own map by its weight. A 4K face's map is a few thousand grid cells and the layers' boxes, not 14 MB of planes.
+    """
+
+    over: Region
+    grid: np.ndarray
+    boxes: np.ndarray = dataclass_field(default_factory=lambda: _NO_BOXES)
+    values: np.ndarray = dataclass_field(default_factory=lambda: _NO_VALUES)
+
+    @classmethod
+    def of_offsets(cls, offset_x: np.ndarray, offset_y: np.ndarray, region: Region) -> Field:
+        """A map given at every pixel of ``region`` ((h, w) displacements each)."""
+        return cls(region, np.ascontiguousarray(np.stack([offset_x, offset_y], axis=-1), dtype=np.float32))
+
+    def with_layers(self, layers: list[tuple[Region, np.ndarray, np.ndarray, np.ndarray]]) -> Field:
+        """This map with layers over it, in order (a later one covers an earlier one): (box, weight, map_x, map_y),
+        the three (box.height, box.width) float32, the map in absolute plate coordinates; over its box a layer
+        makes the displacement ``d * (1 - weight) + weight * (map - pixel)``."""
+        boxes, values, start = [], [], 0
+        for box, weight, map_x, map_y in layers:
+            boxes.append((box.x0, box.y0, box.x1, box.y1, start))
+            values += [np.asarray(a, np.float32).reshape(-1) for a in (weight, map_x, map_y)]
+            start += 3 * box.width * box.height
+        if not boxes:
+            return self
+        return Field(self.over, self.grid, np.array(boxes, np.int32).reshape(-1, 5), np.concatenate(values))
+
+    def arguments(self) -> tuple:
+        """The compiled kernels' ``field`` argument."""
+        ny, nx = self.grid.shape[:2]
+        return (self.grid, float(np.float32(nx / self.over.width)), float(np.float32(ny / self.over.height)),
+                self.over.x0, self.over.y0, self.boxes, self.values)
+
+    def offsets(self, region: Region) -> tuple[np.ndarray, np.ndarray]:
+        """The displacements at every pixel of ``region``, (h, w) float32 dx and dy, as the kernels compute them."""
+        from . import _resample
+
+        return _resample.expand_field(self.arguments(), region.x0, region.y0, region.height, region.width,
+                                      max(1, cv2.getNumThreads()))
+
+    def reach(self) -> tuple[float, float, float, float]:
+        """Bounds (low x, low y, high x, high y) of the displacement anywhere, 0 included (the matte scales it
+        toward 0): the grid's and the weighted layers' extremes (their interpolations and blends stay inside).
+        NaN if the map holds NaN."""
+        parts = [self.grid.reshape(-1, 2), np.zeros((1, 2), np.float32)]
+        for x0, y0, x1, y1, start in self.boxes:
+            size = (x1 - x0) * (y1 - y0)
+            weight, map_x, map_y = (self.values[start + k * size : start + (k + 1) * size].reshape(y1 - y0, x1 - x0)
+                                    for k in range(3))
+            used = weight != 0
+            pixels = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+            parts.append(np.stack([(map_x - pixels[1])[used], (map_y - pixels[0])[used]], axis=-1))
+        both = np.concatenate(parts)
+        if np.isnan(both).any():
+            return (float("nan"),) * 4
+        low, high = both.min(axis=0), both.max(axis=0)
+        return float(low[0]), float(low[1]), float(high[0]), float(high[1])
 
 
 def face_oval(points: np.ndarray, scale: float) -> np.ndarray:
@@ -155,11 +226,11 @@ def tps_evaluate(coef: np.ndarray, control: np.ndarray, points: np.ndarray) -> n
     return _tps_kernel(g2, out=g2, scratch=cross) @ coef[:n].astype(points.dtype) + coef[n] + points @ coef[n + 1 :]
 
 
-def backward_offsets(source: np.ndarray, target: np.ndarray, region: Region) -> tuple[np.ndarray, np.ndarray]:
-    """Where every pixel of ``region`` samples the source, as a displacement from the pixel.
+def backward_field(source: np.ndarray, target: np.ndarray, region: Region) -> Field:
+    """Where every pixel of ``region`` samples the source, as a compact displacement map: the thin-plate
+    spline through the landmarks' motion on a coarse grid tied to the face's size.
 
     source, target: (N, 2) plate pixels; a feature at ``source`` must appear at ``target`` in the output.
-    Returns dx, dy: (region.height, region.width) float32; the pixel at (x, y) samples (x + dx, y + dy).
     """
     iod = float(topo.interocular(source[None])[0])
     pins = np.concatenate([face_oval(source, s) for s in PIN_RINGS])
@@ -169,10 +240,13 @@ def backward_offsets(source: np.ndarray, target: np.ndarray, region: Region) -> 
     coef = tps_solve(control, values)
     grid, nx, ny = coarse_grid(region, iod, CELLS_PER_IOD)
     offsets = (tps_evaluate(coef, control, grid) * iod).reshape(ny, nx, 2).astype(np.float32)
-    size = (region.width, region.height)
-    # One plane at a time: each comes out contiguous, as the resampling reads it.
-    dx, dy = (cv2.resize(np.ascontiguousarray(offsets[..., k]), size, interpolation=cv2.INTER_LINEAR) for k in (0, 1))
-    return dx, dy
+    return Field(region, np.ascontiguousarray(offsets))
+
+
+def backward_offsets(source: np.ndarray, target: np.ndarray, region: Region) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`backward_field` at every pixel of ``region``: dx, dy, (region.height, region.width) float32; the
+    pixel at (x, y) samples (x + dx, y + dy)."""
+    return backward_field(source, target, region).offsets(region)
 
 
 def backward_map(source: np.ndarray, target: np.ndarray, region: Region) -> tuple[np.ndarray, np.ndarray]:

@@ -16,11 +16,11 @@ import numpy as np
 
 from .detail import detail_gain
 from .eyes import eyeball_layers
-from .field import Region, backward_offsets, warp_region
+from .field import Region, backward_field, warp_region
 from .matte import face_matte
 from .mouth import corridor_gain, mouth_layer
 from .occlusion import FrameOccluders, occlusion_matte
-from .pixels import Resampling, plan_resampling, resample_into
+from .pixels import Resampling, resample_into, resampling_of
 
 
 class Output(enum.IntEnum):
@@ -251,11 +251,10 @@ def plan_frame(shape: tuple[int, ...], dtype: np.dtype, source: np.ndarray | Non
     region = warp_region(source, width, height)
     if region.empty:
         return FramePlan(shape)
-    offset_x, offset_y = backward_offsets(source, target, region)
     # The layers behind the face (the mouth's interior, the eyeballs), each exactly itself where its weight is 1.
     mouth = mouth_layer(source, target, region)
-    for layer in ([mouth] if mouth is not None else []) + eyeball_layers(source, target, region):
-        _layered(offset_x, offset_y, region, *layer)
+    field = backward_field(source, target, region).with_layers(
+        ([mouth] if mouth is not None else []) + eyeball_layers(source, target, region))
     matte = _editable_matte(source, target, region, occluders)
     # Both shadings fade out with the matte (exactly 1 wherever it is 0): the skin detail in its log, the
     # corridor's linearly over its small rectangle.
@@ -267,7 +266,7 @@ def plan_frame(shape: tuple[int, ...], dtype: np.dtype, source: np.ndarray | Non
         gain += 1.0
     colour = shape[2] >= 3  # a grey plate takes the creases' luminance ratio, one gain a pixel
     shading = _product(detail_gain(target, region, detail, fade=matte, colour=colour) if detail else None, corridor)
-    return _WarpPlan(shape, plan_resampling(offset_x, offset_y, matte, region, width, height), shading)
+    return _WarpPlan(shape, resampling_of(field, matte, region, width, height), shading)
 
 
 def _product(a: tuple[Region, np.ndarray] | None, b: tuple[Region, np.ndarray] | None
@@ -289,22 +288,6 @@ def _product(a: tuple[Region, np.ndarray] | None, b: tuple[Region, np.ndarray] |
     for r, g in ((ra, ga), (rb, gb)):
         gain[r.within(rect)] *= g if g.ndim == gain.ndim else g[..., None]
     return rect, gain
-
-
-def _layered(offset_x: np.ndarray, offset_y: np.ndarray, region: Region, box: Region, weight: np.ndarray,
-             layer_x: np.ndarray, layer_y: np.ndarray) -> None:
-    """Blend the field's offsets (over ``region``) toward a layer's map by its weight, in place, over the
-    layer's ``box`` (weight, layer_x, layer_y: (box.height, box.width), the map in absolute plate
-    coordinates): ``offset * (1 - w) + w * (layer - pixel)``, the layer's own offset where the weight is 1.
-    Outside the box the weight is 0, where the blend would be ``1 * a + 0 * b``: ``a``, bit for bit."""
-    inside = box.within(region)
-    keep = 1.0 - weight
-    xs = np.arange(box.x0, box.x1, dtype=np.float32)[None, :]
-    ys = np.arange(box.y0, box.y1, dtype=np.float32)[:, None]
-    for values, layer, pixel in ((offset_x, layer_x, xs), (offset_y, layer_y, ys)):
-        part = values[inside]
-        part *= keep
-        part += weight * (layer - pixel)
 
 
 def _editable_matte(source: np.ndarray, target: np.ndarray | None, region: Region,

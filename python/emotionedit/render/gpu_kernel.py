@@ -7,9 +7,9 @@ writes the pixel once. Its code is also compiled into the CPU module (``_resampl
 the tests check it against the CPU kernel on every commit; on a GPU the pixels are the CPU's bit for bit
 (no FMA contraction, the same float32 operations in the same order, the same half-float conversions).
 
-The plan's planes (displacements, matte, shading gain) go up in one asynchronous copy from pinned memory;
-the kernel and the copy are queued on torch's current stream (an OpenFX host's stream, under the node's
-``torch.cuda.ExternalStream``); nothing waits for the device.
+The plan's arrays (the matte, the field's compact grid and layers, the shading gain) go up in one asynchronous
+copy from pinned memory; the kernel and the copy are queued on torch's current stream (an OpenFX host's stream,
+under the node's ``torch.cuda.ExternalStream``); nothing waits for the device.
 """
 
 from __future__ import annotations
@@ -96,15 +96,16 @@ def _view(pixels: torch.Tensor, flipped: bool) -> tuple[int, int, int]:
 
 
 class Planes:
-    """A plan's planes on the device: the displacements and the matte over the region, the shading gain as the
-    kernel multiplies it into ``dtype`` plates of ``channels`` channels (one plane, or one per colour; none without
-    shading), in one buffer."""
+    """A plan's arrays on the device, in one buffer: the matte over the region, the field's grid and layers
+    (compact: the kernel expands them per pixel), the shading gain as the kernel multiplies it into ``dtype``
+    plates of ``channels`` channels (one plane, or one per colour; none without shading), the layers' boxes."""
 
     def __init__(self, plan: Resampling, shading: tuple | None, channels: int, dtype: torch.dtype,
                  device: torch.device):
         region = plan.region
         self.plan, self.channels, self.dtype = plan, channels, dtype
-        self.count = count = region.height * region.width
+        self.count = region.height * region.width
+        field = plan.field
         gain, self.gain_shape, self.gain_origin = None, None, (0, 0)
         if shading is not None:
             rect, linear = shading
@@ -113,19 +114,28 @@ class Planes:
             gain = gain[None] if gain.ndim == 2 else np.moveaxis(gain, -1, 0)
             self.gain_shape = gain.shape
             self.gain_origin = (rect.x0 - region.x0, rect.y0 - region.y0)
-        # One pinned buffer (torch's host allocator keeps it until the copy has run), filled by torch's copies (on
-        # all the CPU's threads: 37 MB for a 4K face), then one asynchronous copy up.
-        host = _pinned(3 * count + (0 if gain is None else gain.size))
-        for k, plane in enumerate((plan.offset_x, plan.offset_y, plan.matte)):
-            host[k * count : (k + 1) * count].view(region.height, region.width).copy_(_tensor(plane))
+        parts = [("matte", plan.matte), ("grid", field.grid), ("values", field.values), ("boxes", field.boxes)]
         if gain is not None:
-            host[3 * count :].view(gain.shape).copy_(_tensor(gain))
+            parts.append(("gain", gain))
+        self.starts, start = {}, 0
+        for name, values in parts:
+            self.starts[name] = start
+            start += values.size
+        # One pinned buffer (torch's host allocator keeps it until the copy has run), filled by torch's copies (on
+        # all the CPU's threads), then one asynchronous copy up. The boxes travel as their int32 bits.
+        host = _pinned(max(start, 1))
+        for name, values in parts:
+            into = host[self.starts[name] : self.starts[name] + values.size]
+            if values.dtype == np.int32:
+                into = into.view(torch.int32)
+            into.view(values.shape).copy_(_tensor(values))
         # Device memory of torch's, allocated on the current stream: reused only by work queued after ours.
         self.values = host.to(device, non_blocking=True)
+        self.field = field
 
-    def address(self, plane: int) -> np.uint64:
-        """The device address of plane 0 (offset x), 1 (offset y), 2 (matte) or 3 (the gain)."""
-        return np.uint64(self.values.data_ptr() + plane * self.count * self.values.element_size())
+    def address(self, part: str) -> np.uint64:
+        """The device address of a part: "matte", "grid", "values", "boxes" or "gain"."""
+        return np.uint64(self.values.data_ptr() + self.starts[part] * self.values.element_size())
 
 
 def resample(target: torch.Tensor, window: torch.Tensor, plan: Resampling, shading: tuple | None,
@@ -146,19 +156,24 @@ def launch(target: torch.Tensor, window: torch.Tensor, planes: Planes, flipped: 
     if (target.shape[2], target.dtype) != (planes.channels, planes.dtype):
         raise ValueError("these planes were made for another plate type")
     skipped = torch.zeros((), dtype=torch.int64, device=device)
+    _, scale_x, scale_y, field_x0, field_y0, _, _ = planes.field.arguments()
+    ny, nx = planes.field.grid.shape[:2]
+    field_args = (planes.address("grid"), np.int32(nx), np.int32(ny), np.float32(scale_x), np.float32(scale_y),
+                  np.int32(field_x0), np.int32(field_y0), planes.address("boxes"), np.int32(len(planes.field.boxes)),
+                  planes.address("values"))
     t_at, t_row, t_pixel = _view(target, flipped)
     w_at, w_row, w_pixel = _view(window, flipped)
     if planes.gain_shape is None:
         gain_args = (np.uint64(0), np.int32(1), np.int32(0), np.int32(0), np.int32(0), np.int32(0), np.int64(0))
     else:
         gain_channels, gain_height, gain_width = planes.gain_shape
-        gain_args = (planes.address(3), np.int32(gain_channels), np.int32(gain_height), np.int32(gain_width),
+        gain_args = (planes.address("gain"), np.int32(gain_channels), np.int32(gain_height), np.int32(gain_width),
                      np.int32(planes.gain_origin[0]), np.int32(planes.gain_origin[1]),
                      np.int64(gain_height * gain_width))
     args = (np.uint64(t_at), np.int64(t_row), np.int64(t_pixel), np.int32(region.height), np.int32(region.width),
             np.uint64(w_at), np.int64(w_row), np.int64(w_pixel), np.int32(window.shape[0]), np.int32(window.shape[1]),
-            np.int32(plan.window.x0), np.int32(plan.window.y0), planes.address(0), planes.address(1),
-            planes.address(2), np.int32(region.x0), np.int32(region.y0), *gain_args, np.uint64(skipped.data_ptr()))
+            np.int32(plan.window.x0), np.int32(plan.window.y0), *field_args, planes.address("matte"),
+            np.int32(region.x0), np.int32(region.y0), *gain_args, np.uint64(skipped.data_ptr()))
     index = _index(device)
     function = _function(_PIXEL[target.dtype], planes.channels, index)
     stream = torch.cuda.current_stream(device).cuda_stream

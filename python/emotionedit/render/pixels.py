@@ -16,6 +16,7 @@ OpenCV uses. A chain of OpenCV calls took 6-8x a plain copy of a 4K float frame;
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -23,7 +24,7 @@ import cv2
 import numpy as np
 
 from .detail import DISPLAY_GAMMA, grey_gain
-from .field import Region
+from .field import Field, Region
 
 try:
     from . import _resample
@@ -37,20 +38,33 @@ class Resampling:
     """Where each pixel of ``region`` samples the source: the pixel-free half of :func:`warp_into`.
 
     region: the output pixels; window: the source pixels the samples reach (their bounds plus the cubic's
-    footprint), clipped to the plate. offset_x, offset_y, matte: (region.height, region.width) float32: the
-    pixel at (x, y) samples (x + matte * offset_x, y + matte * offset_y), and is edited where matte > 0.
+    footprint), clipped to the plate. field: the backward map (compact; the kernels expand it per pixel);
+    matte: (region.height, region.width) float32: the pixel at (x, y) with displacement (dx, dy) samples
+    (x + matte * dx, y + matte * dy), and is edited where matte > 0.
     """
 
     region: Region
     window: Region
-    offset_x: np.ndarray
-    offset_y: np.ndarray
+    field: Field
     matte: np.ndarray
 
+    @functools.cached_property
+    def _offsets(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.field.offsets(self.region)
+
+    @property
+    def offset_x(self) -> np.ndarray:
+        """The field's x displacement at every pixel of the region, (h, w) float32 (spelled out on first use)."""
+        return self._offsets[0]
+
+    @property
+    def offset_y(self) -> np.ndarray:
+        """The field's y displacement at every pixel of the region."""
+        return self._offsets[1]
+
     def cropped(self, part: Region) -> Resampling:
-        """The same resampling for ``part`` of the region only (same window: same samples, bit for bit)."""
-        inside = part.within(self.region)
-        return Resampling(part, self.window, self.offset_x[inside], self.offset_y[inside], self.matte[inside])
+        """The same resampling for ``part`` of the region only (same field and window: same samples, bit for bit)."""
+        return Resampling(part, self.window, self.field, self.matte[part.within(self.region)])
 
 
 def threads() -> int:
@@ -60,28 +74,32 @@ def threads() -> int:
 
 def plan_resampling(offset_x: np.ndarray, offset_y: np.ndarray, matte: np.ndarray, region: Region, width: int,
                     height: int) -> Resampling:
+    """:func:`resampling_of` a map given at every pixel: offset_x, offset_y (h, w) over ``region``."""
+    return resampling_of(Field.of_offsets(offset_x, offset_y, region), matte, region, width, height)
+
+
+def resampling_of(field: Field, matte: np.ndarray, region: Region, width: int, height: int) -> Resampling:
     """The resampling of ``region`` by a backward map faded out with the matte, and the source window it reads.
 
-    offset_x, offset_y: (h, w) over ``region``: its pixel (x, y) samples (x + dx, y + dy) where the matte is
-    1, (x + matte * dx, ...) where it is between 0 and 1; matte: (h, w) in [0, 1]. width, height: the
-    plate's size in pixels. Reads no pixels; keeps the arrays (float32 ones without a copy).
+    field: the map; its pixel (x, y) samples (x + dx, y + dy) where the matte is 1, (x + matte * dx, ...) where it
+    is between 0 and 1; matte: (h, w) over ``region`` in [0, 1]. width, height: the plate's size in pixels.
+    Reads no pixels; keeps the matte (a float32 one without a copy). The window holds every sample the field
+    can reach from the region (from the map's extremes, a pixel to spare for rounding): a larger window than the
+    samples need reads the same pixels.
     """
-    offset_x, offset_y, matte = (np.asarray(a, dtype=np.float32) for a in (offset_x, offset_y, matte))
-    low_x, low_y, high_x, high_y = _resample.sample_bounds(offset_x, offset_y, matte, region.x0, region.y0,
-                                                           threads())
+    matte = np.asarray(matte, dtype=np.float32)
+    low_x, low_y, high_x, high_y = field.reach()
     if math.isnan(low_x):
         raise ValueError("the backward map holds NaN")
-    if low_x > high_x:  # nothing edited: any window will do
-        low_x, low_y, high_x, high_y = region.x0, region.y0, region.x0, region.y0
     # Sample from a window just big enough for the map: the cubic reads floor - 1 .. floor + 2.
-    wx0 = max(0, _floor(low_x) - 1)
-    wy0 = max(0, _floor(low_y) - 1)
-    wx1 = min(width, _floor(high_x) + 3)
-    wy1 = min(height, _floor(high_y) + 3)
+    wx0 = max(0, _floor(region.x0 + low_x) - 2)
+    wy0 = max(0, _floor(region.y0 + low_y) - 2)
+    wx1 = min(width, _floor(region.x1 - 1 + high_x) + 4)
+    wy1 = min(height, _floor(region.y1 - 1 + high_y) + 4)
     # A map entirely off the plate still samples its border pixels (replicated): keep the window non-empty.
     wx0, wy0 = min(wx0, width - 1), min(wy0, height - 1)
     wx1, wy1 = max(wx1, wx0 + 1), max(wy1, wy0 + 1)
-    return Resampling(region, Region(wx0, wy0, wx1, wy1), offset_x, offset_y, matte)
+    return Resampling(region, Region(wx0, wy0, wx1, wy1), field, matte)
 
 
 def _floor(value: float) -> int:
@@ -109,8 +127,9 @@ def resample_into(target: np.ndarray, window: np.ndarray, plan: Resampling,
         rect, gain = shading
         gx0, gy0 = rect.x0 - plan.region.x0, rect.y0 - plan.region.y0
         gain = kernel_gain(gain, target.shape[2], target.dtype)
-    return _resample.resample(target, _channels_adjacent(window), plan.window.x0, plan.window.y0, plan.offset_x,
-                              plan.offset_y, plan.matte, plan.region.x0, plan.region.y0, gain, gx0, gy0, threads())
+    return _resample.resample(target, _channels_adjacent(window), plan.window.x0, plan.window.y0,
+                              plan.field.arguments(), plan.matte, plan.region.x0, plan.region.y0, gain, gx0, gy0,
+                              threads())
 
 
 def kernel_gain(gain: np.ndarray, channels: int, dtype: np.dtype) -> np.ndarray:

@@ -9,7 +9,10 @@
 //    region, so CI checks this code against the CPU kernel on every commit, without a GPU.
 // EE_PIXEL: 0 uint8, 1 uint16, 2 half (its bits), 3 float; EE_CHANNELS: 1 to 4, adjacent in memory.
 
-#ifndef EE_HOST
+#ifdef EE_HOST
+#define EE_METHOD
+#else
+#define EE_METHOD __device__
 #define EE_FN __device__ inline
 #define EE_FLOAT_BITS(f) __float_as_uint(f)
 #define EE_BITS_FLOAT(b) __uint_as_float(b)
@@ -17,7 +20,7 @@
 #endif
 
 // What one launch renders: the region's output pixels (holding the source's on entry), the source window the
-// samples read, and the plan's planes over the region (contiguous float32). Strides are in bytes and may be
+// samples read, the plan's compact field, its matte over the region and its gain. Strides are in bytes and may be
 // negative (an OpenFX image stored bottom-up: base points at the picture's top row).
 struct GpuJob {
   char* target;
@@ -26,9 +29,8 @@ struct GpuJob {
   const char* window;
   long long window_row, window_pixel;
   int window_height, window_width, window_x0, window_y0;
-  const float* offset_x;
-  const float* offset_y;
-  const float* matte;
+  Field field;  // where each pixel samples (rule.h)
+  const float* matte;  // over the region, contiguous
   int region_x0, region_y0;
   // null: no shading; else gain_channels planes of (gain_height, gain_width) over its rectangle (gain_x0, gain_y0
   // in region pixels), rows contiguous, gain_plane floats apart (a plan makes its colour gains plane by plane)
@@ -44,32 +46,32 @@ template <>
 struct Sample<0> {
   typedef unsigned char S;
   static const bool floating = false;
-  EE_FN static float load(S v) { return static_cast<float>(v); }
-  EE_FN static S store(float v) { return static_cast<S>(round_saturated(v, 255.0f)); }
+  EE_METHOD static float load(S v) { return static_cast<float>(v); }
+  EE_METHOD static S store(float v) { return static_cast<S>(round_saturated(v, 255.0f)); }
 };
 
 template <>
 struct Sample<1> {
   typedef unsigned short S;
   static const bool floating = false;
-  EE_FN static float load(S v) { return static_cast<float>(v); }
-  EE_FN static S store(float v) { return static_cast<S>(round_saturated(v, 65535.0f)); }
+  EE_METHOD static float load(S v) { return static_cast<float>(v); }
+  EE_METHOD static S store(float v) { return static_cast<S>(round_saturated(v, 65535.0f)); }
 };
 
 template <>
 struct Sample<2> {
   typedef unsigned short S;
   static const bool floating = true;
-  EE_FN static float load(S v) { return half_to_float(v); }
-  EE_FN static S store(float v) { return float_to_half(v); }
+  EE_METHOD static float load(S v) { return half_to_float(v); }
+  EE_METHOD static S store(float v) { return float_to_half(v); }
 };
 
 template <>
 struct Sample<3> {
   typedef float S;
   static const bool floating = true;
-  EE_FN static float load(S v) { return v; }
-  EE_FN static S store(float v) { return v; }
+  EE_METHOD static float load(S v) { return v; }
+  EE_METHOD static S store(float v) { return v; }
 };
 
 EE_FN float lesser(float a, float b) { return a < b ? a : b; }   // the CPU's vmin, lane by lane
@@ -86,8 +88,10 @@ EE_FN bool resample_pixel(const GpuJob& job, long long n) {
   const float m = job.matte[n];
   if (!(m > 0.0f)) return false;
   S* out = reinterpret_cast<S*>(job.target + i * job.target_row + j * job.target_pixel);
-  const float x = static_cast<float>(job.region_x0 + j) + m * job.offset_x[n];
-  const float y = static_cast<float>(job.region_y0 + i) + m * job.offset_y[n];
+  float dx, dy;
+  field_offset(job.field, job.region_x0 + j, job.region_y0 + i, &dx, &dy);
+  const float x = static_cast<float>(job.region_x0 + j) + m * dx;
+  const float y = static_cast<float>(job.region_y0 + i) + m * dy;
   bool clean = (x - x == 0.0f) && (y - y == 0.0f);
   if (P::floating) {
     for (int c = 0; c < C; ++c) {
@@ -153,15 +157,17 @@ EE_FN bool resample_pixel(const GpuJob& job, long long n) {
 extern "C" __global__ void resample(char* target, long long target_row, long long target_pixel, int height, int width,
                                     const char* window, long long window_row, long long window_pixel,
                                     int window_height, int window_width, int window_x0, int window_y0,
-                                    const float* offset_x, const float* offset_y, const float* matte, int region_x0,
-                                    int region_y0, const float* gain, int gain_channels, int gain_height,
+                                    const float* grid, int grid_nx, int grid_ny, float scale_x, float scale_y,
+                                    int field_x0, int field_y0, const int* layer_boxes, int layers,
+                                    const float* layer_values, const float* matte, int region_x0, int region_y0, const float* gain, int gain_channels, int gain_height,
                                     int gain_width, int gain_x0, int gain_y0, long long gain_plane,
                                     unsigned long long* skipped) {
   const long long n = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (n >= static_cast<long long>(height) * width) return;
   const GpuJob job = {target, target_row, target_pixel, height, width, window, window_row, window_pixel,
-                      window_height, window_width, window_x0, window_y0, offset_x, offset_y, matte, region_x0,
-                      region_y0, gain, gain_channels, gain_height, gain_width, gain_x0, gain_y0, gain_plane};
+                      window_height, window_width, window_x0, window_y0,
+                      {grid, grid_nx, grid_ny, scale_x, scale_y, field_x0, field_y0, layer_boxes, layers, layer_values},
+                      matte, region_x0, region_y0, gain, gain_channels, gain_height, gain_width, gain_x0, gain_y0, gain_plane};
   if (resample_pixel<EE_PIXEL, EE_CHANNELS>(job, n)) atomicAdd(skipped, 1ULL);
 }
 #endif

@@ -92,3 +92,79 @@ EE_FN int split_coordinate(float c, float* fraction) {
 }
 
 EE_FN int clamp_index(int i, int size) { return i < 0 ? 0 : (i >= size ? size - 1 : i); }
+
+// ---- the field: where a pixel samples, from the plan's compact backward map ----
+// The displacement of a pixel is the coarse grid's (the thin-plate field, evaluated a few times per IOD)
+// interpolated bilinearly, then blended toward each layer behind the face (the mouth's interior, the eyeballs)
+// by the layer's weight. The kernels compute it per pixel, so the plan never spells it out at the plate's
+// resolution (37 MB of planes for a 4K face, with the matte and the gain, went through host memory per frame).
+
+// A (ny, nx, 2) grid of displacements laid over a region as cv2.resize's INTER_LINEAR lays a small image over a
+// large one (cell centres, the edge cells held). One axis's step: the two grid lines around the region's pixel
+// line u (scale: grid cells per pixel) and their weights.
+EE_FN void grid_step(int u, float scale, int cells, int* i0, int* i1, float* s, float* t) {
+  int i = split_coordinate((static_cast<float>(u) + 0.5f) * scale - 0.5f, t);
+  if (i < 0) {
+    i = 0;
+    *t = 0.0f;
+  } else if (i >= cells - 1) {
+    i = cells - 1;
+    *t = 0.0f;
+  }
+  *i0 = i;
+  *i1 = i + 1 < cells ? i + 1 : i;
+  *s = 1.0f - *t;
+}
+
+// Component k (0: x, 1: y) of the grid at column x, between rows y0 and y1: the vertical step first, so a CPU
+// computes it once per grid column and row of pixels and a GPU per pixel, with the same operations.
+EE_FN float grid_between_rows(const float* grid, int nx, int x, int k, int y0, int y1, float sy, float ty) {
+  return grid[2 * (static_cast<long long>(y0) * nx + x) + k] * sy + grid[2 * (static_cast<long long>(y1) * nx + x) + k] * ty;
+}
+
+// The grid's displacement at the region's pixel (u, v).
+EE_FN void grid_offset(const float* grid, int nx, int ny, float scale_x, float scale_y, int u, int v, float* dx,
+                       float* dy) {
+  int x0, x1, y0, y1;
+  float sx, tx, sy, ty;
+  grid_step(u, scale_x, nx, &x0, &x1, &sx, &tx);
+  grid_step(v, scale_y, ny, &y0, &y1, &sy, &ty);
+  *dx = grid_between_rows(grid, nx, x0, 0, y0, y1, sy, ty) * sx + grid_between_rows(grid, nx, x1, 0, y0, y1, sy, ty) * tx;
+  *dy = grid_between_rows(grid, nx, x0, 1, y0, y1, sy, ty) * sx + grid_between_rows(grid, nx, x1, 1, y0, y1, sy, ty) * tx;
+}
+
+// The layers, each a box of plate pixels and three planes over it: ``boxes`` holds five ints a layer (x0, y0, x1,
+// y1, and where its planes start in ``values``: the weight, then the map's x, then its y, absolute plate
+// coordinates, box.height x box.width each). Over its box a layer blends the displacement toward its own map:
+// d (1 - w) + w (map - pixel); a later layer covers an earlier one.
+EE_FN void layered_offset(const int* boxes, int count, const float* values, int px, int py, float* dx, float* dy) {
+  for (int l = 0; l < count; ++l) {
+    const int* box = boxes + 5 * l;
+    if (px < box[0] || py < box[1] || px >= box[2] || py >= box[3]) continue;
+    const long long size = static_cast<long long>(box[2] - box[0]) * (box[3] - box[1]);
+    const long long at = static_cast<long long>(py - box[1]) * (box[2] - box[0]) + (px - box[0]);
+    const float* weight = values + box[4];
+    const float w = weight[at];
+    const float keep = 1.0f - w;
+    *dx = *dx * keep + w * (weight[size + at] - static_cast<float>(px));
+    *dy = *dy * keep + w * (weight[2 * size + at] - static_cast<float>(py));
+  }
+}
+
+// A plan's compact backward map (field.py's Field): the grid over the region whose top-left is plate pixel
+// (x0, y0), and the layers.
+struct Field {
+  const float* grid;
+  int nx, ny;
+  float scale_x, scale_y;
+  int x0, y0;
+  const int* boxes;
+  int layers;
+  const float* values;
+};
+
+// The displacement with which plate pixel (px, py) samples the source (before the matte scales it).
+EE_FN void field_offset(const Field& field, int px, int py, float* dx, float* dy) {
+  grid_offset(field.grid, field.nx, field.ny, field.scale_x, field.scale_y, px - field.x0, py - field.y0, dx, dy);
+  layered_offset(field.boxes, field.layers, field.values, px, py, dx, dy);
+}
