@@ -260,25 +260,59 @@ inline void store_pixel(typename P::Storage* p, v4 v) {
 
 // Whether every lane is finite (x - x is 0 for finite x, NaN for inf and NaN).
 inline bool finite(v4 v) {
+#if defined(__SSE2__)
+  const v4 d = v - v;
+  __m128 lanes;
+  std::memcpy(&lanes, &d, sizeof lanes);
+  return _mm_movemask_ps(_mm_cmpeq_ps(lanes, _mm_setzero_ps())) == 0xf;  // one mask test, not three lane moves
+#else
   const i4 zero = (v - v) == 0.0f;  // -1 where finite
   return (zero[0] & zero[1] & zero[2] & zero[3]) != 0;
+#endif
 }
 
 template <class P, int C>
-void shade(typename P::Storage* out, float g) {
+void shade(typename P::Storage* out, float g) {  // g: the gain already faded with the matte
   constexpr int colour = C < 3 ? C : 3;
   for (int c = 0; c < colour; ++c) out[c] = P::store(P::load(out[c]) * g);
 }
 
-// One gain per colour channel (g: red, green, blue, ``stride`` bytes apart). Plates with fewer than three
-// channels get one gain (the caller's: a grey plate's is the gains' luminance), so C >= 3 here.
+// One gain per colour channel (g: red, green, blue, ``stride`` bytes apart), faded with the pixel's matte m.
+// Plates with fewer than three channels get one gain (the caller's: a grey plate's is the gains' luminance), so
+// C >= 3 here.
 template <class P, int C>
-void shade_channels(typename P::Storage* out, const float* g, ptrdiff_t stride) {
+void shade_channels(typename P::Storage* out, const float* g, ptrdiff_t stride, float m) {
   const char* at_channel = reinterpret_cast<const char*>(g);
   for (int c = 0; c < 3; ++c) {
     const float gc = *reinterpret_cast<const float*>(at_channel + c * stride);
-    if (gc != 1.0f) out[c] = P::store(P::load(out[c]) * gc);
+    if (gc != 1.0f) out[c] = P::store(P::load(out[c]) * faded_gain(gc, m));
   }
+}
+
+// The cubic over a footprint of 4 x 4 pixels (row_at(r): the address of row r's first tap; col_at(k): tap k's byte
+// offset in a row), rows first then columns, the vertical sum taken as the rows come (the same operations in the
+// same order as summing the four rows after), and the range of the 2 x 2 pixels around the sample (low, high).
+template <class P, int C, class RowAt, class ColAt>
+inline v4 footprint(const RowAt& row_at, const ColAt& col_at, const v4 w[4], v4* low, v4* high) {
+  using S = typename P::Storage;
+  v4 value;
+  for (int r = 0; r < 4; ++r) {
+    const char* row = row_at(r);
+    const v4 p0 = load_pixel<P, C>(reinterpret_cast<const S*>(row + col_at(0)));
+    const v4 p1 = load_pixel<P, C>(reinterpret_cast<const S*>(row + col_at(1)));
+    const v4 p2 = load_pixel<P, C>(reinterpret_cast<const S*>(row + col_at(2)));
+    const v4 p3 = load_pixel<P, C>(reinterpret_cast<const S*>(row + col_at(3)));
+    const v4 across = ((w[0][0] * p0 + w[1][0] * p1) + w[2][0] * p2) + w[3][0] * p3;
+    value = r == 0 ? w[0][1] * across : value + w[r][1] * across;
+    if (r == 1) {
+      *low = vmin(p1, p2);
+      *high = vmax(p1, p2);
+    } else if (r == 2) {
+      *low = vmin(*low, vmin(p1, p2));
+      *high = vmax(*high, vmax(p1, p2));
+    }
+  }
+  return value;
 }
 
 // The field's horizontal steps for every column of the region (the same for every row): computed once a job.
@@ -357,38 +391,21 @@ int64_t run_rows(const Job& job, const ColumnSteps& columns, int row0, int row1)
         const int iy = split_coordinate(y, &ty) - job.window_y0;
         v4 w[4];
         cubic_weights(v4{tx, ty, 0.0f, 0.0f}, w);
-        // The footprint's rows and the byte offsets of its columns, replicating the window's border.
-        const char* rows_at[4];
-        ptrdiff_t cols_at[4];
+        // The footprint's rows and columns: inside the window by address steps, at its border replicated.
+        v4 value, low, high;
         if (ix >= 1 && ix + 2 < win.width && iy >= 1 && iy + 2 < win.height) {
-          const char* first = win.base + (iy - 1) * win.row_stride;
-          for (int k = 0; k < 4; ++k) {
-            rows_at[k] = first + k * win.row_stride;
-            cols_at[k] = (ix - 1 + k) * win.pixel_stride;
-          }
+          const char* first = win.base + (iy - 1) * win.row_stride + (ix - 1) * win.pixel_stride;
+          const ptrdiff_t rs = win.row_stride, ps = win.pixel_stride;
+          value = footprint<P, C>([&](int r) { return first + r * rs; }, [&](int k) { return k * ps; }, w, &low, &high);
         } else {
+          const char* rows_at[4];
+          ptrdiff_t cols_at[4];
           for (int k = 0; k < 4; ++k) {
             rows_at[k] = win.base + clamp_index(iy - 1 + k, win.height) * win.row_stride;
             cols_at[k] = clamp_index(ix - 1 + k, win.width) * win.pixel_stride;
           }
+          value = footprint<P, C>([&](int r) { return rows_at[r]; }, [&](int k) { return cols_at[k]; }, w, &low, &high);
         }
-        v4 rows[4], low, high;
-        for (int r = 0; r < 4; ++r) {
-          const char* row = rows_at[r];
-          const v4 p0 = load_pixel<P, C>(reinterpret_cast<const S*>(row + cols_at[0]));
-          const v4 p1 = load_pixel<P, C>(reinterpret_cast<const S*>(row + cols_at[1]));
-          const v4 p2 = load_pixel<P, C>(reinterpret_cast<const S*>(row + cols_at[2]));
-          const v4 p3 = load_pixel<P, C>(reinterpret_cast<const S*>(row + cols_at[3]));
-          rows[r] = ((w[0][0] * p0 + w[1][0] * p1) + w[2][0] * p2) + w[3][0] * p3;
-          if (r == 1) {
-            low = vmin(p1, p2);
-            high = vmax(p1, p2);
-          } else if (r == 2) {
-            low = vmin(low, vmin(p1, p2));
-            high = vmax(high, vmax(p1, p2));
-          }
-        }
-        const v4 value = ((w[0][1] * rows[0] + w[1][1] * rows[1]) + w[2][1] * rows[2]) + w[3][1] * rows[3];
         // Every sample weighs all 16 pixels (0 * inf is NaN): a finite sum means a finite footprint.
         clean = finite(value);
         if (clean) store_pixel<P, C>(out, vmin(vmax(value, low), high));
@@ -400,12 +417,12 @@ int64_t run_rows(const Job& job, const ColumnSteps& columns, int row0, int row1)
           const float& g = at(job.gain, gi, gj);
           if constexpr (C >= 3) {
             if (job.gain_channels == 3) {
-              shade_channels<P, C>(out, &g, job.gain_channel_stride);
+              shade_channels<P, C>(out, &g, job.gain_channel_stride, m);
             } else if (g != 1.0f) {
-              shade<P, C>(out, g);
+              shade<P, C>(out, faded_gain(g, m));
             }
           } else if (g != 1.0f) {
-            shade<P, C>(out, g);
+            shade<P, C>(out, faded_gain(g, m));
           }
         }
       }

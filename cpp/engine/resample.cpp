@@ -14,8 +14,9 @@
 //   * a sample whose footprint holds NaN or inf, or an output pixel that holds one, keeps the output pixel
 //     (counted as skipped): the edit neither moves nor spreads a plate's defects;
 //   * stored in the plate's own type (uint8, uint16 rounded half to even and saturated; float16 rounded to
-//     nearest even; float32 as is), then the shading gain multiplies the colour channels (the first three)
-//     as python/emotionedit/render/detail.py's shade_into does on the stored value.
+//     nearest even; float32 as is), then the shading gain, faded with the matte (1 + m (g - 1): the plan's gain is
+//     made coarse and upsampled, unfaded), multiplies the colour channels (the first three) as
+//     python/emotionedit/render/detail.py's shade_into does on the stored value.
 //
 // Arithmetic is plain IEEE float32 in a fixed order with no contraction into FMA (-ffp-contract=off), so
 // tests/engine/test_resample_kernel.py's numpy transcription of it gives the same bits.
@@ -28,6 +29,7 @@
 #include <pybind11/pybind11.h>
 
 #include "kernel.h"
+#include "thin_plate.h"
 
 #include <algorithm>
 #include <atomic>
@@ -313,6 +315,7 @@ PYBIND11_MODULE(_resample, module) {
   }, "Which kernel renders half-float plates on this CPU: 'f16c' or 'portable'.");
   module.def("use_portable_half", [](bool portable) { portable_half = portable; }, py::arg("portable"),
              "Render half-float plates with the portable kernel even where F16C is there (to test and compare it).");
+  define_thin_plate(module);
   module.def("half_to_float", py::vectorize(half_to_float), "float16 bits (uint16) to float32, as numpy's astype.");
   module.def("float_to_half", py::vectorize(float_to_half), "float32 to float16 bits (uint16), as numpy's astype.");
 }

@@ -86,12 +86,58 @@ def test_the_window_holds_every_sample_of_a_real_frames_map(talking):
         assert len(r.field.boxes) >= 2  # the eyes' layers are in the map
 
 
+def layered_field(rng) -> tuple[Region, Field, Region]:
+    """A field over a region with two layers, the first with part of its weight 0 (those pixels' own maps far off)."""
+    region = Region(20, 10, 100, 70)
+    grid = (rng.random((5, 7, 2), dtype=F) - F(0.5)) * F(6)
+    box = Region(30, 20, 60, 40)
+    ys, xs = np.mgrid[box.y0 : box.y1, box.x0 : box.x1].astype(F)
+    weight = rng.random((box.height, box.width), dtype=F)
+    weight[:, :10] = 0  # unused: what its map says there must not count
+    map_x, map_y = xs + F(9) * (weight - F(0.4)), ys - F(4)
+    map_x[:, :10] = F(1e6)
+    second = Region(50, 30, 80, 60)
+    ys2, xs2 = np.mgrid[second.y0 : second.y1, second.x0 : second.x1].astype(F)
+    field = Field(region, grid).with_layers([(box, weight, map_x, map_y),
+                                             (second, np.full((30, 30), F(0.5)), xs2 + F(12), ys2 + F(1))])
+    return region, field, box
+
+
+def test_the_maps_reach_bounds_its_displacements():
+    """The window is sized from Field.reach: bounds of the displacement at every pixel (0 included), layers and
+    all: the grid's extremes and those of the layers' own displacements where their weight is used (the blends and
+    the interpolation stay between them), nothing from a layer's pixels of weight 0."""
+    region, field, box = layered_field(np.random.default_rng(11))
+    low_x, low_y, high_x, high_y = field.reach()
+    dx, dy = field.offsets(region)
+    assert low_x <= min(dx.min(), 0) and low_y <= min(dy.min(), 0)
+    assert high_x >= max(dx.max(), 0) and high_y >= max(dy.max(), 0)
+    size = box.width * box.height
+    start = field.boxes[0][4]
+    weight, map_x, map_y = (field.values[start + k * size : start + (k + 1) * size].reshape(box.height, box.width)
+                            for k in range(3))
+    ys, xs = np.mgrid[box.y0 : box.y1, box.x0 : box.x1].astype(F)
+    used = weight != 0
+    layer_x, layer_y = (map_x - xs)[used], (map_y - ys)[used]
+    grid = field.grid.reshape(-1, 2)
+    want = (min(grid[:, 0].min(), layer_x.min(), 0), min(grid[:, 1].min(), layer_y.min(), 0),
+            max(grid[:, 0].max(), layer_x.max(), 12), max(grid[:, 1].max(), layer_y.max(), 1))  # the second: (12, 1)
+    np.testing.assert_allclose((low_x, low_y, high_x, high_y), want, rtol=0, atol=1e-4)
+
+
 def test_a_map_holding_nan_is_refused():
     region = Region(0, 0, 8, 8)
     grid = np.zeros((2, 2, 2), F)
     grid[1, 1, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         resampling_of(Field(region, grid), np.ones((8, 8), F), region, 10, 10)
+    # A layer's map holding NaN where its weight is used, too.
+    region, field, box = layered_field(np.random.default_rng(12))
+    values = field.values.copy()
+    size = box.width * box.height
+    values[field.boxes[0][4] + size + 5 * box.width + 20] = np.nan  # its map_x at (row 5, column 20)
+    with pytest.raises(ValueError, match="NaN"):
+        resampling_of(Field(region, field.grid, field.boxes, values), np.ones((60, 80), F), region, 120, 80)
 
 
 def test_the_plans_field_is_compact(talking):

@@ -114,22 +114,19 @@ def whole_plate_reference(editor: ShotEditor, src: np.ndarray, number: int, para
     plan = plan_resampling(offset_x, offset_y, matte, region, src.shape[1], src.shape[0])
     resample_into(out[region.y0 : region.y1, region.x0 : region.x1],
                   src[plan.window.y0 : plan.window.y1, plan.window.x0 : plan.window.x1], plan)
-    # The shading, faded with the matte: the skin detail's gain (one per colour channel, faded in its log) times
-    # the mouth corridor's (faded linearly), over the rectangle that holds both.
-    corridor = corridor_gain(found.source, found.target, region)
-    if corridor is not None:
-        r, g = corridor
-        corridor = r, 1.0 + matte[r.y0 - region.y0 : r.y1 - region.y0, r.x0 - region.x0 : r.x1 - region.x0] * (g - 1.0)
+    # The shading: the skin detail's gain (one per colour channel) times the mouth corridor's, over the rectangle
+    # that holds both, faded with the matte (1 + matte (gain - 1)) and multiplied into the edited pixels.
     colour = src.shape[2] >= 3  # a grey plate's creases: one gain, their luminance ratio
-    parts = [part for part in (detail_gain(found.target, region, found.detail, fade=matte, colour=colour), corridor)
-             if part is not None]
+    parts = [part for part in (detail_gain(found.target, region, found.detail, colour=colour),
+                               corridor_gain(found.source, found.target, region)) if part is not None]
     if parts:
         x0, y0 = min(r.x0 for r, _ in parts), min(r.y0 for r, _ in parts)
         x1, y1 = max(r.x1 for r, _ in parts), max(r.y1 for r, _ in parts)
         gain = np.ones((y1 - y0, x1 - x0, *((3,) if colour else ())), np.float32)
         for r, g in parts:
             gain[r.y0 - y0 : r.y1 - y0, r.x0 - x0 : r.x1 - x0] *= g if g.ndim == gain.ndim else g[..., None]
-        shade_into(out[y0:y1, x0:x1], gain)
+        fade = matte[y0 - region.y0 : y1 - region.y0, x0 - region.x0 : x1 - region.x0]
+        shade_into(out[y0:y1, x0:x1], gain, fade=fade)
     return out
 
 

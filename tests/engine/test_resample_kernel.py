@@ -2,7 +2,8 @@
 
 The rule: each pixel where the matte is above 0 samples itself plus the matte times the field's displacement;
 Keys' cubic (a = -0.75) at the sample's exact position, borders replicated, clamped to the 2x2
-pixels around the sample, stored in the plate's type, then the colour multiplied by the shading gain; a
+pixels around the sample, stored in the plate's type, then the colour multiplied by the shading gain faded
+with the matte (1 + m (g - 1)); a
 pixel whose footprint or own value holds NaN or inf keeps its value (and is counted). The transcription
 below does the same float32 operations in the same order, so the two agree bit for bit; it is slow and
 plain, the kernel is fast and threaded.
@@ -90,7 +91,7 @@ def reference(target, window, origin, plan, gain=None, gain_origin=(0, 0)):
         gx, gy = gain_origin
         g[gy : gy + gain.shape[0], gx : gx + gain.shape[1]] = gain if gain.ndim == 3 else gain[..., None]
         shaded = edit[..., None] & (g != 1)
-        values = out[..., :colour].astype(F) * g
+        values = out[..., :colour].astype(F) * (F(1) + matte[..., None] * (g - F(1)))  # faded with the matte
         out[..., :colour] = np.where(shaded, store(values, out.dtype), out[..., :colour])
     return out, int((edit & ~clean).sum())
 
@@ -153,12 +154,7 @@ def _check_kernel(dtype, channels):
         src, region, map_x, map_y, matte, gain = random_case(rng, dtype, channels, trial)
         height, width = src.shape[:2]
         plan = plan_resampling(map_x - xs_of(region), map_y - ys_of(region), matte, region, width, height)
-        gain_origin = (region.width // 4, region.height // 3)
-        if gain is not None:  # the plan's contract: exactly 1 where nothing is edited
-            inside = (slice(gain_origin[1], gain_origin[1] + gain.shape[0]),
-                      slice(gain_origin[0], gain_origin[0] + gain.shape[1]))
-            edited = plan.matte[inside] > 0
-            gain = np.where(edited if gain.ndim == 2 else edited[..., None], gain, F(1))
+        gain_origin = (region.width // 4, region.height // 3)  # a gain over unedited pixels too: they stay
         window = src[plan.window.y0 : plan.window.y1, plan.window.x0 : plan.window.x1]
         target = src[region.y0 : region.y1, region.x0 : region.x1].copy()
         want, want_skipped = reference(target, window, (plan.window.x0, plan.window.y0), plan, gain, gain_origin)

@@ -250,13 +250,12 @@ def detail_weights(change: np.ndarray, aus: tuple[int, ...]) -> dict[str, np.nda
 
 
 def detail_gain(points: np.ndarray, region: Region, weights: dict[str, np.ndarray],
-                fade: np.ndarray | None = None, colour: bool = True) -> tuple[Region, np.ndarray] | None:
+                colour: bool = True) -> tuple[Region, np.ndarray] | None:
     """The shading gain for a face at ``points`` ((478, 2) plate pixels, where the face is in the
     output), inside ``region``: the rectangle of plate pixels it may change (within ``region``) and the
     (h, w, 3) float32 linear-light multipliers of red, green and blue there, 1 where nothing changes; None
     when no map applies (no weight, or no maps shipped). weights: (2,) per map, the subject's right and left.
-    fade: (region.height, region.width) float32 in [0, 1], the face matte: the log ratio is scaled by it, so
-    the gain is exactly 1 wherever it is 0 and the creases fade out with the edit (None: not faded).
+    The gain is not faded with the face matte: the kernels fade it pixel by pixel (rule.h's faded_gain).
     colour: False for plates with fewer than three channels: one (h, w) gain, the maps' measured luminance
     ratio (no channel's slope)."""
     shipped = detail_maps()
@@ -285,30 +284,27 @@ def detail_gain(points: np.ndarray, region: Region, weights: dict[str, np.ndarra
                        borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
     if pulled.ndim == 2:  # OpenCV returns one channel as (h, w)
         pulled = pulled[..., None]
-    rows = np.flatnonzero(pulled.any(axis=(1, 2)))
-    cols = np.flatnonzero(pulled.any(axis=(0, 2)))
-    if rows.size == 0:
+    # The support's bounds, by OpenCV on a mask with the channels side by side (numpy's any() over two axes: 1 ms).
+    channels = pulled.shape[2]
+    bx, by, bw, bh = cv2.boundingRect(np.ascontiguousarray(pulled.reshape(pulled.shape[0], -1) != 0).view(np.uint8))
+    if bw == 0:
         return None
+    first_col, last_col, first_row, last_row = bx // channels, (bx + bw - 1) // channels, by, by + bh - 1
     # Where the gain may differ from 1: the small grid's support, grown by the upsampling's reach.
     sx, sy = region.width / small.width, region.height / small.height
-    x0, x1 = max(0, int((cols[0] - 1) * sx)), min(region.width, int(np.ceil((cols[-1] + 2) * sx)))
-    y0, y1 = max(0, int((rows[0] - 1) * sy)), min(region.height, int(np.ceil((rows[-1] + 2) * sy)))
-    upsampled = small.width != region.width or small.height != region.height
-    # One plane per channel, each upsampled, faded in its log and exponentiated in place (OpenCV's exp: several
-    # times numpy's speed): at 4K a face's gain is 1500 x 1200 x 3 floats, and numpy's passes over an
-    # interleaved (h, w, 3) array (fading it by an (h, w, 1) matte: 17 ms) cost several times these.
-    planes = np.empty((pulled.shape[2], y1 - y0, x1 - x0), np.float32)
-    for c, plane in enumerate(planes):
-        log_ratio = np.ascontiguousarray(pulled[..., c])
-        if upsampled:
-            log_ratio = cv2.resize(log_ratio, (region.width, region.height), interpolation=cv2.INTER_LINEAR)
-        if fade is None:
-            plane[...] = log_ratio[y0:y1, x0:x1]
-        else:  # OpenCV's product: the same IEEE single rounding as numpy's, 2.5x its speed on these strided views
-            cv2.multiply(log_ratio[y0:y1, x0:x1], fade[y0:y1, x0:x1], dst=plane)
-        cv2.exp(plane, dst=plane)
-    # (h, w, 3), the channels a plane apart (the kernel reads any strides); (h, w) for a grey plate.
-    gain = np.moveaxis(planes, 0, -1) if colour else planes[0]
+    x0, x1 = max(0, int((first_col - 1) * sx)), min(region.width, int(np.ceil((last_col + 2) * sx)))
+    y0, y1 = max(0, int((first_row - 1) * sy)), min(region.height, int(np.ceil((last_row + 2) * sy)))
+    # The gain on the small grid (exp of a few thousand texels), then upsampled over the rectangle, all channels in
+    # one resize: at 4K a face's gain is 1500 x 1200 x 3 floats, and a log ratio upsampled, faded and exponentiated
+    # there plane by plane took a quarter of the frame's plan. The kernels fade it with the matte. Where the log
+    # ratio is 0 the gain is exactly 1, and so is its bilinear upsampling (weights of ones sum to one exactly).
+    gain = cv2.exp(pulled).reshape(pulled.shape)
+    if small.width != region.width or small.height != region.height:
+        gain = cv2.resize(gain, (region.width, region.height), interpolation=cv2.INTER_LINEAR).reshape(
+            region.height, region.width, gain.shape[2])
+    gain = gain[y0:y1, x0:x1]
+    # (h, w, 3) one per colour channel (the kernel reads any strides); (h, w) for a grey plate.
+    gain = gain if colour else np.ascontiguousarray(gain[..., 0])
     return Region(region.x0 + x0, region.y0 + y0, region.x0 + x1, region.y0 + y1), gain
 
 
@@ -345,7 +341,7 @@ def gain_for_channels(gain: np.ndarray, channels: int) -> np.ndarray:
 DISPLAY_GAMMA = 2.2
 
 
-def shade_into(target: np.ndarray, gain: np.ndarray) -> None:
+def shade_into(target: np.ndarray, gain: np.ndarray, fade: np.ndarray | None = None) -> None:
     """Multiply the colour channels (the first three; alpha is kept) of ``target`` by ``gain``, in place.
 
     target: (h, w, C) uint8, uint16, float16 or float32, the output pixels; gain: (h, w) float32
@@ -354,18 +350,23 @@ def shade_into(target: np.ndarray, gain: np.ndarray) -> None:
     every float, NaN and inf included, and rounds back to x for integers), so no mask is needed.
     Float plates are scene-linear: multiplied as they are; integer plates are display-encoded: their gain
     is ``gain ** (1 / DISPLAY_GAMMA)``, rounded and clipped.
+    fade: (h, w) float32 in [0, 1], the face matte: the (encoded) gain faded with it first, 1 + fade (gain - 1), as
+    the kernels do (None: not faded).
     """
     channels = min(3, target.shape[2])
     colour = target[..., :channels]
     gain = gain_for_channels(gain, channels)
+    if target.dtype.kind == "u":
+        gain = np.power(gain, np.float32(1.0 / DISPLAY_GAMMA))
+    if fade is not None:
+        gain = np.float32(1.0) + fade[..., None] * (gain - np.float32(1.0))
     if target.dtype == np.float32:
         colour *= gain
     elif target.dtype.kind == "f":
         colour[...] = colour.astype(np.float32) * gain
     else:
-        encoded = np.power(gain, np.float32(1.0 / DISPLAY_GAMMA))
         shaded = colour.astype(np.float32)
-        shaded *= encoded
+        shaded *= gain
         np.rint(shaded, out=shaded)
         np.clip(shaded, 0.0, float(np.iinfo(target.dtype).max), out=shaded)
         colour[...] = shaded

@@ -200,7 +200,8 @@ def _resample_pixels(target: torch.Tensor, window: torch.Tensor, plan: Resamplin
         shaded = g != 1.0
         if inside is not None:
             shaded &= inside[:, None]
-        scaled = _quantised(values[:, :colour] * g, target.dtype)
+        faded = 1.0 + m[:, None] * (g - 1.0)  # rule.h's faded_gain: the gain faded with the matte
+        scaled = _quantised(values[:, :colour] * faded, target.dtype)
         values[:, :colour] = torch.where(shaded, scaled, values[:, :colour])
         changed |= shaded.any(dim=1)
     # Pixels neither sampled nor shaded keep their own bits (a NaN's payload included).

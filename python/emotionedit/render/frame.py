@@ -144,7 +144,8 @@ class FramePlan:
 class _WarpPlan(FramePlan):
     """The edited face: the source resampled through the backward map inside the matte, then shaded by
     the expression's skin detail (``shading``: a rectangle of plate pixels inside the region and the
-    (h, w) float32 gain there, or (h, w, 3) one per colour channel, 1 where unchanged; None: none)."""
+    (h, w) float32 gain there, or (h, w, 3) one per colour channel, 1 where unchanged, faded with the matte by the
+    pixel step; None: none)."""
 
     def __init__(self, shape, resampling: Resampling, shading: tuple[Region, np.ndarray] | None = None):
         region, window = resampling.region, resampling.window
@@ -256,16 +257,11 @@ def plan_frame(shape: tuple[int, ...], dtype: np.dtype, source: np.ndarray | Non
     field = backward_field(source, target, region).with_layers(
         ([mouth] if mouth is not None else []) + eyeball_layers(source, target, region))
     matte = _editable_matte(source, target, region, occluders)
-    # Both shadings fade out with the matte (exactly 1 wherever it is 0): the skin detail in its log, the
-    # corridor's linearly over its small rectangle.
-    corridor = corridor_gain(source, target, region)
-    if corridor is not None:
-        rect, gain = corridor
-        gain -= 1.0
-        gain *= matte[rect.within(region)]
-        gain += 1.0
+    # The shadings (the skin detail's, the mouth corridor's) multiply into one gain, unfaded: the kernels fade it
+    # with the matte, pixel by pixel.
     colour = shape[2] >= 3  # a grey plate takes the creases' luminance ratio, one gain a pixel
-    shading = _product(detail_gain(target, region, detail, fade=matte, colour=colour) if detail else None, corridor)
+    shading = _product(detail_gain(target, region, detail, colour=colour) if detail else None,
+                       corridor_gain(source, target, region))
     return _WarpPlan(shape, resampling_of(field, matte, region, width, height), shading)
 
 

@@ -115,9 +115,9 @@ def resample_into(target: np.ndarray, window: np.ndarray, plan: Resampling,
     (it may be the source itself). window: (h', w', C) the source over ``plan.window``, same dtype
     (it may overlap ``target``: it is read before ``target`` is written).
     shading: (rect, gain) multiplied into the colour channels of the written pixels
-    (:func:`.detail.shade_into`'s rule): a rectangle of plate pixels inside the region and its (h, w)
-    float32 linear-light gain (or (h, w, 3), one per colour channel), which must be exactly 1 wherever the
-    matte is 0. None: none.
+    (:func:`.detail.shade_into`'s rule) after fading it with the matte, 1 + matte * (gain - 1): a rectangle of
+    plate pixels inside the region and its (h, w) float32 linear-light gain (or (h, w, 3), one per colour
+    channel). None: none.
     Returns the number of pixels left unedited because they or their footprint held NaN or inf.
     """
     if np.may_share_memory(target, window):

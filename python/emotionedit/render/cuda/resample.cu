@@ -143,10 +143,11 @@ EE_FN bool resample_pixel(const GpuJob& job, long long n) {
       if (C >= 3 && job.gain_channels == 3) {
         for (int c = 0; c < 3 && c < C; ++c) {
           const float gc = g[c * job.gain_plane];
-          if (gc != 1.0f) out[c] = P::store(P::load(out[c]) * gc);
+          if (gc != 1.0f) out[c] = P::store(P::load(out[c]) * faded_gain(gc, m));
         }
       } else if (g[0] != 1.0f) {
-        for (int c = 0; c < 3 && c < C; ++c) out[c] = P::store(P::load(out[c]) * g[0]);
+        const float faded = faded_gain(g[0], m);
+        for (int c = 0; c < 3 && c < C; ++c) out[c] = P::store(P::load(out[c]) * faded);
       }
     }
   }

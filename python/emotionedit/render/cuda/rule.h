@@ -93,6 +93,10 @@ EE_FN int split_coordinate(float c, float* fraction) {
 
 EE_FN int clamp_index(int i, int size) { return i < 0 ? 0 : (i >= size ? size - 1 : i); }
 
+// The shading gain g at a pixel whose matte is m, faded with the matte: the gain where m is 1, 1 where it is 0 (the
+// plan hands the gain unfaded: it is made on a coarse grid and upsampled, the matte is the plate's own).
+EE_FN float faded_gain(float g, float m) { return 1.0f + m * (g - 1.0f); }
+
 // ---- the field: where a pixel samples, from the plan's compact backward map ----
 // The displacement of a pixel is the coarse grid's (the thin-plate field, evaluated a few times per IOD)
 // interpolated bilinearly, then blended toward each layer behind the face (the mouth's interior, the eyeballs)
