@@ -177,13 +177,7 @@ def test_the_fused_kernels_launch_renders_real_footage_as_the_cpu(talking, dtype
     """A real frame's plan through the launch (the field's grid and the mouth's and eyes' layers, the matte, the
     skin detail's gain per colour), on the GPU kernel's code: the CPU render, bit for bit."""
     cpu_kernel = KernelOnTheCpu(monkeypatch)
-    frames, analysis = talking
-    editor = ShotEditor(analysis)
-    for index, params in zip((4, 20), EDITS, strict=True):
-        number = analysis.plate.frame_numbers[index]
-        src = plate(frames[index], dtype, 4)
-        want = editor.render(src, number, params)
-        plan = editor.plan_frame(src.shape, src.dtype, number, params)
+    for src, want, plan in planned(talking, dtype):
         r = plan.resampling
         assert len(r.field.boxes) >= 2, "the eyes' layers (and the mouth's when open) should be in the plan"
         target = to_device(np.array(src[r.region.y0 : r.region.y1, r.region.x0 : r.region.x1]), torch.device("cpu"))
@@ -193,15 +187,19 @@ def test_the_fused_kernels_launch_renders_real_footage_as_the_cpu(talking, dtype
     assert len(cpu_kernel.launches) == 2
 
 
-def renders(talking, dtype, device: str):
-    """(source, CPU render, device render, plan) of two frames of franck talking, edited two ways."""
+def planned(talking, dtype):
+    """(source, CPU render, plan) of two frames of franck talking, edited two ways."""
     frames, analysis = talking
     editor = ShotEditor(analysis)
     for index, params in zip((4, 20), EDITS, strict=True):
         number = analysis.plate.frame_numbers[index]
         src = plate(frames[index], dtype, 4)
-        cpu = editor.render(src, number, params)
-        plan = editor.plan_frame(src.shape, src.dtype, number, params)
+        yield src, editor.render(src, number, params), editor.plan_frame(src.shape, src.dtype, number, params)
+
+
+def renders(talking, dtype, device: str):
+    """(source, CPU render, device render, plan) of two frames of franck talking, edited two ways."""
+    for src, cpu, plan in planned(talking, dtype):
         on_device = to_device(src, torch.device(device))
         out = torch.empty_like(on_device)
         render_on_device(plan, out, on_device)
