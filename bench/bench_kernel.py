@@ -5,8 +5,11 @@ Usage: PYTHONPATH=python python bench/bench_kernel.py [--frames N] [--out docs/r
 franck's talking segment as 3840x2160 RGBA plates (bench_engine's), planned for happy at intensity 1; the
 face's resampling (``_resample.resample`` over the plan's region: the edited pixels' cubic, clamp, NaN rule
 and store) timed alone, in uint8, uint16, float16 (F16C where the CPU has it, and the portable code) and
-float32, on one thread and on OpenCV's count. Each figure is the fastest of REPEATS runs, median over frames,
-in ms; the edited pixels per frame are recorded with them.
+float32, on one thread and on OpenCV's count; then on OpenCV's count with the plan's shading as the render
+passes it (the skin detail's coarse grid, which the kernel interpolates per pixel: "shaded, grid") and with
+the same gains spelled out as one plane over the region ("shaded, planes", the form plans had until session
+21). Each figure is the fastest of REPEATS runs, median over frames, in ms; the edited pixels per frame are
+recorded with them.
 """
 
 from __future__ import annotations
@@ -37,16 +40,27 @@ def as_type(frame: np.ndarray, dtype) -> np.ndarray:
     return frame.astype(dtype)
 
 
-def kernel_ms(plan, src: np.ndarray, threads: int) -> float:
+def kernel_ms(plan, src: np.ndarray, threads: int, shading: str | None = None) -> float:
+    """shading: None (none), "grid" (the plan's, as the render passes it) or "planes" (its gains spelled out)."""
     rs = plan.resampling
     region, window = rs.region, rs.window
     target = src[region.y0 : region.y1, region.x0 : region.x1].copy()
     samples = src[window.y0 : window.y1, window.x0 : window.x1]
+    plane, origin, grid = None, (0, 0), None
+    if shading is not None and plan.shading is not None:
+        shaded = plan.shading.for_plate(src.shape[2], np.dtype(src.dtype).kind == "u")
+        if shading == "grid":
+            grid = shaded.grid_arguments()
+            if shaded.plane is not None:
+                plane, origin = shaded.plane, (shaded.rect.x0 - region.x0, shaded.rect.y0 - region.y0)
+        else:
+            gains = shaded.gains(region)
+            plane = gains if gains.shape[2] == 3 else gains[..., 0]
     best = float("inf")
     for _ in range(REPEATS):
         start = time.perf_counter()
         _resample.resample(target, samples, window.x0, window.y0, rs.field.arguments(), rs.matte, region.x0,
-                           region.y0, None, 0, 0, threads)
+                           region.y0, plane, *origin, threads, grid)
         best = min(best, (time.perf_counter() - start) * 1000.0)
     return best
 
@@ -61,7 +75,8 @@ def main() -> None:
     cases = [("uint8", np.uint8, False), ("uint16", np.uint16, False), ("float16", np.float16, False),
              ("float16 portable", np.float16, True), ("float32", np.float32, False)]
     counts = (1, max(1, cv2.getNumThreads()))
-    figures = {name: {f"{n} threads": [] for n in counts} for name, _, _ in cases}
+    shaded = [f"{counts[-1]} threads, shaded, {form}" for form in ("grid", "planes")]
+    figures = {name: {key: [] for key in [f"{n} threads" for n in counts] + shaded} for name, _, _ in cases}
     edited = []
     for i, frame in enumerate(plates):
         for name, dtype, portable in cases:
@@ -73,6 +88,8 @@ def main() -> None:
             try:
                 for n in counts:
                     figures[name][f"{n} threads"].append(kernel_ms(plan, src, n))
+                for key, form in zip(shaded, ("grid", "planes"), strict=True):
+                    figures[name][key].append(kernel_ms(plan, src, counts[-1], form))
             finally:
                 _resample.use_portable_half(False)
     report = {"command": f"PYTHONPATH=python python bench/bench_kernel.py --frames {args.frames}",

@@ -75,6 +75,9 @@ struct Job {
   int gain_channels = 1;
   ptrdiff_t gain_channel_stride = 0;
   int gain_x0 = 0, gain_y0 = 0;
+  // the skin detail's gain on its coarse grid (rule.h), times the plane's where both are given; channels 1 or 3
+  bool grid_shaded = false;
+  GainGrid gain_grid{};
   int window_x0 = 0, window_y0 = 0;  // the window's top-left, plate pixels
 };
 
@@ -271,21 +274,13 @@ inline bool finite(v4 v) {
 #endif
 }
 
+// The colour channels' gains (the first min(C, 3); one gain for all when a grey plate's), each faded with the
+// pixel's matte m; a gain of exactly 1 leaves its channel's bits alone.
 template <class P, int C>
-void shade(typename P::Storage* out, float g) {  // g: the gain already faded with the matte
+void shade_channels(typename P::Storage* out, const float g[3], float m) {
   constexpr int colour = C < 3 ? C : 3;
-  for (int c = 0; c < colour; ++c) out[c] = P::store(P::load(out[c]) * g);
-}
-
-// One gain per colour channel (g: red, green, blue, ``stride`` bytes apart), faded with the pixel's matte m.
-// Plates with fewer than three channels get one gain (the caller's: a grey plate's is the gains' luminance), so
-// C >= 3 here.
-template <class P, int C>
-void shade_channels(typename P::Storage* out, const float* g, ptrdiff_t stride, float m) {
-  const char* at_channel = reinterpret_cast<const char*>(g);
-  for (int c = 0; c < 3; ++c) {
-    const float gc = *reinterpret_cast<const float*>(at_channel + c * stride);
-    if (gc != 1.0f) out[c] = P::store(P::load(out[c]) * faded_gain(gc, m));
+  for (int c = 0; c < colour; ++c) {
+    if (g[c] != 1.0f) out[c] = P::store(P::load(out[c]) * faded_gain(g[c], m));
   }
 }
 
@@ -315,16 +310,44 @@ inline v4 footprint(const RowAt& row_at, const ColAt& col_at, const v4 w[4], v4*
   return value;
 }
 
-// The field's horizontal steps for every column of the region (the same for every row): computed once a job.
+// A grid's horizontal steps for every column of the region (the same for every row): computed once a job.
 struct ColumnSteps {
   std::vector<int> x0, x1;
   std::vector<float> sx, tx;
 
-  explicit ColumnSteps(const Job& job) : x0(job.target.width), x1(job.target.width), sx(job.target.width),
-                                         tx(job.target.width) {
-    const Field& f = job.field;
-    for (int j = 0; j < job.target.width; ++j) grid_step(job.region_x0 + j - f.x0, f.scale_x, f.nx, &x0[j], &x1[j], &sx[j], &tx[j]);
+  // grid_x0: the plate column the grid's region starts at; scale: cells per pixel; cells: the grid's columns
+  ColumnSteps(const Job& job, int grid_x0, float scale, int cells)
+      : x0(job.target.width), x1(job.target.width), sx(job.target.width), tx(job.target.width) {
+    for (int j = 0; j < job.target.width; ++j) grid_step(job.region_x0 + j - grid_x0, scale, cells, &x0[j], &x1[j], &sx[j], &tx[j]);
   }
+};
+
+// The skin detail's gain grid along one row of the region (rule.h's grid_gain, its vertical step taken once per
+// grid column and channel for the row): the GPU's operations, so the same bits.
+class RowGain {
+ public:
+  RowGain(const Job& job, const ColumnSteps& columns)
+      : job_(job), columns_(columns), row_(job.grid_shaded ? job.gain_grid.nx : 0) {}
+
+  void start(int i) {
+    const GainGrid& g = job_.gain_grid;
+    int y0, y1;
+    float sy, ty;
+    grid_step(job_.region_y0 + i - g.y0, g.scale_y, g.ny, &y0, &y1, &sy, &ty);
+    for (int c = 0; c < g.nx; ++c) {
+      v4 lanes = {1.0f, 1.0f, 1.0f, 1.0f};  // the channels in lanes; one gain for all in every lane
+      for (int k = 0; k < 3; ++k) lanes[k] = grid_between_rows(g.grid, g.nx, g.channels, c, g.channels == 3 ? k : 0, y0, y1, sy, ty);
+      row_[c] = lanes;
+    }
+  }
+
+  // The gains of the colour channels at column j (lane k: channel k), each lane the scalar rule's operations.
+  v4 at(int j) const { return row_[columns_.x0[j]] * columns_.sx[j] + row_[columns_.x1[j]] * columns_.tx[j]; }
+
+ private:
+  const Job& job_;
+  const ColumnSteps& columns_;
+  std::vector<v4> row_;
 };
 
 // The field's displacements along one row of the region (rule.h's field_offset, its vertical step taken once per
@@ -340,8 +363,8 @@ class RowField {
     float sy, ty;
     grid_step(py - f.y0, f.scale_y, f.ny, &y0, &y1, &sy, &ty);
     for (int c = 0; c < f.nx; ++c) {
-      x_[c] = grid_between_rows(f.grid, f.nx, c, 0, y0, y1, sy, ty);
-      y_[c] = grid_between_rows(f.grid, f.nx, c, 1, y0, y1, sy, ty);
+      x_[c] = grid_between_rows(f.grid, f.nx, 2, c, 0, y0, y1, sy, ty);
+      y_[c] = grid_between_rows(f.grid, f.nx, 2, c, 1, y0, y1, sy, ty);
     }
     layered_ = false;  // whether a layer's box holds this row
     for (int l = 0; l < f.layers; ++l) layered_ = layered_ || (py >= f.boxes[5 * l + 1] && py < f.boxes[5 * l + 3]);
@@ -364,13 +387,15 @@ class RowField {
 };
 
 template <class P, int C>
-int64_t run_rows(const Job& job, const ColumnSteps& columns, int row0, int row1) {
+int64_t run_rows(const Job& job, const ColumnSteps& columns, const ColumnSteps& gain_columns, int row0, int row1) {
   using S = typename P::Storage;
   const View& win = job.window;
   int64_t skipped = 0;
   RowField field(job, columns);
+  RowGain grid_gain(job, gain_columns);
   for (int i = row0; i < row1; ++i) {
     field.start(i);
+    if (job.grid_shaded) grid_gain.start(i);
     const int gi = i - job.gain_y0;
     const bool gain_row = job.shaded && gi >= 0 && gi < job.gain.height;
     for (int j = 0; j < job.target.width; ++j) {
@@ -411,20 +436,24 @@ int64_t run_rows(const Job& job, const ColumnSteps& columns, int row0, int row1)
         if (clean) store_pixel<P, C>(out, vmin(vmax(value, low), high));
       }
       if (!clean) ++skipped;
-      if (gain_row) {
-        const int gj = j - job.gain_x0;
-        if (gj >= 0 && gj < job.gain.width) {
-          const float& g = at(job.gain, gi, gj);
-          if constexpr (C >= 3) {
-            if (job.gain_channels == 3) {
-              shade_channels<P, C>(out, &g, job.gain_channel_stride, m);
-            } else if (g != 1.0f) {
-              shade<P, C>(out, faded_gain(g, m));
-            }
-          } else if (g != 1.0f) {
-            shade<P, C>(out, faded_gain(g, m));
+      // The shading, per colour channel: the grid's gain times the plane's (that order in every kernel).
+      const int gj = j - job.gain_x0;
+      const bool plane = gain_row && gj >= 0 && gj < job.gain.width;
+      if (job.grid_shaded || plane) {
+        float g[3] = {1.0f, 1.0f, 1.0f};
+        if (job.grid_shaded) {
+          const v4 lanes = grid_gain.at(j);
+          for (int c = 0; c < 3; ++c) g[c] = lanes[c];
+        }
+        if (plane) {
+          const char* at_channel = reinterpret_cast<const char*>(&at(job.gain, gi, gj));
+          for (int c = 0; c < 3; ++c) {
+            const ptrdiff_t step = job.gain_channels == 3 ? c * job.gain_channel_stride : 0;
+            g[c] = job.grid_shaded ? g[c] * *reinterpret_cast<const float*>(at_channel + step)
+                                   : *reinterpret_cast<const float*>(at_channel + step);
           }
         }
+        shade_channels<P, C>(out, g, m);
       }
     }
   }
@@ -451,8 +480,11 @@ void parallel_rows(int height, int threads, Fn&& fn) {
 template <class P, int C>
 int64_t run(const Job& job, int threads) {
   std::atomic<int64_t> skipped{0};
-  const ColumnSteps columns(job);
-  parallel_rows(job.target.height, threads, [&](int r0, int r1) { skipped += run_rows<P, C>(job, columns, r0, r1); });
+  const ColumnSteps columns(job, job.field.x0, job.field.scale_x, job.field.nx);
+  const GainGrid& g = job.gain_grid;
+  const ColumnSteps gain_columns = job.grid_shaded ? ColumnSteps(job, g.x0, g.scale_x, g.nx) : ColumnSteps(job, 0, 1.0f, 1);
+  parallel_rows(job.target.height, threads,
+                [&](int r0, int r1) { skipped += run_rows<P, C>(job, columns, gain_columns, r0, r1); });
   return skipped;
 }
 

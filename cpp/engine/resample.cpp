@@ -133,6 +133,27 @@ Field make_field(const py::tuple& field) {
   return f;
 }
 
+// The skin detail's gain grid (shading.py's Shading.grid_arguments(): the (ny, nx, C) float32 grid, C 1 or 3, its
+// scale in cells per pixel and the plate pixel of its region's top-left), or None. The array must be C-contiguous.
+bool make_gain_grid(const py::object& arguments, GainGrid* out) {
+  if (arguments.is_none()) return false;
+  const py::tuple t = arguments.cast<py::tuple>();
+  if (t.size() != 5) throw py::value_error("gain_grid must be (grid, scale_x, scale_y, x0, y0) or None");
+  const py::array grid = t[0].cast<py::array>();
+  if (!is_dtype(grid.dtype(), 'f', 4) || grid.ndim() != 3 || (grid.shape(2) != 1 && grid.shape(2) != 3) ||
+      grid.shape(0) < 1 || grid.shape(1) < 1 || !(grid.flags() & py::array::c_style))
+    throw py::value_error("the gain grid must be a C-contiguous (ny, nx, 1 or 3) float32 array");
+  out->grid = static_cast<const float*>(grid.data());
+  out->ny = static_cast<int>(grid.shape(0));
+  out->nx = static_cast<int>(grid.shape(1));
+  out->channels = static_cast<int>(grid.shape(2));
+  out->scale_x = t[1].cast<float>();
+  out->scale_y = t[2].cast<float>();
+  out->x0 = t[3].cast<int>();
+  out->y0 = t[4].cast<int>();
+  return true;
+}
+
 void set_matte(Job& job, const py::array& matte, int h, int w, int x0, int y0) {
   if (!is_dtype(matte.dtype(), 'f', 4)) throw py::value_error("the matte must be float32");
   job.matte = plane<float>(matte.request(), "matte", h, w);
@@ -155,7 +176,7 @@ Kernel half_kernel() {
 // The job of a resample call, its arguments checked, and the CPU kernel for its pixel type.
 Job make_job(py::array& target, py::array& window, int window_x0, int window_y0, const py::tuple& field,
              py::array& matte, int region_x0, int region_y0, py::object& gain, int gain_x0,
-             int gain_y0, Kernel* kernel_out) {
+             int gain_y0, const py::object& gain_grid, Kernel* kernel_out) {
   if (!target.writeable()) throw py::value_error("target must be writable");
   if (target.dtype().kind() != window.dtype().kind() || target.dtype().itemsize() != window.dtype().itemsize())
     throw py::value_error("target and window must have one dtype, got " + std::string(py::str(target.dtype())) +
@@ -192,6 +213,9 @@ Job make_job(py::array& target, py::array& window, int window_x0, int window_y0,
     job.gain_x0 = gain_x0;
     job.gain_y0 = gain_y0;
   }
+  job.grid_shaded = make_gain_grid(gain_grid, &job.gain_grid);
+  if (job.grid_shaded && job.gain_grid.channels == 3 && job.target.channels < 3)
+    throw py::value_error("a gain per colour channel needs a plate with three or more channels");
   const py::dtype type = target.dtype(), window_type = window.dtype();
   Kernel kernel = nullptr;
   for (const auto& [kind, size, fn] : {std::tuple{'u', 1, &dispatch_channels<U8>}, std::tuple{'u', 2, &dispatch_channels<U16>},
@@ -208,10 +232,10 @@ Job make_job(py::array& target, py::array& window, int window_x0, int window_y0,
 
 int64_t resample(py::array target, py::array window, int window_x0, int window_y0, py::tuple field,
                  py::array matte, int region_x0, int region_y0, py::object gain, int gain_x0,
-                 int gain_y0, int threads) {
+                 int gain_y0, int threads, py::object gain_grid) {
   Kernel kernel = nullptr;
   const Job job = make_job(target, window, window_x0, window_y0, field, matte, region_x0, region_y0, gain,
-                           gain_x0, gain_y0, &kernel);
+                           gain_x0, gain_y0, gain_grid, &kernel);
   py::gil_scoped_release released;
   return kernel(job, std::max(1, threads));
 }
@@ -243,10 +267,10 @@ bool contiguous(const Plane<float>& p) {
 
 int64_t resample_gpu_code(py::array target, py::array window, int window_x0, int window_y0, py::tuple field,
                           py::array matte, int region_x0, int region_y0, py::object gain,
-                          int gain_x0, int gain_y0) {
+                          int gain_x0, int gain_y0, py::object gain_grid) {
   Kernel kernel = nullptr;
   const Job job = make_job(target, window, window_x0, window_y0, field, matte, region_x0, region_y0, gain,
-                           gain_x0, gain_y0, &kernel);
+                           gain_x0, gain_y0, gain_grid, &kernel);
   if (!contiguous(job.matte)) throw py::value_error("the matte must be C-contiguous");
   if (job.shaded && (!contiguous(job.gain) || job.gain_channel_stride % static_cast<ptrdiff_t>(sizeof(float))))
     throw py::value_error("gain's planes must be C-contiguous (a (3, h, w) array seen as (h, w, 3), or (h, w))");
@@ -256,7 +280,8 @@ int64_t resample_gpu_code(py::array target, py::array window, int window_x0, int
                       job.field, reinterpret_cast<const float*>(job.matte.base), job.region_x0, job.region_y0,
                       job.shaded ? reinterpret_cast<const float*>(job.gain.base) : nullptr, job.gain_channels,
                       job.gain.height, job.gain.width, job.gain_x0, job.gain_y0,
-                      static_cast<long long>(job.gain_channel_stride / static_cast<ptrdiff_t>(sizeof(float)))};
+                      static_cast<long long>(job.gain_channel_stride / static_cast<ptrdiff_t>(sizeof(float))),
+                      job.grid_shaded ? job.gain_grid : GainGrid{nullptr, 1, 1, 1, 1.0f, 1.0f, 0, 0}};
   const py::dtype type = target.dtype();
   const int channels = job.target.channels;
   py::gil_scoped_release released;
@@ -288,28 +313,53 @@ py::tuple expand_field(py::tuple field, int x0, int y0, int height, int width, i
   return py::make_tuple(dx, dy);
 }
 
+// The gain grid's gains over a region (h x w from plate pixel (x0, y0)), (h, w, C): what the kernels compute per
+// pixel, spelled out (for the torch operations' path and for inspection).
+py::array_t<float> expand_gain(py::object gain_grid, int x0, int y0, int height, int width, int threads) {
+  GainGrid g;
+  if (!make_gain_grid(gain_grid, &g)) throw py::value_error("no gain grid given");
+  if (height < 0 || width < 0) throw py::value_error("the region's size must not be negative");
+  py::array_t<float> out({height, width, g.channels});
+  float* o = out.mutable_data();
+  {
+    py::gil_scoped_release released;
+    parallel_rows(height, std::max(1, threads), [&](int r0, int r1) {
+      for (int i = r0; i < r1; ++i)
+        for (int j = 0; j < width; ++j)
+          for (int k = 0; k < g.channels; ++k)
+            o[(static_cast<long long>(i) * width + j) * g.channels + k] = grid_gain(g, x0 + j, y0 + i, k);
+    });
+  }
+  return out;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_resample, module) {
   module.doc() = "The engine's per-pixel resampling (cpp/engine/resample.cpp); see emotionedit.render.pixels.";
   module.def("resample", &resample, py::arg("target"), py::arg("window"), py::arg("window_x0"), py::arg("window_y0"),
              py::arg("field"), py::arg("matte"), py::arg("region_x0"), py::arg("region_y0"), py::arg("gain"),
-             py::arg("gain_x0"), py::arg("gain_y0"), py::arg("threads"),
+             py::arg("gain_x0"), py::arg("gain_y0"), py::arg("threads"), py::arg("gain_grid") = py::none(),
              "Resample target (h, w, C), the output over a region whose top-left is plate pixel (region_x0, "
              "region_y0), from window, whose top-left is plate pixel (window_x0, window_y0): where matte (h, w) "
              "is above 0 the pixel samples itself plus matte times the field's displacement there (field: "
              "Field.arguments(), the compact backward map); then multiply the colour by gain (float32 (h, w), or "
-             "(h, w, 3) one per colour channel, its top-left at (gain_x0, gain_y0) of target; None: none). Returns "
+             "(h, w, 3) one per colour channel, its top-left at (gain_x0, gain_y0) of target; None: none) and by gain_grid's (the "
+             "skin detail's coarse grid, Shading.grid_arguments(); None: none), grid first, each faded with the matte. Returns "
              "the edited pixels left as they were because of NaN or inf.");
   module.def("resample_gpu_code", &resample_gpu_code, py::arg("target"), py::arg("window"), py::arg("window_x0"),
              py::arg("window_y0"), py::arg("field"), py::arg("matte"), py::arg("region_x0"), py::arg("region_y0"),
-             py::arg("gain"), py::arg("gain_x0"), py::arg("gain_y0"),
+             py::arg("gain"), py::arg("gain_x0"), py::arg("gain_y0"), py::arg("gain_grid") = py::none(),
              "resample, computed by the GPU kernel's code (render/cuda/resample.cu) on one CPU thread; the "
              "matte and gain planes C-contiguous. For checking that code against the CPU kernel where there is no GPU.");
   module.def("expand_field", &expand_field, py::arg("field"), py::arg("x0"), py::arg("y0"), py::arg("height"),
              py::arg("width"), py::arg("threads"),
              "(dx, dy), each (height, width) float32: the field's displacement at every pixel of the region whose "
              "top-left is plate pixel (x0, y0), as the kernels compute it.");
+  module.def("expand_gain", &expand_gain, py::arg("gain_grid"), py::arg("x0"), py::arg("y0"), py::arg("height"),
+             py::arg("width"), py::arg("threads"),
+             "(height, width, C) float32: the gain grid's gains at every pixel of the region whose top-left is plate "
+             "pixel (x0, y0), as the kernels compute them.");
   module.def("half_kernel", []() {
     return std::string(half_kernel() == &dispatch_channels<F16> ? "portable" : "f16c");
   }, "Which kernel renders half-float plates on this CPU: 'f16c' or 'portable'.");

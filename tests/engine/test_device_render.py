@@ -119,7 +119,8 @@ class KernelOnTheCpu:
     def launch(self, dtype, channels, grid, block, args):
         (target, t_row, t_pixel, height, width, window, w_row, w_pixel, w_height, w_width, w_x0, w_y0, grid_at, nx,
          ny, scale_x, scale_y, f_x0, f_y0, boxes_at, layers, values_at, matte, r_x0, r_y0, gain, g_channels, g_height,
-         g_width, g_x0, g_y0, g_plane, skipped) = (a.item() for a in args)
+         g_width, g_x0, g_y0, g_plane, grid_gain_at, gg_nx, gg_ny, gg_channels, gg_scale_x, gg_scale_y, gg_x0, gg_y0,
+         skipped) = (a.item() for a in args)
         assert grid[0] * block[0] >= height * width
         item = np.dtype(dtype).itemsize
         boxes = (_host_array(boxes_at, (layers, 5), (20, 4), np.int32) if layers else np.zeros((0, 5), np.int32))
@@ -134,10 +135,15 @@ class KernelOnTheCpu:
             if g_channels == 3:
                 shape, strides = shape + (3,), strides + (4 * g_plane,)
             shading = _host_array(gain, shape, strides, np.float32)
+        gain_grid = None
+        if grid_gain_at:
+            gain_grid = (np.array(_host_array(grid_gain_at, (gg_ny, gg_nx, gg_channels),
+                                              (4 * gg_nx * gg_channels, 4 * gg_channels, 4), np.float32)),
+                         gg_scale_x, gg_scale_y, gg_x0, gg_y0)
         count = _resample.resample_gpu_code(
             _host_array(target, (height, width, channels), (t_row, t_pixel, item), dtype),
             _host_array(window, (w_height, w_width, channels), (w_row, w_pixel, item), dtype), w_x0, w_y0,
-            *planes, r_x0, r_y0, shading, g_x0, g_y0)
+            *planes, r_x0, r_y0, shading, g_x0, g_y0, gain_grid)
         _host_array(skipped, (), (), np.int64)[...] += count
         self.launches.append((height, width))
 

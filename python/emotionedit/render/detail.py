@@ -82,7 +82,7 @@ CREASE_REGIONS = {"brow_raise": "forehead", "smile": "cheeks"}
 LUMINANCE = np.array([0.2126, 0.7152, 0.0722], np.float32)
 # No edit exaggerates a crease past this many times the real expression's.
 MAX_WEIGHT = 2.0
-# No crease lightens the skin's luminance by more than this ratio (see detail_gain): the shipped maps' 99th
+# No crease lightens the skin's luminance by more than this ratio (see detail_grid): the shipped maps' 99th
 # percentile of brightening is 1.14, so an added expression is hardly touched.
 MAX_LIGHTEN = 1.15
 LOG_MAX_LIGHTEN = float(np.log(MAX_LIGHTEN))
@@ -249,15 +249,15 @@ def detail_weights(change: np.ndarray, aus: tuple[int, ...]) -> dict[str, np.nda
     return weights
 
 
-def detail_gain(points: np.ndarray, region: Region, weights: dict[str, np.ndarray],
-                colour: bool = True) -> tuple[Region, np.ndarray] | None:
-    """The shading gain for a face at ``points`` ((478, 2) plate pixels, where the face is in the
-    output), inside ``region``: the rectangle of plate pixels it may change (within ``region``) and the
-    (h, w, 3) float32 linear-light multipliers of red, green and blue there, 1 where nothing changes; None
-    when no map applies (no weight, or no maps shipped). weights: (2,) per map, the subject's right and left.
-    The gain is not faded with the face matte: the kernels fade it pixel by pixel (rule.h's faded_gain).
-    colour: False for plates with fewer than three channels: one (h, w) gain, the maps' measured luminance
-    ratio (no channel's slope)."""
+def detail_grid(points: np.ndarray, region: Region, weights: dict[str, np.ndarray],
+                colour: bool = True) -> np.ndarray | None:
+    """The shading gain for a face at ``points`` ((478, 2) plate pixels, where the face is in the output) over
+    ``region``, on its coarse grid: (ny, nx, 3) float32 linear-light multipliers of red, green and blue laid over
+    ``region`` as cv2.resize lays a small image over a large one (a :class:`.shading.Shading`'s grid: the kernels
+    interpolate it per pixel), 1 where nothing changes; None when no map applies (no weight, or no maps shipped)
+    or nothing is shaded. weights: (2,) per map, the subject's right and left. The gain is not faded with the face
+    matte: the kernels fade it pixel by pixel (rule.h's faded_gain). colour: False for plates with fewer than three
+    channels: one gain, (ny, nx, 1), the maps' measured luminance ratio (no channel's slope)."""
     shipped = detail_maps()
     if shipped is None or region.empty:
         return None
@@ -277,35 +277,45 @@ def detail_gain(points: np.ndarray, region: Region, weights: dict[str, np.ndarra
     added = {name: shipped.maps[name] * np.maximum(plane, 0.0) for name, plane in planes.items()}
     taken = {name: shipped.maps[name] * np.minimum(plane, 0.0) for name, plane in planes.items()}
     log_ratio = _limited(added, slopes, None) + _limited(taken, slopes, 0.0)
-    # Pulled onto a grid of at most GAIN_PIXELS_PER_IOD, then upsampled: at 4K the face costs what it does at 1080p.
+    # Pulled onto a grid of at most GAIN_PIXELS_PER_IOD: at 4K the face costs what it does at 1080p, and the maps
+    # hold no finer detail.
     small, local = reduced(points, region, GAIN_PIXELS_PER_IOD)
     map_x, map_y = plate_to_texture(local, small, shipped.layout)
     pulled = cv2.remap(np.ascontiguousarray(log_ratio, np.float32), map_x, map_y, interpolation=cv2.INTER_LINEAR,
                        borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
     if pulled.ndim == 2:  # OpenCV returns one channel as (h, w)
         pulled = pulled[..., None]
-    # The support's bounds, by OpenCV on a mask with the channels side by side (numpy's any() over two axes: 1 ms).
-    channels = pulled.shape[2]
-    bx, by, bw, bh = cv2.boundingRect(np.ascontiguousarray(pulled.reshape(pulled.shape[0], -1) != 0).view(np.uint8))
+    if not pulled.any():
+        return None
+    # Exponentiated on the grid (a log ratio of 0 is a gain of exactly 1, and the kernels' interpolation of ones is
+    # exactly 1: the pixels there keep their bits).
+    return cv2.exp(pulled).reshape(pulled.shape)
+
+
+def detail_gain(points: np.ndarray, region: Region, weights: dict[str, np.ndarray],
+                colour: bool = True) -> tuple[Region, np.ndarray] | None:
+    """:func:`detail_grid`'s gain spelled out at every pixel, as the kernels compute it, over the part of ``region``
+    where it may differ from 1: that rectangle of plate pixels and the (h, w, 3) float32 gains there ((h, w) when
+    ``colour`` is False); None when :func:`detail_grid` has none. For measuring and inspecting the shading; the
+    plan keeps the grid."""
+    from .shading import Shading
+
+    grid = detail_grid(points, region, weights, colour)
+    if grid is None:
+        return None
+    # The support's bounds, by OpenCV on a mask with the channels side by side (numpy's any() over two axes: 1 ms),
+    # grown by the interpolation's reach.
+    channels = grid.shape[2]
+    bx, by, bw, bh = cv2.boundingRect(np.ascontiguousarray(grid.reshape(grid.shape[0], -1) != 1.0).view(np.uint8))
     if bw == 0:
         return None
     first_col, last_col, first_row, last_row = bx // channels, (bx + bw - 1) // channels, by, by + bh - 1
-    # Where the gain may differ from 1: the small grid's support, grown by the upsampling's reach.
-    sx, sy = region.width / small.width, region.height / small.height
+    sx, sy = region.width / grid.shape[1], region.height / grid.shape[0]
     x0, x1 = max(0, int((first_col - 1) * sx)), min(region.width, int(np.ceil((last_col + 2) * sx)))
     y0, y1 = max(0, int((first_row - 1) * sy)), min(region.height, int(np.ceil((last_row + 2) * sy)))
-    # The gain on the small grid (exp of a few thousand texels), then upsampled over the rectangle, all channels in
-    # one resize: at 4K a face's gain is 1500 x 1200 x 3 floats, and a log ratio upsampled, faded and exponentiated
-    # there plane by plane took a quarter of the frame's plan. The kernels fade it with the matte. Where the log
-    # ratio is 0 the gain is exactly 1, and so is its bilinear upsampling (weights of ones sum to one exactly).
-    gain = cv2.exp(pulled).reshape(pulled.shape)
-    if small.width != region.width or small.height != region.height:
-        gain = cv2.resize(gain, (region.width, region.height), interpolation=cv2.INTER_LINEAR).reshape(
-            region.height, region.width, gain.shape[2])
-    gain = gain[y0:y1, x0:x1]
-    # (h, w, 3) one per colour channel (the kernel reads any strides); (h, w) for a grey plate.
-    gain = gain if colour else np.ascontiguousarray(gain[..., 0])
-    return Region(region.x0 + x0, region.y0 + y0, region.x0 + x1, region.y0 + y1), gain
+    rect = Region(region.x0 + x0, region.y0 + y0, region.x0 + x1, region.y0 + y1)
+    gains = Shading(over=region, grid=grid).gains(rect)
+    return rect, gains if colour else np.ascontiguousarray(gains[..., 0])
 
 
 def _limited(shares: dict[str, np.ndarray], slopes: dict[str, np.ndarray], floor: float | None) -> np.ndarray:
@@ -320,7 +330,7 @@ def _limited(shares: dict[str, np.ndarray], slopes: dict[str, np.ndarray], floor
 def grey_gain(gain: np.ndarray) -> np.ndarray:
     """One gain per pixel, (h, w), for a per-channel gain handed to a plate with fewer than three channels:
     its channels' luminance-weighted geometric mean (exactly 1 where all three are 1); (h, w) as it is. The
-    engine's own plans give such plates a grey gain in the first place (:func:`detail_gain`'s ``colour``):
+    engine's own plans give such plates a grey gain in the first place (:func:`detail_grid`'s ``colour``):
     this mean of the channels' slopes is 1.06-1.16 times the maps' luminance ratio in log."""
     if gain.ndim == 2:
         return gain

@@ -30,10 +30,10 @@ import torch
 
 from ..errors import UserError
 from . import gpu_kernel
-from .detail import DISPLAY_GAMMA, gain_for_channels
 from .field import Region
 from .frame import ZERO, FramePlan, _WarpPlan
 from .pixels import Resampling
+from .shading import Shading
 
 _A = -0.75  # Keys' cubic, as the kernel; every constant below is exact in float32
 #: Device types on which every pixel of the face's region is computed (see :func:`resample_on_device`).
@@ -106,7 +106,8 @@ def _bits(pixels: torch.Tensor) -> torch.Tensor:
 
 
 def resample_on_device(target: torch.Tensor, window: torch.Tensor, plan: Resampling,
-                       shading: tuple | None = None, flipped: bool = False, dense: bool | None = None) -> torch.Tensor:
+                       shading: Shading | tuple | None = None, flipped: bool = False,
+                       dense: bool | None = None) -> torch.Tensor:
     """:func:`.pixels.resample_into` on tensors of one device: the warped face into ``target`` where
     ``plan.matte > 0``, then the shading. target: (h, w, C) over ``plan.region``, holding the source's
     pixels there; window: (h', w', C) the source over ``plan.window``, same dtype, not overlapping
@@ -128,6 +129,7 @@ def resample_on_device(target: torch.Tensor, window: torch.Tensor, plan: Resampl
     if dense is None:
         dense = device.type in DENSE_DEVICES
     skipped = torch.zeros((), dtype=torch.int64, device=device)
+    gains = _host_gains(shading, region, target)  # the torch path spells the shading out (it has no grid step)
     if dense:
         band = max(1, CHUNK_PIXELS // max(region.width, 1))
         for top in range(0, region.height, band):
@@ -136,7 +138,8 @@ def resample_on_device(target: torch.Tensor, window: torch.Tensor, plan: Resampl
             offset_x, offset_y = (_upload(o[top:bottom], device).reshape(-1) for o in (plan.offset_x, plan.offset_y))
             grid_rows, grid_cols = torch.meshgrid(torch.arange(top, bottom, device=device),
                                                   torch.arange(region.width, device=device), indexing="ij")
-            written, kept = _resample_pixels(target, window, plan, shading, flipped, grid_rows.reshape(-1),
+            g = None if gains is None else _upload(gains[top:bottom], device).reshape(-1, gains.shape[2])
+            written, kept = _resample_pixels(target, window, plan, g, flipped, grid_rows.reshape(-1),
                                              grid_cols.reshape(-1), m, offset_x, offset_y, m > 0)
             written = written.reshape(bottom - top, region.width, -1)
             _bits(_rows(target, top, bottom, flipped)).copy_(written.flip(0) if flipped else written)
@@ -146,7 +149,8 @@ def resample_on_device(target: torch.Tensor, window: torch.Tensor, plan: Resampl
     for start in range(0, found[0].size, CHUNK_PIXELS):
         at_rows, at_cols = found[0][start : start + CHUNK_PIXELS], found[1][start : start + CHUNK_PIXELS]
         rows, cols = _upload(at_rows, device), _upload(at_cols, device)
-        written, kept = _resample_pixels(target, window, plan, shading, flipped, rows, cols,
+        g = None if gains is None else _upload(gains[at_rows, at_cols], device)
+        written, kept = _resample_pixels(target, window, plan, g, flipped, rows, cols,
                                          _upload(plan.matte[at_rows, at_cols], device),
                                          _upload(plan.offset_x[at_rows, at_cols], device),
                                          _upload(plan.offset_y[at_rows, at_cols], device), None)
@@ -155,12 +159,13 @@ def resample_on_device(target: torch.Tensor, window: torch.Tensor, plan: Resampl
     return skipped
 
 
-def _resample_pixels(target: torch.Tensor, window: torch.Tensor, plan: Resampling, shading: tuple | None,
+def _resample_pixels(target: torch.Tensor, window: torch.Tensor, plan: Resampling, gains: torch.Tensor | None,
                      flipped: bool, rows: torch.Tensor, cols: torch.Tensor, m: torch.Tensor, offset_x: torch.Tensor,
                      offset_y: torch.Tensor, inside: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
     """The output bits of the region's pixels at ``rows``, ``cols`` (region-relative, picture order) with their
-    matte and displacements, and how many of them kept their own value because of NaN or inf. inside: which of
-    them the matte covers (None: all, the gathered way); the others keep their own bits."""
+    matte and displacements, and how many of them kept their own value because of NaN or inf. gains: their shading
+    gains, (n, colour) (:func:`_host_gains`; None: none). inside: which of them the matte covers (None: all, the
+    gathered way); the others keep their own bits."""
     region = plan.region
     x = (cols + region.x0).to(torch.float32) + m * offset_x
     y = (rows + region.y0).to(torch.float32) + m * offset_y
@@ -194,9 +199,9 @@ def _resample_pixels(target: torch.Tensor, window: torch.Tensor, plan: Resamplin
     sampled = _quantised(torch.minimum(torch.maximum(value, low), high), target.dtype)
     values = torch.where(clean[:, None], sampled, own_values)
     changed = clean.clone()
-    if shading is not None:
+    if gains is not None:
         colour = min(3, values.shape[1])
-        g = _gain_at(rows, cols, region, shading, target.dtype, colour)  # (n, colour)
+        g = gains
         shaded = g != 1.0
         if inside is not None:
             shaded &= inside[:, None]
@@ -223,19 +228,15 @@ def _upload(values: np.ndarray, device: torch.device) -> torch.Tensor:
     return host.to(device)
 
 
-def _gain_at(rows: torch.Tensor, cols: torch.Tensor, region, shading: tuple, dtype: torch.dtype,
-             colour: int) -> torch.Tensor:
-    """The shading gain of each colour channel at the edited pixels, (n, colour) (integer plates: in their display
-    encoding; a single gain repeated, a per-channel gain's luminance for grey plates); 1 outside its rectangle."""
-    rect, gain = shading
-    gain = gain_for_channels(gain, colour)
-    if dtype in (torch.uint8, torch.uint16):
-        gain = np.power(gain, np.float32(1.0 / DISPLAY_GAMMA))
-    gain = _upload(gain, rows.device)
-    gy, gx = rows - (rect.y0 - region.y0), cols - (rect.x0 - region.x0)
-    inside = (gy >= 0) & (gy < gain.shape[0]) & (gx >= 0) & (gx < gain.shape[1])
-    at = gain[gy.clamp(0, gain.shape[0] - 1), gx.clamp(0, gain.shape[1] - 1)].expand(-1, colour)
-    return torch.where(inside[:, None], at, torch.ones_like(at))  # no boolean indexing: it would wait for the device
+def _host_gains(shading: Shading | tuple | None, region: Region, target: torch.Tensor) -> np.ndarray | None:
+    """The shading's gains at every pixel of ``region`` as the kernels compute them for ``target``'s plates, one a
+    colour channel, (h, w, colour) float32; None without shading."""
+    shading = Shading.of(shading)
+    if shading is None:
+        return None
+    colour = min(3, target.shape[2])
+    gains = shading.for_plate(target.shape[2], target.dtype in (torch.uint8, torch.uint16)).gains(region)
+    return np.ascontiguousarray(np.broadcast_to(gains, (*gains.shape[:2], colour)))
 
 
 def render_on_device(plan: FramePlan, dst: torch.Tensor, src: torch.Tensor) -> int:

@@ -14,13 +14,14 @@ import enum
 import cv2
 import numpy as np
 
-from .detail import detail_gain
+from .detail import detail_grid
 from .eyes import eyeball_layers
 from .field import Region, backward_field, warp_region
 from .matte import face_matte
 from .mouth import corridor_gain, mouth_layer
 from .occlusion import FrameOccluders, occlusion_matte
 from .pixels import Resampling, resample_into, resampling_of
+from .shading import Shading
 
 
 class Output(enum.IntEnum):
@@ -143,11 +144,10 @@ class FramePlan:
 
 class _WarpPlan(FramePlan):
     """The edited face: the source resampled through the backward map inside the matte, then shaded by
-    the expression's skin detail (``shading``: a rectangle of plate pixels inside the region and the
-    (h, w) float32 gain there, or (h, w, 3) one per colour channel, 1 where unchanged, faded with the matte by the
-    pixel step; None: none)."""
+    the expression's skin detail and the mouth corridor's shadow (``shading``: linear-light gains, 1 where
+    unchanged, faded with the matte by the pixel step; None: none)."""
 
-    def __init__(self, shape, resampling: Resampling, shading: tuple[Region, np.ndarray] | None = None):
+    def __init__(self, shape, resampling: Resampling, shading: Shading | None = None):
         region, window = resampling.region, resampling.window
         # The pixel step reads the window (samples) and the written pixels (kept where the matte is 0).
         read = Region(min(region.x0, window.x0), min(region.y0, window.y0), max(region.x1, window.x1),
@@ -165,12 +165,7 @@ class _WarpPlan(FramePlan):
         return resample_into(dst_write, samples, self.resampling, self.shading)
 
     def _cropped(self, write):
-        shading = None
-        if self.shading is not None:
-            rect, gain = self.shading
-            part = rect.intersection(write)
-            if not part.empty:
-                shading = part, gain[part.within(rect)]
+        shading = None if self.shading is None else self.shading.cropped(write)
         return _WarpPlan(self.shape, self.resampling.cropped(write), shading)
 
 
@@ -257,33 +252,16 @@ def plan_frame(shape: tuple[int, ...], dtype: np.dtype, source: np.ndarray | Non
     field = backward_field(source, target, region).with_layers(
         ([mouth] if mouth is not None else []) + eyeball_layers(source, target, region))
     matte = _editable_matte(source, target, region, occluders)
-    # The shadings (the skin detail's, the mouth corridor's) multiply into one gain, unfaded: the kernels fade it
-    # with the matte, pixel by pixel.
+    # The shadings, unfaded (the kernels fade them with the matte, pixel by pixel): the skin detail's on its coarse
+    # grid, the mouth corridor's as a plane over its small rectangle.
     colour = shape[2] >= 3  # a grey plate takes the creases' luminance ratio, one gain a pixel
-    shading = _product(detail_gain(target, region, detail, colour=colour) if detail else None,
-                       corridor_gain(source, target, region))
+    grid = detail_grid(target, region, detail, colour=colour) if detail else None
+    corridor = corridor_gain(source, target, region)
+    shading = None
+    if grid is not None or corridor is not None:
+        rect, plane = corridor if corridor is not None else (None, None)
+        shading = Shading(over=region if grid is not None else None, grid=grid, rect=rect, plane=plane)
     return _WarpPlan(shape, resampling_of(field, matte, region, width, height), shading)
-
-
-def _product(a: tuple[Region, np.ndarray] | None, b: tuple[Region, np.ndarray] | None
-             ) -> tuple[Region, np.ndarray] | None:
-    """Two shading gains (rectangle, (h, w) or (h, w, 3) gain; None: none) as one over the rectangle that
-    holds both (per colour channel if either is)."""
-    if a is None or b is None:
-        return a if b is None else b
-    (ra, ga), (rb, gb) = a, b
-    for (r_big, g_big), (r_small, g_small) in ((a, b), (b, a)):
-        if r_big.intersection(r_small) == r_small and g_big.ndim >= g_small.ndim:
-            # One holds the other (the skin detail's holds the mouth corridor's): multiplied into it in place,
-            # without a third array the size of the face.
-            g_big[r_small.within(r_big)] *= g_small if g_small.ndim == g_big.ndim else g_small[..., None]
-            return r_big, g_big
-    rect = Region(min(ra.x0, rb.x0), min(ra.y0, rb.y0), max(ra.x1, rb.x1), max(ra.y1, rb.y1))
-    colours = (3,) if 3 in (ga.ndim, gb.ndim) else ()
-    gain = np.ones((rect.height, rect.width, *colours), np.float32)
-    for r, g in ((ra, ga), (rb, gb)):
-        gain[r.within(rect)] *= g if g.ndim == gain.ndim else g[..., None]
-    return rect, gain
 
 
 def _editable_matte(source: np.ndarray, target: np.ndarray | None, region: Region,

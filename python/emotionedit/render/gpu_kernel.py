@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .pixels import Resampling, kernel_gain
+from .pixels import Resampling
+from .shading import Shading
 
 log = logging.getLogger(__name__)
 
@@ -97,26 +98,32 @@ def _view(pixels: torch.Tensor, flipped: bool) -> tuple[int, int, int]:
 
 class Planes:
     """A plan's arrays on the device, in one buffer: the matte over the region, the field's grid and layers
-    (compact: the kernel expands them per pixel), the shading gain as the kernel multiplies it into ``dtype``
-    plates of ``channels`` channels (one plane, or one per colour; none without shading), the layers' boxes."""
+    (compact: the kernel expands them per pixel), the shading as the kernel multiplies it into ``dtype`` plates of
+    ``channels`` channels (the skin detail's coarse grid, expanded per pixel too; the mouth corridor's small plane,
+    or one per colour), the layers' boxes."""
 
-    def __init__(self, plan: Resampling, shading: tuple | None, channels: int, dtype: torch.dtype,
+    def __init__(self, plan: Resampling, shading: Shading | tuple | None, channels: int, dtype: torch.dtype,
                  device: torch.device):
         region = plan.region
         self.plan, self.channels, self.dtype = plan, channels, dtype
         self.count = region.height * region.width
         field = plan.field
-        gain, self.gain_shape, self.gain_origin = None, None, (0, 0)
+        gain, self.gain_shape, self.gain_origin, self.gain_grid = None, None, (0, 0), None
+        shading = Shading.of(shading)
         if shading is not None:
-            rect, linear = shading
-            gain = kernel_gain(linear, channels, _NUMPY[dtype]).astype(np.float32, copy=False)
-            # Plane by plane, as the plan makes a colour gain ((3, h, w) seen as (h, w, 3)): contiguous copies.
-            gain = gain[None] if gain.ndim == 2 else np.moveaxis(gain, -1, 0)
-            self.gain_shape = gain.shape
-            self.gain_origin = (rect.x0 - region.x0, rect.y0 - region.y0)
+            shading = shading.for_plate(channels, np.dtype(_NUMPY[dtype]).kind == "u")
+            self.gain_grid = shading.grid_arguments()
+            if shading.plane is not None:
+                gain = shading.plane.astype(np.float32, copy=False)
+                # Plane by plane ((3, h, w)): contiguous copies.
+                gain = gain[None] if gain.ndim == 2 else np.moveaxis(gain, -1, 0)
+                self.gain_shape = gain.shape
+                self.gain_origin = (shading.rect.x0 - region.x0, shading.rect.y0 - region.y0)
         parts = [("matte", plan.matte), ("grid", field.grid), ("values", field.values), ("boxes", field.boxes)]
         if gain is not None:
             parts.append(("gain", gain))
+        if self.gain_grid is not None:
+            parts.append(("gain_grid", self.gain_grid[0]))
         self.starts, start = {}, 0
         for name, values in parts:
             self.starts[name] = start
@@ -134,11 +141,11 @@ class Planes:
         self.field = field
 
     def address(self, part: str) -> np.uint64:
-        """The device address of a part: "matte", "grid", "values", "boxes" or "gain"."""
+        """The device address of a part: "matte", "grid", "values", "boxes", "gain" or "gain_grid"."""
         return np.uint64(self.values.data_ptr() + self.starts[part] * self.values.element_size())
 
 
-def resample(target: torch.Tensor, window: torch.Tensor, plan: Resampling, shading: tuple | None,
+def resample(target: torch.Tensor, window: torch.Tensor, plan: Resampling, shading: Shading | tuple | None,
              flipped: bool) -> torch.Tensor:
     """:func:`.device.resample_on_device` in one launch (same arguments, same pixels); returns the count of edited
     pixels kept because of NaN or inf, as a device tensor."""
@@ -170,10 +177,18 @@ def launch(target: torch.Tensor, window: torch.Tensor, planes: Planes, flipped: 
         gain_args = (planes.address("gain"), np.int32(gain_channels), np.int32(gain_height), np.int32(gain_width),
                      np.int32(planes.gain_origin[0]), np.int32(planes.gain_origin[1]),
                      np.int64(gain_height * gain_width))
+    if planes.gain_grid is None:
+        grid_args = (np.uint64(0), np.int32(1), np.int32(1), np.int32(1), np.float32(1), np.float32(1), np.int32(0),
+                     np.int32(0))
+    else:
+        values, grid_scale_x, grid_scale_y, grid_x0, grid_y0 = planes.gain_grid
+        grid_args = (planes.address("gain_grid"), np.int32(values.shape[1]), np.int32(values.shape[0]),
+                     np.int32(values.shape[2]), np.float32(grid_scale_x), np.float32(grid_scale_y), np.int32(grid_x0),
+                     np.int32(grid_y0))
     args = (np.uint64(t_at), np.int64(t_row), np.int64(t_pixel), np.int32(region.height), np.int32(region.width),
             np.uint64(w_at), np.int64(w_row), np.int64(w_pixel), np.int32(window.shape[0]), np.int32(window.shape[1]),
             np.int32(plan.window.x0), np.int32(plan.window.y0), *field_args, planes.address("matte"),
-            np.int32(region.x0), np.int32(region.y0), *gain_args, np.uint64(skipped.data_ptr()))
+            np.int32(region.x0), np.int32(region.y0), *gain_args, *grid_args, np.uint64(skipped.data_ptr()))
     index = _index(device)
     function = _function(_PIXEL[target.dtype], planes.channels, index)
     stream = torch.cuda.current_stream(device).cuda_stream

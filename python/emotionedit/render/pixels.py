@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .detail import DISPLAY_GAMMA, grey_gain
 from .field import Field, Region
+from .shading import Shading
 
 try:
     from . import _resample
@@ -108,39 +108,30 @@ def _floor(value: float) -> int:
 
 
 def resample_into(target: np.ndarray, window: np.ndarray, plan: Resampling,
-                  shading: tuple[Region, np.ndarray] | None = None) -> int:
+                  shading: Shading | tuple[Region, np.ndarray] | None = None) -> int:
     """The pixel half of :func:`warp_into`: write the warped face into ``target`` where ``plan.matte > 0``.
 
     target: (h, w, C) the output over ``plan.region``, holding the source's pixels there on entry
     (it may be the source itself). window: (h', w', C) the source over ``plan.window``, same dtype
     (it may overlap ``target``: it is read before ``target`` is written).
-    shading: (rect, gain) multiplied into the colour channels of the written pixels
-    (:func:`.detail.shade_into`'s rule) after fading it with the matte, 1 + matte * (gain - 1): a rectangle of
-    plate pixels inside the region and its (h, w) float32 linear-light gain (or (h, w, 3), one per colour
-    channel). None: none.
+    shading: the linear-light gain multiplied into the colour channels of the written pixels
+    (:func:`.detail.shade_into`'s rule) after fading it with the matte, 1 + matte * (gain - 1): a
+    :class:`.shading.Shading`, or a rectangle of plate pixels inside the region and its (h, w) float32 gain (or
+    (h, w, 3), one per colour channel). None: none.
     Returns the number of pixels left unedited because they or their footprint held NaN or inf.
     """
     if np.may_share_memory(target, window):
         window = window.copy()  # an in-place render: samples must be read before their pixels are written
-    gain, gx0, gy0 = None, 0, 0
+    gain, gx0, gy0, grid = None, 0, 0, None
+    shading = Shading.of(shading)
     if shading is not None:
-        rect, gain = shading
-        gx0, gy0 = rect.x0 - plan.region.x0, rect.y0 - plan.region.y0
-        gain = kernel_gain(gain, target.shape[2], target.dtype)
+        shading = shading.for_plate(target.shape[2], np.dtype(target.dtype).kind == "u")
+        grid = shading.grid_arguments()
+        if shading.plane is not None:
+            gain, gx0, gy0 = shading.plane, shading.rect.x0 - plan.region.x0, shading.rect.y0 - plan.region.y0
     return _resample.resample(target, _channels_adjacent(window), plan.window.x0, plan.window.y0,
                               plan.field.arguments(), plan.matte, plan.region.x0, plan.region.y0, gain, gx0, gy0,
-                              threads())
-
-
-def kernel_gain(gain: np.ndarray, channels: int, dtype: np.dtype) -> np.ndarray:
-    """A shading gain ((h, w) or (h, w, 3) linear light) as the kernels multiply it into a plate of ``channels``
-    channels of ``dtype``: one gain, the colours' luminance, for a grey plate; in the display encoding of integer
-    plates."""
-    if gain.ndim == 3 and channels < 3:
-        gain = grey_gain(gain)
-    if np.dtype(dtype).kind == "u":
-        gain = np.power(gain, np.float32(1.0 / DISPLAY_GAMMA))
-    return gain
+                              threads(), grid)
 
 
 def _channels_adjacent(pixels: np.ndarray) -> np.ndarray:

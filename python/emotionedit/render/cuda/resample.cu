@@ -37,6 +37,7 @@ struct GpuJob {
   const float* gain;
   int gain_channels, gain_height, gain_width, gain_x0, gain_y0;
   long long gain_plane;
+  GainGrid gain_grid;  // grid null: none; else the skin detail's gain (rule.h), times the planes' where both are
 };
 
 template <int PIXEL>
@@ -136,19 +137,21 @@ EE_FN bool resample_pixel(const GpuJob& job, long long n) {
       for (int c = 0; c < C; ++c) out[c] = P::store(lesser(greater(value[c], low[c]), high[c]));
     }
   }
-  if (job.gain) {
-    const int gi = i - job.gain_y0, gj = j - job.gain_x0;
-    if (gi >= 0 && gi < job.gain_height && gj >= 0 && gj < job.gain_width) {
-      const float* g = job.gain + static_cast<long long>(gi) * job.gain_width + gj;
-      if (C >= 3 && job.gain_channels == 3) {
-        for (int c = 0; c < 3 && c < C; ++c) {
-          const float gc = g[c * job.gain_plane];
-          if (gc != 1.0f) out[c] = P::store(P::load(out[c]) * faded_gain(gc, m));
-        }
-      } else if (g[0] != 1.0f) {
-        const float faded = faded_gain(g[0], m);
-        for (int c = 0; c < 3 && c < C; ++c) out[c] = P::store(P::load(out[c]) * faded);
+  // The shading, per colour channel: the grid's gain times the planes' (that order in every kernel).
+  const int gi = i - job.gain_y0, gj = j - job.gain_x0;
+  const bool plane = job.gain && gi >= 0 && gi < job.gain_height && gj >= 0 && gj < job.gain_width;
+  const bool grid = job.gain_grid.grid != 0;
+  if (grid || plane) {
+    const int px = job.region_x0 + j, py = job.region_y0 + i;
+    const float* g = plane ? job.gain + static_cast<long long>(gi) * job.gain_width + gj : 0;
+    for (int c = 0; c < 3 && c < C; ++c) {
+      float gc = 1.0f;
+      if (grid) gc = grid_gain(job.gain_grid, px, py, job.gain_grid.channels == 3 ? c : 0);
+      if (plane) {
+        const float gp = g[job.gain_channels == 3 ? c * job.gain_plane : 0];
+        gc = grid ? gc * gp : gp;
       }
+      if (gc != 1.0f) out[c] = P::store(P::load(out[c]) * faded_gain(gc, m));
     }
   }
   return !clean;
@@ -162,13 +165,17 @@ extern "C" __global__ void resample(char* target, long long target_row, long lon
                                     int field_x0, int field_y0, const int* layer_boxes, int layers,
                                     const float* layer_values, const float* matte, int region_x0, int region_y0, const float* gain, int gain_channels, int gain_height,
                                     int gain_width, int gain_x0, int gain_y0, long long gain_plane,
-                                    unsigned long long* skipped) {
+                                    const float* gain_grid, int gain_grid_nx, int gain_grid_ny, int gain_grid_channels,
+                                    float gain_grid_scale_x, float gain_grid_scale_y, int gain_grid_x0,
+                                    int gain_grid_y0, unsigned long long* skipped) {
   const long long n = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (n >= static_cast<long long>(height) * width) return;
   const GpuJob job = {target, target_row, target_pixel, height, width, window, window_row, window_pixel,
                       window_height, window_width, window_x0, window_y0,
                       {grid, grid_nx, grid_ny, scale_x, scale_y, field_x0, field_y0, layer_boxes, layers, layer_values},
-                      matte, region_x0, region_y0, gain, gain_channels, gain_height, gain_width, gain_x0, gain_y0, gain_plane};
+                      matte, region_x0, region_y0, gain, gain_channels, gain_height, gain_width, gain_x0, gain_y0, gain_plane,
+                      {gain_grid, gain_grid_nx, gain_grid_ny, gain_grid_channels, gain_grid_scale_x, gain_grid_scale_y,
+                       gain_grid_x0, gain_grid_y0}};
   if (resample_pixel<EE_PIXEL, EE_CHANNELS>(job, n)) atomicAdd(skipped, 1ULL);
 }
 #endif

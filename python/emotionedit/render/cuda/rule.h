@@ -120,10 +120,12 @@ EE_FN void grid_step(int u, float scale, int cells, int* i0, int* i1, float* s, 
   *s = 1.0f - *t;
 }
 
-// Component k (0: x, 1: y) of the grid at column x, between rows y0 and y1: the vertical step first, so a CPU
-// computes it once per grid column and row of pixels and a GPU per pixel, with the same operations.
-EE_FN float grid_between_rows(const float* grid, int nx, int x, int k, int y0, int y1, float sy, float ty) {
-  return grid[2 * (static_cast<long long>(y0) * nx + x) + k] * sy + grid[2 * (static_cast<long long>(y1) * nx + x) + k] * ty;
+// Component k of a grid of ``comps`` components a cell (the field's: 0 x, 1 y; a gain's: its channels) at column x,
+// between rows y0 and y1: the vertical step first, so a CPU computes it once per grid column and row of pixels and a
+// GPU per pixel, with the same operations.
+EE_FN float grid_between_rows(const float* grid, int nx, int comps, int x, int k, int y0, int y1, float sy, float ty) {
+  return grid[comps * (static_cast<long long>(y0) * nx + x) + k] * sy +
+         grid[comps * (static_cast<long long>(y1) * nx + x) + k] * ty;
 }
 
 // The grid's displacement at the region's pixel (u, v).
@@ -133,8 +135,8 @@ EE_FN void grid_offset(const float* grid, int nx, int ny, float scale_x, float s
   float sx, tx, sy, ty;
   grid_step(u, scale_x, nx, &x0, &x1, &sx, &tx);
   grid_step(v, scale_y, ny, &y0, &y1, &sy, &ty);
-  *dx = grid_between_rows(grid, nx, x0, 0, y0, y1, sy, ty) * sx + grid_between_rows(grid, nx, x1, 0, y0, y1, sy, ty) * tx;
-  *dy = grid_between_rows(grid, nx, x0, 1, y0, y1, sy, ty) * sx + grid_between_rows(grid, nx, x1, 1, y0, y1, sy, ty) * tx;
+  *dx = grid_between_rows(grid, nx, 2, x0, 0, y0, y1, sy, ty) * sx + grid_between_rows(grid, nx, 2, x1, 0, y0, y1, sy, ty) * tx;
+  *dy = grid_between_rows(grid, nx, 2, x0, 1, y0, y1, sy, ty) * sx + grid_between_rows(grid, nx, 2, x1, 1, y0, y1, sy, ty) * tx;
 }
 
 // The layers, each a box of plate pixels and three planes over it: ``boxes`` holds five ints a layer (x0, y0, x1,
@@ -171,4 +173,26 @@ struct Field {
 EE_FN void field_offset(const Field& field, int px, int py, float* dx, float* dy) {
   grid_offset(field.grid, field.nx, field.ny, field.scale_x, field.scale_y, px - field.x0, py - field.y0, dx, dy);
   layered_offset(field.boxes, field.layers, field.values, px, py, dx, dy);
+}
+
+// ---- the shading: the skin detail's gain, from the plan's coarse grid ----
+// The skin detail's gain is made on a grid of at most 64 pixels per IOD (linear light, per colour channel or one for
+// all) and laid over the face's region as the field's grid is; the kernels interpolate it per pixel, so the plan
+// never spells it out at the plate's resolution (three planes, 22 MB for a 4K face, went through host memory to a
+// GPU every frame). A gain of exactly 1 everywhere around a pixel stays exactly 1 there.
+struct GainGrid {
+  const float* grid;  // (ny, nx, channels)
+  int nx, ny, channels;
+  float scale_x, scale_y;
+  int x0, y0;
+};
+
+// Channel k of the grid's gain at plate pixel (px, py).
+EE_FN float grid_gain(const GainGrid& g, int px, int py, int k) {
+  int x0, x1, y0, y1;
+  float sx, tx, sy, ty;
+  grid_step(px - g.x0, g.scale_x, g.nx, &x0, &x1, &sx, &tx);
+  grid_step(py - g.y0, g.scale_y, g.ny, &y0, &y1, &sy, &ty);
+  return grid_between_rows(g.grid, g.nx, g.channels, x0, k, y0, y1, sy, ty) * sx +
+         grid_between_rows(g.grid, g.nx, g.channels, x1, k, y0, y1, sy, ty) * tx;
 }
