@@ -16,7 +16,10 @@
 //   * stored in the plate's own type (uint8, uint16 rounded half to even and saturated; float16 rounded to
 //     nearest even; float32 as is), then the shading gain, faded with the matte (1 + m (g - 1): the plan's gain is
 //     made coarse and upsampled, unfaded), multiplies the colour channels (the first three) as
-//     python/emotionedit/render/detail.py's shade_into does on the stored value.
+//     python/emotionedit/render/detail.py's shade_into does on the stored value. The skin detail's part comes as
+//     a coarse grid interpolated per pixel (rule.h's grid_gain); integer plates' display encoding of it is taken
+//     on the grid, before the interpolation (render/shading.py's for_plate), within an 8-bit code of encoding
+//     the interpolated gain.
 //
 // Arithmetic is plain IEEE float32 in a fixed order with no contraction into FMA (-ffp-contract=off), so
 // tests/engine/test_resample_kernel.py's numpy transcription of it gives the same bits.
@@ -101,10 +104,24 @@ Plane<S> plane(const py::buffer_info& info, const char* name, int height, int wi
 // grid, its scale in cells per pixel, the plate pixel of its region's top-left, the layers' (L, 5) int32 boxes and
 // their float32 planes), every index checked here so that no argument can make the kernels read out of bounds. The
 // arrays (the caller's tuple keeps them) must be C-contiguous.
+// An element of an argument tuple that must already be a numpy array: a cast would convert a list into a temporary
+// array, freed on return while the job still points into it.
+py::array array_item(const py::tuple& t, std::size_t i, const char* what) {
+  if (!py::isinstance<py::array>(t[i])) throw py::value_error(std::string(what) + " must be a numpy array");
+  return t[i].cast<py::array>();
+}
+
+// A grid's scale (cells per pixel): finite and positive, or the kernels' coordinates would be undefined.
+float grid_scale(const py::handle& value, const char* what) {
+  const float scale = value.cast<float>();
+  if (!(std::isfinite(scale) && scale > 0.0f)) throw py::value_error(std::string(what) + " must be finite and positive");
+  return scale;
+}
+
 Field make_field(const py::tuple& field) {
   if (field.size() != 7) throw py::value_error("field must be (grid, scale_x, scale_y, x0, y0, boxes, values)");
-  const py::array grid = field[0].cast<py::array>(), boxes = field[5].cast<py::array>(),
-                  values = field[6].cast<py::array>();
+  const py::array grid = array_item(field, 0, "the field's grid"), boxes = array_item(field, 5, "the field's boxes"),
+                  values = array_item(field, 6, "the field's values");
   const auto contiguous = py::array::c_style;
   if (!is_dtype(grid.dtype(), 'f', 4) || grid.ndim() != 3 || grid.shape(2) != 2 || grid.shape(0) < 1 ||
       grid.shape(1) < 1 || !(grid.flags() & contiguous))
@@ -117,8 +134,8 @@ Field make_field(const py::tuple& field) {
   f.grid = static_cast<const float*>(grid.data());
   f.ny = static_cast<int>(grid.shape(0));
   f.nx = static_cast<int>(grid.shape(1));
-  f.scale_x = field[1].cast<float>();
-  f.scale_y = field[2].cast<float>();
+  f.scale_x = grid_scale(field[1], "the field's scale_x");
+  f.scale_y = grid_scale(field[2], "the field's scale_y");
   f.x0 = field[3].cast<int>();
   f.y0 = field[4].cast<int>();
   f.boxes = static_cast<const int*>(boxes.data());
@@ -139,7 +156,7 @@ bool make_gain_grid(const py::object& arguments, GainGrid* out) {
   if (arguments.is_none()) return false;
   const py::tuple t = arguments.cast<py::tuple>();
   if (t.size() != 5) throw py::value_error("gain_grid must be (grid, scale_x, scale_y, x0, y0) or None");
-  const py::array grid = t[0].cast<py::array>();
+  const py::array grid = array_item(t, 0, "the gain grid");
   if (!is_dtype(grid.dtype(), 'f', 4) || grid.ndim() != 3 || (grid.shape(2) != 1 && grid.shape(2) != 3) ||
       grid.shape(0) < 1 || grid.shape(1) < 1 || !(grid.flags() & py::array::c_style))
     throw py::value_error("the gain grid must be a C-contiguous (ny, nx, 1 or 3) float32 array");
@@ -147,10 +164,15 @@ bool make_gain_grid(const py::object& arguments, GainGrid* out) {
   out->ny = static_cast<int>(grid.shape(0));
   out->nx = static_cast<int>(grid.shape(1));
   out->channels = static_cast<int>(grid.shape(2));
-  out->scale_x = t[1].cast<float>();
-  out->scale_y = t[2].cast<float>();
+  out->scale_x = grid_scale(t[1], "the gain grid's scale_x");
+  out->scale_y = grid_scale(t[2], "the gain grid's scale_y");
   out->x0 = t[3].cast<int>();
   out->y0 = t[4].cast<int>();
+  // Gains are positive finite multipliers: a NaN or inf would spread into the edited pixels.
+  const std::size_t count = static_cast<std::size_t>(out->nx) * out->ny * out->channels;
+  for (std::size_t n = 0; n < count; ++n)
+    if (!(std::isfinite(out->grid[n]) && out->grid[n] > 0.0f))
+      throw py::value_error("the gain grid's gains must be finite and positive");
   return true;
 }
 

@@ -128,3 +128,55 @@ def test_the_plans_shading_is_compact(talking):
     assert shading is not None and shading.grid is not None and shading.over == region
     assert shading.grid.size < region.width * region.height / 10
     assert (shading.grid != 1).any()
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+def test_every_path_shades_alike(dtype, channels, monkeypatch):
+    """The CPU kernel, the torch operations (every pixel of the region, and the matte's gathered) and the GPU kernel's
+    launch run on the CPU, for a grid of one gain or one per colour, times a plane of either kind reaching past the
+    region: the same bits (a plate with fewer than three channels takes the colours' luminance)."""
+    import torch
+    from test_device_render import KernelOnTheCpu
+
+    from emotionedit.render import gpu_kernel
+    from emotionedit.render.device import resample_on_device, to_device, to_host
+
+    KernelOnTheCpu(monkeypatch)
+    rng = np.random.default_rng(800 + channels * 10 + DTYPES.index(dtype))
+    cpu_device = torch.device("cpu")
+    for grid_channels, plane_channels in ((None, 3), (1, None), (1, 3), (3, 1), (3, 3)):
+        src, region, map_x, map_y, matte, _ = random_case(rng, dtype, channels, 0)
+        height, width = src.shape[:2]
+        plan = plan_resampling(map_x - xs_of(region), map_y - ys_of(region), matte, region, width, height)
+        grid = None if grid_channels is None else F(1) + (rng.random((5, 6, grid_channels), dtype=F) - F(0.5)) * F(0.5)
+        rect = Region(region.x0 - 3, region.y0 + 4, region.x0 + region.width // 2, region.y1 + 5)
+        plane = None
+        if plane_channels is not None:
+            colours = (3,) if plane_channels == 3 else ()
+            plane = F(1) + (rng.random((rect.height, rect.width, *colours), dtype=F) - F(0.5)) * F(0.4)
+        shading = Shading(over=region if grid is not None else None, grid=grid,
+                          rect=rect if plane is not None else None, plane=plane)
+        window = src[plan.window.y0 : plan.window.y1, plan.window.x0 : plan.window.x1]
+        base = src[region.y0 : region.y1, region.x0 : region.x1].copy()
+        want = base.copy()
+        kept = resample_into(want, window, plan, shading)
+        for dense in (True, False):
+            target = to_device(base.copy(), cpu_device)
+            got = resample_on_device(target, to_device(window, cpu_device), plan, shading, False, dense)
+            assert int(got) == kept and same_bits(to_host(target), want), f"torch, dense {dense}"
+        target = to_device(base.copy(), cpu_device)
+        got = gpu_kernel.resample(target, to_device(np.array(window), cpu_device), plan, shading, False)
+        assert int(got) == kept and same_bits(to_host(target), want), "the GPU kernel's launch"
+
+
+def test_a_gain_grid_that_is_not_an_array_or_not_finite_is_refused():
+    grid = (np.ones((2, 2, 1), F), 0.25, 0.25, 0, 0)
+    with pytest.raises(ValueError, match="numpy array"):
+        _resample.expand_gain(([[[1.0], [1.0]], [[1.0], [1.0]]], 0.25, 0.25, 0, 0), 0, 0, 4, 4, 1)
+    with pytest.raises(ValueError, match="finite and positive"):
+        _resample.expand_gain((grid[0], float("nan"), 0.25, 0, 0), 0, 0, 4, 4, 1)
+    bad = np.ones((2, 2, 1), F)
+    bad[1, 1] = np.inf
+    with pytest.raises(ValueError, match="finite and positive"):
+        _resample.expand_gain((bad, 0.25, 0.25, 0, 0), 0, 0, 4, 4, 1)

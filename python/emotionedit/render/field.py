@@ -106,7 +106,7 @@ class Field:
         from . import _resample
 
         return _resample.expand_field(self.arguments(), region.x0, region.y0, region.height, region.width,
-                                      1)
+                                      max(1, cv2.getNumThreads()))
 
     def reach(self) -> tuple[float, float, float, float]:
         """Bounds (low x, low y, high x, high y) of the displacement anywhere, 0 included (the matte scales it
