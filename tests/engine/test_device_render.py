@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import functools
+import shutil
+import subprocess
 import sys
 import types
 
@@ -324,3 +326,19 @@ def test_a_window_renders_on_the_gpu_without_waiting_for_it(talking):
         torch.cuda.set_sync_debug_mode("default")
     assert int(skipped) == 0
     assert same_pixels(to_host(out), editor.render(host, number, EDITS[0]))
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs CUDA's compiler (nvcc): no GPU toolkit here")
+def test_the_gpu_code_compiles_for_every_plate_type(tmp_path):
+    """render/cuda/resample.cu with rule.h pasted in, as gpu_kernel hands it to NVRTC (the same front end), with its
+    options: every pixel type and channel count compiles for a GPU. Where there is no GPU and no toolkit, only the
+    host's compile of the same code (_resample.resample_gpu_code) checks it."""
+    source = tmp_path / "resample.cu"
+    source.write_text(gpu_kernel.source())
+    for pixel in range(4):
+        for channels in range(1, 5):
+            done = subprocess.run(["nvcc", "--ptx", "--std=c++14", "-fmad=false", f"-DEE_PIXEL={pixel}",
+                                   f"-DEE_CHANNELS={channels}", str(source), "-o", str(tmp_path / "k.ptx")],
+                                  capture_output=True, text=True)
+            assert done.returncode == 0, f"pixel type {pixel}, {channels} channels:\n{done.stderr[-2000:]}"
+            assert ".entry resample" in (tmp_path / "k.ptx").read_text()
