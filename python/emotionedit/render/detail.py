@@ -341,14 +341,22 @@ def grey_gain(gain: np.ndarray) -> np.ndarray:
     return np.exp(red * log[..., 0] + green * log[..., 1] + blue * log[..., 2]).astype(np.float32)
 
 
-def gain_for_channels(gain: np.ndarray, channels: int) -> np.ndarray:
-    """The gain a plate's ``channels`` colour channels take: (h, w, 3) one per channel for three, else one for all,
-    (h, w, 1) (:func:`grey_gain`)."""
-    return gain if channels == 3 and gain.ndim == 3 else grey_gain(gain)[..., None]
-
-
 # Integer plates hold display-encoded values (about linear ** (1 / 2.2)): a linear gain g scales them by g ** (1 / 2.2).
 DISPLAY_GAMMA = 2.2
+
+
+def kernel_gain(gain: np.ndarray, channels: int, integer: bool) -> np.ndarray:
+    """A shading gain ((h, w) or (h, w, C) linear light, C 1 or 3) as the kernels multiply it into a plate of
+    ``channels`` channels: (h, w, 3) one per colour channel for a colour plate given one, else (h, w) one for all
+    (a grey plate takes the colours' luminance, :func:`grey_gain`); in the display encoding of integer plates
+    (``gain ** (1 / DISPLAY_GAMMA)``)."""
+    if gain.ndim == 3 and gain.shape[2] == 3 and channels < 3:
+        gain = grey_gain(gain)
+    elif gain.ndim == 3 and gain.shape[2] == 1:
+        gain = gain[..., 0]
+    if integer:
+        gain = np.power(gain, np.float32(1.0 / DISPLAY_GAMMA))
+    return gain
 
 
 def shade_into(target: np.ndarray, gain: np.ndarray, fade: np.ndarray | None = None) -> None:
@@ -365,9 +373,9 @@ def shade_into(target: np.ndarray, gain: np.ndarray, fade: np.ndarray | None = N
     """
     channels = min(3, target.shape[2])
     colour = target[..., :channels]
-    gain = gain_for_channels(gain, channels)
-    if target.dtype.kind == "u":
-        gain = np.power(gain, np.float32(1.0 / DISPLAY_GAMMA))
+    gain = kernel_gain(gain, channels, target.dtype.kind == "u")
+    if gain.ndim == 2:
+        gain = gain[..., None]
     if fade is not None:
         gain = np.float32(1.0) + fade[..., None] * (gain - np.float32(1.0))
     if target.dtype == np.float32:

@@ -201,11 +201,10 @@ def _resample_pixels(target: torch.Tensor, window: torch.Tensor, plan: Resamplin
     changed = clean.clone()
     if gains is not None:
         colour = min(3, values.shape[1])
-        g = gains
-        shaded = g != 1.0
+        shaded = gains != 1.0
         if inside is not None:
             shaded &= inside[:, None]
-        faded = 1.0 + m[:, None] * (g - 1.0)  # rule.h's faded_gain: the gain faded with the matte
+        faded = 1.0 + m[:, None] * (gains - 1.0)  # rule.h's faded_gain: the gain faded with the matte
         scaled = _quantised(values[:, :colour] * faded, target.dtype)
         values[:, :colour] = torch.where(shaded, scaled, values[:, :colour])
         changed |= shaded.any(dim=1)

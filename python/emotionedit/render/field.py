@@ -57,6 +57,13 @@ class Region:
         return slice(self.y0 - outer.y0, self.y1 - outer.y0), slice(self.x0 - outer.x0, self.x1 - outer.x0)
 
 
+def grid_scales(grid: np.ndarray, over: Region) -> tuple[float, float]:
+    """A coarse (ny, nx, ...) grid's cells per pixel across and down ``over``, as the kernels take them (float32
+    values: rule.h's grid_step computes with them in float32)."""
+    ny, nx = grid.shape[:2]
+    return float(np.float32(nx / over.width)), float(np.float32(ny / over.height))
+
+
 _NO_BOXES = np.zeros((0, 5), np.int32)
 _NO_VALUES = np.zeros(0, np.float32)
 
@@ -97,9 +104,7 @@ class Field:
 
     def arguments(self) -> tuple:
         """The compiled kernels' ``field`` argument."""
-        ny, nx = self.grid.shape[:2]
-        return (self.grid, float(np.float32(nx / self.over.width)), float(np.float32(ny / self.over.height)),
-                self.over.x0, self.over.y0, self.boxes, self.values)
+        return (self.grid, *grid_scales(self.grid, self.over), self.over.x0, self.over.y0, self.boxes, self.values)
 
     def offsets(self, region: Region) -> tuple[np.ndarray, np.ndarray]:
         """The displacements at every pixel of ``region``, (h, w) float32 dx and dy, as the kernels compute them."""

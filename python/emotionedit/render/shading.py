@@ -17,8 +17,8 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from .detail import DISPLAY_GAMMA, grey_gain
-from .field import Region
+from .detail import kernel_gain
+from .field import Region, grid_scales
 
 
 @dataclass(frozen=True)
@@ -50,13 +50,13 @@ class Shading:
         float32 as the kernels compute with them), or None."""
         if self.grid is None:
             return None
-        ny, nx = self.grid.shape[:2]
-        return (np.ascontiguousarray(self.grid, np.float32), float(np.float32(nx / self.over.width)),
-                float(np.float32(ny / self.over.height)), self.over.x0, self.over.y0)
+        return (np.ascontiguousarray(self.grid, np.float32), *grid_scales(self.grid, self.over), self.over.x0,
+                self.over.y0)
 
     def for_plate(self, channels: int, integer: bool) -> Shading:
-        """The gains a plate of ``channels`` channels takes (:func:`kernel_gain`, each part): one gain, the colours'
-        luminance, for a grey plate; in the display encoding of integer plates. The grid's are taken on the grid."""
+        """The gains a plate of ``channels`` channels takes (:func:`.detail.kernel_gain`, each part): one gain, the
+        colours' luminance, for a grey plate; in the display encoding of integer plates. The grid's are taken on the
+        grid."""
         grid = None if self.grid is None else kernel_gain(self.grid, channels, integer)
         if grid is not None and grid.ndim == 2:
             grid = grid[..., None]
@@ -92,15 +92,3 @@ class Shading:
                 gains[inside.within(region)] *= plane if plane.ndim == 3 else plane[..., None]
         return gains
 
-
-def kernel_gain(gain: np.ndarray, channels: int, integer: bool) -> np.ndarray:
-    """A shading gain ((h, w) or (h, w, C) linear light, C 1 or 3) as the kernels multiply it into a plate of
-    ``channels`` channels: one gain, the colours' luminance, for a grey plate; in the display encoding of integer
-    plates (``gain ** (1 / DISPLAY_GAMMA)``)."""
-    if gain.ndim == 3 and gain.shape[2] == 3 and channels < 3:
-        gain = grey_gain(gain)
-    elif gain.ndim == 3 and gain.shape[2] == 1:
-        gain = gain[..., 0]
-    if integer:
-        gain = np.power(gain, np.float32(1.0 / DISPLAY_GAMMA))
-    return gain

@@ -128,15 +128,14 @@ EE_FN float grid_between_rows(const float* grid, int nx, int comps, int x, int k
          grid[comps * (static_cast<long long>(y1) * nx + x) + k] * ty;
 }
 
-// The grid's displacement at the region's pixel (u, v).
-EE_FN void grid_offset(const float* grid, int nx, int ny, float scale_x, float scale_y, int u, int v, float* dx,
-                       float* dy) {
+// Component k of a grid (ny, nx, comps) at the pixel (u, v) of the region it lies over (scales: cells per pixel).
+EE_FN float grid_at(const float* grid, int nx, int ny, int comps, float scale_x, float scale_y, int u, int v, int k) {
   int x0, x1, y0, y1;
   float sx, tx, sy, ty;
   grid_step(u, scale_x, nx, &x0, &x1, &sx, &tx);
   grid_step(v, scale_y, ny, &y0, &y1, &sy, &ty);
-  *dx = grid_between_rows(grid, nx, 2, x0, 0, y0, y1, sy, ty) * sx + grid_between_rows(grid, nx, 2, x1, 0, y0, y1, sy, ty) * tx;
-  *dy = grid_between_rows(grid, nx, 2, x0, 1, y0, y1, sy, ty) * sx + grid_between_rows(grid, nx, 2, x1, 1, y0, y1, sy, ty) * tx;
+  return grid_between_rows(grid, nx, comps, x0, k, y0, y1, sy, ty) * sx +
+         grid_between_rows(grid, nx, comps, x1, k, y0, y1, sy, ty) * tx;
 }
 
 // The layers, each a box of plate pixels and three planes over it: ``boxes`` holds five ints a layer (x0, y0, x1,
@@ -171,7 +170,8 @@ struct Field {
 
 // The displacement with which plate pixel (px, py) samples the source (before the matte scales it).
 EE_FN void field_offset(const Field& field, int px, int py, float* dx, float* dy) {
-  grid_offset(field.grid, field.nx, field.ny, field.scale_x, field.scale_y, px - field.x0, py - field.y0, dx, dy);
+  *dx = grid_at(field.grid, field.nx, field.ny, 2, field.scale_x, field.scale_y, px - field.x0, py - field.y0, 0);
+  *dy = grid_at(field.grid, field.nx, field.ny, 2, field.scale_x, field.scale_y, px - field.x0, py - field.y0, 1);
   layered_offset(field.boxes, field.layers, field.values, px, py, dx, dy);
 }
 
@@ -189,10 +189,5 @@ struct GainGrid {
 
 // Channel k of the grid's gain at plate pixel (px, py).
 EE_FN float grid_gain(const GainGrid& g, int px, int py, int k) {
-  int x0, x1, y0, y1;
-  float sx, tx, sy, ty;
-  grid_step(px - g.x0, g.scale_x, g.nx, &x0, &x1, &sx, &tx);
-  grid_step(py - g.y0, g.scale_y, g.ny, &y0, &y1, &sy, &ty);
-  return grid_between_rows(g.grid, g.nx, g.channels, x0, k, y0, y1, sy, ty) * sx +
-         grid_between_rows(g.grid, g.nx, g.channels, x1, k, y0, y1, sy, ty) * tx;
+  return grid_at(g.grid, g.nx, g.ny, g.channels, g.scale_x, g.scale_y, px - g.x0, py - g.y0, k);
 }
