@@ -130,6 +130,11 @@ def corridor_gain(source: np.ndarray, target: np.ndarray, region: Region) -> tup
     columns, top, bottom = _opening_columns(source)
     if float((bottom - top).max()) < 1.0:
         return None
+    # The shade lies inside the edited opening only: worked out over the edited inner lips' box, not the mouth's
+    # (an open 4K mouth: a third of the pixels).
+    box = padded_bounds(inner_lip_polygon(target), 1.0, box)
+    if box.empty:
+        return None
     margin = max(1.0, RIGID_MARGIN_IOD * iod)
     rigid_x, rigid_y = teeth_rows(source, target, box)
     # Past the source's corners, or under a lifted upper lip; not below the lower lip: a corner drawn down
