@@ -24,7 +24,7 @@ from .fit import fit_shot
 from .fit.basis import AUS
 from .fit.pose import vectors_to_plate
 from .fit.shot import resting_doubts
-from .fit.smoothing import smooth_rotations, smooth_series
+from .fit.smoothing import smooth_rotations, smooth_series, sustained_series
 from .io.ranges import frames_text
 from .prefetch import prefetch
 from .render import Output
@@ -45,6 +45,8 @@ from .track.occluders import OccluderTracker
 from .track.stabilise import FlowStabiliser
 
 DEFAULT_SMOOTHING = 1.5  # frames (Gaussian sigma) in coefficient and pose space
+# How long either side of a frame an activation must last to count as held rather than spoken (seconds).
+SUSTAINED_SECONDS = 0.5
 
 
 # sRGB encoding by table: a float power over a 960x540 view cost 25 ms, the lookup 3 ms.
@@ -275,6 +277,14 @@ class ShotEditor:
         self._rotation = smooth_rotations(fit.rotation, usable, smoothing)
         self._presence = edge_fade(usable)
         self.editor = ExpressionEditor(fit.neutral)
+        # Each frame's own lip opening (unsmoothed): whether the lips touch is the frame's, as its speech is. From the
+        # smoothed coefficients the lower lip's open/closed switch (lipshape.keep_lower_lip) ran ahead of the mouth by
+        # two frames and lagged behind it: the lower lip thinned on a closed mouth about to open (franck 729-738).
+        self._openings = np.array([self.editor.opening(c) for c in fit.coefficients])
+        # What the actor holds for a second or more, against what comes and goes with each syllable (the mouth's
+        # part of it is speech, which lip preservation keeps: ExpressionEditor.activation_change).
+        fps = analysis.plate.fps if analysis.plate.fps and analysis.plate.fps > 0 else 24.0
+        self._sustained = sustained_series(self._coefficients, usable, max(1, round(SUSTAINED_SECONDS * fps)))
         #: The share of each skin detail map's depth this shot's plate takes (render/skin_depth.py).
         self.detail_depth = shot_detail_depth(analysis)
 
@@ -294,8 +304,8 @@ class ShotEditor:
         delta = np.zeros_like(self.editor.neutral)
         detail = {}
         if not params.is_identity:
-            change = self.editor.edit_change(self._coefficients[index], params)
-            delta = self.editor.displacement(change, params, self.editor.opening(self._coefficients[index]))
+            change = self.editor.edit_change(self._coefficients[index], params, self._sustained[index])
+            delta = self.editor.displacement(change, params, float(self._openings[index]))
             detail = {name: w * params.skin_detail * self.detail_depth.get(name, 1.0)
                       * self.editor.region_weight(DETAIL_VERTICES[name], params.regions)
                       for name, w in detail_weights(change, AUS).items()}

@@ -105,6 +105,47 @@ def test_a_smile_on_an_open_mouth_lifts_the_lower_lip_whole(webcam_talking, talk
                                       franck.editor.displacement(change, EditParams(), 0.0))
 
 
+def test_the_lower_lip_is_open_or_closed_as_its_own_frame_is(webcam_talking):
+    """Whether the lips touch is each frame's own, as its speech is: a closed mouth next to an open one keeps the
+    smile's closed lower lip. Judged from the smoothed coefficients, the open lower lip ran ahead of the opening
+    and lagged behind it (cap12 385 and 425: lips together, a third to two thirds taken back)."""
+    _, analysis = webcam_talking
+    editor = ShotEditor(analysis)
+    numbers = analysis.plate.frame_numbers
+    opening = {n: _measures(analysis.track.landmarks[analysis.index_of(n), :, :2])["aperture"] for n in numbers}
+    closed = [n for n in numbers if opening[n] < 0.5 * OPEN_FROM]
+    beside_open = [n for n in closed if max(opening.get(n + d, 0.0) for d in (-2, -1, 1, 2)) >= OPEN_FULL]
+    far = [n for n in closed if all(opening.get(n + d, 0.0) < OPEN_FROM for d in range(-4, 5))]
+    assert len(beside_open) >= 2 and len(far) >= 2, (beside_open, far)
+    taller = {n: _change(editor, n, EditParams())["lower_lip"] for n in beside_open + far}
+    resting = float(np.median([taller[n] for n in far]))
+    assert resting > 0.02  # the closed smile's lower lip, as measured
+    for n in beside_open:
+        assert taller[n] > 0.9 * resting, (n, round(taller[n], 4), round(resting, 4))
+
+
+def test_neutral_keeps_the_lip_corners_speech_motion_at_full_lip_preservation(webcam_talking):
+    """The webcam actor's corners go down as his jaw opens each syllable (the fit reads it as AU 15 and 20 coming
+    and going). Neutral removes what he holds, not that: at w = 1 the corners move as his do; at w = 0 the mouth is
+    the resting face's, and the corners move less."""
+    _, analysis = webcam_talking
+    editor = ShotEditor(analysis)
+
+    def corners(params):
+        found = [editor.targets(n, params) for n in analysis.plate.frame_numbers]
+        source, target = (np.array([getattr(f, side) for f in found]) for side in ("source", "target"))
+        iod = topo.interocular(source)
+        height = lambda p: (p[:, [topo.MOUTH_CORNER_RIGHT, topo.MOUTH_CORNER_LEFT], 1].mean(axis=1)  # noqa: E731
+                            - p[:, topo.NOSE_TIP, 1]) / iod
+        return height(source), height(target)
+
+    source, kept = corners(EditParams(emotion=Emotion.NEUTRAL, lip_preservation=1.0))
+    assert source.std() > 0.015  # his corners move with speech
+    assert np.corrcoef(source, kept)[0, 1] > 0.95 and kept.std() > 0.8 * source.std()
+    _, resting = corners(EditParams(emotion=Emotion.NEUTRAL, lip_preservation=0.0))
+    assert resting.std() < 0.6 * source.std()
+
+
 def test_anger_glares_and_presses_the_lips_while_speech_keeps_its_opening(talking):
     _, analysis = talking
     editor = ShotEditor(analysis)

@@ -119,3 +119,19 @@ def test_the_jitter_ratio_comes_with_how_far_it_can_be_trusted():
     shaken = same_kind + np.random.default_rng(4).normal(0, 0.4, smooth.shape)
     assert M.jitter_ratio_interval(source, shaken, iod)[0] > 1.15
     assert M.jitter_ratio_interval(source[:10], shaken[:10], iod[:10]) is None  # too few frames to resample
+
+
+def test_the_jitter_says_where_the_points_shake():
+    """An edit that shakes only the face's outline reads above 1 there and exactly 1 everywhere else."""
+    t = np.arange(96, dtype=np.float64)
+    base = np.random.default_rng(1).uniform(100, 200, (68, 2))
+    source = base[None] + 2.0 * np.sin(2 * np.pi * t / 24)[:, None, None]
+    source = source + np.random.default_rng(2).normal(0, 0.4, source.shape)
+    edited = source.copy()
+    edited[:, :17] += np.random.default_rng(3).normal(0, 0.4, (len(t), 17, 2))
+    iod = np.full(len(t), 60.0)
+    regions = {"outline": list(range(17)), "brows": list(range(17, 27)), "lips": list(range(48, 68))}
+    found = M.jitter_by_region(M.second_differences(source, iod), M.second_differences(edited, iod), regions)
+    assert found["outline"][1] > 1.3 * found["outline"][0]
+    assert found["brows"][0] == found["brows"][1] and found["lips"][0] == found["lips"][1]
+

@@ -99,6 +99,10 @@ PROTOTYPES: dict[Emotion, dict[int, tuple[float, tuple[float, float]]]] = {
 # The AUs that carry emotion (removed by mode "replace" and by "neutral"); lips part
 # and jaw drop are speech and always stay the actor's.
 SPEECH_AUS = (25, 26)
+# The AUs that shape the mouth, which speech moves too: while the jaw opens a syllable the fit reads the lip corners
+# drawn down (AU 15 up to 0.85 on franck 743-746, 0.1 at rest) and stretched. Lip preservation keeps that motion
+# where the edit lets go of the actor's own (ExpressionEditor.activation_change).
+MOUTH_AUS = (10, 12, 14, 15, 17, 20, 23, 24)
 EMOTIONAL_AUS = tuple(au for au in AUS if au not in SPEECH_AUS)
 
 

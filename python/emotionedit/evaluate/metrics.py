@@ -304,3 +304,15 @@ def finite_values(magnitudes: np.ndarray) -> np.ndarray:
 def second_differences(shapes: np.ndarray, iod: np.ndarray) -> np.ndarray:
     """|L(t+1) - 2 L(t) + L(t-1)| / IOD(t) of (T, N, 2) points, (T - 2, N); NaN where a frame has no face."""
     return np.linalg.norm(shapes[2:] - 2.0 * shapes[1:-1] + shapes[:-2], axis=2) / iod[1:-1, None]
+
+
+def jitter_by_region(source: np.ndarray, edited: np.ndarray,
+                     regions: dict[str, list[int]]) -> dict[str, tuple[float, float]]:
+    """p95 of the second differences ((F, N) rows, :func:`second_differences`) of each region's points (columns),
+    source and edited; regions whose points were never read are left out."""
+    out = {}
+    for name, columns in regions.items():
+        src, edt = finite_values(source[:, columns]), finite_values(edited[:, columns])
+        if src.size and edt.size:
+            out[name] = (float(np.percentile(src, 95)), float(np.percentile(edt, 95)))
+    return out

