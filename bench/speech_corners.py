@@ -29,7 +29,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import look_test  # noqa: E402  (the bench's shared segment analysis)
-
 from emotionedit.edit import EditParams, Emotion  # noqa: E402
 from emotionedit.engine import ShotEditor  # noqa: E402
 from emotionedit.evaluate import landmarks68, metrics  # noqa: E402
