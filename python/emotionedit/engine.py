@@ -24,7 +24,7 @@ from .fit import fit_shot
 from .fit.basis import AUS
 from .fit.pose import vectors_to_plate
 from .fit.shot import resting_doubts
-from .fit.smoothing import smooth_rotations, smooth_series, sustained_series
+from .fit.smoothing import smooth_rotations, smooth_series
 from .io.ranges import frames_text
 from .prefetch import prefetch
 from .render import Output
@@ -45,8 +45,8 @@ from .track.occluders import OccluderTracker
 from .track.stabilise import FlowStabiliser
 
 DEFAULT_SMOOTHING = 1.5  # frames (Gaussian sigma) in coefficient and pose space
-# How long either side of a frame an activation must last to count as held rather than spoken (seconds).
-SUSTAINED_SECONDS = 0.5
+# The time scale (a Gaussian's sigma, seconds) below which the mouth's activations count as speech, above it as held.
+SUSTAINED_SECONDS = 1.0
 
 
 # sRGB encoding by table: a float power over a 960x540 view cost 25 ms, the lookup 3 ms.
@@ -281,10 +281,11 @@ class ShotEditor:
         # smoothed coefficients the lower lip's open/closed switch (lipshape.keep_lower_lip) ran ahead of the mouth by
         # two frames and lagged behind it: the lower lip thinned on a closed mouth about to open (franck 729-738).
         self._openings = np.array([self.editor.opening(c) for c in fit.coefficients])
-        # What the actor holds for a second or more, against what comes and goes with each syllable (the mouth's
-        # part of it is speech, which lip preservation keeps: ExpressionEditor.activation_change).
+        # What the actor holds for a second or more (the activations' slow part), against what comes and goes with
+        # each syllable: the mouth's fast part is speech, which lip preservation keeps (activation_change). Linear,
+        # so AUs the fit trades against each other (12, 14 and 20 all widen the mouth) keep their sum.
         fps = analysis.plate.fps if analysis.plate.fps and analysis.plate.fps > 0 else 24.0
-        self._sustained = sustained_series(self._coefficients, usable, max(1, round(SUSTAINED_SECONDS * fps)))
+        self._sustained = smooth_series(fit.coefficients, usable, SUSTAINED_SECONDS * fps)
         #: The share of each skin detail map's depth this shot's plate takes (render/skin_depth.py).
         self.detail_depth = shot_detail_depth(analysis)
 

@@ -135,3 +135,17 @@ def test_the_jitter_says_where_the_points_shake():
     assert found["outline"][1] > 1.3 * found["outline"][0]
     assert found["brows"][0] == found["brows"][1] and found["lips"][0] == found["lips"][1]
 
+
+def test_corner_height_and_mouth_width_follow_the_lips():
+    """Corners drawn down and in as the mouth opens read lower and narrower; a whole face moved reads the same."""
+    base = np.random.default_rng(5).uniform(100, 200, (68, 2))
+    base[33], base[48], base[54] = (150, 150), (130, 180), (170, 180)
+    opened = base.copy()
+    opened[48] += (3, 6)
+    opened[54] += (-3, 6)
+    shapes = np.stack([base, opened, base + 20.0])
+    iod = np.full(3, 60.0)
+    heights, widths = M.corner_height(shapes, iod), M.mouth_width(shapes, iod)
+    assert heights[1] - heights[0] == pytest.approx(0.1) and heights[2] == pytest.approx(heights[0])
+    assert widths[0] == pytest.approx(40 / 60) and widths[1] == pytest.approx(34 / 60) and widths[2] == widths[0]
+

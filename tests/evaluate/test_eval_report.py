@@ -26,6 +26,8 @@ def test_a_clip_against_itself_is_perfect(talking_run, tmp_path):
     lips = result["lip_sync"]
     assert lips["aperture_correlation"] == pytest.approx(1.0)
     assert lips["aperture_mean_abs_diff"] == 0.0 and lips["mlmd"] == 0.0
+    assert lips["corner_height_correlation"] == pytest.approx(1.0)
+    assert lips["mouth_width_correlation"] == pytest.approx(1.0)
     assert result["identity"]["frames_measured"] == 3
     assert result["identity"]["max_distance"] < 1e-6
     assert result["head_pose"]["max_drift_deg"] == 0.0

@@ -107,13 +107,13 @@ class ExpressionEditor:
                           sustained: np.ndarray | None = None) -> np.ndarray:
         """(K, 2) change of AU activations per half for one frame's (K,) coefficients.
 
-        sustained: (K,) the part of the actor's activations held over about a second around the frame
-        (:func:`~emotionedit.fit.smoothing.sustained_series`), or None (all of it counts as held). Where the edit
-        removes the actor's own emotion (``replace``, neutral), of the mouth's AUs it takes that part only at lip
+        sustained: (K,) the slow part of the actor's activations around the frame (their Gaussian smoothing over
+        half a second: engine.SUSTAINED_SECONDS), or None (all of it counts as held). Where the edit removes the
+        actor's own emotion (``replace``, neutral), of the mouth's AUs it takes that slow part only at lip
         preservation 1, all of them at 0: what rises and falls with each syllable is speech (the corners drawn
         down as the jaw opens). All taken, neutral at 1 froze the corners as the jaw moved and lifted them into a
         faint smile on every open syllable (franck 672-767: the corners' height against the opening r = 0.76 in
-        the source, -0.33 in the edit, its spread 0.38x; with the held part only 0.81 and 0.74x)."""
+        the source, -0.33 in the edit, its spread 0.38x)."""
         i = params.intensity
         share2 = params.blend if params.emotion2 is not None else 0.0
         target = (1.0 - share2) * prototype_weights(params.emotion)
@@ -126,7 +126,7 @@ class ExpressionEditor:
         held = current
         if sustained is not None:
             w = params.lip_preservation
-            mouth_held = w * np.minimum(current, np.nan_to_num(sustained)) + (1.0 - w) * current
+            mouth_held = w * np.nan_to_num(sustained) + (1.0 - w) * current
             held = np.where(self._mouth, mouth_held, current)
         # What goes: the actor's emotion (replace, neutral; of the mouth's, what is held), and what pulls against
         # the target's muscles (all of it: a smile's corners stay up as the jaw opens, as on cap12 415, the best

@@ -70,6 +70,17 @@ def inner_lip_aperture(landmarks: np.ndarray, iod: np.ndarray) -> np.ndarray:
     return np.linalg.norm(lower - upper, axis=-1) / iod
 
 
+def corner_height(landmarks: np.ndarray, iod: np.ndarray) -> np.ndarray:
+    """How far the lip corners (48, 54) lie below the nose's base (33) along the image's vertical, over ``iod``:
+    ``(N,)`` from ``(N, 68, 2)``. Speech moves it (the corners go down as the jaw opens), and so do smiles."""
+    return (landmarks[..., [48, 54], 1].mean(axis=-1) - landmarks[..., 33, 1]) / iod
+
+
+def mouth_width(landmarks: np.ndarray, iod: np.ndarray) -> np.ndarray:
+    """Outer lip corner to corner (48-54) over ``iod``, ``(N,)``: the spreading and rounding of speech."""
+    return np.linalg.norm(landmarks[..., 54, :] - landmarks[..., 48, :], axis=-1) / iod
+
+
 def mouth_landmark_distance(source: np.ndarray, edited: np.ndarray, iod: np.ndarray) -> np.ndarray:
     """M-LMD per frame: mean distance of the 20 mouth points (48-67) after removing each
     mouth's own mean position (so a mouth moved bodily does not count, a reshaped one does).

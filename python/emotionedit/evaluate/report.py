@@ -269,6 +269,9 @@ def evaluate_pair(
     ap_src = metrics.inner_lip_aperture(ls_all, iod)
     ap_edt = metrics.inner_lip_aperture(le_all, iod)
     r, why = metrics.pearson(ap_src, ap_edt)
+    # The rest of speech in the mouth: the corners going down with each opening, the lips spreading and rounding.
+    corners_r, corners_why = metrics.pearson(metrics.corner_height(ls_all, iod), metrics.corner_height(le_all, iod))
+    width_r, width_why = metrics.pearson(metrics.mouth_width(ls_all, iod), metrics.mouth_width(le_all, iod))
     mlmd = metrics.mouth_landmark_distance(ls_all, le_all, iod)
     valid = np.isfinite(ap_src) & np.isfinite(ap_edt)
     valid_shapes = np.all(np.isfinite(ls_all), axis=(1, 2)) & np.all(np.isfinite(le_all), axis=(1, 2))
@@ -322,6 +325,13 @@ def evaluate_pair(
             "aperture_mean_abs_diff": _r(nanstat(np.mean, np.abs(ap_edt - ap_src)[valid])),
             "mlmd": _r(nanstat(np.mean, mlmd)),
             "mlmd_max": _r(nanstat(np.max, mlmd)),
+            "corner_height_correlation": _r(corners_r),
+            "corner_height_correlation_note": corners_why or "the lip corners' height below the nose's base, source "
+                                                            "against edit: how much of speech's motion of the "
+                                                            "corners an edit keeps (a held smile moves the level, "
+                                                            "not the correlation)",
+            "mouth_width_correlation": _r(width_r),
+            "mouth_width_correlation_note": width_why,
             "units": "inter-ocular distance of the source",
             "source_aperture": _series(list(ap_src)),
             "edited_aperture": _series(list(ap_edt)),

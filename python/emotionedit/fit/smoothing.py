@@ -41,22 +41,6 @@ def smooth_series(values: np.ndarray, found: np.ndarray, sigma: float) -> np.nda
     return out
 
 
-def sustained_series(values: np.ndarray, found: np.ndarray, radius: int) -> np.ndarray:
-    """The slow part of (T, K) activations: per run of found frames, each value's running minimum over
-    ``radius`` frames either side, then Gaussian-smoothed (sigma radius / 2).
-
-    An expression held for a second or more stays in it; what rises and falls within a syllable (the lip
-    corners drawn down as the jaw opens) does not. Frames outside the runs are NaN."""
-    values = np.asarray(values, dtype=np.float64)
-    out = np.full(values.shape, np.nan)
-    for start, stop in runs(found):
-        segment = np.nan_to_num(values[start:stop])
-        padded = np.pad(segment, ((radius, radius), (0, 0)), mode="edge")
-        windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * radius + 1, axis=0)
-        out[start:stop] = windows.min(axis=-1)
-    return smooth_series(out, found, radius / 2.0) if radius > 0 else out
-
-
 def smooth_rotations(rotation: np.ndarray, found: np.ndarray, sigma: float) -> np.ndarray:
     """Smooth (T, 3, 3) rotations: average the matrices, then project back onto SO(3)."""
     averaged = smooth_series(rotation, found, sigma)
