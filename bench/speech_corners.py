@@ -14,7 +14,8 @@ laughing (3620-3715: a held expression, whose mouth should come out as steady as
 neutral at intensity 1, the whole clip is rendered and read by dlib (independent of the engine's tracker): the
 lip corners' height (48, 54) below the nose's base (33) and the inner-lip opening (62-66), in inter-ocular
 distances. Printed and written: the correlation of the edit's corner height with the source's, their spread,
-each one's correlation with the source's opening, and the mouth width's spread against the source's. The picture: both clips' corner heights over time.
+each one's correlation with the source's opening, and the mouth width's spread against the source's. The picture:
+each clip's corner heights over time.
 """
 
 from __future__ import annotations
