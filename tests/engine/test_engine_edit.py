@@ -124,7 +124,7 @@ def test_the_lower_lip_is_open_or_closed_as_its_own_frame_is(webcam_talking):
         assert taller[n] > 0.9 * resting, (n, round(taller[n], 4), round(resting, 4))
 
 
-def test_neutral_keeps_the_lip_corners_speech_motion_at_full_lip_preservation(webcam_talking):
+def test_the_lip_corners_keep_their_speech_motion_at_full_lip_preservation(webcam_talking):
     """The webcam actor's corners go down as his jaw opens each syllable (the fit reads it as AU 15 and 20 coming
     and going). Neutral removes what he holds, not that: at w = 1 the corners move as his do; at w = 0 the mouth is
     the resting face's, and the corners move less."""
@@ -142,6 +142,10 @@ def test_neutral_keeps_the_lip_corners_speech_motion_at_full_lip_preservation(we
     source, kept = corners(EditParams(emotion=Emotion.NEUTRAL, lip_preservation=1.0))
     assert source.std() > 0.015  # his corners move with speech
     assert np.corrcoef(source, kept)[0, 1] > 0.95 and kept.std() > 0.8 * source.std()
+    # A smile lets go of his AU 15 the same way: its corners rise by as much on every syllable, and move as his do
+    # (let go of whole, they rose as his jaw opened where his fell: r 0.03).
+    _, smiling = corners(EditParams(emotion=Emotion.HAPPY, lip_preservation=1.0))
+    assert np.corrcoef(source, smiling)[0, 1] > 0.95 and (source - smiling).mean() > 0.05
     _, resting = corners(EditParams(emotion=Emotion.NEUTRAL, lip_preservation=0.0))
     assert resting.std() < 0.6 * source.std()
 
@@ -349,7 +353,8 @@ def test_the_edit_fades_out_before_the_face_is_lost_and_back_in_after(talking):
     before = [moved(editor, i) / moved(whole, i) for i in range(12, 20)]
     after = [moved(editor, i) / moved(whole, i) for i in range(26, 34)]
     assert all(editor.targets(numbers[i], EditParams()) is None for i in range(20, 26))
-    assert before[:2] == pytest.approx([1.0, 1.0]) and after[-2:] == pytest.approx([1.0, 1.0])
+    # Not faded there (the mouth's slow part, smoothed over a second within each run of kept frames, moves 1e-4).
+    assert before[:2] == pytest.approx([1.0, 1.0], abs=1e-3) and after[-2:] == pytest.approx([1.0, 1.0], abs=1e-3)
     assert all(a > b for a, b in zip(before[2:], before[3:], strict=False))  # falling toward the lost frames
     assert all(a < b for a, b in zip(after[:6], after[1:6], strict=False))  # rising after them
     assert 0.0 < before[-1] < 0.25 and 0.0 < after[0] < 0.25  # the last kept frame holds a small share
