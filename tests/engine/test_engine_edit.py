@@ -142,10 +142,13 @@ def test_the_lip_corners_keep_their_speech_motion_at_full_lip_preservation(webca
     source, kept = corners(EditParams(emotion=Emotion.NEUTRAL, lip_preservation=1.0))
     assert source.std() > 0.015  # his corners move with speech
     assert np.corrcoef(source, kept)[0, 1] > 0.95 and kept.std() > 0.8 * source.std()
-    # A smile lets go of his AU 15 the same way: its corners rise by as much on every syllable, and move as his do
-    # (let go of whole, they rose as his jaw opened where his fell: r 0.03).
+    # A smile lets go of what he holds of AU 15 and holds his corners against speech: they still move as his do,
+    # by about a third as much (real smiles couple the corners to the opening 0-0.8x as much as talking does; let go
+    # of whole, the corners stood still: r 0.2, a third of his motion kept: r 0.93, slope 0.33).
     _, smiling = corners(EditParams(emotion=Emotion.HAPPY, lip_preservation=1.0))
-    assert np.corrcoef(source, smiling)[0, 1] > 0.95 and (source - smiling).mean() > 0.05
+    assert np.corrcoef(source, smiling)[0, 1] > 0.8 and (source - smiling).mean() > 0.05
+    slope = np.polyfit(source - source.mean(), smiling - smiling.mean(), 1)[0]
+    assert 0.15 < slope < 0.6
     _, resting = corners(EditParams(emotion=Emotion.NEUTRAL, lip_preservation=0.0))
     assert resting.std() < 0.6 * source.std()
 

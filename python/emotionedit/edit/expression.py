@@ -35,6 +35,13 @@ MAX_ACTIVATION = 3.0
 MAX_MEASURED_ACTIVATION = 2.0
 # The skin detail's strength: past 2 the creases are deeper than any real face shows.
 MAX_SKIN_DETAIL = 2.0
+# How much of an antagonist's speech motion the edit keeps at full lip preservation: a smile holds the corners up
+# against each syllable's drop. dlib on the footage (bench/speech_corners.py --smiles), the corners' fast drop per
+# unit of fast opening: talking 0.40 (franck) and 0.49 (cap12); real smiles 0.33 (franck laughing), -0.03 (his other
+# laughs), -0.02 (cap12's posed smiles), a mean 0.28 of talking's. Kept whole (session 23) the smile's corners fell
+# with every open syllable as his plain speech's do (cap12 415 made happy: named happy by 2 of 12 blind viewers in
+# round 45, 8 of 12 in round 44); let go of whole (before), they stood still as the jaw moved.
+ANTAGONIST_SPEECH_SHARE = 0.3
 MODES = ("add", "replace")
 
 
@@ -113,7 +120,8 @@ class ExpressionEditor:
         mouth's AUs it takes that slow part only at lip preservation 1, all of them at 0: what rises and falls with
         each syllable is speech (the corners drawn down as the jaw opens). All taken, neutral at 1 froze the
         corners as the jaw moved and lifted them into a faint smile on every open syllable (franck 672-767: the
-        corners' height against the opening r = 0.76 in the source, -0.33 in the edit, its spread 0.38x)."""
+        corners' height against the opening r = 0.76 in the source, -0.33 in the edit, its spread 0.38x). Of an
+        antagonist's speech it keeps ANTAGONIST_SPEECH_SHARE: the emotion's muscle holds against it."""
         i = params.intensity
         share2 = params.blend if params.emotion2 is not None else 0.0
         target = (1.0 - share2) * prototype_weights(params.emotion)
@@ -123,18 +131,22 @@ class ExpressionEditor:
             neutral_share += share2 * (params.emotion2 == Emotion.NEUTRAL)
         removal_share = 1.0 if params.mode == "replace" else neutral_share
         current = np.nan_to_num(coefficients)
-        held = current
+        held = antagonist_held = current
         if sustained is not None:
             w = params.lip_preservation
-            mouth_held = w * np.nan_to_num(sustained) + (1.0 - w) * current
-            held = np.where(self._mouth, mouth_held, current)
+            speech = current - np.nan_to_num(sustained)
+            held = np.where(self._mouth, current - w * speech, current)
+            antagonist_held = np.where(self._mouth, current - w * ANTAGONIST_SPEECH_SHARE * speech, current)
         # What goes: the actor's emotion (replace, neutral), and what pulls against the target's muscles; of the
-        # mouth's, their slow part at w = 1. A smile let go of all of the actor's AU 15, and its corners rose as his
-        # jaw opened where his fell: the lift pulsed with speech (cap12 talking: 0.135 IOD on open frames, 0.09 on
-        # closed ones; now 0.114 on both, its mean unchanged, the corners' speech kept).
-        letting_go = np.maximum(removal_share * self._emotional[:, None], antagonist_mask(target))  # (K, 2)
+        # mouth's, their slow part at w = 1, and of the antagonists' speech all but ANTAGONIST_SPEECH_SHARE. A smile
+        # let go of all of the actor's AU 15, and its corners rose as his jaw opened where his fell: the lift
+        # pulsed with speech (cap12 talking: 0.135 IOD on open frames, 0.09 on closed ones).
+        removal = removal_share * self._emotional[:, None]  # (K, 1)
+        antagonists = antagonist_mask(target)  # (K, 2)
+        letting_go = np.maximum(removal, antagonists)
+        held = np.where(antagonists > removal, antagonist_held[:, None], held[:, None])  # (K, 2)
         # Coefficients were fitted against the whole field (both halves): a half let go of loses all of its part.
-        removed = min(i, 1.0) * letting_go * held[:, None]  # (K, 2)
+        removed = min(i, 1.0) * letting_go * held  # (K, 2)
         remaining = current - removed.mean(axis=1)
         added = i * target  # (K, 2)
         # Saturation: an AU the actor already drives hard gets less of the prototype.

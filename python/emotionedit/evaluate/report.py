@@ -328,8 +328,9 @@ def evaluate_pair(
             "corner_height_correlation": _r(corners_r),
             "corner_height_correlation_note": corners_why or "the lip corners' height below the nose's base, source "
                                                             "against edit: how much of speech's motion of the "
-                                                            "corners an edit keeps (a held smile moves the level, "
-                                                            "not the correlation)",
+                                                            "corners an edit keeps (a held smile moves their level "
+                                                            "and, as in real smiling speech, holds them against "
+                                                            "part of each syllable's drop)",
             "mouth_width_correlation": _r(width_r),
             "mouth_width_correlation_note": width_why,
             "units": "inter-ocular distance of the source",
