@@ -16,9 +16,13 @@ verdicts. An arm B given as AU activations ({AU: activation}, both halves) repla
 while the crops are rendered; one given as skin detail maps (``--arm-b-detail``, a file that
 ``python -m emotionedit.calibrate --skin-detail`` wrote) replaces the shipped maps; with ``--arm-a-full-depth`` arm A
 takes every shot's skin detail at the maps' full depth (the plate's fine shading ignored, as before it set the
-depth: render/skin_depth.py) and arm B as shipped. Only that differs between the arms.
+depth: render/skin_depth.py) and arm B as shipped; ``--arm-b-set`` gives arm B other values of the engine's module
+constants (``edit.expression.ANTAGONIST_SPEECH_SHARE=1``: a module under ``emotionedit``, a number). Only that
+differs between the arms.
 
     PYTHONPATH=python python bench/ab_look_test.py build --emotion happy --arm-b-detail /tmp/skin_detail.npz ...
+    PYTHONPATH=python python bench/ab_look_test.py build --emotion happy \
+        --arm-b-set edit.expression.ANTAGONIST_SPEECH_SHARE=1 ...
 """
 
 from __future__ import annotations
@@ -86,8 +90,42 @@ def skin_detail(path: Path | None):
         detail.detail_maps.cache_clear()
 
 
+def parse_setting(text: str) -> tuple[str, str, float]:
+    """``module.NAME=value`` -> (module under emotionedit, constant, value); the constant must exist and be a
+    number, so a misspelt name fails here instead of rendering two identical arms."""
+    import importlib
+
+    target, _, value = text.partition("=")
+    module_name, _, name = target.strip().rpartition(".")
+    if not module_name or not name or not value:
+        raise ValueError(f"{text!r}: expected module.NAME=value, e.g. edit.expression.ANTAGONIST_SPEECH_SHARE=1")
+    module = importlib.import_module(f"emotionedit.{module_name}")
+    current = getattr(module, name, None)
+    if isinstance(current, bool) or not isinstance(current, (int, float)):
+        raise ValueError(f"{text!r}: emotionedit.{module_name} has no numeric constant {name}")
+    return module_name, name, float(value)
+
+
+@contextmanager
+def settings(values: list[tuple[str, str, float]]):
+    """The engine's module constants set to ``values`` (parse_setting's triples) inside the block."""
+    import importlib
+
+    kept = []
+    try:
+        for module_name, name, value in values:
+            module = importlib.import_module(f"emotionedit.{module_name}")
+            kept.append((module, name, getattr(module, name)))
+            setattr(module, name, value)
+        yield
+    finally:
+        for module, name, value in reversed(kept):
+            setattr(module, name, value)
+
+
 def build(emotion_name: str, arm_b: dict[int, float] | None, images: Path, key_path: Path, seed: int,
-          arm_b_detail: Path | None = None, arm_a_full_depth: bool = False) -> None:
+          arm_b_detail: Path | None = None, arm_a_full_depth: bool = False,
+          arm_b_settings: list[tuple[str, str, float]] | None = None) -> None:
     # The engine and the footage are needed to render, not to score.
     import cv2
 
@@ -98,8 +136,8 @@ def build(emotion_name: str, arm_b: dict[int, float] | None, images: Path, key_p
     from look_test import REALS, analyse_segment, crop, read_frame
 
     emotion = Emotion.parse(emotion_name)
-    # (prototype, skin detail maps, every shot at the maps' full depth) per arm.
-    arms = {"A": (None, None, arm_a_full_depth), "B": (arm_b, arm_b_detail, False)}
+    # (prototype, skin detail maps, every shot at the maps' full depth, module constants) per arm.
+    arms = {"A": (None, None, arm_a_full_depth, []), "B": (arm_b, arm_b_detail, False, arm_b_settings or [])}
     rendered = {}
     for clip_name, stretch, number in SOURCES:
         clip = fetch_clip(clip_name)
@@ -107,8 +145,8 @@ def build(emotion_name: str, arm_b: dict[int, float] | None, images: Path, key_p
         analysis = analyse_segment(clip, *stretch)
         source = read_frame(clip, number)
         points = analysis.track.landmarks[analysis.index_of(number)]
-        for arm, (activations, maps, full_depth) in arms.items():
-            with prototype(emotion, activations), skin_detail(maps):
+        for arm, (activations, maps, full_depth, constants) in arms.items():
+            with prototype(emotion, activations), skin_detail(maps), settings(constants):
                 # Without the plate's fine shading the shot takes every map at its full depth (render/skin_depth.py).
                 editor = ShotEditor(dataclasses.replace(analysis, fine_shading=None) if full_depth else analysis)
                 edited = editor.render(source, number, EditParams(emotion=emotion, intensity=1.0, lip_preservation=1.0))
@@ -142,6 +180,8 @@ def build(emotion_name: str, arm_b: dict[int, float] | None, images: Path, key_p
            "groups": groups}
     if arm_a_full_depth:
         key["arm_a_full_depth"] = True
+    if arm_b_settings:
+        key["arm_b_settings"] = {f"{module}.{name}": value for module, name, value in arm_b_settings}
     if arm_b_detail is not None:  # which maps arm B had: the file's name and its content's hash
         digest = hashlib.sha256(arm_b_detail.read_bytes()).hexdigest()
         key["arm_b_detail"] = {"file": arm_b_detail.name, "sha256": digest}
@@ -196,6 +236,9 @@ def main() -> int:
                         "(default: the shipped ones)")
     making.add_argument("--arm-a-full-depth", action="store_true", help="arm A takes every shot's skin detail at "
                         "the maps' full depth (as before a plate's fine shading set it), arm B as shipped")
+    making.add_argument("--arm-b-set", action="append", default=[], metavar="MODULE.NAME=VALUE",
+                        help="arm B renders with this engine constant changed (a module under emotionedit; "
+                        "repeatable), e.g. edit.expression.ANTAGONIST_SPEECH_SHARE=1")
     making.add_argument("--images", required=True, help="folder for group1/ and group2/ (give viewers one of them)")
     making.add_argument("--key", required=True, help="JSON key to write (keep it away from the viewers)")
     making.add_argument("--seed", type=int, default=1)
@@ -205,14 +248,19 @@ def main() -> int:
     scoring.add_argument("-o", "--output", help="write the scores as JSON")
     args = parser.parse_args()
     if args.command == "build":
-        if args.arm_b is None and args.arm_b_detail is None and not args.arm_a_full_depth:
-            parser.error("build: give arm B a prototype (--arm-b) or skin detail maps (--arm-b-detail), or arm A "
-                         "the maps' full depth (--arm-a-full-depth)")
+        if args.arm_b is None and args.arm_b_detail is None and not args.arm_a_full_depth and not args.arm_b_set:
+            parser.error("build: give arm B a prototype (--arm-b), skin detail maps (--arm-b-detail) or constants "
+                         "(--arm-b-set), or arm A the maps' full depth (--arm-a-full-depth)")
+        try:
+            constants = [parse_setting(text) for text in args.arm_b_set]
+        except (ValueError, ImportError) as error:
+            parser.error(f"--arm-b-set: {error}")
         arm_b = None if args.arm_b is None else {int(au): float(v) for au, v in json.loads(args.arm_b).items()}
         maps = None if args.arm_b_detail is None else Path(args.arm_b_detail)
         if maps is not None and not maps.is_file():
             parser.error(f"--arm-b-detail: {maps} is not a file")
-        build(args.emotion, arm_b, Path(args.images), Path(args.key), args.seed, maps, args.arm_a_full_depth)
+        build(args.emotion, arm_b, Path(args.images), Path(args.key), args.seed, maps, args.arm_a_full_depth,
+              constants)
         return 0
     key = json.loads(Path(args.key).read_text())
     report(score(key, {Path(p): json.loads(Path(p).read_text()) for p in args.answers}), args.output)
