@@ -20,9 +20,9 @@ speech let go of whole (session 22) | kept whole (session 23) | kept in part (no
 
 ``--smiles``: how much a smile holds the corners against speech, the calibration of
 ``expression.ANTAGONIST_SPEECH_SHARE``. For real talking and real smiling stretches, and for franck and the webcam
-actor talking made happy at several shares: the corners' fast drop (their height less its smoothing, a Gaussian of half a second)
-per unit of the inner lips' fast opening, read by dlib. Real talking drops the corners 0.4-0.5 IOD per IOD of
-opening; real smiles far less.
+actor talking made happy at several shares: the corners' fast drop (their height less its smoothing, a Gaussian
+of half a second) per unit of the inner lips' fast opening, read by dlib. Real talking drops the corners 0.4-0.5
+IOD per IOD of opening; real smiles far less.
 """
 
 from __future__ import annotations
