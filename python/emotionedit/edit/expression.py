@@ -134,9 +134,9 @@ class ExpressionEditor:
         held = antagonist_held = current
         if sustained is not None:
             w = params.lip_preservation
-            speech = current - np.nan_to_num(sustained)
-            held = np.where(self._mouth, current - w * speech, current)
-            antagonist_held = np.where(self._mouth, current - w * ANTAGONIST_SPEECH_SHARE * speech, current)
+            speech = np.where(self._mouth, current - np.nan_to_num(sustained), 0.0)  # the mouth's fast part
+            held = current - w * speech
+            antagonist_held = current - w * ANTAGONIST_SPEECH_SHARE * speech
         # What goes: the actor's emotion (replace, neutral), and what pulls against the target's muscles; of the
         # mouth's, their slow part at w = 1, and of the antagonists' speech all but ANTAGONIST_SPEECH_SHARE. A smile
         # let go of all of the actor's AU 15, and its corners rose as his jaw opened where his fell: the lift
