@@ -2,6 +2,9 @@
 
     python bench/score_look_test.py KEY.json ANSWERS_A.json [ANSWERS_B.json ...] [-o SCORES.json]
 
+Two panels shown the same crops (the same key) pool by passing both panels' answers: files whose names repeat
+are told apart by their folder (``round46/viewer_a``, ``round47/viewer_a``).
+
 Each answers file is the JSON array a viewer returned: one object per image with ``verdict``
 ("real"/"edited"), ``emotion`` (one label) and ``naturalness`` (1-5). Prints, per viewer and pooled,
 the share of edits called "edited" against the share of real frames called so, the mean
@@ -112,6 +115,17 @@ def intervals(key: list[dict], viewers: dict[str, list[dict]], draws: int = 2000
             "naturalness_gap": span(naturalness_gaps), "emotion_named_share": span(named), "draws": len(gaps)}
 
 
+def viewer_names(paths: list[str]) -> dict[str, str]:
+    """Each answers file's name in the scores: its stem, or folder/stem where stems repeat (two panels of the same
+    crops pooled: ``round46/viewer_a.json round47/viewer_a.json``; keyed by stem alone, one panel's viewer
+    silently replaced the other's). The same file twice is an error, not a second viewer."""
+    files = [Path(p) for p in paths]
+    if len({f.resolve() for f in files}) < len(files):
+        raise SystemExit("the same answers file is given twice")
+    stems = [f.stem for f in files]
+    return {(f.stem if stems.count(f.stem) == 1 else f"{f.parent.name}/{f.stem}"): str(f) for f in files}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("key")
@@ -119,7 +133,7 @@ def main() -> int:
     parser.add_argument("-o", "--output", help="write the scores as JSON")
     args = parser.parse_args()
     key = json.loads(Path(args.key).read_text())["crops"]
-    viewers = {Path(p).stem: json.loads(Path(p).read_text()) for p in args.answers}
+    viewers = {name: json.loads(Path(p).read_text()) for name, p in viewer_names(args.answers).items()}
     result = {name: score(key, rows) for name, rows in viewers.items()}
     result["pooled"] = score(key, [row for rows in viewers.values() for row in rows])
     result["pooled_90_percent_intervals"] = intervals(key, viewers)
