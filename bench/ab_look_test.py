@@ -17,8 +17,9 @@ while the crops are rendered; one given as skin detail maps (``--arm-b-detail``,
 ``python -m emotionedit.calibrate --skin-detail`` wrote) replaces the shipped maps; with ``--arm-a-full-depth`` arm A
 takes every shot's skin detail at the maps' full depth (the plate's fine shading ignored, as before it set the
 depth: render/skin_depth.py) and arm B as shipped; ``--arm-b-set`` gives arm B other values of the engine's module
-constants (``edit.expression.ANTAGONIST_SPEECH_SHARE=1``: a module under ``emotionedit``, a number). Only that
-differs between the arms.
+constants (``edit.expression.ANTAGONIST_SPEECH_SHARE=1``: a module under ``emotionedit``, a number);
+``--arm-b-antagonists`` adds antagonists (``'{"23": [12, 14, 20]}'``: an AU the emotion adds lets go of the actor's
+AUs listed for it, edit/emotions.py). Only that differs between the arms.
 
     PYTHONPATH=python python bench/ab_look_test.py build --emotion happy --arm-b-detail /tmp/skin_detail.npz ...
     PYTHONPATH=python python bench/ab_look_test.py build --emotion happy \
@@ -123,9 +124,39 @@ def settings(values: list[tuple[str, str, float]]):
             setattr(module, name, value)
 
 
+@contextmanager
+def antagonists(extra: dict[int, tuple[int, ...]] | None):
+    """The engine's antagonists (emotions.ANTAGONISTS: an AU the emotion adds lets go of the actor's AUs listed for
+    it) with ``extra`` entries set inside the block (None: as shipped)."""
+    from emotionedit.edit import emotions
+
+    if not extra:
+        yield
+        return
+    kept = dict(emotions.ANTAGONISTS)
+    emotions.ANTAGONISTS.update(extra)
+    try:
+        yield
+    finally:
+        emotions.ANTAGONISTS.clear()
+        emotions.ANTAGONISTS.update(kept)
+
+
+def parse_antagonists(text: str) -> dict[int, tuple[int, ...]]:
+    """``{"23": [12, 14, 20]}`` -> {23: (12, 14, 20)}, every AU one the engine has (a misspelt AU fails here)."""
+    from emotionedit.fit.basis import AUS
+
+    out = {int(au): tuple(int(other) for other in others) for au, others in json.loads(text).items()}
+    unknown = sorted({au for au, others in out.items() for au in (au, *others)} - set(AUS))
+    if unknown:
+        raise ValueError(f"no such AU in the engine's basis: {unknown}")
+    return out
+
+
 def build(emotion_name: str, arm_b: dict[int, float] | None, images: Path, key_path: Path, seed: int,
           arm_b_detail: Path | None = None, arm_a_full_depth: bool = False,
-          arm_b_settings: list[tuple[str, str, float]] | None = None) -> None:
+          arm_b_settings: list[tuple[str, str, float]] | None = None,
+          arm_b_antagonists: dict[int, tuple[int, ...]] | None = None) -> None:
     # The engine and the footage are needed to render, not to score.
     import cv2
 
@@ -136,8 +167,9 @@ def build(emotion_name: str, arm_b: dict[int, float] | None, images: Path, key_p
     from look_test import REALS, analyse_segment, crop, read_frame
 
     emotion = Emotion.parse(emotion_name)
-    # (prototype, skin detail maps, every shot at the maps' full depth, module constants) per arm.
-    arms = {"A": (None, None, arm_a_full_depth, []), "B": (arm_b, arm_b_detail, False, arm_b_settings or [])}
+    # (prototype, skin detail maps, every shot at the maps' full depth, module constants, antagonists) per arm.
+    arms = {"A": (None, None, arm_a_full_depth, [], None),
+            "B": (arm_b, arm_b_detail, False, arm_b_settings or [], arm_b_antagonists)}
     rendered = {}
     for clip_name, stretch, number in SOURCES:
         clip = fetch_clip(clip_name)
@@ -145,8 +177,8 @@ def build(emotion_name: str, arm_b: dict[int, float] | None, images: Path, key_p
         analysis = analyse_segment(clip, *stretch)
         source = read_frame(clip, number)
         points = analysis.track.landmarks[analysis.index_of(number)]
-        for arm, (activations, maps, full_depth, constants) in arms.items():
-            with prototype(emotion, activations), skin_detail(maps), settings(constants):
+        for arm, (activations, maps, full_depth, constants, pulls) in arms.items():
+            with prototype(emotion, activations), skin_detail(maps), settings(constants), antagonists(pulls):
                 # Without the plate's fine shading the shot takes every map at its full depth (render/skin_depth.py).
                 editor = ShotEditor(dataclasses.replace(analysis, fine_shading=None) if full_depth else analysis)
                 edited = editor.render(source, number, EditParams(emotion=emotion, intensity=1.0, lip_preservation=1.0))
@@ -182,6 +214,8 @@ def build(emotion_name: str, arm_b: dict[int, float] | None, images: Path, key_p
         key["arm_a_full_depth"] = True
     if arm_b_settings:
         key["arm_b_settings"] = {f"{module}.{name}": value for module, name, value in arm_b_settings}
+    if arm_b_antagonists:
+        key["arm_b_antagonists"] = {str(au): list(others) for au, others in arm_b_antagonists.items()}
     if arm_b_detail is not None:  # which maps arm B had: the file's name and its content's hash
         digest = hashlib.sha256(arm_b_detail.read_bytes()).hexdigest()
         key["arm_b_detail"] = {"file": arm_b_detail.name, "sha256": digest}
@@ -239,6 +273,9 @@ def main() -> int:
     making.add_argument("--arm-b-set", action="append", default=[], metavar="MODULE.NAME=VALUE",
                         help="arm B renders with this engine constant changed (a module under emotionedit; "
                         "repeatable), e.g. edit.expression.ANTAGONIST_SPEECH_SHARE=1")
+    making.add_argument("--arm-b-antagonists", metavar="JSON",
+                        help='arm B adds or replaces these antagonists (an AU the emotion adds lets go of the '
+                        'actor\'s AUs listed for it), e.g. \'{"23": [12, 14, 20], "24": [12, 14, 20]}\'')
     making.add_argument("--images", required=True, help="folder for group1/ and group2/ (give viewers one of them)")
     making.add_argument("--key", required=True, help="JSON key to write (keep it away from the viewers)")
     making.add_argument("--seed", type=int, default=1)
@@ -248,19 +285,25 @@ def main() -> int:
     scoring.add_argument("-o", "--output", help="write the scores as JSON")
     args = parser.parse_args()
     if args.command == "build":
-        if args.arm_b is None and args.arm_b_detail is None and not args.arm_a_full_depth and not args.arm_b_set:
-            parser.error("build: give arm B a prototype (--arm-b), skin detail maps (--arm-b-detail) or constants "
-                         "(--arm-b-set), or arm A the maps' full depth (--arm-a-full-depth)")
+        if (args.arm_b is None and args.arm_b_detail is None and not args.arm_a_full_depth and not args.arm_b_set
+                and args.arm_b_antagonists is None):
+            parser.error("build: give arm B a prototype (--arm-b), skin detail maps (--arm-b-detail), constants "
+                         "(--arm-b-set) or antagonists (--arm-b-antagonists), or arm A the maps' full depth "
+                         "(--arm-a-full-depth)")
         try:
             constants = [parse_setting(text) for text in args.arm_b_set]
         except (ValueError, ImportError) as error:
             parser.error(f"--arm-b-set: {error}")
+        try:
+            pulls = None if args.arm_b_antagonists is None else parse_antagonists(args.arm_b_antagonists)
+        except (ValueError, TypeError, AttributeError) as error:
+            parser.error(f"--arm-b-antagonists: {error}")
         arm_b = None if args.arm_b is None else {int(au): float(v) for au, v in json.loads(args.arm_b).items()}
         maps = None if args.arm_b_detail is None else Path(args.arm_b_detail)
         if maps is not None and not maps.is_file():
             parser.error(f"--arm-b-detail: {maps} is not a file")
         build(args.emotion, arm_b, Path(args.images), Path(args.key), args.seed, maps, args.arm_a_full_depth,
-              constants)
+              constants, pulls)
         return 0
     key = json.loads(Path(args.key).read_text())
     report(score(key, {Path(p): json.loads(Path(p).read_text()) for p in args.answers}), args.output)
