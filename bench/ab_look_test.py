@@ -147,7 +147,8 @@ def parse_antagonists(text: str) -> dict[int, tuple[int, ...]]:
     from emotionedit.fit.basis import AUS
 
     out = {int(au): tuple(int(other) for other in others) for au, others in json.loads(text).items()}
-    unknown = sorted({au for au, others in out.items() for au in (au, *others)} - set(AUS))
+    named = {au for au, others in out.items() for au in others} | set(out)
+    unknown = sorted(named - set(AUS))
     if unknown:
         raise ValueError(f"no such AU in the engine's basis: {unknown}")
     return out

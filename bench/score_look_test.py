@@ -123,7 +123,10 @@ def viewer_names(paths: list[str]) -> dict[str, str]:
     if len({f.resolve() for f in files}) < len(files):
         raise SystemExit("the same answers file is given twice")
     stems = [f.stem for f in files]
-    return {(f.stem if stems.count(f.stem) == 1 else f"{f.parent.name}/{f.stem}"): str(f) for f in files}
+    names = {(f.stem if stems.count(f.stem) == 1 else f"{f.parent.name}/{f.stem}"): str(f) for f in files}
+    if len(names) < len(files):  # same stem and same folder name (a/round/viewer_a, b/round/viewer_a)
+        raise SystemExit("two answers files share their folder's name and their own: rename one")
+    return names
 
 
 def main() -> int:
