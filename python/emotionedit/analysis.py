@@ -4,7 +4,8 @@ A NumPy ``.npz`` archive (a zip of ``.npy`` members, no pickles) holding a JSON 
 few arrays: landmarks (T x 478 x 3 float32), pose (scale, rotation, translation), AU
 coefficients, quality flags, the actor's neutral face, the hands seen in each frame
 (occluders, T x 2 x 21 x 2 float32) and the plate's fingerprint (a tiny grayscale thumbnail
-per frame, T x rows x columns uint8, :mod:`emotionedit.fingerprint`). About 6.8 KB per frame.
+per frame, T x rows x columns uint8, :mod:`emotionedit.fingerprint`). About 6.8 KB per frame, and once per shot
+the frame that shows the upper teeth best (a crop of its mouth, :mod:`emotionedit.render.upper_teeth`).
 
 :func:`load` trusts nothing in the file: every member's size is checked in the zip's
 directory before it is read, only the members named here are read, and every array's
@@ -27,6 +28,7 @@ import numpy as np
 from . import fingerprint
 from .errors import AnalysisMismatchError, UserError
 from .fit import AUS, BASIS_REVISION, FLAG_LOST, FLAG_PROFILE, FLAG_UNRELIABLE, ShotFit
+from .render.upper_teeth import UpperTeeth
 from .track import FaceTrack
 from .track.occluders import HAND_POINTS, MAX_HANDS, OccluderTrack
 
@@ -70,6 +72,9 @@ class Analysis:
     #: render/skin_depth.py), which sets how deep the maps shade this shot; None: not measured (files written
     #: before it), every map at its full depth.
     fine_shading: dict[str, float] | None = None
+    #: The shot's frame that shows the most upper teeth, its mouth's crop (render/upper_teeth.py); None: no frame shows
+    #: enough, or files written before it (the interior under a lifted lip is then shaded, not filled).
+    upper_teeth: UpperTeeth | None = None
 
     def index_of(self, frame_number: int) -> int:
         """Position of a plate frame number in the analysis (raises if it was not analysed)."""
@@ -175,6 +180,9 @@ def save(analysis: Analysis, path: Path, overwrite: bool = False) -> None:
         "fingerprint": None if analysis.thumbnails is None else _FINGERPRINT,
         "landmarks": STEADY_LANDMARKS if analysis.steady else "tracked",
         "fine_shading": analysis.fine_shading,
+        "upper_teeth": None if analysis.upper_teeth is None else {
+            "frame": analysis.upper_teeth.frame, "x0": analysis.upper_teeth.x0, "y0": analysis.upper_teeth.y0,
+            "exposure": analysis.upper_teeth.exposure},
     }
     arrays = {
         "header": np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
@@ -193,6 +201,9 @@ def save(analysis: Analysis, path: Path, overwrite: bool = False) -> None:
         arrays["hands"] = np.asarray(analysis.occluders.hands, dtype=np.float32)
     if analysis.thumbnails is not None:
         arrays["thumbnails"] = np.asarray(analysis.thumbnails, dtype=np.uint8)
+    if analysis.upper_teeth is not None:
+        arrays["teeth_pixels"] = np.asarray(analysis.upper_teeth.pixels, dtype=np.float32)
+        arrays["teeth_alpha"] = np.asarray(analysis.upper_teeth.alpha, dtype=np.float32)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     try:
@@ -247,9 +258,12 @@ class _Spec:
     dtype: type
     required: bool = True
     longest: int = 0
+    bound: int = 0  # the most bytes its elements may take (0: as its shape allows)
 
     def most_bytes(self) -> int:
         """The largest member this array can be: every element in the widest dtype accepted, and a header."""
+        if self.bound:
+            return 2 * self.bound + MAX_NPY_HEADER
         count = math.prod(self.longest if n is None else n for n in self.shape)
         return count * (1 if self.kinds == "u" and self.dtype == np.uint8 else 8) + MAX_NPY_HEADER
 
@@ -284,6 +298,11 @@ def _read(archive: zipfile.ZipFile, path: Path) -> Analysis:
         "hands": _Spec((frames, MAX_HANDS, HAND_POINTS, 2), "f", np.float32, required=False),
         "thumbnails": _Spec((frames, *fingerprint.grid(plate.height, plate.width)), "u", np.uint8,
                             required=version >= 3),
+        # The upper teeth's crop: at most the plate, at most four channels (the header says where it lies).
+        "teeth_pixels": _Spec((None, None, None), "f", np.float32, required=False,
+                              longest=max(plate.width, plate.height), bound=4 * plate.width * plate.height * 4),
+        "teeth_alpha": _Spec((None, None), "f", np.float32, required=False,
+                             longest=max(plate.width, plate.height), bound=plate.width * plate.height * 4),
     }
     # Every member's size from the zip's directory before any array is read; unknown members are never read.
     for name, spec in specs.items():
@@ -493,7 +512,8 @@ def _validated(header: dict, plate: PlateInfo, arrays: dict[str, np.ndarray], pa
     thumbnails = arrays.get("thumbnails")
     return Analysis(plate=plate, track=track, fit=fit, tracker=header["tracker"], occluders=occluders,
                     thumbnails=None if thumbnails is None else thumbnails.astype(np.uint8),
-                    steady=header.get("landmarks") == STEADY_LANDMARKS, fine_shading=_fine_shading(header, path))
+                    steady=header.get("landmarks") == STEADY_LANDMARKS, fine_shading=_fine_shading(header, path),
+                    upper_teeth=_upper_teeth(header, plate, arrays, usable, path))
 
 
 def _fine_shading(header: dict, path: Path) -> dict[str, float] | None:
@@ -506,3 +526,34 @@ def _fine_shading(header: dict, path: Path) -> dict[str, float] | None:
         raise _damaged(path, f"its header's fine_shading is {str(value)[:80]!r}, expected map names with numbers "
                        f"within 0..{MAX_FINE_SHADING:g}")
     return {k: float(v) for k, v in value.items()}
+
+
+def _upper_teeth(header: dict, plate: PlateInfo, arrays: dict[str, np.ndarray], usable: np.ndarray, path: Path
+                 ) -> UpperTeeth | None:
+    """The header's and the arrays' upper teeth (absent in files written before them, and where no frame showed
+    enough: None), checked: a crop inside the plate of a usable frame, finite values, an opacity in [0, 1]."""
+    value = header.get("upper_teeth")
+    pixels, alpha = arrays.get("teeth_pixels"), arrays.get("teeth_alpha")
+    if value is None and pixels is None and alpha is None:
+        return None
+    if not (isinstance(value, dict) and pixels is not None and alpha is not None):
+        raise _damaged(path, "its upper teeth are incomplete (the header's 'upper_teeth' and the arrays 'teeth_pixels' "
+                       "and 'teeth_alpha' go together)")
+    frame, x0, y0, found = (value.get(k) for k in ("frame", "x0", "y0", "exposure"))
+    if not all(type(v) is int for v in (frame, x0, y0)) or not _is_number(found):
+        raise _damaged(path, f"its header's upper_teeth is {str(value)[:80]!r}, expected whole frame, x0 and y0 and "
+                       "a number exposure")
+    height, width = alpha.shape
+    if pixels.shape[:2] != (height, width) or not 1 <= pixels.shape[2] <= 4 or height == 0 or width == 0:
+        raise _damaged(path, f"its upper teeth's pixels {pixels.shape} and opacity {alpha.shape} do not match")
+    if not (0 <= x0 and x0 + width <= plate.width and 0 <= y0 and y0 + height <= plate.height):
+        raise _damaged(path, f"its upper teeth's crop ({width}x{height} at {x0}, {y0}) lies outside the "
+                       f"{plate.width}x{plate.height} plate")
+    index = {n: i for i, n in enumerate(plate.frame_numbers)}.get(frame)
+    if index is None or not usable[index]:
+        raise _damaged(path, f"its upper teeth come from frame {frame}, which is not a usable frame of it")
+    with np.errstate(invalid="ignore"):
+        if not (np.isfinite(pixels).all() and np.isfinite(alpha).all() and (alpha >= 0).all() and (alpha <= 1).all()):
+            raise _damaged(path, "its upper teeth's pixels are not finite or their opacity is not within 0..1")
+    return UpperTeeth(frame=frame, x0=x0, y0=y0, pixels=pixels.astype(np.float32), alpha=alpha.astype(np.float32),
+                      exposure=float(found))

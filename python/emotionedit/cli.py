@@ -196,6 +196,17 @@ def _report_skin_depth(depth: dict[str, float]) -> None:
               f"shades them at {listed} of full depth", file=sys.stderr)
 
 
+def _report_upper_teeth(teeth) -> None:
+    """Which frame's upper teeth a smile lifting the lip shows (render/upper_teeth.py), or that none were found."""
+    if teeth is None:
+        print("  upper teeth: no analysed frame shows them; where a smile lifts a talking actor's upper lip off "
+              "hidden teeth, the render shades the pocket instead (analyse the whole take: its smiles and laughs "
+              "show them)", file=sys.stderr)
+    else:
+        print(f"  upper teeth: frame {teeth.frame} shows them ({teeth.exposure:.2f} IOD below the lip); a smile "
+              "lifting the upper lip shows them", file=sys.stderr)
+
+
 def _save_analysis_file(analysis: Analysis, path: Path) -> None:
     """``analysis.save`` to ``path``; a failed write (a full disk) raises a plain ``OSError``.
 
@@ -234,6 +245,7 @@ def cmd_analyze(args) -> int:
     check_outputs([output], overwrite=args.overwrite, protect=protect)  # again: it may have appeared since
     summary = analysis.summary()
     depth = shot_detail_depth(analysis)
+    teeth = analysis.upper_teeth
     # Written through a temporary file that is loaded back before it gets its name; the analysis in memory is
     # let go of before that read-back, so the command never holds two of it (a long shot's peak stays its
     # tracking's).
@@ -242,6 +254,7 @@ def cmd_analyze(args) -> int:
         del analysis
     _report_analysis(summary)
     _report_skin_depth(depth)
+    _report_upper_teeth(teeth)
     print(f"analysis written to {output}")
     return 0
 

@@ -39,6 +39,7 @@ from .render.skin_depth import (
     sample_frames,
     shot_fine_shading,
 )
+from .render.upper_teeth import TeethFinder, UpperTeeth, pose_weight, skull_affine
 from .track import MediaPipeFaceMesh, TrackerOptions, track_frames
 from .track.base import FrameRows
 from .track.occluders import OccluderTracker
@@ -123,25 +124,44 @@ def analyze(
     thumbnails: FrameRows | None = None  # made on the first frame, in its thumbnail's shape
     sampled = sample_frames(expected)
     kept: dict[int, np.ndarray] = {}
+    teeth = TeethFinder()
+    last_seen: list = []  # the frame just handed to the tracker: (position, plate pixels, view's rows)
     try:
         hands = OccluderTracker(expected=expected)
+
+        def keep_teeth() -> None:
+            # The tracker has observed the frame last handed over: keep its mouth if it shows the most upper teeth.
+            if last_seen and teeth.wanted(last_seen[0]) and last_points[0] == last_seen[0]:
+                i, image, rows = last_seen
+                teeth.keep(i, image, last_points[1][:, :2] * (image.shape[0] / rows))
 
         def views():
             nonlocal thumbnails
             converted = ((to_tracking_rgb(image, height), thumbnail(image),
-                          to_tracking_rgb(image, SAMPLE_MAX_HEIGHT) if i in sampled else None)
+                          to_tracking_rgb(image, SAMPLE_MAX_HEIGHT) if i in sampled else None, image)
                          for i, (_, image) in enumerate(frames))
-            for i, (view, small, sample) in enumerate(prefetch(converted)):
+            for i, (view, small, sample, image) in enumerate(prefetch(converted)):
+                keep_teeth()
                 if sample is not None:
                     kept[i] = sample
                 hands.add(view)
                 if thumbnails is None:
                     thumbnails = FrameRows(small.shape, small.dtype, expected)
                 thumbnails.append(small)
+                last_seen[:] = [i, image, view.shape[0]]
                 yield view
 
+        last_points: list = [-1, None]  # the tracker's points of the frame it observed last: (position, points)
+
+        def observe(view: np.ndarray, points: np.ndarray | None) -> None:
+            steadier.observe(view, points)
+            teeth.observe(view, points)
+            last_points[:] = [last_points[0] + 1, points]
+
         steadier = FlowStabiliser(expected)
-        track = track_frames(views(), tracker, options, progress, expected=expected, observe=steadier.observe)
+        track = track_frames(views(), tracker, options, progress, expected=expected, observe=observe)
+        keep_teeth()
+        last_seen.clear()
         track.landmarks = steadier.steady(track.landmarks, track.found)
     finally:
         tracker.close()
@@ -162,7 +182,8 @@ def analyze(
     fit = fit_shot(track.landmarks, track.found, neutral_idx, neutral_reference)
     return Analysis(plate=plate, track=track, fit=fit, tracker=tracker.name, occluders=occluders,
                     thumbnails=thumbnails.result(), steady=True,
-                    fine_shading=measure_fine_shading(kept, track.landmarks, fit, plate.height))
+                    fine_shading=measure_fine_shading(kept, track.landmarks, fit, plate.height),
+                    upper_teeth=teeth.result(track.landmarks, fit.flags == 0, plate.frame_numbers))
 
 
 def measure_fine_shading(views: dict[int, np.ndarray], landmarks: np.ndarray, fit, plate_height: int
@@ -334,8 +355,25 @@ class ShotEditor:
             return plan_frame(src_shape, dtype, None, None, output)
         occluders = self.analysis.occluders
         hands = None if occluders is None else occluders.hands
-        nearby = frame_occluders(hands, self.analysis.index_of(frame_number), holdout)
-        return plan_frame(src_shape, dtype, found.source, found.target, output, nearby, found.detail)
+        index = self.analysis.index_of(frame_number)
+        nearby = frame_occluders(hands, index, holdout)
+        return plan_frame(src_shape, dtype, found.source, found.target, output, nearby, found.detail,
+                          self._upper_teeth(index))
+
+    def _upper_teeth(self, index: int) -> tuple[UpperTeeth, np.ndarray, float] | None:
+        """The shot's upper teeth (render/upper_teeth.py) as frame ``index`` takes them: the affine from its pixels to
+        the donor frame's, with the skull's motion between the two fitted poses, and how fully they are laid in."""
+        teeth = self.analysis.upper_teeth
+        if teeth is None:
+            return None
+        fit = self.analysis.fit
+        donor = self.analysis.index_of(teeth.frame)
+        weight = pose_weight(fit.rotation[index], fit.rotation[donor])
+        if weight <= 0.0:
+            return None
+        pose = (fit.scale[index], fit.rotation[index], fit.translation[index])
+        donor_pose = (fit.scale[donor], fit.rotation[donor], fit.translation[donor])
+        return teeth, skull_affine(fit.neutral, pose, donor_pose), weight
 
     def check_frame(self, src_shape: tuple[int, ...], frame_number: int, holdout: np.ndarray | None = None) -> None:
         """Raise :class:`~emotionedit.errors.UserError` unless a (H, W, C) plate of ``src_shape`` can be frame

@@ -16,8 +16,10 @@ from emotionedit.render import Output, Region, face_matte, warp_region
 from emotionedit.render.detail import detail_gain, shade_into
 from emotionedit.render.eyes import eyeballs
 from emotionedit.render.field import backward_offsets
-from emotionedit.render.mouth import corridor_gain, mouth_interior
+from emotionedit.render.mouth import corridor_gain, mouth_interior, mouth_openness
+from emotionedit.render.overlay import composite
 from emotionedit.render.pixels import plan_resampling, resample_into
+from emotionedit.render.upper_teeth import teeth_overlay
 
 EDITS = [EditParams(emotion=Emotion.HAPPY, intensity=1.0, lip_preservation=1.0),
          EditParams(emotion=Emotion.SAD, intensity=1.4, lip_preservation=0.3),
@@ -127,6 +129,12 @@ def whole_plate_reference(editor: ShotEditor, src: np.ndarray, number: int, para
             gain[r.y0 - y0 : r.y1 - y0, r.x0 - x0 : r.x1 - x0] *= g if g.ndim == gain.ndim else g[..., None]
         fade = matte[y0 - region.y0 : y1 - region.y0, x0 - region.x0 : x1 - region.x0]
         shade_into(out[y0:y1, x0:x1], gain, fade=fade)
+    # Last, the shot's upper teeth over what the edit uncovers of them (render/upper_teeth.py).
+    teeth = editor._upper_teeth(editor.analysis.index_of(number))
+    if teeth is not None and mouth_openness(found.source) > 0.0:
+        largest = float(np.iinfo(src.dtype).max) if src.dtype.kind == "u" else 1.0
+        composite(out, (0, 0), teeth_overlay(*teeth, found.source, found.target, region, matte,
+                                             mouth_openness(found.source), largest, src.shape[2]))
     return out
 
 

@@ -32,6 +32,7 @@ from ..errors import UserError
 from . import gpu_kernel
 from .field import Region
 from .frame import ZERO, FramePlan, _WarpPlan
+from .overlay import composite_on_device
 from .pixels import Resampling
 from .shading import Shading
 
@@ -281,7 +282,9 @@ def render_window_on_device(plan: FramePlan, dst: torch.Tensor, src: torch.Tenso
     region, window = resampling.region, resampling.window
     target = _rows(dst, region.y0 - row, region.y1 - row, flipped)[:, region.x0 - column : region.x1 - column]
     samples = _rows(src, window.y0, window.y1, flipped)[:, window.x0 : window.x1]
-    return resample_on_device(target, samples, resampling, plan.shading, flipped)
+    skipped = resample_on_device(target, samples, resampling, plan.shading, flipped)
+    composite_on_device(target, (region.x0, region.y0), plan.overlay, flipped)
+    return skipped
 
 
 def gather_samples(pixels: torch.Tensor, rows: np.ndarray, columns: np.ndarray, flipped: bool = False) -> np.ndarray:
@@ -327,5 +330,6 @@ def render_host_face(plan: FramePlan, dst_write: np.ndarray, src_read: np.ndarra
     target = source[plan.write_rect.within(plan.read_rect)].clone()  # what dst_write holds: one upload, not two
     window = plan.resampling.window
     skipped = resample_on_device(target, source[window.within(plan.read_rect)], plan.resampling, plan.shading)
+    composite_on_device(target, (plan.write_rect.x0, plan.write_rect.y0), plan.overlay)
     dst_write[...] = to_host(target)
     return int(skipped)

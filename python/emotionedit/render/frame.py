@@ -18,10 +18,12 @@ from .detail import detail_grid
 from .eyes import eyeball_layers
 from .field import Region, backward_field, warp_region
 from .matte import face_matte
-from .mouth import corridor_gain, mouth_layer
+from .mouth import corridor_gain, mouth_layer, mouth_openness
 from .occlusion import FrameOccluders, occlusion_matte
+from .overlay import Overlay, composite
 from .pixels import Resampling, resample_into, resampling_of
 from .shading import Shading
+from .upper_teeth import UpperTeeth, teeth_overlay
 
 
 class Output(enum.IntEnum):
@@ -145,9 +147,10 @@ class FramePlan:
 class _WarpPlan(FramePlan):
     """The edited face: the source resampled through the backward map inside the matte, then shaded by
     the expression's skin detail and the mouth corridor's shadow (``shading``: linear-light gains, 1 where
-    unchanged, faded with the matte by the pixel step; None: none)."""
+    unchanged, faded with the matte by the pixel step; None: none), then the upper teeth from another frame laid
+    over what the edit uncovers (``overlay``, :mod:`.upper_teeth`; None: none)."""
 
-    def __init__(self, shape, resampling: Resampling, shading: Shading | None = None):
+    def __init__(self, shape, resampling: Resampling, shading: Shading | None = None, overlay: Overlay | None = None):
         region, window = resampling.region, resampling.window
         # The pixel step reads the window (samples) and the written pixels (kept where the matte is 0).
         read = Region(min(region.x0, window.x0), min(region.y0, window.y0), max(region.x1, window.x1),
@@ -155,6 +158,7 @@ class _WarpPlan(FramePlan):
         super().__init__(shape, SOURCE, read, region)
         self.resampling = resampling
         self.shading = shading
+        self.overlay = overlay
 
     def _apply(self, dst_write, src_read, filled):
         read, write, window = self.read_rect, self.write_rect, self.resampling.window
@@ -162,11 +166,14 @@ class _WarpPlan(FramePlan):
         if not (filled or _same_pixels(dst_write, kept)):
             dst_write[...] = kept
         samples = src_read[window.within(read)]
-        return resample_into(dst_write, samples, self.resampling, self.shading)
+        skipped = resample_into(dst_write, samples, self.resampling, self.shading)
+        composite(dst_write, (write.x0, write.y0), self.overlay)
+        return skipped
 
     def _cropped(self, write):
         shading = None if self.shading is None else self.shading.cropped(write)
-        return _WarpPlan(self.shape, self.resampling.cropped(write), shading)
+        overlay = None if self.overlay is None else self.overlay.cropped(write)
+        return _WarpPlan(self.shape, self.resampling.cropped(write), shading, overlay)
 
 
 class _MattePlan(FramePlan):
@@ -212,7 +219,8 @@ class _LandmarksPlan(FramePlan):
 
 def plan_frame(shape: tuple[int, ...], dtype: np.dtype, source: np.ndarray | None, target: np.ndarray | None,
                output: Output = Output.EDITED, occluders: FrameOccluders | None = None,
-               detail: dict[str, np.ndarray] | None = None) -> FramePlan:
+               detail: dict[str, np.ndarray] | None = None,
+               teeth: tuple[UpperTeeth, np.ndarray, float] | None = None) -> FramePlan:
     """Plan one frame of a (H, W, C) plate of ``dtype`` without reading a pixel.
 
     source, target: (478, 2) plate pixels of the tracked face and where it should go, or None for a
@@ -222,6 +230,8 @@ def plan_frame(shape: tuple[int, ...], dtype: np.dtype, source: np.ndarray | Non
     by (1 - their occlusion matte), so their pixels are kept. OCCLUSION writes that occlusion matte.
     detail: the skin detail's weight per map, (2,) for the subject's right and left halves
     (:func:`~emotionedit.render.detail.detail_weights`; None or empty: geometry only).
+    teeth: the shot's upper teeth from another frame, the affine taking this frame's pixels there and how fully they
+    are laid in (:mod:`~emotionedit.render.upper_teeth`; None: the interior is this frame's own).
     """
     shape = tuple(shape)
     height, width = shape[:2]
@@ -261,7 +271,11 @@ def plan_frame(shape: tuple[int, ...], dtype: np.dtype, source: np.ndarray | Non
     if grid is not None or corridor is not None:
         rect, plane = corridor if corridor is not None else (None, None)
         shading = Shading(over=region if grid is not None else None, grid=grid, rect=rect, plane=plane)
-    return _WarpPlan(shape, resampling_of(field, matte, region, width, height), shading)
+    overlay = None
+    if teeth is not None and mouth is not None:
+        overlay = teeth_overlay(*teeth, source, target, region, matte, mouth_openness(source), _full_value(dtype),
+                                shape[2])
+    return _WarpPlan(shape, resampling_of(field, matte, region, width, height), shading, overlay)
 
 
 def _editable_matte(source: np.ndarray, target: np.ndarray | None, region: Region,

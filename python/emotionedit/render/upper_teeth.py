@@ -1,0 +1,297 @@
+"""Stage 4b''': the upper teeth, from the frame of the shot that shows them best.
+
+A smile lifts the upper lip off the upper teeth. On a talking face whose upper lip hides them, the pocket this opens
+shows what the frame never filmed, and the interior layer (:mod:`.mouth`) can only shade it: a dark band under the
+lifted lip, which blind viewers read as "a black hole with no teeth" or as a neutral face (cap12 415 made happy, named
+happy 8 times of 24 and neutral 9 in look tests 46 and 47). The upper teeth are rigid with the skull, so the shot's
+frame that shows most of them (a laugh, a smile, an open vowel) shows them where they always are.
+
+The analysis keeps that frame's upper teeth: a crop of its mouth at the plate's resolution, in the plate's own values,
+and where in it the teeth show (:class:`UpperTeeth`, found by :class:`TeethFinder` while the shot is tracked). The
+render maps the crop onto the edited frame with the skull's motion between the two frames (:func:`skull_affine`, from
+the fitted head poses) and lays it inside the edited opening above the source's upper lip, where this frame's teeth
+were hidden (:func:`teeth_overlay`); everywhere else the interior stays this frame's own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..fit import topology as topo
+from .field import Region, opening_columns, padded_bounds
+from .overlay import Overlay
+
+# A pixel is tooth where its display luminance is this many times the upper lip's (the red just above the opening).
+TOOTH_OVER_LIP = 1.12
+# How far down the opening (a share of its height) the upper teeth are looked for: below, the lower teeth.
+UPPER_SHARE = 0.6
+# Where the lip's red is read, above the upper inner lip (IOD).
+LIP_READ_IOD = 0.03
+# The middle share of the opening's width whose teeth say how much a frame shows (the sides lie in the corridor).
+MIDDLE_SHARE = 0.6
+# The least the kept frame must show (IOD of teeth below its upper lip): at 1 px on a 46 px face the band is noise.
+MIN_EXPOSURE_IOD = 0.04
+# The teeth band's ends are smoothed over this width (IOD): a single column's reading is a pixel's noise.
+TIP_SMOOTHING_IOD = 0.06
+# Around the teeth the crop keeps this many pixels, for the resampling's footprint.
+CROP_MARGIN_PX = 2
+# Head turns between the two frames up to the first angle (degrees) map the teeth fully; at the second, not at all:
+# one frame's teeth seen from another side are the wrong teeth.
+POSE_REACH_DEGREES = (12.0, 20.0)
+# The canonical face's points that lie on or over the upper teeth, which carry them with the skull between frames.
+SKULL_POINTS = (0, 37, 267, 13, 82, 312, 61, 291, 78, 308, 2, 164, 98, 327, 94, 1, 4)
+# How much of the retrieved teeth a render lays in (1: all; 0: the interior layer's own shading, as before).
+TEETH_OPACITY = 1.0
+
+
+@dataclass(frozen=True)
+class UpperTeeth:
+    """One frame's upper teeth: ``pixels`` (h, w, C) float32, the plate's own values of the crop whose top-left pixel
+    is plate pixel (x0, y0) of frame ``frame``, integer plates' as a share of their largest code (a host may hand the
+    render an 8-bit movie's frames as floats from 0 to 1; :func:`teeth_overlay` gives them the rendered plate's
+    scale); ``alpha`` (h, w) float32 in [0, 1], where the crop shows upper teeth; ``exposure``: how far the teeth
+    reach below that frame's upper lip (IOD, the middle of the mouth)."""
+
+    frame: int
+    x0: int
+    y0: int
+    pixels: np.ndarray
+    alpha: np.ndarray
+    exposure: float
+
+
+def display_luma(pixels: np.ndarray) -> np.ndarray:
+    """(h, w) float32 luminance on the display's 0-255 scale of plate pixels of any sample type (float: scene-linear,
+    encoded with the sRGB curve), the scale a tracker's view has."""
+    rgb = np.asarray(pixels)[..., :3].astype(np.float32)
+    if pixels.dtype == np.uint16:
+        rgb /= 257.0
+    elif pixels.dtype.kind == "f":
+        x = np.clip(np.nan_to_num(rgb, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
+        rgb = 255.0 * np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055)
+    if rgb.shape[2] < 3:
+        return rgb[..., 0]
+    return 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
+
+
+def teeth_band(luma: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Where an open mouth shows its upper teeth, per pixel column: (xs, top, tip), the columns' x, the upper inner
+    lip's y there and the y the teeth reach down to (top where none show). luma: (H, W) display luminance
+    (:func:`display_luma`); points: (478, >=2) the face's points in its pixels. None for a closed mouth or one
+    outside the picture."""
+    upper, lower = points[list(topo.LIPS_INNER_UPPER), :2], points[list(topo.LIPS_INNER_LOWER), :2]
+    columns, top, bottom = opening_columns(upper, lower)
+    iod = float(topo.interocular(points[None, :, :2])[0])
+    xs = np.arange(int(np.ceil(columns[0])), int(np.floor(columns[-1])) + 1)
+    if xs.size < 3 or not np.isfinite(iod) or iod <= 0.0:
+        return None
+    top_x, bottom_x = np.interp(xs, columns, top), np.interp(xs, columns, bottom)
+    read = np.round(top_x - LIP_READ_IOD * iod).astype(int)
+    last = np.floor(top_x + UPPER_SHARE * (bottom_x - top_x)).astype(int)
+    first = np.ceil(top_x).astype(int)
+    height, width = luma.shape
+    if xs[0] < 0 or xs[-1] >= width or read.min() < 0 or last.max() >= height:
+        return None
+    lip = float(np.median(luma[read, xs]))
+    tip = top_x.copy()
+    for k, x in enumerate(xs):
+        # Down from the lip: bright rows are teeth; the first dark row after two ends them (the row just under the
+        # lip may be its shadow).
+        for y in range(first[k], last[k] + 1):
+            if luma[y, x] > TOOTH_OVER_LIP * lip:
+                tip[k] = y + 1.0
+            elif y - first[k] > 1:
+                break
+    return xs, top_x, np.maximum(tip, top_x)
+
+
+def exposure(luma: np.ndarray, points: np.ndarray) -> float:
+    """How far the upper teeth reach below the upper lip in the middle of the mouth (IOD; 0 for none or a closed
+    mouth)."""
+    band = teeth_band(luma, points)
+    if band is None:
+        return 0.0
+    xs, top, tip = band
+    middle = np.abs(xs - 0.5 * (xs[0] + xs[-1])) <= 0.5 * MIDDLE_SHARE * (xs[-1] - xs[0])
+    return float(np.median((tip - top)[middle])) / float(topo.interocular(points[None, :, :2])[0])
+
+
+def teeth_alpha(luma: np.ndarray, points: np.ndarray) -> np.ndarray | None:
+    """(H, W) float32 in [0, 1]: where the picture shows the upper teeth (the band of :func:`teeth_band`, its tip
+    smoothed along the mouth, a half-pixel soft edge); None where it shows none."""
+    band = teeth_band(luma, points)
+    if band is None:
+        return None
+    xs, top, tip = band
+    iod = float(topo.interocular(points[None, :, :2])[0])
+    depth = tip - top
+    width = max(3, int(round(TIP_SMOOTHING_IOD * iod)) | 1)
+    padded = np.pad(depth, width // 2, mode="edge")
+    depth = np.median(np.lib.stride_tricks.sliding_window_view(padded, width), axis=1)
+    if depth.max() < 1.0:
+        return None
+    alpha = np.zeros(luma.shape, np.float32)
+    ys = np.arange(luma.shape[0], dtype=np.float64)[:, None]
+    inside = np.minimum(ys - top[None, :], top[None, :] + depth[None, :] - ys) + 0.5
+    alpha[:, xs] = np.clip(inside, 0.0, 1.0) * (depth[None, :] >= 1.0)
+    return alpha
+
+
+def mouth_crop(points: np.ndarray, width: int, height: int) -> Region:
+    """The plate pixels around an open mouth's upper teeth that a :class:`TeethFinder` keeps."""
+    iod = float(topo.interocular(points[None, :, :2])[0])
+    return padded_bounds(_inner_lips(points), 0.1 * iod + CROP_MARGIN_PX, Region(0, 0, width, height))
+
+
+class TeethFinder:
+    """Finds, while a shot is tracked, the frame that shows the most upper teeth, and keeps its mouth.
+
+    :meth:`observe` takes each tracking view with the face's points (a tracker's ``observe`` hook); :meth:`wanted`
+    says whether the frame just observed is the best so far, whose plate pixels :meth:`keep` then crops. After the
+    fit, :meth:`result` measures the kept crop at the plate's resolution with the steadied points.
+    """
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._best = MIN_EXPOSURE_IOD
+        self._best_index: int | None = None
+        self._wanted: int | None = None
+        self._crop: tuple[int, np.ndarray] | None = None  # (frame position, plate pixels of the crop)
+        self._region: Region | None = None
+
+    def observe(self, view: np.ndarray, points: np.ndarray | None) -> None:
+        index = self._count
+        self._count += 1
+        if points is None:
+            return
+        found = exposure(display_luma(view), points)
+        if found > self._best:
+            self._best, self._best_index, self._wanted = found, index, index
+
+    def wanted(self, index: int) -> bool:
+        """Whether frame position ``index`` (just observed) is the best so far, its plate pixels to be kept."""
+        return self._wanted == index
+
+    def keep(self, index: int, image: np.ndarray, points: np.ndarray) -> None:
+        """Crop the plate pixels of the best frame, ``image`` (H, W, C), around its mouth (``points``: (478, >=2)
+        in plate pixels)."""
+        region = mouth_crop(points, image.shape[1], image.shape[0])
+        if region.empty:
+            return
+        self._region = region
+        self._crop = (index, np.array(image[region.y0:region.y1, region.x0:region.x1]))  # the plate's sample type
+        self._wanted = None
+
+    def result(self, landmarks: np.ndarray, usable: np.ndarray, frame_numbers: list[int]) -> UpperTeeth | None:
+        """The kept frame's upper teeth measured with its steadied points (``landmarks``: (T, 478, >=2) plate pixels),
+        or None: no frame showed enough, or the one that did is not usable (``usable``: (T,) bool)."""
+        if self._crop is None or self._region is None:
+            return None
+        index, pixels = self._crop
+        if not usable[index]:
+            return None
+        region = self._region
+        local = landmarks[index, :, :2].astype(np.float64) - [region.x0, region.y0]
+        luma = display_luma(pixels)
+        alpha = teeth_alpha(luma, local)
+        found = exposure(luma, local)
+        if alpha is None or found < MIN_EXPOSURE_IOD:
+            return None
+        rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
+        y0, y1 = max(0, rows[0] - CROP_MARGIN_PX), min(alpha.shape[0], rows[-1] + 1 + CROP_MARGIN_PX)
+        x0, x1 = max(0, cols[0] - CROP_MARGIN_PX), min(alpha.shape[1], cols[-1] + 1 + CROP_MARGIN_PX)
+        return UpperTeeth(frame=int(frame_numbers[index]), x0=int(region.x0 + x0), y0=int(region.y0 + y0),
+                          pixels=np.ascontiguousarray(pixels[y0:y1, x0:x1], np.float32) / np.float32(_largest(pixels)),
+                          alpha=np.ascontiguousarray(alpha[y0:y1, x0:x1]), exposure=round(float(found), 4))
+
+
+def skull_affine(neutral: np.ndarray, pose: tuple, donor_pose: tuple) -> np.ndarray | None:
+    """(2, 3) affine taking a frame's plate pixels on the upper teeth to where the same teeth are in the donor frame:
+    the canonical face's points over the teeth (:data:`SKULL_POINTS` of ``neutral``, (478, 3)) placed by both frames'
+    head poses ((scale, (3, 3) rotation, (3,) translation) each, plate = s R X + t), fitted by least squares. None
+    when the head turned too far between them (:data:`POSE_REACH_DEGREES`: weight 0)."""
+    def placed(scale, rotation, translation):
+        return (scale * (neutral[list(SKULL_POINTS)] @ np.asarray(rotation).T) + translation)[:, :2]
+
+    here, there = placed(*pose), placed(*donor_pose)
+    design = np.hstack([here, np.ones((len(here), 1))])
+    solution, *_ = np.linalg.lstsq(design, there, rcond=None)
+    return solution.T
+
+
+def pose_weight(rotation: np.ndarray, donor_rotation: np.ndarray) -> float:
+    """How fully the donor's teeth are laid in, by the head's turn between the two frames (1 up to the first angle of
+    :data:`POSE_REACH_DEGREES`, 0 from the second)."""
+    relative = np.asarray(rotation) @ np.asarray(donor_rotation).T
+    angle = float(np.degrees(np.arccos(np.clip((np.trace(relative) - 1.0) / 2.0, -1.0, 1.0))))
+    low, high = POSE_REACH_DEGREES
+    return float(np.clip((high - angle) / (high - low), 0.0, 1.0))
+
+
+def teeth_overlay(teeth: UpperTeeth, to_donor: np.ndarray, weight: float, source: np.ndarray, target: np.ndarray,
+                  region: Region, matte: np.ndarray, openness: float, largest: float = 1.0, channels: int = 3
+                  ) -> Overlay | None:
+    """The donor's upper teeth laid over the edited frame where its edit uncovers them: inside the edited inner lips
+    (from half a pixel in), above the source's upper inner lip (where this frame's teeth were hidden behind it), where
+    the donor shows teeth. source, target: (478, 2) plate pixels; to_donor: (2, 3) :func:`skull_affine`; weight: its
+    :func:`pose_weight`; matte: (region.height, region.width) the editable matte (a hand in front of the mouth keeps
+    its pixels); openness: the source mouth's (:func:`.mouth.mouth_openness`); largest: the rendered plate's largest
+    code (1 for floats); channels: its channels. None where nothing is laid in."""
+    weight *= openness * TEETH_OPACITY
+    if weight <= 0.0:
+        return None
+    box = padded_bounds(_inner_lips(target), 1.0, region)
+    if box.empty:
+        return None
+    xs = np.arange(box.x0, box.x1, dtype=np.float64)[None, :]
+    ys = np.arange(box.y0, box.y1, dtype=np.float64)[:, None]
+    columns_e, top_e, bottom_e = _columns(target)
+    columns_s, top_s, _ = _columns(source)
+    upper_e = np.interp(xs, columns_e, top_e, left=np.inf, right=np.inf)
+    lower_e = np.interp(xs, columns_e, bottom_e, left=-np.inf, right=-np.inf)
+    within = np.clip(np.minimum(ys - upper_e, lower_e - ys) + 0.5, 0.0, 1.0)
+    # Above the source's upper lip; past its corners the lip is higher still (the opening ends there).
+    source_top = np.interp(xs, columns_s, top_s)
+    hidden = np.clip(source_top - ys + 0.5, 0.0, 1.0)
+    # Only where the edit lifted the lip by more than half a pixel: an unmoved lip uncovers nothing (the two half-pixel
+    # edges above would otherwise meet on it).
+    hidden *= np.clip(source_top - np.minimum(upper_e, source_top) - 0.5, 0.0, 1.0)
+    where = within * hidden
+    if not where.any():
+        return None
+    map_x = (to_donor[0, 0] * xs + to_donor[0, 1] * ys + to_donor[0, 2] - teeth.x0).astype(np.float32)
+    map_y = (to_donor[1, 0] * xs + to_donor[1, 1] * ys + to_donor[1, 2] - teeth.y0).astype(np.float32)
+    map_x, map_y = np.broadcast_to(map_x, where.shape), np.broadcast_to(map_y, where.shape)
+    donor = cv2.remap(teeth.alpha, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    alpha = (where * donor * weight * matte[box.within(region)]).astype(np.float32)
+    rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
+    if rows.size == 0:
+        return None
+    tight = Region(box.x0 + int(cols[0]), box.y0 + int(rows[0]), box.x0 + int(cols[-1]) + 1,
+                   box.y0 + int(rows[-1]) + 1)
+    part = tight.within(box)
+    values = cv2.remap(teeth.pixels, np.ascontiguousarray(map_x[part]), np.ascontiguousarray(map_y[part]),
+                       cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    if values.ndim == 2:
+        values = values[..., None]
+    if channels < 3 <= values.shape[2]:  # a grey plate: the colours' luminance (Rec. 709)
+        values = values[..., :3] @ np.array([[0.2126], [0.7152], [0.0722]], np.float32)
+    values = values * np.float32(largest)
+    return Overlay(rect=tight, values=np.ascontiguousarray(values, np.float32),
+                   alpha=np.ascontiguousarray(alpha[part]))
+
+
+def _largest(pixels: np.ndarray) -> float:
+    return float(np.iinfo(pixels.dtype).max) if pixels.dtype.kind == "u" else 1.0
+
+
+def _inner_lips(points: np.ndarray) -> np.ndarray:
+    """Both inner-lip contours of (478, >=2) points, (22, 2)."""
+    return np.concatenate([points[list(topo.LIPS_INNER_UPPER), :2], points[list(topo.LIPS_INNER_LOWER), :2]])
+
+
+def _columns(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return opening_columns(points[list(topo.LIPS_INNER_UPPER), :2], points[list(topo.LIPS_INNER_LOWER), :2])

