@@ -3,7 +3,9 @@
     python bench/score_look_test.py KEY.json ANSWERS_A.json [ANSWERS_B.json ...] [-o SCORES.json]
 
 Two panels shown the same crops (the same key) pool by passing both panels' answers: files whose names repeat
-are told apart by their folder (``round46/viewer_a``, ``round47/viewer_a``).
+are told apart by their folder (``round46/viewer_a``, ``round47/viewer_a``). Where a round changed some crops'
+pixels and kept the others (within a code), ``--changed 12.png`` pools the rest: the answers to a changed crop count
+only from files in the key's own folder (the panel shown the new pixels).
 
 Each answers file is the JSON array a viewer returned: one object per image with ``verdict``
 ("real"/"edited"), ``emotion`` (one label) and ``naturalness`` (1-5). Prints, per viewer and pooled,
@@ -134,13 +136,22 @@ def main() -> int:
     parser.add_argument("key")
     parser.add_argument("answers", nargs="+")
     parser.add_argument("-o", "--output", help="write the scores as JSON")
+    parser.add_argument("--changed", nargs="+", default=[], metavar="IMAGE",
+                        help="crops whose pixels the key's round changed: only the key's folder's answers count")
     args = parser.parse_args()
     key = json.loads(Path(args.key).read_text())["crops"]
-    viewers = {name: json.loads(Path(p).read_text()) for name, p in viewer_names(args.answers).items()}
+    own = Path(args.key).resolve().parent
+    viewers = {name: [row for row in json.loads(Path(p).read_text())
+                      if Path(p).resolve().parent == own or row["image"] not in args.changed]
+               for name, p in viewer_names(args.answers).items()}
     result = {name: score(key, rows) for name, rows in viewers.items()}
     result["pooled"] = score(key, [row for rows in viewers.values() for row in rows])
     result["pooled_90_percent_intervals"] = intervals(key, viewers)
     result["crops"] = per_crop(key, viewers)
+    edited = [crop for crop in result["crops"] if crop["kind"] == "edited"]
+    named = sum(2 * crop["named"].get(crop["emotion"], 0) > int(crop["called_edited"].split(" of ")[1])
+                for crop in edited)
+    result["pooled"]["edits_named_by_most_viewers"] = f"{named} of {len(edited)}"
     result["bars"] = {"edits_called_edited": "<= reals_called_edited + 0.25", "naturalness_edits": ">= 4.0",
                       "emotion_named": ">= 9 of 12, happy >= 3 of 4"}
     report(result, args.output)
