@@ -28,7 +28,7 @@ import numpy as np
 from . import fingerprint
 from .errors import AnalysisMismatchError, UserError
 from .fit import AUS, BASIS_REVISION, FLAG_LOST, FLAG_PROFILE, FLAG_UNRELIABLE, ShotFit
-from .render.upper_teeth import UpperTeeth
+from .render.upper_teeth import MAX_CROP_SIDE, UpperTeeth
 from .track import FaceTrack
 from .track.occluders import HAND_POINTS, MAX_HANDS, OccluderTrack
 
@@ -140,6 +140,8 @@ MAX_REACH = 10.0
 MIN_SCALE = 1.0
 #: Largest fine shading of a plate (rms log luminance; real plates read 0.05-0.2).
 MAX_FINE_SHADING = 10.0
+#: Largest |value| of the upper teeth's pixels (a half float's largest; integer plates' are shares of their code).
+MAX_TEETH_VALUE = 65504.0
 #: How far a usable frame's rotation may be from orthonormal (largest |R R^T - I| element).
 ROTATION_TOLERANCE = 1e-3
 _FLAGS = FLAG_LOST | FLAG_PROFILE | FLAG_UNRELIABLE
@@ -298,11 +300,11 @@ def _read(archive: zipfile.ZipFile, path: Path) -> Analysis:
         "hands": _Spec((frames, MAX_HANDS, HAND_POINTS, 2), "f", np.float32, required=False),
         "thumbnails": _Spec((frames, *fingerprint.grid(plate.height, plate.width)), "u", np.uint8,
                             required=version >= 3),
-        # The upper teeth's crop: at most the plate, at most four channels (the header says where it lies).
-        "teeth_pixels": _Spec((None, None, None), "f", np.float32, required=False,
-                              longest=max(plate.width, plate.height), bound=4 * plate.width * plate.height * 4),
-        "teeth_alpha": _Spec((None, None), "f", np.float32, required=False,
-                             longest=max(plate.width, plate.height), bound=plate.width * plate.height * 4),
+        # The upper teeth's crop: a mouth, at most MAX_CROP_SIDE a side and four channels (the header says where).
+        "teeth_pixels": _Spec((None, None, None), "f", np.float32, required=False, longest=MAX_CROP_SIDE,
+                              bound=4 * MAX_CROP_SIDE * MAX_CROP_SIDE * 4),
+        "teeth_alpha": _Spec((None, None), "f", np.float32, required=False, longest=MAX_CROP_SIDE,
+                             bound=MAX_CROP_SIDE * MAX_CROP_SIDE * 4),
     }
     # Every member's size from the zip's directory before any array is read; unknown members are never read.
     for name, spec in specs.items():
@@ -544,7 +546,7 @@ def _upper_teeth(header: dict, plate: PlateInfo, arrays: dict[str, np.ndarray], 
         raise _damaged(path, f"its header's upper_teeth is {str(value)[:80]!r}, expected whole frame, x0 and y0 and "
                        "a number exposure")
     height, width = alpha.shape
-    if pixels.shape[:2] != (height, width) or not 1 <= pixels.shape[2] <= 4 or height == 0 or width == 0:
+    if pixels.shape[:2] != (height, width) or pixels.shape[2] not in (1, 3, 4) or height == 0 or width == 0:
         raise _damaged(path, f"its upper teeth's pixels {pixels.shape} and opacity {alpha.shape} do not match")
     if not (0 <= x0 and x0 + width <= plate.width and 0 <= y0 and y0 + height <= plate.height):
         raise _damaged(path, f"its upper teeth's crop ({width}x{height} at {x0}, {y0}) lies outside the "
@@ -553,7 +555,9 @@ def _upper_teeth(header: dict, plate: PlateInfo, arrays: dict[str, np.ndarray], 
     if index is None or not usable[index]:
         raise _damaged(path, f"its upper teeth come from frame {frame}, which is not a usable frame of it")
     with np.errstate(invalid="ignore"):
-        if not (np.isfinite(pixels).all() and np.isfinite(alpha).all() and (alpha >= 0).all() and (alpha <= 1).all()):
-            raise _damaged(path, "its upper teeth's pixels are not finite or their opacity is not within 0..1")
+        if not (np.isfinite(pixels).all() and (np.abs(pixels) <= MAX_TEETH_VALUE).all() and np.isfinite(alpha).all()
+                and (alpha >= 0).all() and (alpha <= 1).all()):
+            raise _damaged(path, f"its upper teeth's pixels are not finite or beyond +-{MAX_TEETH_VALUE:g}, or their "
+                           "opacity is not within 0..1")
     return UpperTeeth(frame=frame, x0=x0, y0=y0, pixels=pixels.astype(np.float32), alpha=alpha.astype(np.float32),
                       exposure=float(found))

@@ -25,6 +25,7 @@ from .fit.basis import AUS
 from .fit.pose import vectors_to_plate
 from .fit.shot import resting_doubts
 from .fit.smoothing import smooth_rotations, smooth_series
+from .fit.topology import EXPRESSION_FREE
 from .io.ranges import frames_text
 from .prefetch import prefetch
 from .render import Output
@@ -125,22 +126,25 @@ def analyze(
     sampled = sample_frames(expected)
     kept: dict[int, np.ndarray] = {}
     teeth = TeethFinder()
-    last_seen: list = []  # the frame just handed to the tracker: (position, plate pixels, view's rows)
+    last_seen: list = []  # the frame just handed to the tracker: (position, its mouth's cut, plate rows per view row)
     try:
         hands = OccluderTracker(expected=expected)
 
         def keep_teeth() -> None:
             # The tracker has observed the frame last handed over: keep its mouth if it shows the most upper teeth.
             if last_seen and teeth.wanted(last_seen[0]) and last_points[0] == last_seen[0]:
-                i, image, rows = last_seen
-                teeth.keep(i, image, last_points[1][:, :2] * (image.shape[0] / rows))
+                i, cut, scale = last_seen
+                teeth.keep(i, cut, last_points[1][:, :2] * scale)
 
         def views():
             nonlocal thumbnails
+            # Each frame's pixels around the mouth are copied as it is read (render/upper_teeth.py): no plate frame
+            # is held past its conversion.
             converted = ((to_tracking_rgb(image, height), thumbnail(image),
-                          to_tracking_rgb(image, SAMPLE_MAX_HEIGHT) if i in sampled else None, image)
+                          to_tracking_rgb(image, SAMPLE_MAX_HEIGHT) if i in sampled else None,
+                          teeth.around_mouth(image), image.shape[0])
                          for i, (_, image) in enumerate(frames))
-            for i, (view, small, sample, image) in enumerate(prefetch(converted)):
+            for i, (view, small, sample, cut, rows) in enumerate(prefetch(converted)):
                 keep_teeth()
                 if sample is not None:
                     kept[i] = sample
@@ -148,7 +152,7 @@ def analyze(
                 if thumbnails is None:
                     thumbnails = FrameRows(small.shape, small.dtype, expected)
                 thumbnails.append(small)
-                last_seen[:] = [i, image, view.shape[0]]
+                last_seen[:] = [i, cut, rows / view.shape[0]]
                 yield view
 
         last_points: list = [-1, None]  # the tracker's points of the frame it observed last: (position, points)
@@ -366,14 +370,24 @@ class ShotEditor:
         teeth = self.analysis.upper_teeth
         if teeth is None:
             return None
-        fit = self.analysis.fit
         donor = self.analysis.index_of(teeth.frame)
-        weight = pose_weight(fit.rotation[index], fit.rotation[donor])
+        weight = pose_weight(self._rotation[index], self._rotation[donor])
         if weight <= 0.0:
             return None
-        pose = (fit.scale[index], fit.rotation[index], fit.translation[index])
-        donor_pose = (fit.scale[donor], fit.rotation[donor], fit.translation[donor])
-        return teeth, skull_affine(fit.neutral, pose, donor_pose), weight
+        return teeth, skull_affine(self.analysis.fit.neutral, self._skull_pose(index), self._skull_pose(donor)), weight
+
+    def _skull_pose(self, index: int) -> tuple[float, np.ndarray, np.ndarray]:
+        """Frame ``index``'s head pose as the teeth follow it: the smoothed scale and rotation, placed on the frame's
+        steadied points that no expression moves. The fit's own per-frame poses shake by a fraction of a pixel,
+        which the laid-in teeth showed as a shimmer (dlib's landmark jitter on cap12 380-470 made happy: 1.09x the
+        source's with them, 1.00x without)."""
+        scale, rotation = self._scale[index], self._rotation[index]
+        free = list(EXPRESSION_FREE)
+        placed = scale * (self.analysis.fit.neutral[free] @ rotation.T)
+        where = self.analysis.track.landmarks[index, free, :2].astype(np.float64)
+        translation = np.zeros(3)
+        translation[:2] = where.mean(axis=0) - placed[:, :2].mean(axis=0)
+        return scale, rotation, translation
 
     def check_frame(self, src_shape: tuple[int, ...], frame_number: int, holdout: np.ndarray | None = None) -> None:
         """Raise :class:`~emotionedit.errors.UserError` unless a (H, W, C) plate of ``src_shape`` can be frame

@@ -173,6 +173,8 @@ def test_the_teeth_survive_the_analysis_file_and_damage_is_refused(shot, tmp_pat
         "opacity above 1": dataclasses.replace(kept, alpha=kept.alpha * 2.0 + 0.5),
         "outside the plate": dataclasses.replace(kept, x0=analysis.plate.width - 2),
         "not a frame of it": dataclasses.replace(kept, frame=FIRST + COUNT + 10),
+        "two channels": dataclasses.replace(kept, pixels=np.ascontiguousarray(kept.pixels[..., :2])),
+        "past a half float": dataclasses.replace(kept, pixels=kept.pixels * 1e6),
     }
     for what, teeth in bad.items():
         damaged = tmp_path / f"{what}.analysis.npz"
@@ -189,3 +191,69 @@ def test_teeth_from_a_head_turned_far_away_are_not_laid_in():
     assert pose_weight(turn(5), turn(0)) == 1.0
     assert 0.0 < pose_weight(turn(16), turn(0)) < 1.0
     assert pose_weight(turn(25), turn(0)) == 0.0
+
+
+def smile_frames(shot, count: int = 24) -> tuple[list[int], list[np.ndarray]]:
+    numbers = list(range(FIRST, FIRST + count))
+    return numbers, read_clip(shot[0], FIRST, count)
+
+
+def test_a_reader_that_reuses_its_buffer_still_gives_the_donor_frames_own_pixels(shot):
+    """The mouth is copied as each frame is read: a reader handing every frame in one reused array (as a decoder
+    may) must not leave the teeth of a later frame filed under the donor's number."""
+    numbers, frames = smile_frames(shot)
+    buffer = np.empty_like(frames[0])
+
+    def reused():
+        for number, image in zip(numbers, frames, strict=True):
+            buffer[...] = image
+            yield number, buffer
+
+    plate = PlateInfo(path="reused", width=buffer.shape[1], height=buffer.shape[0], frame_numbers=numbers, fps=25.0)
+    teeth = analyze(reused(), plate).upper_teeth
+    assert teeth is not None
+    donor = frames[numbers.index(teeth.frame)]
+    crop = donor[teeth.y0:teeth.y0 + teeth.alpha.shape[0], teeth.x0:teeth.x0 + teeth.alpha.shape[1]]
+    np.testing.assert_array_equal(teeth.pixels, crop.astype(np.float32) / 255.0)
+
+
+def test_a_float_plate_with_a_nan_in_the_teeth_analyses_and_never_lays_it_in(shot, tmp_path):
+    numbers, frames = smile_frames(shot)
+    analysis = shot[1]
+    plates = []
+    for number, image in zip(numbers, frames, strict=True):
+        linear = (image.astype(np.float32) / 255.0) ** 2.2
+        x, y = analysis.track.landmarks[analysis.index_of(number), 13, :2]
+        linear[int(round(y)) + 2, int(round(x))] = np.nan  # just under the upper lip: on the teeth
+        plates.append(linear)
+    plate = PlateInfo(path="nan", width=plates[0].shape[1], height=plates[0].shape[0], frame_numbers=numbers,
+                      fps=25.0)
+    found = analyze(zip(numbers, plates, strict=True), plate)
+    teeth = found.upper_teeth
+    assert teeth is not None and np.isfinite(teeth.pixels).all()
+    x, y = found.track.landmarks[found.index_of(teeth.frame), 13, :2]
+    assert teeth.alpha[int(round(y)) + 2 - teeth.y0, int(round(x)) - teeth.x0] == 0.0
+    path = tmp_path / "nan.analysis.npz"
+    save(found, path)
+    assert load(path).upper_teeth is not None
+
+
+def test_an_unusable_best_frame_gives_way_to_the_next(shot):
+    """The finder keeps a few candidates: when the fit flags the frame that showed the most teeth (a laugh turned to
+    profile, say), the next best is kept instead of none."""
+    numbers, frames = smile_frames(shot)
+    analysis = shot[1]
+    finder = upper_teeth.TeethFinder()
+    for number, image in zip(numbers, frames, strict=True):
+        cut = finder.around_mouth(image)
+        points = analysis.track.landmarks[analysis.index_of(number), :, :2]
+        finder.observe(image, points)
+        if finder.wanted(numbers.index(number)):
+            finder.keep(numbers.index(number), cut, points)
+    landmarks = np.stack([analysis.track.landmarks[analysis.index_of(n)] for n in numbers])
+    usable = np.ones(len(numbers), bool)
+    best = finder.result(landmarks, usable, numbers)
+    assert best is not None
+    usable[numbers.index(best.frame)] = False
+    second = finder.result(landmarks, usable, numbers)
+    assert second is not None and second.frame != best.frame and second.exposure >= upper_teeth.MIN_EXPOSURE_IOD

@@ -75,8 +75,8 @@ def composite_on_device(pixels: torch.Tensor, origin: tuple[int, int], overlay: 
     rows = slice(count - bottom, count - top) if flipped else slice(top, bottom)
     at = pixels[rows, rect.x0 - origin[0]:rect.x1 - origin[0]]
     colours = _colours(at.shape[2])
-    values = torch.from_numpy(np.ascontiguousarray(overlay.values[..., :colours])).to(pixels.device)
-    alpha = torch.from_numpy(np.ascontiguousarray(overlay.alpha[..., None])).to(pixels.device)
+    values = _upload(overlay.values[..., :colours], pixels.device)
+    alpha = _upload(overlay.alpha[..., None], pixels.device)
     if flipped:
         values, alpha = values.flip(0), alpha.flip(0)
     wide = at[..., :colours].view(torch.int16) if at.dtype == torch.uint16 else at[..., :colours]
@@ -90,3 +90,12 @@ def composite_on_device(pixels: torch.Tensor, origin: tuple[int, int], overlay: 
     else:
         stored = mixed.to(at.dtype)
     wide.copy_(torch.where(clean, stored, wide))
+
+
+def _upload(values: np.ndarray, device: torch.device) -> torch.Tensor:
+    """A host array on the device, to a GPU through pinned memory without waiting: a copy from pageable memory would
+    wait for everything queued on the stream, which an OpenFX host's stream must not (render/device.py's rule)."""
+    host = torch.from_numpy(np.array(values, np.float32))  # a private, writable, contiguous copy
+    if device.type == "cuda":
+        return host.pin_memory().to(device, non_blocking=True)
+    return host.to(device)

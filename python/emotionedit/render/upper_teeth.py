@@ -43,6 +43,8 @@ CROP_MARGIN_PX = 2
 POSE_REACH_DEGREES = (12.0, 20.0)
 # The canonical face's points that lie on or over the upper teeth, which carry them with the skull between frames.
 SKULL_POINTS = (0, 37, 267, 13, 82, 312, 61, 291, 78, 308, 2, 164, 98, 327, 94, 1, 4)
+# The largest side (pixels) of a kept mouth's crop: a mouth 1.2 IOD wide on a face 1500 pixels between the eyes.
+MAX_CROP_SIDE = 2048
 # How much of the retrieved teeth a render lays in (1: all; 0: the interior layer's own shading, as before).
 TEETH_OPACITY = 1.0
 
@@ -140,79 +142,113 @@ def teeth_alpha(luma: np.ndarray, points: np.ndarray) -> np.ndarray | None:
     return alpha
 
 
-def mouth_crop(points: np.ndarray, width: int, height: int) -> Region:
-    """The plate pixels around an open mouth's upper teeth that a :class:`TeethFinder` keeps."""
+def mouth_crop(points: np.ndarray, width: int, height: int, margin_iod: float = 0.1) -> Region:
+    """The plate pixels around an open mouth's lips, ``margin_iod`` beyond them (and the resampling's footprint)."""
     iod = float(topo.interocular(points[None, :, :2])[0])
-    return padded_bounds(_inner_lips(points), 0.1 * iod + CROP_MARGIN_PX, Region(0, 0, width, height))
+    return padded_bounds(_inner_lips(points), margin_iod * iod + CROP_MARGIN_PX, Region(0, 0, width, height))
 
 
 class TeethFinder:
-    """Finds, while a shot is tracked, the frame that shows the most upper teeth, and keeps its mouth.
+    """Finds, while a shot is tracked, the frames that show the most upper teeth, and keeps their mouths.
 
-    :meth:`observe` takes each tracking view with the face's points (a tracker's ``observe`` hook); :meth:`wanted`
-    says whether the frame just observed is the best so far, whose plate pixels :meth:`keep` then crops. After the
-    fit, :meth:`result` measures the kept crop at the plate's resolution with the steadied points.
+    Each plate frame is cut around where the mouth was last seen (:meth:`around_mouth`, ``LOOKAHEAD_MARGIN_IOD``
+    beyond the lips: the frame's own points come only once the tracker has seen it), a copy of a few hundred pixels
+    made as the frame is read, so no plate frame is held (nor a reader's reused buffer read late). :meth:`observe`
+    takes each tracking view with the face's points (a tracker's ``observe`` hook); :meth:`wanted` says whether the
+    frame just observed is among the ``CANDIDATES`` best so far, whose cut :meth:`keep` then keeps. After the fit,
+    :meth:`result` measures the candidates at the plate's resolution with the steadied points and returns the best
+    usable one (a laugh that the fit flags unusable gives way to the next).
     """
+
+    CANDIDATES = 3
+    LOOKAHEAD_MARGIN_IOD = 0.5
 
     def __init__(self) -> None:
         self._count = 0
-        self._best = MIN_EXPOSURE_IOD
-        self._best_index: int | None = None
+        self._last: tuple[np.ndarray, int] | None = None  # the last points seen (view pixels) and the view's rows
         self._wanted: int | None = None
-        self._crop: tuple[int, np.ndarray] | None = None  # (frame position, plate pixels of the crop)
-        self._region: Region | None = None
+        self._kept: list[tuple[float, int, Region, np.ndarray]] = []  # (exposure in the view, position, region, pixels)
+
+    def around_mouth(self, image: np.ndarray) -> tuple[Region, np.ndarray] | None:
+        """A copy of plate ``image``'s pixels around where the mouth was last seen; None before any face."""
+        if self._last is None:
+            return None
+        points, rows = self._last
+        region = mouth_crop(points * (image.shape[0] / rows), image.shape[1], image.shape[0],
+                            self.LOOKAHEAD_MARGIN_IOD)
+        if region.empty:
+            return None
+        return region, np.array(image[region.y0:region.y1, region.x0:region.x1])  # the plate's sample type
 
     def observe(self, view: np.ndarray, points: np.ndarray | None) -> None:
         index = self._count
         self._count += 1
         if points is None:
             return
+        self._last = (np.array(points[:, :2], np.float64), view.shape[0])
         found = exposure(display_luma(view), points)
-        if found > self._best:
-            self._best, self._best_index, self._wanted = found, index, index
+        if found > MIN_EXPOSURE_IOD and (len(self._kept) < self.CANDIDATES or found > self._kept[-1][0]):
+            self._wanted = index
+            self._exposure = found
 
     def wanted(self, index: int) -> bool:
-        """Whether frame position ``index`` (just observed) is the best so far, its plate pixels to be kept."""
+        """Whether frame position ``index`` (just observed) is among the best so far, its mouth to be kept."""
         return self._wanted == index
 
-    def keep(self, index: int, image: np.ndarray, points: np.ndarray) -> None:
-        """Crop the plate pixels of the best frame, ``image`` (H, W, C), around its mouth (``points``: (478, >=2)
-        in plate pixels)."""
-        region = mouth_crop(points, image.shape[1], image.shape[0])
-        if region.empty:
-            return
-        self._region = region
-        self._crop = (index, np.array(image[region.y0:region.y1, region.x0:region.x1]))  # the plate's sample type
+    def keep(self, index: int, cut: tuple[Region, np.ndarray] | None, points: np.ndarray) -> None:
+        """Keep the mouth of candidate frame ``index`` from its ``cut`` (:meth:`around_mouth`) when the mouth, at its
+        own ``points`` ((478, >=2) plate pixels), lies inside it."""
         self._wanted = None
+        if cut is None:
+            return
+        region, pixels = cut
+        mouth = mouth_crop(points, 1 << 30, 1 << 30)
+        if mouth.intersection(region) != mouth:  # it moved out of the cut (or off the plate) since last seen
+            return
+        self._kept.append((self._exposure, index, mouth, np.ascontiguousarray(pixels[mouth.within(region)])))
+        self._kept.sort(key=lambda item: -item[0])
+        del self._kept[self.CANDIDATES:]
 
     def result(self, landmarks: np.ndarray, usable: np.ndarray, frame_numbers: list[int]) -> UpperTeeth | None:
-        """The kept frame's upper teeth measured with its steadied points (``landmarks``: (T, 478, >=2) plate pixels),
-        or None: no frame showed enough, or the one that did is not usable (``usable``: (T,) bool)."""
-        if self._crop is None or self._region is None:
-            return None
-        index, pixels = self._crop
-        if not usable[index]:
-            return None
-        region = self._region
+        """The best usable candidate's upper teeth measured with its steadied points (``landmarks``: (T, 478, >=2)
+        plate pixels; ``usable``: (T,) bool), or None: no frame showed enough."""
+        found = [teeth for teeth in (self._measured(kept, landmarks, frame_numbers)
+                                     for kept in self._kept if usable[kept[1]]) if teeth is not None]
+        return max(found, key=lambda teeth: teeth.exposure, default=None)
+
+    @staticmethod
+    def _measured(kept, landmarks: np.ndarray, frame_numbers: list[int]) -> UpperTeeth | None:
+        _, index, region, pixels = kept
         local = landmarks[index, :, :2].astype(np.float64) - [region.x0, region.y0]
+        if not np.isfinite(local).all():
+            return None
+        values = pixels.astype(np.float32) / np.float32(_largest(pixels))
+        # A pixel that is not a number (a float plate's NaN or inf) is never laid in: no opacity, a value of 0.
+        bad = ~np.isfinite(values).all(axis=2) if values.ndim == 3 else ~np.isfinite(values)
         luma = display_luma(pixels)
         alpha = teeth_alpha(luma, local)
         found = exposure(luma, local)
         if alpha is None or found < MIN_EXPOSURE_IOD:
             return None
+        alpha[bad] = 0.0
+        values = np.where(np.isfinite(values), values, np.float32(0.0))
+        if values.ndim == 2:
+            values = values[..., None]
         rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
+        if rows.size == 0:
+            return None
         y0, y1 = max(0, rows[0] - CROP_MARGIN_PX), min(alpha.shape[0], rows[-1] + 1 + CROP_MARGIN_PX)
         x0, x1 = max(0, cols[0] - CROP_MARGIN_PX), min(alpha.shape[1], cols[-1] + 1 + CROP_MARGIN_PX)
         return UpperTeeth(frame=int(frame_numbers[index]), x0=int(region.x0 + x0), y0=int(region.y0 + y0),
-                          pixels=np.ascontiguousarray(pixels[y0:y1, x0:x1], np.float32) / np.float32(_largest(pixels)),
+                          pixels=np.ascontiguousarray(values[y0:y1, x0:x1]),
                           alpha=np.ascontiguousarray(alpha[y0:y1, x0:x1]), exposure=round(float(found), 4))
 
 
-def skull_affine(neutral: np.ndarray, pose: tuple, donor_pose: tuple) -> np.ndarray | None:
+def skull_affine(neutral: np.ndarray, pose: tuple, donor_pose: tuple) -> np.ndarray:
     """(2, 3) affine taking a frame's plate pixels on the upper teeth to where the same teeth are in the donor frame:
     the canonical face's points over the teeth (:data:`SKULL_POINTS` of ``neutral``, (478, 3)) placed by both frames'
-    head poses ((scale, (3, 3) rotation, (3,) translation) each, plate = s R X + t), fitted by least squares. None
-    when the head turned too far between them (:data:`POSE_REACH_DEGREES`: weight 0)."""
+    head poses ((scale, (3, 3) rotation, (3,) translation) each, plate = s R X + t), fitted by least squares. How far
+    the head may turn between them is :func:`pose_weight`'s to say."""
     def placed(scale, rotation, translation):
         return (scale * (neutral[list(SKULL_POINTS)] @ np.asarray(rotation).T) + translation)[:, :2]
 
@@ -277,9 +313,12 @@ def teeth_overlay(teeth: UpperTeeth, to_donor: np.ndarray, weight: float, source
                        cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     if values.ndim == 2:
         values = values[..., None]
-    if channels < 3 <= values.shape[2]:  # a grey plate: the colours' luminance (Rec. 709)
+    colours = min(3, channels)
+    if values.shape[2] >= 3 and colours < 3:  # a grey plate: the colours' luminance (Rec. 709)
         values = values[..., :3] @ np.array([[0.2126], [0.7152], [0.0722]], np.float32)
-    values = values * np.float32(largest)
+    if values.shape[2] < colours:  # a grey donor on a colour plate
+        values = np.repeat(values[..., :1], colours, axis=2)
+    values = values[..., :colours] * np.float32(largest)
     return Overlay(rect=tight, values=np.ascontiguousarray(values, np.float32),
                    alpha=np.ascontiguousarray(alpha[part]))
 
