@@ -206,6 +206,8 @@ def save(analysis: Analysis, path: Path, overwrite: bool = False) -> None:
     if analysis.upper_teeth is not None:
         arrays["teeth_pixels"] = np.asarray(analysis.upper_teeth.pixels, dtype=np.float32)
         arrays["teeth_alpha"] = np.asarray(analysis.upper_teeth.alpha, dtype=np.float32)
+        if analysis.upper_teeth.light is not None:
+            arrays["teeth_light"] = np.asarray(analysis.upper_teeth.light, dtype=np.float32)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     try:
@@ -305,6 +307,7 @@ def _read(archive: zipfile.ZipFile, path: Path) -> Analysis:
                               bound=4 * MAX_CROP_SIDE * MAX_CROP_SIDE * 4),
         "teeth_alpha": _Spec((None, None), "f", np.float32, required=False, longest=MAX_CROP_SIDE,
                              bound=MAX_CROP_SIDE * MAX_CROP_SIDE * 4),
+        "teeth_light": _Spec((frames, 3), "f", np.float32, required=False),
     }
     # Every member's size from the zip's directory before any array is read; unknown members are never read.
     for name, spec in specs.items():
@@ -559,5 +562,11 @@ def _upper_teeth(header: dict, plate: PlateInfo, arrays: dict[str, np.ndarray], 
                 and (alpha >= 0).all() and (alpha <= 1).all()):
             raise _damaged(path, f"its upper teeth's pixels are not finite or beyond +-{MAX_TEETH_VALUE:g}, or their "
                            "opacity is not within 0..1")
+    light = arrays.get("teeth_light")
+    if light is not None:
+        with np.errstate(invalid="ignore"):
+            if not (np.isnan(light) | ((light >= 0) & (light <= 1))).all():
+                raise _damaged(path, "its upper teeth's light readings are not within 0..1 (linear light) or NaN")
+        light = light.astype(np.float32)
     return UpperTeeth(frame=frame, x0=x0, y0=y0, pixels=pixels.astype(np.float32), alpha=alpha.astype(np.float32),
-                      exposure=float(found))
+                      exposure=float(found), light=light)

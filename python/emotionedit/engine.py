@@ -40,7 +40,7 @@ from .render.skin_depth import (
     sample_frames,
     shot_fine_shading,
 )
-from .render.upper_teeth import TeethFinder, UpperTeeth, pose_weight, skull_affine
+from .render.upper_teeth import TeethFinder, UpperTeeth, light_gain, pose_weight, skull_affine
 from .track import MediaPipeFaceMesh, TrackerOptions, track_frames
 from .track.base import FrameRows
 from .track.occluders import OccluderTracker
@@ -364,9 +364,10 @@ class ShotEditor:
         return plan_frame(src_shape, dtype, found.source, found.target, output, nearby, found.detail,
                           self._upper_teeth(index))
 
-    def _upper_teeth(self, index: int) -> tuple[UpperTeeth, np.ndarray, float] | None:
+    def _upper_teeth(self, index: int) -> tuple[UpperTeeth, np.ndarray, float, np.ndarray] | None:
         """The shot's upper teeth (render/upper_teeth.py) as frame ``index`` takes them: the affine from its pixels to
-        the donor frame's, with the skull's motion between the two fitted poses, and how fully they are laid in."""
+        the donor frame's, with the skull's motion between the two fitted poses, how fully they are laid in, and the
+        gain from the donor's light to this frame's."""
         teeth = self.analysis.upper_teeth
         if teeth is None:
             return None
@@ -374,7 +375,8 @@ class ShotEditor:
         weight = pose_weight(self._rotation[index], self._rotation[donor])
         if weight <= 0.0:
             return None
-        return teeth, skull_affine(self.analysis.fit.neutral, self._skull_pose(index), self._skull_pose(donor)), weight
+        return (teeth, skull_affine(self.analysis.fit.neutral, self._skull_pose(index), self._skull_pose(donor)),
+                weight, light_gain(teeth.light, index, donor))
 
     def _skull_pose(self, index: int) -> tuple[float, np.ndarray, np.ndarray]:
         """Frame ``index``'s head pose as the teeth follow it: the smoothed scale and rotation, placed on the frame's

@@ -133,8 +133,9 @@ def whole_plate_reference(editor: ShotEditor, src: np.ndarray, number: int, para
     teeth = editor._upper_teeth(editor.analysis.index_of(number))
     if teeth is not None and mouth_openness(found.source) > 0.0:
         largest = float(np.iinfo(src.dtype).max) if src.dtype.kind == "u" else 1.0
-        composite(out, (0, 0), teeth_overlay(*teeth, found.source, found.target, region, matte,
-                                             mouth_openness(found.source), largest, src.shape[2]))
+        donor, affine, weight, gain = teeth
+        composite(out, (0, 0), teeth_overlay(donor, affine, weight, found.source, found.target, region, matte,
+                                             mouth_openness(found.source), largest, src.shape[2], gain))
     return out
 
 

@@ -141,6 +141,9 @@ def test_the_device_render_lays_in_the_teeth_as_the_cpu(shot, dtype):
     """On torch's CPU device, plates of every sample type (the analysis was made on the 8-bit movie: a float plate of
     the same frame gets the teeth on its own scale)."""
     _, analysis = shot
+    # The teeth's light as the donor's (light_gain 1): a float plate's gain is applied in its linear light, an 8-bit
+    # one's through the sRGB curve, so with a gain the two differ by design.
+    analysis = dataclasses.replace(analysis, upper_teeth=dataclasses.replace(analysis.upper_teeth, light=None))
     rgb = frame(shot, TALKING)
     if np.dtype(dtype).kind == "u":
         src = (rgb.astype(np.uint32) * (np.iinfo(dtype).max // 255)).astype(dtype)
@@ -257,3 +260,53 @@ def test_an_unusable_best_frame_gives_way_to_the_next(shot):
     usable[numbers.index(best.frame)] = False
     second = finder.result(landmarks, usable, numbers)
     assert second is not None and second.frame != best.frame and second.exposure >= upper_teeth.MIN_EXPOSURE_IOD
+
+
+def srgb_to_linear(x: np.ndarray) -> np.ndarray:
+    x = x.astype(np.float64) / 255.0
+    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+
+
+def linear_to_srgb(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return np.round(255.0 * np.where(x <= 0.0031308, 12.92 * x, 1.055 * x ** (1 / 2.4) - 0.055)).astype(np.uint8)
+
+
+def test_teeth_from_a_brighter_part_of_the_take_take_the_frames_light(shot, monkeypatch):
+    """A camera's exposure that drops after the smile (the talking half of the take at 0.6 of its light): the teeth
+    laid in keep their brightness against the lip of the frame they are laid into, as in the unchanged take, and do
+    not glow with the smile's light."""
+    path, analysis = shot
+    numbers = list(range(FIRST, FIRST + COUNT))
+    frames = read_clip(path, FIRST, COUNT)
+    darker = [image if number < 300 else linear_to_srgb(srgb_to_linear(image) * 0.6)
+              for number, image in zip(numbers, frames, strict=True)]
+    plate = PlateInfo(path="darker", width=frames[0].shape[1], height=frames[0].shape[0], frame_numbers=numbers,
+                      fps=25.0)
+    dimmed = analyze(zip(numbers, darker, strict=True), plate)
+    assert dimmed.upper_teeth is not None and dimmed.upper_teeth.frame < 300
+
+    def teeth_over_lip(analysis, image) -> float:
+        plan = ShotEditor(analysis, check_plate=False).plan_frame(image.shape, image.dtype, TALKING, HAPPY)
+        shown = plan.overlay.alpha > 0.5
+        out = np.empty_like(image)
+        plan.render_into(out, image)
+        rect = plan.overlay.rect
+        return float(np.median(display_luma(out[rect.y0:rect.y1, rect.x0:rect.x1])[shown])) / \
+            lip_luma(image, analysis, TALKING)
+
+    source = frames[numbers.index(TALKING)]
+    reference = teeth_over_lip(analysis, source)
+    dark = darker[numbers.index(TALKING)]
+    lit = teeth_over_lip(dimmed, dark)
+    assert abs(lit / reference - 1.0) < 0.1, (lit, reference)
+    unlit = dataclasses.replace(dimmed, upper_teeth=dataclasses.replace(dimmed.upper_teeth, light=None))
+    assert teeth_over_lip(unlit, dark) > 1.15 * reference, "without the light's gain the teeth keep the smile's light"
+
+
+def test_an_unknown_or_wild_light_reading_changes_the_teeth_by_at_most_the_bound():
+    light = np.array([[0.2, 0.2, 0.2], [np.nan, np.nan, np.nan], [0.9, 0.9, 0.9], [0.0, 0.0, 0.0]], np.float32)
+    np.testing.assert_array_equal(upper_teeth.light_gain(light, 1, 0), 1.0)  # no face in the frame: as it was
+    np.testing.assert_array_equal(upper_teeth.light_gain(light, 0, 3), 1.0)  # a black donor reading: as it was
+    np.testing.assert_allclose(upper_teeth.light_gain(light, 2, 0), upper_teeth.MAX_LIGHT_GAIN)
+    np.testing.assert_allclose(upper_teeth.light_gain(None, 2, 0), 1.0)

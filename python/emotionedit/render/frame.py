@@ -220,7 +220,7 @@ class _LandmarksPlan(FramePlan):
 def plan_frame(shape: tuple[int, ...], dtype: np.dtype, source: np.ndarray | None, target: np.ndarray | None,
                output: Output = Output.EDITED, occluders: FrameOccluders | None = None,
                detail: dict[str, np.ndarray] | None = None,
-               teeth: tuple[UpperTeeth, np.ndarray, float] | None = None) -> FramePlan:
+               teeth: tuple[UpperTeeth, np.ndarray, float, np.ndarray] | None = None) -> FramePlan:
     """Plan one frame of a (H, W, C) plate of ``dtype`` without reading a pixel.
 
     source, target: (478, 2) plate pixels of the tracked face and where it should go, or None for a
@@ -230,8 +230,9 @@ def plan_frame(shape: tuple[int, ...], dtype: np.dtype, source: np.ndarray | Non
     by (1 - their occlusion matte), so their pixels are kept. OCCLUSION writes that occlusion matte.
     detail: the skin detail's weight per map, (2,) for the subject's right and left halves
     (:func:`~emotionedit.render.detail.detail_weights`; None or empty: geometry only).
-    teeth: the shot's upper teeth from another frame, the affine taking this frame's pixels there and how fully they
-    are laid in (:mod:`~emotionedit.render.upper_teeth`; None: the interior is this frame's own).
+    teeth: the shot's upper teeth from another frame, the affine taking this frame's pixels there, how fully they are
+    laid in and the gain from their light to this frame's (:mod:`~emotionedit.render.upper_teeth`; None: the
+    interior is this frame's own).
     """
     shape = tuple(shape)
     height, width = shape[:2]
@@ -273,8 +274,9 @@ def plan_frame(shape: tuple[int, ...], dtype: np.dtype, source: np.ndarray | Non
         shading = Shading(over=region if grid is not None else None, grid=grid, rect=rect, plane=plane)
     overlay = None
     if teeth is not None and mouth is not None:
-        overlay = teeth_overlay(*teeth, source, target, region, matte, mouth_openness(source), _full_value(dtype),
-                                shape[2])
+        donor, affine, weight, gain = teeth
+        overlay = teeth_overlay(donor, affine, weight, source, target, region, matte, mouth_openness(source),
+                                _full_value(dtype), shape[2], gain)
     return _WarpPlan(shape, resampling_of(field, matte, region, width, height), shading, overlay)
 
 

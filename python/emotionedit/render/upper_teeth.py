@@ -15,6 +15,7 @@ were hidden (:func:`teeth_overlay`); everywhere else the interior stays this fra
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import cv2
@@ -45,6 +46,15 @@ POSE_REACH_DEGREES = (12.0, 20.0)
 SKULL_POINTS = (0, 37, 267, 13, 82, 312, 61, 291, 78, 308, 2, 164, 98, 327, 94, 1, 4)
 # The largest side (pixels) of a kept mouth's crop: a mouth 1.2 IOD wide on a face 1500 pixels between the eyes.
 MAX_CROP_SIDE = 2048
+# Where the light on the face is read each frame (cheeks below the eyes, the forehead's middle): skin that a smile or
+# a vowel shades little, a patch LIGHT_PATCH_IOD across around each.
+LIGHT_POINTS = (50, 280, 151)
+LIGHT_PATCH_IOD = 0.06
+# Frames over which the light reading is smoothed (a running median): one frame's reading is a few pixels' noise.
+LIGHT_SMOOTHING_FRAMES = 5
+# The most the teeth's light is changed (either way): past it the reading is not the shot's light but a hand or a
+# shadow across the probes.
+MAX_LIGHT_GAIN = 2.0
 # How much of the retrieved teeth a render lays in (1: all; 0: the interior layer's own shading, as before).
 TEETH_OPACITY = 1.0
 
@@ -63,6 +73,10 @@ class UpperTeeth:
     pixels: np.ndarray
     alpha: np.ndarray
     exposure: float
+    #: (T, 3) float32: each analysed frame's light on the face (linear RGB of the cheeks and forehead, smoothed over a
+    #: few frames; NaN where no face), which the teeth take to the frame they are laid into (:func:`light_gain`);
+    #: None: not measured, the donor's light as it was.
+    light: np.ndarray | None = None
 
 
 def display_luma(pixels: np.ndarray) -> np.ndarray:
@@ -168,6 +182,7 @@ class TeethFinder:
         self._last: tuple[np.ndarray, int] | None = None  # the last points seen (view pixels) and the view's rows
         self._wanted: int | None = None
         self._kept: list[tuple[float, int, Region, np.ndarray]] = []  # (exposure in the view, position, region, pixels)
+        self._light: list[np.ndarray] = []  # each frame's face_light
 
     def around_mouth(self, image: np.ndarray) -> tuple[Region, np.ndarray] | None:
         """A copy of plate ``image``'s pixels around where the mouth was last seen; None before any face."""
@@ -184,7 +199,9 @@ class TeethFinder:
         index = self._count
         self._count += 1
         if points is None:
+            self._light.append(np.full(3, np.nan, np.float32))
             return
+        self._light.append(face_light(view, points))
         self._last = (np.array(points[:, :2], np.float64), view.shape[0])
         found = exposure(display_luma(view), points)
         if found > MIN_EXPOSURE_IOD and (len(self._kept) < self.CANDIDATES or found > self._kept[-1][0]):
@@ -214,7 +231,10 @@ class TeethFinder:
         plate pixels; ``usable``: (T,) bool), or None: no frame showed enough."""
         found = [teeth for teeth in (self._measured(kept, landmarks, frame_numbers)
                                      for kept in self._kept if usable[kept[1]]) if teeth is not None]
-        return max(found, key=lambda teeth: teeth.exposure, default=None)
+        best = max(found, key=lambda teeth: teeth.exposure, default=None)
+        if best is None or len(self._light) != len(frame_numbers):
+            return best
+        return dataclasses.replace(best, light=smoothed_light(np.stack(self._light)))
 
     @staticmethod
     def _measured(kept, landmarks: np.ndarray, frame_numbers: list[int]) -> UpperTeeth | None:
@@ -244,6 +264,50 @@ class TeethFinder:
                           alpha=np.ascontiguousarray(alpha[y0:y1, x0:x1]), exposure=round(float(found), 4))
 
 
+def face_light(view: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(3,) float32: the light on the face in an 8-bit sRGB ``view`` (linear RGB, the mean of a patch around each of
+    :data:`LIGHT_POINTS` of the (478, >=2) ``points`` in its pixels); NaN where a patch lies off the picture."""
+    iod = float(topo.interocular(points[None, :, :2])[0])
+    half = max(1, int(round(0.5 * LIGHT_PATCH_IOD * iod)))
+    height, width = view.shape[:2]
+    patches = []
+    for k in LIGHT_POINTS:
+        x, y = (int(round(v)) for v in points[k, :2])
+        if not (half <= x < width - half and half <= y < height - half):
+            return np.full(3, np.nan, np.float32)
+        patches.append(view[y - half:y + half + 1, x - half:x + half + 1, :3].reshape(-1, 3))
+    encoded = np.concatenate(patches).astype(np.float64) / 255.0
+    linear = np.where(encoded <= 0.04045, encoded / 12.92, ((encoded + 0.055) / 1.055) ** 2.4)
+    return linear.mean(axis=0).astype(np.float32)
+
+
+def smoothed_light(light: np.ndarray) -> np.ndarray:
+    """(T, 3) per-frame light readings, each the median of the LIGHT_SMOOTHING_FRAMES around it (NaN ignored; NaN
+    where all are)."""
+    half = LIGHT_SMOOTHING_FRAMES // 2
+    out = np.full(light.shape, np.nan, np.float32)
+    for t in range(len(light)):
+        window = light[max(0, t - half):t + half + 1]
+        window = window[np.isfinite(window).all(axis=1)]
+        if len(window):
+            out[t] = np.median(window, axis=0)
+    return out
+
+
+def light_gain(light: np.ndarray | None, index: int, donor: int) -> np.ndarray:
+    """(3,) linear-light gain from the donor frame's light to frame ``index``'s: the ratio of their luminances, the same
+    for every colour (1 where either is unknown or dark; within 1/MAX_LIGHT_GAIN..MAX_LIGHT_GAIN). Per colour, the
+    probes' own colour moved with the expression (cap12's cheeks under a smile and in speech: 0.99, 0.95 and 1.03 at
+    one exposure), which would have tinted the teeth; an exposure drift is what takes whole frames apart."""
+    if light is None:
+        return np.ones(3, np.float32)
+    weights = np.array([0.2126, 0.7152, 0.0722])
+    here, there = float(light[index] @ weights), float(light[donor] @ weights)
+    if not (np.isfinite(here) and np.isfinite(there) and there > 1e-4):
+        return np.ones(3, np.float32)
+    return np.full(3, np.clip(here / there, 1.0 / MAX_LIGHT_GAIN, MAX_LIGHT_GAIN), np.float32)
+
+
 def skull_affine(neutral: np.ndarray, pose: tuple, donor_pose: tuple) -> np.ndarray:
     """(2, 3) affine taking a frame's plate pixels on the upper teeth to where the same teeth are in the donor frame:
     the canonical face's points over the teeth (:data:`SKULL_POINTS` of ``neutral``, (478, 3)) placed by both frames'
@@ -268,14 +332,16 @@ def pose_weight(rotation: np.ndarray, donor_rotation: np.ndarray) -> float:
 
 
 def teeth_overlay(teeth: UpperTeeth, to_donor: np.ndarray, weight: float, source: np.ndarray, target: np.ndarray,
-                  region: Region, matte: np.ndarray, openness: float, largest: float = 1.0, channels: int = 3
-                  ) -> Overlay | None:
+                  region: Region, matte: np.ndarray, openness: float, largest: float = 1.0, channels: int = 3,
+                  gain: np.ndarray | None = None) -> Overlay | None:
     """The donor's upper teeth laid over the edited frame where its edit uncovers them: inside the edited inner lips
     (from half a pixel in), above the source's upper inner lip (where this frame's teeth were hidden behind it), where
     the donor shows teeth. source, target: (478, 2) plate pixels; to_donor: (2, 3) :func:`skull_affine`; weight: its
     :func:`pose_weight`; matte: (region.height, region.width) the editable matte (a hand in front of the mouth keeps
     its pixels); openness: the source mouth's (:func:`.mouth.mouth_openness`); largest: the rendered plate's largest
-    code (1 for floats); channels: its channels. None where nothing is laid in."""
+    code (1 for floats); channels: its channels; gain: (3,) the linear-light gain from the donor's light to this
+    frame's (:func:`light_gain`; None: none), applied in linear light (an integer plate's values are display-encoded,
+    taken as sRGB). None where nothing is laid in."""
     weight *= openness * TEETH_OPACITY
     if weight <= 0.0:
         return None
@@ -313,6 +379,8 @@ def teeth_overlay(teeth: UpperTeeth, to_donor: np.ndarray, weight: float, source
                        cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     if values.ndim == 2:
         values = values[..., None]
+    if gain is not None and not np.all(gain == 1.0):
+        values = _lit(values, gain, integer=largest != 1.0)
     colours = min(3, channels)
     if values.shape[2] >= 3 and colours < 3:  # a grey plate: the colours' luminance (Rec. 709)
         values = values[..., :3] @ np.array([[0.2126], [0.7152], [0.0722]], np.float32)
@@ -321,6 +389,22 @@ def teeth_overlay(teeth: UpperTeeth, to_donor: np.ndarray, weight: float, source
     values = values[..., :colours] * np.float32(largest)
     return Overlay(rect=tight, values=np.ascontiguousarray(values, np.float32),
                    alpha=np.ascontiguousarray(alpha[part]))
+
+
+def _lit(values: np.ndarray, gain: np.ndarray, integer: bool) -> np.ndarray:
+    """Donor values (h, w, C) under the frame's light: their colours times ``gain`` in linear light (one gain, the
+    luminance's, for a grey crop)."""
+    gains = gain if values.shape[2] >= 3 else np.float32(gain @ np.array([0.2126, 0.7152, 0.0722], np.float32))
+    out = values.copy()
+    colour = out[..., :3]
+    if not integer:
+        colour *= gains
+        return out
+    encoded = np.clip(colour, 0.0, 1.0)
+    linear = np.where(encoded <= 0.04045, encoded / 12.92, ((encoded + 0.055) / 1.055) ** 2.4) * gains
+    linear = np.clip(linear, 0.0, 1.0)
+    colour[...] = np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
+    return out
 
 
 def _largest(pixels: np.ndarray) -> float:
