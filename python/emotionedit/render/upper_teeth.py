@@ -29,6 +29,9 @@ from .overlay import Overlay
 TOOTH_OVER_LIP = 1.12
 # How far down the opening (a share of its height) the upper teeth are looked for: below, the lower teeth.
 UPPER_SHARE = 0.6
+# How far under the upper inner lip (IOD) its shadow and soft edge may keep the teeth dark: a pixel on a 46 px face,
+# seven on a 4K one.
+LIP_SHADOW_IOD = 0.025
 # Where the lip's red is read, above the upper inner lip (IOD).
 LIP_READ_IOD = 0.03
 # The middle share of the opening's width whose teeth say how much a frame shows (the sides lie in the corridor).
@@ -37,6 +40,10 @@ MIDDLE_SHARE = 0.6
 MIN_EXPOSURE_IOD = 0.04
 # The teeth band's ends are smoothed over this width (IOD): a single column's reading is a pixel's noise.
 TIP_SMOOTHING_IOD = 0.06
+# Over how much of the mouth's width (IOD) the teeth band fades out at each end (into the dark past the teeth the
+# band was read on, as side teeth recede into the corridor), and how soft its tips are (IOD).
+BAND_END_IOD = 0.1
+TIP_SOFTNESS_IOD = 0.012
 # Around the teeth the crop keeps this many pixels, for the resampling's footprint.
 CROP_MARGIN_PX = 2
 # Head turns between the two frames up to the first angle (degrees) map the teeth fully; at the second, not at all:
@@ -113,13 +120,13 @@ def teeth_band(luma: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.nda
         return None
     lip = float(np.median(luma[read, xs]))
     tip = top_x.copy()
+    shadow = max(1, int(round(LIP_SHADOW_IOD * iod)))
     for k, x in enumerate(xs):
-        # Down from the lip: bright rows are teeth; the first dark row after two ends them (the row just under the
-        # lip may be its shadow).
+        # Down from the lip: bright rows are teeth; the first dark row past the lip's shadow ends them.
         for y in range(first[k], last[k] + 1):
             if luma[y, x] > TOOTH_OVER_LIP * lip:
                 tip[k] = y + 1.0
-            elif y - first[k] > 1:
+            elif y - first[k] > shadow:
                 break
     return xs, top_x, np.maximum(tip, top_x)
 
@@ -149,10 +156,18 @@ def teeth_alpha(luma: np.ndarray, points: np.ndarray) -> np.ndarray | None:
     depth = np.median(np.lib.stride_tricks.sliding_window_view(padded, width), axis=1)
     if depth.max() < 1.0:
         return None
+    # The band's ends fade out along the mouth, its tips over a soft edge, each a share of the face's size: held to a
+    # pixel, a 4K face's teeth were a block with square ends pasted under the lip. Its top stays at the lip, which
+    # covers it.
+    shown = depth >= 1.0
+    band = np.flatnonzero(shown)
+    ends = np.clip(np.minimum(xs - xs[band[0]], xs[band[-1]] - xs) / max(1.0, BAND_END_IOD * iod), 0.0, 1.0)
+    soft = max(1.0, TIP_SOFTNESS_IOD * iod)
     alpha = np.zeros(luma.shape, np.float32)
     ys = np.arange(luma.shape[0], dtype=np.float64)[:, None]
-    inside = np.minimum(ys - top[None, :], top[None, :] + depth[None, :] - ys) + 0.5
-    alpha[:, xs] = np.clip(inside, 0.0, 1.0) * (depth[None, :] >= 1.0)
+    below_lip = np.clip(ys - top[None, :] + 0.5, 0.0, 1.0)
+    above_tip = np.clip((top + depth)[None, :] - ys, -0.5 * soft, 0.5 * soft) / soft + 0.5
+    alpha[:, xs] = below_lip * above_tip * (shown * ends * ends * (3.0 - 2.0 * ends))[None, :]
     return alpha
 
 
@@ -357,7 +372,10 @@ def teeth_overlay(teeth: UpperTeeth, to_donor: np.ndarray, weight: float, source
     within = np.clip(np.minimum(ys - upper_e, lower_e - ys) + 0.5, 0.0, 1.0)
     # Above the source's upper lip; past its corners the lip is higher still (the opening ends there).
     source_top = np.interp(xs, columns_s, top_s)
-    hidden = np.clip(source_top - ys + 0.5, 0.0, 1.0)
+    # Over a soft edge as the band's tips are (a pixel on a small face): held to a pixel, a 4K face's laid-in teeth
+    # ended on a ruled line.
+    soft = max(1.0, TIP_SOFTNESS_IOD * float(topo.interocular(source[None, :, :2])[0]))
+    hidden = np.clip((source_top - ys + 0.5) / soft, 0.0, 1.0)
     # Only where the edit lifted the lip by more than half a pixel: an unmoved lip uncovers nothing (the two half-pixel
     # edges above would otherwise meet on it).
     hidden *= np.clip(source_top - np.minimum(upper_e, source_top) - 0.5, 0.0, 1.0)
