@@ -310,3 +310,22 @@ def test_an_unknown_or_wild_light_reading_changes_the_teeth_by_at_most_the_bound
     np.testing.assert_array_equal(upper_teeth.light_gain(light, 0, 3), 1.0)  # a black donor reading: as it was
     np.testing.assert_allclose(upper_teeth.light_gain(light, 2, 0), upper_teeth.MAX_LIGHT_GAIN)
     np.testing.assert_allclose(upper_teeth.light_gain(None, 2, 0), 1.0)
+
+
+def test_the_teeth_are_found_and_shaped_alike_on_a_plate_four_times_the_size(shot):
+    """Every width is a share of the face: the same smile scaled 4x (a 46 px face made 185 px between the eyes, its
+    lip's soft edge four pixels) keeps a frame of it, shows as much teeth, and the band's ends fade over as much of
+    the mouth (held to whole pixels, such a plate kept no frame at all)."""
+    import cv2
+
+    numbers, frames = smile_frames(shot)
+    small = analyze(zip(numbers, frames, strict=True),
+                    PlateInfo("small", frames[0].shape[1], frames[0].shape[0], numbers, 25.0)).upper_teeth
+    big_frames = [cv2.resize(image, None, fx=4, fy=4, interpolation=cv2.INTER_CUBIC) for image in frames]
+    big = analyze(zip(numbers, big_frames, strict=True),
+                  PlateInfo("big", big_frames[0].shape[1], big_frames[0].shape[0], numbers, 25.0)).upper_teeth
+    assert small is not None and big is not None
+    assert abs(big.exposure / small.exposure - 1.0) < 0.25, (big.exposure, small.exposure)
+    # The band's width (columns more than half opaque), against the face's size: alike at both sizes.
+    width = [float((teeth.alpha.max(axis=0) > 0.5).sum()) / scale for teeth, scale in ((small, 1), (big, 4))]
+    assert abs(width[1] / width[0] - 1.0) < 0.3, width
