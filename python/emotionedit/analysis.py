@@ -28,7 +28,7 @@ import numpy as np
 from . import fingerprint
 from .errors import AnalysisMismatchError, UserError
 from .fit import AUS, BASIS_REVISION, FLAG_LOST, FLAG_PROFILE, FLAG_UNRELIABLE, ShotFit
-from .render.upper_teeth import MAX_CROP_SIDE, UpperTeeth
+from .render.upper_teeth import MAX_CROP_SIDE, MAX_TEETH_VALUE, UpperTeeth
 from .track import FaceTrack
 from .track.occluders import HAND_POINTS, MAX_HANDS, OccluderTrack
 
@@ -140,8 +140,6 @@ MAX_REACH = 10.0
 MIN_SCALE = 1.0
 #: Largest fine shading of a plate (rms log luminance; real plates read 0.05-0.2).
 MAX_FINE_SHADING = 10.0
-#: Largest |value| of the upper teeth's pixels (a half float's largest; integer plates' are shares of their code).
-MAX_TEETH_VALUE = 65504.0
 #: How far a usable frame's rotation may be from orthonormal (largest |R R^T - I| element).
 ROTATION_TOLERANCE = 1e-3
 _FLAGS = FLAG_LOST | FLAG_PROFILE | FLAG_UNRELIABLE
@@ -184,7 +182,7 @@ def save(analysis: Analysis, path: Path, overwrite: bool = False) -> None:
         "fine_shading": analysis.fine_shading,
         "upper_teeth": None if analysis.upper_teeth is None else {
             "frame": analysis.upper_teeth.frame, "x0": analysis.upper_teeth.x0, "y0": analysis.upper_teeth.y0,
-            "exposure": analysis.upper_teeth.exposure},
+            "exposure": analysis.upper_teeth.exposure, "linear": analysis.upper_teeth.linear},
     }
     arrays = {
         "header": np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
@@ -545,9 +543,10 @@ def _upper_teeth(header: dict, plate: PlateInfo, arrays: dict[str, np.ndarray], 
         raise _damaged(path, "its upper teeth are incomplete (the header's 'upper_teeth' and the arrays 'teeth_pixels' "
                        "and 'teeth_alpha' go together)")
     frame, x0, y0, found = (value.get(k) for k in ("frame", "x0", "y0", "exposure"))
-    if not all(type(v) is int for v in (frame, x0, y0)) or not _is_number(found):
-        raise _damaged(path, f"its header's upper_teeth is {str(value)[:80]!r}, expected whole frame, x0 and y0 and "
-                       "a number exposure")
+    linear = value.get("linear", False)
+    if not all(type(v) is int for v in (frame, x0, y0)) or not _is_number(found) or type(linear) is not bool:
+        raise _damaged(path, f"its header's upper_teeth is {str(value)[:80]!r}, expected whole frame, x0 and y0, "
+                       "a number exposure and a true/false linear")
     height, width = alpha.shape
     if pixels.shape[:2] != (height, width) or pixels.shape[2] not in (1, 3, 4) or height == 0 or width == 0:
         raise _damaged(path, f"its upper teeth's pixels {pixels.shape} and opacity {alpha.shape} do not match")
@@ -569,4 +568,4 @@ def _upper_teeth(header: dict, plate: PlateInfo, arrays: dict[str, np.ndarray], 
                 raise _damaged(path, "its upper teeth's light readings are not within 0..1 (linear light) or NaN")
         light = light.astype(np.float32)
     return UpperTeeth(frame=frame, x0=x0, y0=y0, pixels=pixels.astype(np.float32), alpha=alpha.astype(np.float32),
-                      exposure=float(found), light=light)
+                      exposure=float(found), light=light, linear=linear)

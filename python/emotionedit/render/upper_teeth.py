@@ -51,6 +51,8 @@ CROP_MARGIN_PX = 2
 POSE_REACH_DEGREES = (12.0, 20.0)
 # The canonical face's points that lie on or over the upper teeth, which carry them with the skull between frames.
 SKULL_POINTS = (0, 37, 267, 13, 82, 312, 61, 291, 78, 308, 2, 164, 98, 327, 94, 1, 4)
+# The largest |value| of a kept crop's pixels (a half float's largest; integer plates' are shares of their code).
+MAX_TEETH_VALUE = 65504.0
 # The largest side (pixels) of a kept mouth's crop: a mouth 1.2 IOD wide on a face 1500 pixels between the eyes.
 MAX_CROP_SIDE = 2048
 # Where the light on the face is read each frame (cheeks below the eyes, the forehead's middle): skin that a smile or
@@ -84,6 +86,9 @@ class UpperTeeth:
     #: few frames; NaN where no face), which the teeth take to the frame they are laid into (:func:`light_gain`);
     #: None: not measured, the donor's light as it was.
     light: np.ndarray | None = None
+    #: Whether ``pixels`` are scene-linear (analysed from a float plate) or display-encoded shares (an integer plate,
+    #: a movie): the light's gain is applied through the encoding the values have, whatever plate they are laid into.
+    linear: bool = False
 
 
 def display_luma(pixels: np.ndarray) -> np.ndarray:
@@ -191,18 +196,29 @@ class TeethFinder:
 
     CANDIDATES = 3
     LOOKAHEAD_MARGIN_IOD = 0.5
+    # Candidates lie at least this many frames apart (the best of each stretch): three neighbouring frames of one
+    # smile were one moment, which a fit that flags that moment takes away at once.
+    CANDIDATE_SPACING = 12
+    # Before any face has been seen the first frames are kept whole (the reader runs ahead of the tracker by a few
+    # frames, which then have no mouth to cut around); past this many, frames before the first face are not.
+    WHOLE_FRAMES = 8
 
     def __init__(self) -> None:
         self._count = 0
+        self._read = 0  # frames cut so far (the reader's side)
         self._last: tuple[np.ndarray, int] | None = None  # the last points seen (view pixels) and the view's rows
         self._wanted: int | None = None
         self._kept: list[tuple[float, int, Region, np.ndarray]] = []  # (exposure in the view, position, region, pixels)
         self._light: list[np.ndarray] = []  # each frame's face_light
 
     def around_mouth(self, image: np.ndarray) -> tuple[Region, np.ndarray] | None:
-        """A copy of plate ``image``'s pixels around where the mouth was last seen; None before any face."""
+        """A copy of plate ``image``'s pixels around where the mouth was last seen (the whole of one of the shot's
+        first frames before a face has been seen); None past those."""
+        self._read += 1
         if self._last is None:
-            return None
+            if self._read > self.WHOLE_FRAMES:
+                return None
+            return Region(0, 0, image.shape[1], image.shape[0]), np.array(image)
         points, rows = self._last
         region = mouth_crop(points * (image.shape[0] / rows), image.shape[1], image.shape[0],
                             self.LOOKAHEAD_MARGIN_IOD)
@@ -219,7 +235,10 @@ class TeethFinder:
         self._light.append(face_light(view, points))
         self._last = (np.array(points[:, :2], np.float64), view.shape[0])
         found = exposure(display_luma(view), points)
-        if found > MIN_EXPOSURE_IOD and (len(self._kept) < self.CANDIDATES or found > self._kept[-1][0]):
+        if found <= MIN_EXPOSURE_IOD:
+            return
+        near = [kept[0] for kept in self._kept if abs(kept[1] - index) < self.CANDIDATE_SPACING]
+        if (found > max(near)) if near else (len(self._kept) < self.CANDIDATES or found > self._kept[-1][0]):
             self._wanted = index
             self._exposure = found
 
@@ -237,6 +256,9 @@ class TeethFinder:
         mouth = mouth_crop(points, 1 << 30, 1 << 30)
         if mouth.intersection(region) != mouth:  # it moved out of the cut (or off the plate) since last seen
             return
+        if mouth.width > MAX_CROP_SIDE or mouth.height > MAX_CROP_SIDE:  # an analysis file holds no larger crop
+            return
+        self._kept = [kept for kept in self._kept if abs(kept[1] - index) >= self.CANDIDATE_SPACING]
         self._kept.append((self._exposure, index, mouth, np.ascontiguousarray(pixels[mouth.within(region)])))
         self._kept.sort(key=lambda item: -item[0])
         del self._kept[self.CANDIDATES:]
@@ -258,15 +280,18 @@ class TeethFinder:
         if not np.isfinite(local).all():
             return None
         values = pixels.astype(np.float32) / np.float32(_largest(pixels))
-        # A pixel that is not a number (a float plate's NaN or inf) is never laid in: no opacity, a value of 0.
-        bad = ~np.isfinite(values).all(axis=2) if values.ndim == 3 else ~np.isfinite(values)
+        # A pixel that is not a number (a float plate's NaN or inf), or past what an analysis file holds, is never laid
+        # in: no opacity, a value of 0.
+        with np.errstate(invalid="ignore"):
+            usable_value = np.isfinite(values) & (np.abs(values) <= MAX_TEETH_VALUE)
+        bad = ~usable_value.all(axis=2) if values.ndim == 3 else ~usable_value
         luma = display_luma(pixels)
         alpha = teeth_alpha(luma, local)
         found = exposure(luma, local)
         if alpha is None or found < MIN_EXPOSURE_IOD:
             return None
         alpha[bad] = 0.0
-        values = np.where(np.isfinite(values), values, np.float32(0.0))
+        values = np.where(usable_value, values, np.float32(0.0))
         if values.ndim == 2:
             values = values[..., None]
         rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
@@ -276,7 +301,8 @@ class TeethFinder:
         x0, x1 = max(0, cols[0] - CROP_MARGIN_PX), min(alpha.shape[1], cols[-1] + 1 + CROP_MARGIN_PX)
         return UpperTeeth(frame=int(frame_numbers[index]), x0=int(region.x0 + x0), y0=int(region.y0 + y0),
                           pixels=np.ascontiguousarray(values[y0:y1, x0:x1]),
-                          alpha=np.ascontiguousarray(alpha[y0:y1, x0:x1]), exposure=round(float(found), 4))
+                          alpha=np.ascontiguousarray(alpha[y0:y1, x0:x1]), exposure=round(float(found), 4),
+                          linear=pixels.dtype.kind == "f")
 
 
 def face_light(view: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -355,8 +381,8 @@ def teeth_overlay(teeth: UpperTeeth, to_donor: np.ndarray, weight: float, source
     :func:`pose_weight`; matte: (region.height, region.width) the editable matte (a hand in front of the mouth keeps
     its pixels); openness: the source mouth's (:func:`.mouth.mouth_openness`); largest: the rendered plate's largest
     code (1 for floats); channels: its channels; gain: (3,) the linear-light gain from the donor's light to this
-    frame's (:func:`light_gain`; None: none), applied in linear light (an integer plate's values are display-encoded,
-    taken as sRGB). None where nothing is laid in."""
+    frame's (:func:`light_gain`; None: none), applied in linear light (through the sRGB curve for values analysed
+    from an integer plate, :attr:`UpperTeeth.linear`). None where nothing is laid in."""
     weight *= openness * TEETH_OPACITY
     if weight <= 0.0:
         return None
@@ -398,7 +424,7 @@ def teeth_overlay(teeth: UpperTeeth, to_donor: np.ndarray, weight: float, source
     if values.ndim == 2:
         values = values[..., None]
     if gain is not None and not np.all(gain == 1.0):
-        values = _lit(values, gain, integer=largest != 1.0)
+        values = _lit(values, gain, encoded=not teeth.linear)
     colours = min(3, channels)
     if values.shape[2] >= 3 and colours < 3:  # a grey plate: the colours' luminance (Rec. 709)
         values = values[..., :3] @ np.array([[0.2126], [0.7152], [0.0722]], np.float32)
@@ -409,13 +435,14 @@ def teeth_overlay(teeth: UpperTeeth, to_donor: np.ndarray, weight: float, source
                    alpha=np.ascontiguousarray(alpha[part]))
 
 
-def _lit(values: np.ndarray, gain: np.ndarray, integer: bool) -> np.ndarray:
+def _lit(values: np.ndarray, gain: np.ndarray, encoded: bool) -> np.ndarray:
     """Donor values (h, w, C) under the frame's light: their colours times ``gain`` in linear light (one gain, the
-    luminance's, for a grey crop)."""
+    luminance's, for a grey crop), through the sRGB curve where the values are display-encoded (``encoded``: they
+    came from an integer plate, whatever plate they are laid into)."""
     gains = gain if values.shape[2] >= 3 else np.float32(gain @ np.array([0.2126, 0.7152, 0.0722], np.float32))
     out = values.copy()
     colour = out[..., :3]
-    if not integer:
+    if not encoded:
         colour *= gains
         return out
     encoded = np.clip(colour, 0.0, 1.0)
