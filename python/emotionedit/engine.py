@@ -364,7 +364,7 @@ class ShotEditor:
         return plan_frame(src_shape, dtype, found.source, found.target, output, nearby, found.detail,
                           self._upper_teeth(index))
 
-    def _upper_teeth(self, index: int) -> tuple[UpperTeeth, np.ndarray, float, np.ndarray] | None:
+    def _upper_teeth(self, index: int) -> tuple[UpperTeeth, np.ndarray, float, float] | None:
         """The shot's upper teeth (render/upper_teeth.py) as frame ``index`` takes them: the affine from its pixels to
         the donor frame's, with the skull's motion between the two fitted poses, how fully they are laid in, and the
         gain from the donor's light to this frame's."""

@@ -220,7 +220,7 @@ class _LandmarksPlan(FramePlan):
 def plan_frame(shape: tuple[int, ...], dtype: np.dtype, source: np.ndarray | None, target: np.ndarray | None,
                output: Output = Output.EDITED, occluders: FrameOccluders | None = None,
                detail: dict[str, np.ndarray] | None = None,
-               teeth: tuple[UpperTeeth, np.ndarray, float, np.ndarray] | None = None) -> FramePlan:
+               teeth: tuple[UpperTeeth, np.ndarray, float, float] | None = None) -> FramePlan:
     """Plan one frame of a (H, W, C) plate of ``dtype`` without reading a pixel.
 
     source, target: (478, 2) plate pixels of the tracked face and where it should go, or None for a

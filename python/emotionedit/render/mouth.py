@@ -127,7 +127,7 @@ def corridor_gain(source: np.ndarray, target: np.ndarray, region: Region) -> tup
     if found is None:
         return None
     openness, iod, box = found
-    columns, top, bottom = _opening_columns(source)
+    columns, top, bottom = lip_opening(source)
     if float((bottom - top).max()) < 1.0:
         return None
     # The shade lies inside the edited opening only: worked out over the edited inner lips' box, not the mouth's
@@ -149,7 +149,7 @@ def corridor_gain(source: np.ndarray, target: np.ndarray, region: Region) -> tup
     # lifted lip meets the dark and then the teeth, as over a real smile's corridor.
     xs = np.arange(box.x0, box.x1, dtype=np.float64)[None, :]
     ys = np.arange(box.y0, box.y1, dtype=np.float64)[:, None]
-    columns_e, top_e, _ = _opening_columns(target)
+    columns_e, top_e, _ = lip_opening(target)
     rise = float(row_shifts(source, target)[0][1])
     source_top = np.interp(rigid_x, columns, top)
     # From a pocket of one margin, full at two: a lip that follows its row to within a pixel lifts off nothing
@@ -163,7 +163,7 @@ def corridor_gain(source: np.ndarray, target: np.ndarray, region: Region) -> tup
         return None
     # Inside the edited opening, rising over one margin from its lips: an unmoved mouth's rows sample every
     # pixel there inside the source's opening and lift no lip off them, so its gain is exactly 1.
-    within = np.clip(_inside_opening(xs, ys, *_opening_columns(target)) / margin, 0.0, 1.0)
+    within = np.clip(_inside_opening(xs, ys, *lip_opening(target)) / margin, 0.0, 1.0)
     shade = _smoothstep(past) * _smoothstep(within) * openness
     if not shade.any():
         return None
@@ -184,7 +184,7 @@ def interior_map(source: np.ndarray, target: np.ndarray, box: Region) -> tuple[n
     too close to show anything between them.
     """
     iod = float(topo.interocular(source[None])[0])
-    columns, top, bottom = _opening_columns(source)
+    columns, top, bottom = lip_opening(source)
     if float((bottom - top).max()) < 1.0:
         return None
     rigid_x, rigid_y = teeth_rows(source, target, box)
@@ -200,7 +200,7 @@ def interior_map(source: np.ndarray, target: np.ndarray, box: Region) -> tuple[n
     # an unmoved mouth's rim stays exactly where it is.
     low = np.interp(stretch_x, columns, top)
     high = np.maximum(np.interp(stretch_x, columns, bottom), low)
-    columns_e, top_e, bottom_e = _opening_columns(target)
+    columns_e, top_e, bottom_e = lip_opening(target)
     xs = np.arange(box.x0, box.x1, dtype=np.float64)[None, :]
     ys = np.arange(box.y0, box.y1, dtype=np.float64)[:, None]
     in_edited = (ys >= np.interp(xs, columns_e, top_e)) & (ys <= np.interp(xs, columns_e, bottom_e))
@@ -227,8 +227,8 @@ def opening_map(source: np.ndarray, target: np.ndarray, box: Region) -> tuple[np
     (beyond it, where only the layer's feather reaches, the map continues linearly). Returns map_x,
     map_y (box.height, box.width) float32 absolute source coordinates.
     """
-    columns_s, top_s, bottom_s = _opening_columns(source)
-    columns_e, top_e, bottom_e = _opening_columns(target)
+    columns_s, top_s, bottom_s = lip_opening(source)
+    columns_e, top_e, bottom_e = lip_opening(target)
     left_s, right_s, left_e, right_e = columns_s[0], columns_s[-1], columns_e[0], columns_e[-1]
     centre = 0.5 * (left_s + right_s)
     half = OPENING_RIGID_SHARE * 0.5 * min(right_s - left_s, right_e - left_e)
@@ -301,7 +301,7 @@ def teeth_rows(source: np.ndarray, target: np.ndarray, box: Region) -> tuple[np.
 
 def _inside_opening(x: np.ndarray, y: np.ndarray, columns: np.ndarray, top: np.ndarray, bottom: np.ndarray
                     ) -> np.ndarray:
-    """How far inside the source's opening (pixels, per :func:`_opening_columns`) each sample (x, y) lands;
+    """How far inside the source's opening (pixels, per :func:`lip_opening`) each sample (x, y) lands;
     negative on a lip or past a corner."""
     upper = np.interp(x, columns, top, left=np.inf, right=np.inf)
     lower = np.interp(x, columns, bottom, left=-np.inf, right=-np.inf)
@@ -321,14 +321,14 @@ def _interp_extended(x: np.ndarray, knots: np.ndarray, values: np.ndarray) -> np
     return np.where(x > knots[-1], values[-1] + (x - knots[-1]) * high_slope, out)
 
 
-def _opening_columns(source: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The source's opening between its inner lips per column (:func:`~.field.opening_columns`)."""
+def lip_opening(source: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The opening between the inner lips of (478, >=2) points, per column (:func:`~.field.opening_columns`)."""
     return opening_columns(source[list(topo.LIPS_INNER_UPPER), :2], source[list(topo.LIPS_INNER_LOWER), :2])
 
 
 def _column_gap(source: np.ndarray, xs: np.ndarray) -> np.ndarray:
     """y of the gap between the teeth rows at each x (plate pixels), from the source's inner lips."""
-    columns, top, bottom = _opening_columns(source)
+    columns, top, bottom = lip_opening(source)
     return np.interp(xs, columns, top + TEETH_GAP * (bottom - top)).astype(np.float32)
 
 

@@ -22,8 +22,11 @@ import cv2
 import numpy as np
 
 from ..fit import topology as topo
-from .field import Region, opening_columns, padded_bounds
+from .detail import kernel_gain
+from .field import Region, padded_bounds
+from .mouth import inner_lip_polygon, lip_opening
 from .overlay import Overlay
+from .skin_depth import srgb_to_linear
 
 # A pixel is tooth where its display luminance is this many times the upper lip's (the red just above the opening).
 TOOTH_OVER_LIP = 1.12
@@ -110,8 +113,7 @@ def teeth_band(luma: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.nda
     lip's y there and the y the teeth reach down to (top where none show). luma: (H, W) display luminance
     (:func:`display_luma`); points: (478, >=2) the face's points in its pixels. None for a closed mouth or one
     outside the picture."""
-    upper, lower = points[list(topo.LIPS_INNER_UPPER), :2], points[list(topo.LIPS_INNER_LOWER), :2]
-    columns, top, bottom = opening_columns(upper, lower)
+    columns, top, bottom = lip_opening(points)
     iod = float(topo.interocular(points[None, :, :2])[0])
     xs = np.arange(int(np.ceil(columns[0])), int(np.floor(columns[-1])) + 1)
     if xs.size < 3 or not np.isfinite(iod) or iod <= 0.0:
@@ -179,7 +181,7 @@ def teeth_alpha(luma: np.ndarray, points: np.ndarray) -> np.ndarray | None:
 def mouth_crop(points: np.ndarray, width: int, height: int, margin_iod: float = 0.1) -> Region:
     """The plate pixels around an open mouth's lips, ``margin_iod`` beyond them (and the resampling's footprint)."""
     iod = float(topo.interocular(points[None, :, :2])[0])
-    return padded_bounds(_inner_lips(points), margin_iod * iod + CROP_MARGIN_PX, Region(0, 0, width, height))
+    return padded_bounds(inner_lip_polygon(points), margin_iod * iod + CROP_MARGIN_PX, Region(0, 0, width, height))
 
 
 class TeethFinder:
@@ -317,9 +319,7 @@ def face_light(view: np.ndarray, points: np.ndarray) -> np.ndarray:
         if not (half <= x < width - half and half <= y < height - half):
             return np.full(3, np.nan, np.float32)
         patches.append(view[y - half:y + half + 1, x - half:x + half + 1, :3].reshape(-1, 3))
-    encoded = np.concatenate(patches).astype(np.float64) / 255.0
-    linear = np.where(encoded <= 0.04045, encoded / 12.92, ((encoded + 0.055) / 1.055) ** 2.4)
-    return linear.mean(axis=0).astype(np.float32)
+    return srgb_to_linear(np.concatenate(patches)).mean(axis=0, dtype=np.float64).astype(np.float32)
 
 
 def smoothed_light(light: np.ndarray) -> np.ndarray:
@@ -335,18 +335,18 @@ def smoothed_light(light: np.ndarray) -> np.ndarray:
     return out
 
 
-def light_gain(light: np.ndarray | None, index: int, donor: int) -> np.ndarray:
-    """(3,) linear-light gain from the donor frame's light to frame ``index``'s: the ratio of their luminances, the same
-    for every colour (1 where either is unknown or dark; within 1/MAX_LIGHT_GAIN..MAX_LIGHT_GAIN). Per colour, the
+def light_gain(light: np.ndarray | None, index: int, donor: int) -> float:
+    """The linear-light gain from the donor frame's light to frame ``index``'s: the ratio of their luminances, one for
+    every colour (1 where either is unknown or dark; within 1/MAX_LIGHT_GAIN..MAX_LIGHT_GAIN). Per colour, the
     probes' own colour moved with the expression (cap12's cheeks under a smile and in speech: 0.99, 0.95 and 1.03 at
     one exposure), which would have tinted the teeth; an exposure drift is what takes whole frames apart."""
     if light is None:
-        return np.ones(3, np.float32)
+        return 1.0
     weights = np.array([0.2126, 0.7152, 0.0722])
     here, there = float(light[index] @ weights), float(light[donor] @ weights)
     if not (np.isfinite(here) and np.isfinite(there) and there > 1e-4):
-        return np.ones(3, np.float32)
-    return np.full(3, np.clip(here / there, 1.0 / MAX_LIGHT_GAIN, MAX_LIGHT_GAIN), np.float32)
+        return 1.0
+    return float(np.clip(here / there, 1.0 / MAX_LIGHT_GAIN, MAX_LIGHT_GAIN))
 
 
 def skull_affine(neutral: np.ndarray, pose: tuple, donor_pose: tuple) -> np.ndarray:
@@ -374,25 +374,25 @@ def pose_weight(rotation: np.ndarray, donor_rotation: np.ndarray) -> float:
 
 def teeth_overlay(teeth: UpperTeeth, to_donor: np.ndarray, weight: float, source: np.ndarray, target: np.ndarray,
                   region: Region, matte: np.ndarray, openness: float, largest: float = 1.0, channels: int = 3,
-                  gain: np.ndarray | None = None) -> Overlay | None:
+                  gain: float = 1.0) -> Overlay | None:
     """The donor's upper teeth laid over the edited frame where its edit uncovers them: inside the edited inner lips
     (from half a pixel in), above the source's upper inner lip (where this frame's teeth were hidden behind it), where
     the donor shows teeth. source, target: (478, 2) plate pixels; to_donor: (2, 3) :func:`skull_affine`; weight: its
     :func:`pose_weight`; matte: (region.height, region.width) the editable matte (a hand in front of the mouth keeps
     its pixels); openness: the source mouth's (:func:`.mouth.mouth_openness`); largest: the rendered plate's largest
-    code (1 for floats); channels: its channels; gain: (3,) the linear-light gain from the donor's light to this
-    frame's (:func:`light_gain`; None: none), applied in linear light (through the sRGB curve for values analysed
-    from an integer plate, :attr:`UpperTeeth.linear`). None where nothing is laid in."""
+    code (1 for floats); channels: its channels; gain: the linear-light gain from the donor's light to this frame's
+    (:func:`light_gain`), applied as the shading's gains are (in the display encoding for values analysed from an
+    integer plate, :attr:`UpperTeeth.linear`). None where nothing is laid in."""
     weight *= openness * TEETH_OPACITY
     if weight <= 0.0:
         return None
-    box = padded_bounds(_inner_lips(target), 1.0, region)
+    box = padded_bounds(inner_lip_polygon(target), 1.0, region)
     if box.empty:
         return None
     xs = np.arange(box.x0, box.x1, dtype=np.float64)[None, :]
     ys = np.arange(box.y0, box.y1, dtype=np.float64)[:, None]
-    columns_e, top_e, bottom_e = _columns(target)
-    columns_s, top_s, _ = _columns(source)
+    columns_e, top_e, bottom_e = lip_opening(target)
+    columns_s, top_s, _ = lip_opening(source)
     upper_e = np.interp(xs, columns_e, top_e, left=np.inf, right=np.inf)
     lower_e = np.interp(xs, columns_e, bottom_e, left=-np.inf, right=-np.inf)
     within = np.clip(np.minimum(ys - upper_e, lower_e - ys) + 0.5, 0.0, 1.0)
@@ -423,7 +423,7 @@ def teeth_overlay(teeth: UpperTeeth, to_donor: np.ndarray, weight: float, source
                        cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     if values.ndim == 2:
         values = values[..., None]
-    if gain is not None and not np.all(gain == 1.0):
+    if gain != 1.0:
         values = _lit(values, gain, encoded=not teeth.linear)
     colours = min(3, channels)
     if values.shape[2] >= 3 and colours < 3:  # a grey plate: the colours' luminance (Rec. 709)
@@ -435,31 +435,14 @@ def teeth_overlay(teeth: UpperTeeth, to_donor: np.ndarray, weight: float, source
                    alpha=np.ascontiguousarray(alpha[part]))
 
 
-def _lit(values: np.ndarray, gain: np.ndarray, encoded: bool) -> np.ndarray:
-    """Donor values (h, w, C) under the frame's light: their colours times ``gain`` in linear light (one gain, the
-    luminance's, for a grey crop), through the sRGB curve where the values are display-encoded (``encoded``: they
-    came from an integer plate, whatever plate they are laid into)."""
-    gains = gain if values.shape[2] >= 3 else np.float32(gain @ np.array([0.2126, 0.7152, 0.0722], np.float32))
+def _lit(values: np.ndarray, gain: float, encoded: bool) -> np.ndarray:
+    """Donor values (h, w, C) under the frame's light: their colours times the linear-light ``gain`` as the shading
+    multiplies a plate (:func:`.detail.kernel_gain`: in the display encoding where the values are display-encoded,
+    ``encoded``: they came from an integer plate, whatever plate they are laid into)."""
     out = values.copy()
-    colour = out[..., :3]
-    if not encoded:
-        colour *= gains
-        return out
-    encoded = np.clip(colour, 0.0, 1.0)
-    linear = np.where(encoded <= 0.04045, encoded / 12.92, ((encoded + 0.055) / 1.055) ** 2.4) * gains
-    linear = np.clip(linear, 0.0, 1.0)
-    colour[...] = np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
+    out[..., :3] *= kernel_gain(np.float32(gain), 1, encoded)
     return out
 
 
 def _largest(pixels: np.ndarray) -> float:
     return float(np.iinfo(pixels.dtype).max) if pixels.dtype.kind == "u" else 1.0
-
-
-def _inner_lips(points: np.ndarray) -> np.ndarray:
-    """Both inner-lip contours of (478, >=2) points, (22, 2)."""
-    return np.concatenate([points[list(topo.LIPS_INNER_UPPER), :2], points[list(topo.LIPS_INNER_LOWER), :2]])
-
-
-def _columns(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return opening_columns(points[list(topo.LIPS_INNER_UPPER), :2], points[list(topo.LIPS_INNER_LOWER), :2])
