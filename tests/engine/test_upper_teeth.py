@@ -384,3 +384,25 @@ def test_a_shot_of_four_frames_keeps_its_teeth(real_clip):
     found = analyze(zip(numbers, frames, strict=True),
                     PlateInfo("short", frames[0].shape[1], frames[0].shape[0], numbers, 25.0)).upper_teeth
     assert found is not None and 183 <= found.frame <= 186
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32], ids=lambda d: np.dtype(d).name)
+def test_a_bottom_up_render_window_lays_in_the_teeth_as_the_cpu(shot, dtype):
+    """An OpenFX image in memory order (rows bottom-up), a render window cutting through the teeth: the pixels of the
+    whole-frame CPU render."""
+    from emotionedit.render.device import render_window_on_device
+
+    _, analysis = shot
+    rgb = frame(shot, TALKING)
+    src = {np.uint8: rgb, np.uint16: rgb.astype(np.uint16) * 257, np.float32: rgb.astype(np.float32) / 255.0}[dtype]
+    editor = ShotEditor(analysis, check_plate=False)
+    plan = editor.plan_frame(src.shape, src.dtype, TALKING, HAPPY)
+    whole = np.empty_like(src)
+    plan.render_into(whole, src)
+    rect = plan.overlay.rect
+    window = Region(0, rect.y0 + rect.height // 2, src.shape[1], src.shape[0])  # through the teeth, to the bottom
+    part = plan.cropped(window)
+    on_device = to_device(np.ascontiguousarray(src[::-1]), torch.device("cpu"))
+    out = torch.empty((window.height, window.width, src.shape[2]), dtype=on_device.dtype)
+    render_window_on_device(part, out, on_device, window.y0, window.x0, flipped=True)
+    np.testing.assert_array_equal(to_host(out)[::-1], whole[window.y0:window.y1, window.x0:window.x1])

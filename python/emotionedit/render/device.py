@@ -32,7 +32,7 @@ from ..errors import UserError
 from . import gpu_kernel
 from .field import Region
 from .frame import ZERO, FramePlan, _WarpPlan
-from .overlay import composite_on_device
+from .overlay import Overlay
 from .pixels import Resampling
 from .shading import Shading
 
@@ -285,6 +285,28 @@ def render_window_on_device(plan: FramePlan, dst: torch.Tensor, src: torch.Tenso
     skipped = resample_on_device(target, samples, resampling, plan.shading, flipped)
     composite_on_device(target, (region.x0, region.y0), plan.overlay, flipped)
     return skipped
+
+
+def composite_on_device(pixels: torch.Tensor, origin: tuple[int, int], overlay: Overlay | None,
+                        flipped: bool = False) -> None:
+    """:func:`.overlay.composite` on a tensor of one device, its rows stored bottom-up when ``flipped`` (an OpenFX
+    image in memory order); the pixels are the same (integers rounded half up, as there)."""
+    if overlay is None:
+        return
+    rect = overlay.rect
+    at = _rows(pixels, rect.y0 - origin[1], rect.y1 - origin[1], flipped)[:, rect.x0 - origin[0]:rect.x1 - origin[0]]
+    colours = min(3, at.shape[2])
+    values = _upload(overlay.values[..., :colours], pixels.device)
+    alpha = _upload(overlay.alpha[..., None], pixels.device)
+    if flipped:
+        values, alpha = values.flip(0), alpha.flip(0)
+    bits = _bits(at)[..., :colours]
+    own = _values(bits, at.dtype)
+    mixed = own + alpha * (values - own)
+    if at.dtype in (torch.uint8, torch.uint16):
+        mixed = torch.clamp(torch.floor(mixed + 0.5), 0, 255 if at.dtype == torch.uint8 else 65535)
+    clean = torch.isfinite(own).all(dim=2, keepdim=True) & (alpha > 0.0)
+    bits.copy_(torch.where(clean, _stored(mixed, at.dtype), bits))
 
 
 def gather_samples(pixels: torch.Tensor, rows: np.ndarray, columns: np.ndarray, flipped: bool = False) -> np.ndarray:

@@ -5,6 +5,7 @@ The pixel step resamples this frame's own pixels; what the frame never filmed (t
 warp and the shading, ``out + alpha * (values - out)`` in float32 on the colour channels (an alpha channel keeps the
 warp's), and stored as the plate's sample type is (integers rounded and clipped). The opacity already holds the
 editable matte, so a hand in front of the mouth keeps its pixels. Pixels that are NaN or inf keep their own value.
+On a torch device the same is :func:`.device.composite_on_device`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from .field import Region
 
@@ -61,41 +61,3 @@ def _stored(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
     if dtype.kind == "u":
         return np.clip(np.floor(values + 0.5), 0, np.iinfo(dtype).max).astype(dtype)
     return values.astype(dtype)
-
-
-def composite_on_device(pixels: torch.Tensor, origin: tuple[int, int], overlay: Overlay | None,
-                        flipped: bool = False) -> None:
-    """:func:`composite` on a tensor of one device, its rows stored bottom-up when ``flipped`` (an OpenFX image in
-    memory order); the pixels are the same."""
-    if overlay is None:
-        return
-    rect = overlay.rect
-    count = pixels.shape[0]
-    top, bottom = rect.y0 - origin[1], rect.y1 - origin[1]
-    rows = slice(count - bottom, count - top) if flipped else slice(top, bottom)
-    at = pixels[rows, rect.x0 - origin[0]:rect.x1 - origin[0]]
-    colours = _colours(at.shape[2])
-    values = _upload(overlay.values[..., :colours], pixels.device)
-    alpha = _upload(overlay.alpha[..., None], pixels.device)
-    if flipped:
-        values, alpha = values.flip(0), alpha.flip(0)
-    wide = at[..., :colours].view(torch.int16) if at.dtype == torch.uint16 else at[..., :colours]
-    own = (wide.to(torch.int32) & 0xFFFF).to(torch.float32) if at.dtype == torch.uint16 else wide.to(torch.float32)
-    mixed = own + alpha * (values - own)
-    clean = torch.isfinite(own).all(dim=2, keepdim=True) & (alpha > 0.0)
-    if at.dtype in (torch.uint8, torch.uint16):
-        most = 255 if at.dtype == torch.uint8 else 65535
-        stored = torch.clamp(torch.floor(mixed + 0.5), 0, most)
-        stored = stored.to(torch.int32).to(torch.int16) if at.dtype == torch.uint16 else stored.to(at.dtype)
-    else:
-        stored = mixed.to(at.dtype)
-    wide.copy_(torch.where(clean, stored, wide))
-
-
-def _upload(values: np.ndarray, device: torch.device) -> torch.Tensor:
-    """A host array on the device, to a GPU through pinned memory without waiting: a copy from pageable memory would
-    wait for everything queued on the stream, which an OpenFX host's stream must not (render/device.py's rule)."""
-    host = torch.from_numpy(np.array(values, np.float32))  # a private, writable, contiguous copy
-    if device.type == "cuda":
-        return host.pin_memory().to(device, non_blocking=True)
-    return host.to(device)
