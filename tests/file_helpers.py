@@ -23,6 +23,21 @@ def read_clip(path, start: int, count: int) -> list[np.ndarray]:
     return frames
 
 
+def read_frames(path, numbers) -> list[np.ndarray]:
+    """Frames ``numbers`` (ascending, gaps allowed) of a movie, (H, W, 3) uint8 RGB each."""
+    capture = cv2.VideoCapture(str(path))
+    frames, previous = [], None
+    for n in numbers:
+        if previous is None or n != previous + 1:
+            capture.set(cv2.CAP_PROP_POS_FRAMES, n)
+        ok, bgr = capture.read()
+        assert ok, f"could not read frame {n} of {path}"
+        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        previous = n
+    capture.release()
+    return frames
+
+
 def opaque_plate(frame: np.ndarray, dtype, components: int = 4) -> np.ndarray:
     """An 8-bit RGB frame as an opaque plate of ``dtype``: RGB, or RGBA with alpha 1; 16-bit as 257 times the 8-bit
     values, floats as the 8-bit values over 255."""

@@ -462,6 +462,8 @@ def cmd_eval(args) -> int:
                         f"with the extension .png; name the report {output.with_suffix('.json')}")
     check_outputs(outputs, overwrite=args.overwrite, protect=inputs)  # every file eval writes, before any work
     reference = _reference_shapes(args)
+    found = reference[2] if reference is not None else None
+    reference = reference[:2] if reference is not None else None
     results = []
     with _open_plate(args.source, args.frames) as source:
         for path in args.edited:
@@ -476,6 +478,8 @@ def cmd_eval(args) -> int:
                                            progress=lambda _done: bar.update(1), reference=reference,
                                            occluder_masks=masks)
                 result["source"], result["edited"] = args.source, path
+                if found is not None and result.get("agreement"):
+                    result["agreement"]["references"] = found
                 results.append(result)
     report: dict = {"pairs": results}
     check_outputs(outputs, overwrite=args.overwrite, protect=inputs)  # again: they may have appeared since
@@ -495,8 +499,12 @@ def cmd_eval(args) -> int:
     return 0
 
 
-def _reference_shapes(args) -> tuple[np.ndarray, np.ndarray] | None:
-    """dlib shapes of the actor at rest and in his real expression (``eval --reference-*``), or None."""
+def _reference_shapes(args) -> tuple[np.ndarray, np.ndarray, list[dict] | None] | None:
+    """dlib shapes of the actor at rest and in his real expression (``eval --reference-*``), or None; third, with
+    ``--reference-expression auto``, the stretches found (:func:`.evaluate.agreement.find_references`)."""
+    auto = args.reference_expression == "auto"
+    if args.reference_scan and not auto:
+        raise UserError("--reference-scan is for --reference-expression auto")
     if not args.reference_neutral and not args.reference_expression:
         if args.reference or args.reference_rest_pool:
             option = "--reference" if args.reference else "--reference-rest-pool"
@@ -505,23 +513,53 @@ def _reference_shapes(args) -> tuple[np.ndarray, np.ndarray] | None:
     if not (args.reference_neutral and args.reference_expression):
         raise UserError("give both --reference-neutral and --reference-expression (frame ranges holding the actor's "
                         "resting face and his real expression), or neither")
-    from .evaluate.agreement import measure_shapes, rest_like
+    from .evaluate.agreement import EXPRESSION_CUES, find_references, measure_shapes, rest_like
 
+    if auto:
+        target = Emotion.parse(args.target).name.lower() if args.target else None
+        if target not in EXPRESSION_CUES:
+            raise UserError(f"--reference-expression auto finds the actor's own {' or '.join(EXPRESSION_CUES)} "
+                            f"expressions: give --target {' or --target '.join(EXPRESSION_CUES)}, or the expression's "
+                            "frames as a range")
+        if args.reference_rest_pool:
+            raise UserError("--reference-expression auto finds its own resting frames beside each expression; "
+                            "leave out --reference-rest-pool")
     plate = args.reference or args.source
-    shapes = []
-    asked = (("neutral", args.reference_neutral), ("expression", args.reference_expression),
-             ("rest pool", args.reference_rest_pool))
-    for what, frames in asked:
-        if frames is None:
-            continue
+
+    def shapes_of(what: str, frames: str | None) -> tuple[np.ndarray, list[int]]:
         with _open_plate(plate, frames) as reader, _progress(len(reader), f"reference {what}") as bar:
-            shapes.append(measure_shapes((image for _, image in reader), lambda _done: bar.update(1)))
-    neutral, expression = shapes[0], shapes[1]
+            return measure_shapes((image for _, image in reader), lambda _done: bar.update(1)), list(
+                reader.frame_numbers)
+
+    neutral, _ = shapes_of("neutral", args.reference_neutral)
+    if auto:
+        scan = args.reference_scan
+        if scan is None:  # the whole plate, every other frame: an expression lasts far longer than two frames
+            with _open_plate(plate, None) as reader:
+                numbers = list(reader.frame_numbers)
+            contiguous = numbers == list(range(numbers[0], numbers[-1] + 1))
+            scan = f"{numbers[0]}-{numbers[-1]}x2" if contiguous else ",".join(str(n) for n in numbers[::2])
+        scanned, numbers = shapes_of("scan", scan)
+        found = find_references(scanned, numbers, neutral, target)
+        if not found:
+            raise UserError(f"no stretch of {plate} shows the actor's own {target} expression beside resting frames "
+                            "in the same head pose (half a second or more of it, the lips parted as at rest); give "
+                            "--reference-expression and --reference-neutral as frame ranges, or scan more frames "
+                            "with --reference-scan")
+        for item in found:
+            print(f"  {target} at {item['expression'][0]}-{item['expression'][-1]}: {len(item['rest'])} resting "
+                  f"frames beside it, head pose gap {item['pose_gap']}")
+        pick = {n: k for k, n in enumerate(numbers)}
+        rest = sorted({n for item in found for n in item["rest"]})
+        shown = sorted({n for item in found for n in item["expression"]})
+        return scanned[[pick[n] for n in rest]], scanned[[pick[n] for n in shown]], found
+    expression, _ = shapes_of("expression", args.reference_expression)
     if args.reference_rest_pool is not None:
-        joining = rest_like(shapes[2], neutral)
-        print(f"  {len(joining)} of the {len(shapes[2])} rest-pool frames look like the resting frames and join them")
+        pool, _ = shapes_of("rest pool", args.reference_rest_pool)
+        joining = rest_like(pool, neutral)
+        print(f"  {len(joining)} of the {len(pool)} rest-pool frames look like the resting frames and join them")
         neutral = np.concatenate([neutral, joining])
-    return neutral, expression
+    return neutral, expression, None
 
 
 def _occluder_masks(path: str, numbers: list[int]):
@@ -720,7 +758,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "the actor's face is at rest, e.g. 672-767: with --reference-expression, the edit is compared "
                    "with his own real expression (dlib 68 points)")
     p.add_argument("--reference-expression", metavar="RANGE", help="frames holding the actor's real expression "
-                   "(e.g. his real smiles, 3600-3959)")
+                   "(e.g. his real smiles, 2330-2370), or 'auto': the stretches of the plate where he really shows "
+                   "--target (happy or surprised) beside resting frames in the same head pose")
+    p.add_argument("--reference-scan", metavar="RANGE", help="with --reference-expression auto: the frames to search "
+                   "(default: every other frame of the plate)")
     p.add_argument("--reference", metavar="PLATE", help="another plate of the same actor holding those frames "
                    "(default: the source)")
     p.add_argument("--reference-rest-pool", metavar="RANGE", help="more frames to find the actor at rest in, in "

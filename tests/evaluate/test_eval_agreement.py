@@ -12,22 +12,9 @@ from emotionedit.cli import main
 from emotionedit.evaluate import agreement as A
 from emotionedit.evaluate import evaluate_pair
 from emotionedit.evaluate.rigidity import apply_similarity
+from file_helpers import read_frames as _frames
 
 pytest.importorskip("dlib", reason="the evaluation needs dlib")
-
-
-def _frames(path, numbers) -> list[np.ndarray]:
-    capture = cv2.VideoCapture(str(path))
-    frames, previous = [], None
-    for n in numbers:
-        if n != (previous if previous is not None else -2) + 1:
-            capture.set(cv2.CAP_PROP_POS_FRAMES, n)
-        ok, bgr = capture.read()
-        assert ok, f"could not read frame {n} of {path}"
-        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-        previous = n
-    capture.release()
-    return frames
 
 
 @pytest.fixture(scope="module")

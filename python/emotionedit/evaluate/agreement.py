@@ -28,7 +28,7 @@ returned is in IOD units unless said otherwise.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -252,14 +252,107 @@ def rest_like(pool: np.ndarray, neutral: np.ndarray) -> np.ndarray:
     within the 5-95 % band of ``neutral``'s own, aligned alike. For more resting frames, in more head poses,
     than one take of talking holds: each real expressive frame then pairs with resting frames turned as it is
     (see :func:`pose_gap`). Returns the kept rows, in order."""
+    return pool[_rest_mask(pool, neutral)]
+
+
+def _rest_mask(pool: np.ndarray, neutral: np.ndarray, names: Iterable[str] = REST_FEATURES) -> np.ndarray:
+    """(N,) True where a row of ``pool`` has a face whose features ``names`` lie in ``neutral``'s 5-95 % band."""
     reference = reference_shape(neutral)
-    rest = features(_valid(align(neutral, reference)))
-    candidates = features(align(pool, reference))
+    rest = {**features(_valid(align(neutral, reference))), "opening": lip_opening(_valid(align(neutral, reference)))}
+    aligned = align(pool, reference)
+    candidates = {**features(aligned), "opening": lip_opening(aligned)}
     keep = np.all(np.isfinite(pool), axis=(1, 2))
-    for name in REST_FEATURES:
+    for name in names:
         low, high = np.percentile(rest[name], REST_BAND)
         keep &= (candidates[name] >= low) & (candidates[name] <= high)  # NaN rows: False
-    return pool[keep]
+    return keep
+
+
+def lip_opening(shapes: np.ndarray) -> np.ndarray:
+    """(N,) the inner lips' opening of aligned shapes (N, 68, 2): the mean gap of 61-67, 62-66 and 63-65, IOD."""
+    p = np.asarray(shapes, np.float64)
+    return np.mean([np.linalg.norm(p[:, a] - p[:, b], axis=-1) for a, b in ((61, 67), (62, 66), (63, 65))], axis=0)
+
+
+# What marks a frame as showing an expression (changes from the resting frames' median, IOD, dlib): a broad smile
+# widens the mouth and lifts its corners (franck's closed-lip smiles: +0.20-0.24 and +0.04-0.09), surprise raises
+# the brows and opens the lids (the webcam actor's: +0.06-0.09 and +0.03). Each threshold is about half of the real
+# change, so a stretch's onset and offset stay out and its apex is kept.
+EXPRESSION_CUES: dict[str, dict[str, float]] = {
+    "happy": {"mouth_width": 0.10, "corner_lift": 0.02},
+    "surprised": {"brow_height": 0.035, "eye_opening": 0.01},
+}
+MIN_RUN_FRAMES = 12  # half a second: a stretch shorter than this is a passing grimace, or the tracker's noise
+MIN_REST_FRAMES = 8
+REST_WINDOW_FRAMES = 150  # resting frames this close in time are usually in the expression's own head pose
+
+
+def find_references(shapes: np.ndarray, frames: Sequence[int], neutral: np.ndarray, emotion: str, *,
+                    same_opening: bool = True, window: int = REST_WINDOW_FRAMES,
+                    min_run: int = MIN_RUN_FRAMES) -> list[dict[str, Any]]:
+    """Stretches of a clip where the actor really shows ``emotion`` beside resting frames in his own head pose.
+
+    A real expression compared with resting frames in another head pose reads the turn as expression
+    (:func:`pose_gap`): franck's laughs and closed smiles that the first comparisons used lie 5-9x further in
+    pose from any resting frame than resting frames lie from each other. A person who smiles in the middle of
+    a take usually rests just before and after it with his head where it is, and those frames are the clean
+    reference. ``shapes``: (N, 68, 2) dlib points of scanned frames (frame pixels, NaN rows without a face),
+    ``frames``: their N frame numbers, ascending; ``neutral``: (M, 68, 2) the actor at rest (his talking
+    frames), which sets what "at rest" and the expression's cues (:data:`EXPRESSION_CUES`) are measured from.
+    With ``same_opening`` the expressive frames must also part the lips no more or less than the resting frames
+    do: what an edit at full lip preservation keeps is the source's opening, so a laugh's dropped jaw is no
+    reference for it.
+
+    Returns, best first (nearest in pose), one dict per stretch: ``expression`` and ``rest`` (frame numbers),
+    ``pose_gap`` (:func:`pose_gap`'s ratio, at most :data:`POSE_GAP_LIMIT`). Stretches of at least ``min_run``
+    frames' span whose resting frames within ``window`` frames before and after are fewer than
+    :data:`MIN_REST_FRAMES`, or turned otherwise, are left out.
+    """
+    if emotion not in EXPRESSION_CUES:
+        raise ValueError(f"no cues to find {emotion!r} by; known: {', '.join(EXPRESSION_CUES)}")
+    shapes = np.asarray(shapes, np.float64).reshape(-1, 68, 2)
+    numbers = np.asarray(frames, np.int64)
+    if numbers.shape != (len(shapes),) or np.any(np.diff(numbers) <= 0):
+        raise ValueError("frames must be ascending, one per shape")
+    reference = reference_shape(neutral)
+    aligned = align(shapes, reference)
+    at_rest = {name: float(np.median(values)) for name, values in features(_valid(align(neutral, reference))).items()}
+    change = features(aligned)
+    shows = np.all(np.isfinite(shapes), axis=(1, 2))
+    for name, threshold in EXPRESSION_CUES[emotion].items():
+        shows &= change[name] - at_rest[name] >= threshold
+    if same_opening:
+        shows &= _rest_mask(shapes, neutral, ("opening",))
+    # At rest: no expression's cues at even half their size. Not rest_like's bands: a pitched head changes the
+    # corners' lift, the lids' opening and the brows' height in the picture, and the resting frames beside an
+    # expression are often pitched otherwise than the talking frames.
+    rest = np.all(np.isfinite(shapes), axis=(1, 2))
+    for cues in EXPRESSION_CUES.values():
+        rest &= ~np.all([change[name] - at_rest[name] >= 0.5 * threshold for name, threshold in cues.items()], axis=0)
+    step = int(np.median(np.diff(numbers))) if len(numbers) > 1 else 1
+    found = []
+    for run in _runs(numbers, shows, max_gap=2 * step):
+        first, last = numbers[run[0]], numbers[run[-1]]
+        if last - first + 1 < min_run:
+            continue
+        before = (numbers >= first - window) & (numbers < first)
+        near = rest & (before | ((numbers > last) & (numbers <= last + window)))
+        if near.sum() < MIN_REST_FRAMES:
+            continue
+        gap = pose_gap(aligned[near], aligned[run])["ratio"]
+        if gap is None or gap > POSE_GAP_LIMIT:
+            continue
+        found.append({"expression": numbers[run].tolist(), "rest": numbers[near].tolist(), "pose_gap": gap})
+    return sorted(found, key=lambda item: item["pose_gap"])
+
+
+def _runs(numbers: np.ndarray, mask: np.ndarray, max_gap: int) -> list[np.ndarray]:
+    """Indices of ``mask``'s True rows grouped into runs whose frame numbers lie at most ``max_gap`` apart."""
+    picked = np.flatnonzero(mask)
+    if picked.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(numbers[picked]) > max_gap) + 1
+    return np.split(picked, breaks)
 
 
 # An expression whose frames are this many times further in head pose from the nearest resting frame than
