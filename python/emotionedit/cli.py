@@ -540,7 +540,11 @@ def _reference_shapes(args) -> tuple[np.ndarray, np.ndarray, list[dict] | None] 
             contiguous = numbers == list(range(numbers[0], numbers[-1] + 1))
             scan = f"{numbers[0]}-{numbers[-1]}x2" if contiguous else ",".join(str(n) for n in numbers[::2])
         scanned, numbers = shapes_of("scan", scan)
-        found = find_references(scanned, numbers, neutral, target)
+        try:
+            found = find_references(scanned, numbers, neutral, target)
+        except ValueError as exc:  # no face in the resting frames
+            raise UserError(f"--reference-neutral {args.reference_neutral}: {exc}; choose frames where his face "
+                            "is visible") from exc
         if not found:
             raise UserError(f"no stretch of {plate} shows the actor's own {target} expression beside resting frames "
                             "in the same head pose (half a second or more of it, the lips parted as at rest); give "

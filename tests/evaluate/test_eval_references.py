@@ -111,6 +111,13 @@ def test_eval_finds_the_reference_itself(tmp_path, franck_path, capsys):
     assert main([*common, "--overwrite", "--target", "surprised", "--reference-expression", "auto",
                  "--reference-scan", "2180-2438x2"]) == 2
     assert "no stretch" in capsys.readouterr().err
+    # Resting frames without a face (a black plate) are said to be, not a traceback.
+    black = tmp_path / "black.####.png"
+    for k in range(3):
+        cv2.imwrite(str(black).replace("####", f"{k + 1:04d}"), np.zeros((120, 160, 3), np.uint8))
+    assert main(["eval", str(source), str(edited), "-o", str(tmp_path / "black.json"), "--reference", str(black),
+                 "--reference-neutral", "1-3", "--target", "happy", "--reference-expression", "auto"]) == 2
+    assert "no shape with a face" in capsys.readouterr().err
     for extra, said in ((["--reference-expression", "auto"], "--target"),
                         (["--target", "sad", "--reference-expression", "auto"], "--target"),
                         (["--target", "happy", "--reference-expression", "auto", "--reference-rest-pool", "0-99"],
