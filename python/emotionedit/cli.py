@@ -38,6 +38,7 @@ from .io import (
     FrameReader,
     WriteCheckFailed,
     check_outputs,
+    frames_text,
     open_frames,
     open_writer,
     output_files,
@@ -462,8 +463,9 @@ def cmd_eval(args) -> int:
                         f"with the extension .png; name the report {output.with_suffix('.json')}")
     check_outputs(outputs, overwrite=args.overwrite, protect=inputs)  # every file eval writes, before any work
     reference = _reference_shapes(args)
-    found = reference[2] if reference is not None else None
-    reference = reference[:2] if reference is not None else None
+    found = reference[3] if reference is not None else None
+    if reference is not None:  # (neutral, expression) or, with the stretches found, their labels too
+        reference = reference[:2] if reference[2] is None else reference[:3]
     results = []
     with _open_plate(args.source, args.frames) as source:
         for path in args.edited:
@@ -499,9 +501,10 @@ def cmd_eval(args) -> int:
     return 0
 
 
-def _reference_shapes(args) -> tuple[np.ndarray, np.ndarray, list[dict] | None] | None:
-    """dlib shapes of the actor at rest and in his real expression (``eval --reference-*``), or None; third, with
-    ``--reference-expression auto``, the stretches found (:func:`.evaluate.agreement.find_references`)."""
+def _reference_shapes(args) -> tuple[np.ndarray, np.ndarray, tuple | None, list[dict] | None] | None:
+    """dlib shapes of the actor at rest and in his real expression (``eval --reference-*``), or None. With
+    ``--reference-expression auto``, also the rows' labels (each stretch found with its own resting frames) and the
+    stretches (:func:`.evaluate.agreement.find_references`); else None and None."""
     auto = args.reference_expression == "auto"
     if args.reference_scan and not auto:
         raise UserError("--reference-scan is for --reference-expression auto")
@@ -537,14 +540,12 @@ def _reference_shapes(args) -> tuple[np.ndarray, np.ndarray, list[dict] | None] 
         if scan is None:  # the whole plate, every other frame: an expression lasts far longer than two frames
             with _open_plate(plate, None) as reader:
                 numbers = list(reader.frame_numbers)
-            contiguous = numbers == list(range(numbers[0], numbers[-1] + 1))
-            scan = f"{numbers[0]}-{numbers[-1]}x2" if contiguous else ",".join(str(n) for n in numbers[::2])
+            scan = str(frames_text(numbers[::2]))
         scanned, numbers = shapes_of("scan", scan)
-        try:
-            found = find_references(scanned, numbers, neutral, target)
-        except ValueError as exc:  # no face in the resting frames
-            raise UserError(f"--reference-neutral {args.reference_neutral}: {exc}; choose frames where his face "
-                            "is visible") from exc
+        if not np.all(np.isfinite(neutral), axis=(1, 2)).any():
+            raise UserError(f"--reference-neutral {args.reference_neutral}: no shape with a face in those frames; "
+                            "choose frames where his face is visible")
+        found = find_references(scanned, numbers, neutral, target)
         if not found:
             raise UserError(f"no stretch of {plate} shows the actor's own {target} expression beside resting frames "
                             "in the same head pose (half a second or more of it, the lips parted as at rest); give "
@@ -553,17 +554,18 @@ def _reference_shapes(args) -> tuple[np.ndarray, np.ndarray, list[dict] | None] 
         for item in found:
             print(f"  {target} at {item['expression'][0]}-{item['expression'][-1]}: {len(item['rest'])} resting "
                   f"frames beside it, head pose gap {item['pose_gap']}")
+        # Each stretch against its own resting frames (labels), not against another stretch's turned otherwise.
         pick = {n: k for k, n in enumerate(numbers)}
-        rest = sorted({n for item in found for n in item["rest"]})
-        shown = sorted({n for item in found for n in item["expression"]})
-        return scanned[[pick[n] for n in rest]], scanned[[pick[n] for n in shown]], found
+        rows = {key: [pick[n] for item in found for n in item[key]] for key in ("rest", "expression")}
+        labels = tuple([g for g, item in enumerate(found) for _ in item[key]] for key in ("rest", "expression"))
+        return scanned[rows["rest"]], scanned[rows["expression"]], labels, found
     expression, _ = shapes_of("expression", args.reference_expression)
     if args.reference_rest_pool is not None:
         pool, _ = shapes_of("rest pool", args.reference_rest_pool)
         joining = rest_like(pool, neutral)
         print(f"  {len(joining)} of the {len(pool)} rest-pool frames look like the resting frames and join them")
         neutral = np.concatenate([neutral, joining])
-    return neutral, expression, None
+    return neutral, expression, None, None
 
 
 def _occluder_masks(path: str, numbers: list[int]):

@@ -167,7 +167,8 @@ def verdict(feature: str, real: float, edit: float) -> tuple[bool, str]:
     return True, f"{edit:+.3f} against the real {real:+.3f}"
 
 
-def compare(neutral: np.ndarray, expression: np.ndarray, source: np.ndarray, edited: np.ndarray) -> dict[str, Any]:
+def compare(neutral: np.ndarray, expression: np.ndarray, source: np.ndarray, edited: np.ndarray,
+            groups: tuple[Sequence[int], Sequence[int]] | None = None) -> dict[str, Any]:
     """The whole comparison of an edit with the actor's real expression.
 
     ``neutral``: ``(Nn, 68, 2)`` the actor at rest; ``expression``: ``(Ne, 68, 2)`` the actor's
@@ -177,9 +178,21 @@ def compare(neutral: np.ndarray, expression: np.ndarray, source: np.ndarray, edi
     ``cosine_by_region``, ``outer_lip_ratio``, per feature the ``real`` and ``edit`` change,
     the real change's standard error, ``ok`` and ``why``, plus frame counts. Raises
     ``ValueError`` when a set has no frame with a face.
+
+    ``groups``: one label per row of ``neutral`` and one per row of ``expression``; each expressive frame is then
+    paired only with resting frames of its own label (several expressions, each beside its own resting frames, as
+    :func:`find_references` gives them).
     """
     reference = reference_shape(neutral)
-    n_al, e_al = _valid(align(neutral, reference)), _valid(align(expression, reference))
+    n_al, e_al = align(neutral, reference), align(expression, reference)
+    n_ok, e_ok = np.all(np.isfinite(n_al), axis=(1, 2)), np.all(np.isfinite(e_al), axis=(1, 2))
+    n_al, e_al = n_al[n_ok], e_al[e_ok]
+    if groups is not None:
+        n_groups, e_groups = (np.asarray(g)[ok] for g, ok in zip(groups, (n_ok, e_ok), strict=True))
+        if len(n_groups) != len(n_al) or len(e_groups) != len(e_al) or not set(e_groups) <= set(n_groups):
+            raise ValueError("groups: one label per row, and resting frames for every expression's label")
+    else:
+        n_groups, e_groups = np.zeros(len(n_al), np.int64), np.zeros(len(e_al), np.int64)
     s_al, x_al = align(source, reference), align(edited, reference)
     pairs = np.all(np.isfinite(s_al), axis=(1, 2)) & np.all(np.isfinite(x_al), axis=(1, 2))
     s_al, x_al = s_al[pairs], x_al[pairs]
@@ -188,8 +201,8 @@ def compare(neutral: np.ndarray, expression: np.ndarray, source: np.ndarray, edi
             raise ValueError(f"no {name} frame with a face to compare")
     # Each real expressive frame is paired with the resting frames whose head pose is nearest, as each
     # edit is paired with its source: a different pitch or yaw would otherwise read as expression.
-    n_match = pose_matched(n_al, e_al)
-    gap = pose_gap(n_al, e_al)
+    n_match = pose_matched(n_al, e_al, groups=(n_groups, e_groups))
+    gap = pose_gap(n_al, e_al, groups=(n_groups, e_groups) if groups is not None else None)
     real = (e_al - n_match).mean(axis=0)
     edit = (x_al - s_al).mean(axis=0)
     lips = REGIONS["outer_lips"]
@@ -224,21 +237,30 @@ POSE_POINTS = RIGID_POINTS + [0, 1, 15, 16]
 POSE_NEIGHBOURS = 5
 
 
-def pose_matched(neutral: np.ndarray, expression: np.ndarray, k: int = POSE_NEIGHBOURS) -> np.ndarray:
+def pose_matched(neutral: np.ndarray, expression: np.ndarray, k: int = POSE_NEIGHBOURS,
+                 groups: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """For each aligned expression shape, the mean of the ``k`` aligned neutral shapes nearest in head pose.
 
-    neutral: (Nn, 68, 2), expression: (Ne, 68, 2), both aligned; returns (Ne, 68, 2).
+    neutral: (Nn, 68, 2), expression: (Ne, 68, 2), both aligned; returns (Ne, 68, 2). ``groups``: labels of the
+    neutral and the expression rows; an expression is matched only with neutral rows of its own label.
     """
-    nearest = np.argsort(_pose_distances2(expression, neutral), axis=1)[:, : min(k, len(neutral))]
+    distances = _pose_distances2(expression, neutral, groups)
+    count = min(k, len(neutral)) if groups is None else min(k, min(int(np.sum(groups[0] == g)) for g in groups[1]))
+    nearest = np.argsort(distances, axis=1)[:, :count]
     return neutral[nearest].mean(axis=1)
 
 
-def _pose_distances2(shapes: np.ndarray, others: np.ndarray) -> np.ndarray:
+def _pose_distances2(shapes: np.ndarray, others: np.ndarray,
+                     groups: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Squared distances between the pose points of aligned ``shapes`` (N, 68, 2) and ``others`` (M, 68, 2),
-    (N, M): how differently each pair of faces is turned."""
+    (N, M): how differently each pair of faces is turned. With ``groups`` (labels of ``others`` and of
+    ``shapes``), pairs of different labels are infinitely far."""
     a = shapes[:, POSE_POINTS].reshape(len(shapes), -1)
     b = others[:, POSE_POINTS].reshape(len(others), -1)
-    return ((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=2)
+    distances = ((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=2)
+    if groups is not None:
+        distances[np.asarray(groups[1])[:, None] != np.asarray(groups[0])[None, :]] = np.inf
+    return distances
 
 
 # What makes a face "at rest" for :func:`rest_like`: these features within the resting frames' own central band.
@@ -283,13 +305,14 @@ EXPRESSION_CUES: dict[str, dict[str, float]] = {
     "surprised": {"brow_height": 0.035, "eye_opening": 0.01},
 }
 MIN_RUN_FRAMES = 12  # half a second: a stretch shorter than this is a passing grimace, or the tracker's noise
-MIN_REST_FRAMES = 8
+MIN_REST_FRAMES = 8  # scanned frames (every other frame of the plate by default)
 REST_WINDOW_FRAMES = 150  # resting frames this close in time are usually in the expression's own head pose
+GUARD_FRAMES = 12  # nor this close: an expression's onset and offset are neither rest nor the expression
 
 
 def find_references(shapes: np.ndarray, frames: Sequence[int], neutral: np.ndarray, emotion: str, *,
-                    same_opening: bool = True, window: int = REST_WINDOW_FRAMES,
-                    min_run: int = MIN_RUN_FRAMES) -> list[dict[str, Any]]:
+                    same_opening: bool = True, window: int = REST_WINDOW_FRAMES, min_run: int = MIN_RUN_FRAMES,
+                    gap_limit: float | None = None) -> list[dict[str, Any]]:
     """Stretches of a clip where the actor really shows ``emotion`` beside resting frames in his own head pose.
 
     A real expression compared with resting frames in another head pose reads the turn as expression
@@ -299,15 +322,19 @@ def find_references(shapes: np.ndarray, frames: Sequence[int], neutral: np.ndarr
     reference. ``shapes``: (N, 68, 2) dlib points of scanned frames (frame pixels, NaN rows without a face),
     ``frames``: their N frame numbers, ascending; ``neutral``: (M, 68, 2) the actor at rest (his talking
     frames), which sets what "at rest" and the expression's cues (:data:`EXPRESSION_CUES`) are measured from.
-    With ``same_opening`` the expressive frames must also part the lips no more or less than the resting frames
-    do: what an edit at full lip preservation keeps is the source's opening, so a laugh's dropped jaw is no
-    reference for it.
 
-    Returns, best first (nearest in pose), one dict per stretch: ``expression`` and ``rest`` (frame numbers),
-    ``pose_gap`` (:func:`pose_gap`'s ratio, at most :data:`POSE_GAP_LIMIT`). Stretches of at least ``min_run``
-    frames' span whose resting frames within ``window`` frames before and after are fewer than
-    :data:`MIN_REST_FRAMES`, or turned otherwise, are left out.
+    An expressive frame shows every cue of ``emotion`` at full size; with ``same_opening`` its inner lips also part
+    within the resting frames' own 5-95 % band (what an edit at full lip preservation keeps is the source's
+    opening, so a laugh's dropped jaw is no reference for it). A resting frame shows none of ``emotion``'s cues at
+    even half their size, nor all of another expression's, and lies more than :data:`GUARD_FRAMES` from the
+    stretch. Resting frames are counted in scanned frames, so the stride of the scan moves the figures a little.
+
+    Returns, best first (nearest in pose), one dict per stretch of at least ``min_run`` frames' span that has at
+    least :data:`MIN_REST_FRAMES` resting frames within ``window`` frames before and after it, turned as it is
+    (:func:`pose_gap`'s ratio at most ``gap_limit``, default :data:`POSE_GAP_LIMIT`): ``expression`` and ``rest``
+    (frame numbers), ``pose_gap``.
     """
+    gap_limit = POSE_GAP_LIMIT if gap_limit is None else gap_limit
     if emotion not in EXPRESSION_CUES:
         raise ValueError(f"no cues to find {emotion!r} by; known: {', '.join(EXPRESSION_CUES)}")
     shapes = np.asarray(shapes, np.float64).reshape(-1, 68, 2)
@@ -317,30 +344,31 @@ def find_references(shapes: np.ndarray, frames: Sequence[int], neutral: np.ndarr
     reference = reference_shape(neutral)
     aligned = align(shapes, reference)
     at_rest = {name: float(np.median(values)) for name, values in features(_valid(align(neutral, reference))).items()}
-    change = features(aligned)
-    shows = np.all(np.isfinite(shapes), axis=(1, 2))
-    for name, threshold in EXPRESSION_CUES[emotion].items():
-        shows &= change[name] - at_rest[name] >= threshold
+    change = {name: values - at_rest[name] for name, values in features(aligned).items()}
+    face = np.all(np.isfinite(shapes), axis=(1, 2))
+    cues = EXPRESSION_CUES[emotion]
+    shows = face & np.all([change[name] >= threshold for name, threshold in cues.items()], axis=0)
     if same_opening:
         shows &= _rest_mask(shapes, neutral, ("opening",))
-    # At rest: no expression's cues at even half their size. Not rest_like's bands: a pitched head changes the
-    # corners' lift, the lids' opening and the brows' height in the picture, and the resting frames beside an
-    # expression are often pitched otherwise than the talking frames.
-    rest = np.all(np.isfinite(shapes), axis=(1, 2))
-    for cues in EXPRESSION_CUES.values():
-        rest &= ~np.all([change[name] - at_rest[name] >= 0.5 * threshold for name, threshold in cues.items()], axis=0)
+    # Not the bands of rest_like: a pitched head changes the corners' lift, the lids' opening and the brows'
+    # height in the picture, and the resting frames beside an expression are often pitched otherwise than the
+    # talking frames are.
+    rest = face & ~np.any([change[name] >= 0.5 * threshold for name, threshold in cues.items()], axis=0)
+    for other, its_cues in EXPRESSION_CUES.items():
+        if other != emotion:
+            rest &= ~np.all([change[name] >= 0.5 * threshold for name, threshold in its_cues.items()], axis=0)
     step = int(np.median(np.diff(numbers))) if len(numbers) > 1 else 1
     found = []
     for run in _runs(numbers, shows, max_gap=2 * step):
         first, last = numbers[run[0]], numbers[run[-1]]
         if last - first + 1 < min_run:
             continue
-        before = (numbers >= first - window) & (numbers < first)
-        near = rest & (before | ((numbers > last) & (numbers <= last + window)))
+        before = (numbers >= first - window) & (numbers < first - GUARD_FRAMES)
+        near = rest & (before | ((numbers > last + GUARD_FRAMES) & (numbers <= last + window)))
         if near.sum() < MIN_REST_FRAMES:
             continue
         gap = pose_gap(aligned[near], aligned[run])["ratio"]
-        if gap is None or gap > POSE_GAP_LIMIT:
+        if gap is None or gap > gap_limit:
             continue
         found.append({"expression": numbers[run].tolist(), "rest": numbers[near].tolist(), "pose_gap": gap})
     return sorted(found, key=lambda item: item["pose_gap"])
@@ -360,14 +388,24 @@ def _runs(numbers: np.ndarray, mask: np.ndarray, max_gap: int) -> list[np.ndarra
 POSE_GAP_LIMIT = 3.0
 
 
-def pose_gap(neutral: np.ndarray, expression: np.ndarray) -> dict[str, Any]:
+def pose_gap(neutral: np.ndarray, expression: np.ndarray,
+             groups: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, Any]:
     """How far in head pose the real expression's frames are from the resting frames they are paired with.
 
     neutral: (Nn, 68, 2), expression: (Ne, 68, 2), both aligned. The median distance of an expressive frame's
     pose points to the nearest resting frame's, against the same among the resting frames themselves (each to
     its nearest other): where the ratio passes :data:`POSE_GAP_LIMIT`, no resting frame was turned as the
     expression was, and the comparison's outline and brows read the turn (franck's closed smiles at 1304-1372
-    against his talking at 672-767: 9x, the outline's "real" displacement twice the lips')."""
+    against his talking at 672-767: 9x, the outline's "real" displacement twice the lips').
+
+    With ``groups`` (labels of the neutral and the expression rows, as :func:`compare` takes them), each
+    label's expression is measured against its own resting frames and the worst label's figures are given,
+    with every label's ratio under ``by_group``."""
+    if groups is not None:
+        labels_n, labels_e = np.asarray(groups[0]), np.asarray(groups[1])
+        each = {str(g): pose_gap(neutral[labels_n == g], expression[labels_e == g]) for g in dict.fromkeys(labels_e)}
+        worst = max(each.values(), key=lambda item: -1.0 if item["ratio"] is None else item["ratio"])
+        return {**worst, "by_group": {g: item["ratio"] for g, item in each.items()}}
     to_rest = float(np.median(np.sqrt(_pose_distances2(expression, neutral)).min(axis=1)))
     among = np.sqrt(_pose_distances2(neutral, neutral))
     np.fill_diagonal(among, np.inf)

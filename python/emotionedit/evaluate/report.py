@@ -87,7 +87,7 @@ def evaluate_pair(
     target: str | None = None,
     identity_stride: int = 1,
     progress: Callable[[int], None] | None = None,
-    reference: tuple[np.ndarray, np.ndarray] | None = None,
+    reference: tuple[np.ndarray, ...] | None = None,
     occluder_masks: Iterable[np.ndarray | None] | None = None,
 ) -> dict[str, Any]:
     """Measure an edited clip against its source.
@@ -101,8 +101,9 @@ def evaluate_pair(
     ``progress``: called after each frame with the number of frames done so far (1, 2, ...).
     ``reference``: the actor's own ``(neutral, expression)`` dlib shapes, each ``(N, 68, 2)``
     frame pixels (:func:`.agreement.measure_shapes`), for the ``agreement`` block and the real
-    ranges of the ``anatomy`` block. ``occluder_masks``: one ``(H, W)`` bool mask (or None) per
-    frame, True on whatever covers the face in the source, for the ``occluders`` block.
+    ranges of the ``anatomy`` block; a third member, the rows' labels, pairs each expressive frame only with
+    resting frames of its own label (:func:`.agreement.compare`). ``occluder_masks``: one ``(H, W)`` bool mask
+    (or None) per frame, True on whatever covers the face in the source, for the ``occluders`` block.
 
     Returns a JSON-serialisable dict (see the module's sections: ``emotion``, ``lip_sync``,
     ``identity``, ``head_pose``, ``flicker``, ``outside_face``, and the naturalness blocks
@@ -391,21 +392,23 @@ def _occluder(i: int, mask: np.ndarray | None, source: np.ndarray, edited: np.nd
     return rigidity.occluder_motion(source, edited, mask.astype(bool))
 
 
-def _naturalness(source: np.ndarray, edited: np.ndarray, reference: tuple[np.ndarray, np.ndarray] | None,
+def _naturalness(source: np.ndarray, edited: np.ndarray, reference: tuple[np.ndarray, ...] | None,
                  teeth: list[float | None], occluders: list[tuple[float, float] | None],
                  with_masks: bool) -> dict[str, Any]:
     """The ``anatomy``, ``teeth``, ``agreement`` and ``occluders`` blocks (those the inputs allow).
 
     ``source``, ``edited``: ``(N, 68, 2)`` dlib shapes of the frames with a face; ``reference``:
-    the actor's (neutral, expression) shapes or None; ``teeth``, ``occluders``: per frame.
+    the actor's (neutral, expression) shapes or None, optionally with a third member, the rows' labels
+    (:func:`.agreement.compare`'s ``groups``); ``teeth``, ``occluders``: per frame.
     """
     out: dict[str, Any] = {}
-    neutral, expression = reference if reference is not None else (None, None)
+    neutral, expression, *grouped = reference if reference is not None else (None, None)
     if source.shape[0]:
         try:
             out["anatomy"] = agreement.anatomy(source, edited, neutral, expression)
             if reference is not None:
-                out["agreement"] = agreement.compare(neutral, expression, source, edited)
+                out["agreement"] = agreement.compare(neutral, expression, source, edited,
+                                                     groups=grouped[0] if grouped else None)
         except ValueError as exc:
             raise UserError(f"cannot compare the edit with the actor's real expression: {exc}; "
                             "choose reference frames where his face is visible") from exc
