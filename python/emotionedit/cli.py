@@ -462,10 +462,7 @@ def cmd_eval(args) -> int:
         raise UserError(f"the JSON report {output} would be overwritten by its plot, which is written beside it "
                         f"with the extension .png; name the report {output.with_suffix('.json')}")
     check_outputs(outputs, overwrite=args.overwrite, protect=inputs)  # every file eval writes, before any work
-    reference = _reference_shapes(args)
-    found = reference[3] if reference is not None else None
-    if reference is not None:  # (neutral, expression) or, with the stretches found, their labels too
-        reference = reference[:2] if reference[2] is None else reference[:3]
+    reference, found = _reference_shapes(args)
     results = []
     with _open_plate(args.source, args.frames) as source:
         for path in args.edited:
@@ -501,10 +498,10 @@ def cmd_eval(args) -> int:
     return 0
 
 
-def _reference_shapes(args) -> tuple[np.ndarray, np.ndarray, tuple | None, list[dict] | None] | None:
-    """dlib shapes of the actor at rest and in his real expression (``eval --reference-*``), or None. With
-    ``--reference-expression auto``, also the rows' labels (each stretch found with its own resting frames) and the
-    stretches (:func:`.evaluate.agreement.find_references`); else None and None."""
+def _reference_shapes(args) -> tuple[tuple | None, list[dict] | None]:
+    """(reference, stretches): dlib shapes of the actor at rest and in his real expression (``eval --reference-*``),
+    or None; with ``--reference-expression auto`` a third member, the rows' labels (each stretch found with its own
+    resting frames), and the stretches (:func:`.evaluate.agreement.find_references`), else None."""
     auto = args.reference_expression == "auto"
     if args.reference_scan and not auto:
         raise UserError("--reference-scan is for --reference-expression auto")
@@ -512,7 +509,7 @@ def _reference_shapes(args) -> tuple[np.ndarray, np.ndarray, tuple | None, list[
         if args.reference or args.reference_rest_pool:
             option = "--reference" if args.reference else "--reference-rest-pool"
             raise UserError(f"{option} needs --reference-neutral and --reference-expression (frame ranges)")
-        return None
+        return None, None
     if not (args.reference_neutral and args.reference_expression):
         raise UserError("give both --reference-neutral and --reference-expression (frame ranges holding the actor's "
                         "resting face and his real expression), or neither")
@@ -536,15 +533,15 @@ def _reference_shapes(args) -> tuple[np.ndarray, np.ndarray, tuple | None, list[
 
     neutral, _ = shapes_of("neutral", args.reference_neutral)
     if auto:
+        if not np.all(np.isfinite(neutral), axis=(1, 2)).any():  # before the scan, which takes minutes
+            raise UserError(f"--reference-neutral {args.reference_neutral}: no shape with a face in those frames; "
+                            "choose frames where his face is visible")
         scan = args.reference_scan
         if scan is None:  # the whole plate, every other frame: an expression lasts far longer than two frames
             with _open_plate(plate, None) as reader:
                 numbers = list(reader.frame_numbers)
             scan = str(frames_text(numbers[::2]))
         scanned, numbers = shapes_of("scan", scan)
-        if not np.all(np.isfinite(neutral), axis=(1, 2)).any():
-            raise UserError(f"--reference-neutral {args.reference_neutral}: no shape with a face in those frames; "
-                            "choose frames where his face is visible")
         found = find_references(scanned, numbers, neutral, target)
         if not found:
             raise UserError(f"no stretch of {plate} shows the actor's own {target} expression beside resting frames "
@@ -558,14 +555,14 @@ def _reference_shapes(args) -> tuple[np.ndarray, np.ndarray, tuple | None, list[
         pick = {n: k for k, n in enumerate(numbers)}
         rows = {key: [pick[n] for item in found for n in item[key]] for key in ("rest", "expression")}
         labels = tuple([g for g, item in enumerate(found) for _ in item[key]] for key in ("rest", "expression"))
-        return scanned[rows["rest"]], scanned[rows["expression"]], labels, found
+        return (scanned[rows["rest"]], scanned[rows["expression"]], labels), found
     expression, _ = shapes_of("expression", args.reference_expression)
     if args.reference_rest_pool is not None:
         pool, _ = shapes_of("rest pool", args.reference_rest_pool)
         joining = rest_like(pool, neutral)
         print(f"  {len(joining)} of the {len(pool)} rest-pool frames look like the resting frames and join them")
         neutral = np.concatenate([neutral, joining])
-    return neutral, expression, None, None
+    return (neutral, expression), None
 
 
 def _occluder_masks(path: str, numbers: list[int]):

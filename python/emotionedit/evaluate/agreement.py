@@ -187,12 +187,11 @@ def compare(neutral: np.ndarray, expression: np.ndarray, source: np.ndarray, edi
     n_al, e_al = align(neutral, reference), align(expression, reference)
     n_ok, e_ok = np.all(np.isfinite(n_al), axis=(1, 2)), np.all(np.isfinite(e_al), axis=(1, 2))
     n_al, e_al = n_al[n_ok], e_al[e_ok]
+    labels = None
     if groups is not None:
-        n_groups, e_groups = (np.asarray(g)[ok] for g, ok in zip(groups, (n_ok, e_ok), strict=True))
-        if len(n_groups) != len(n_al) or len(e_groups) != len(e_al) or not set(e_groups) <= set(n_groups):
+        labels = tuple(np.asarray(g)[ok] for g, ok in zip(groups, (n_ok, e_ok), strict=True))
+        if len(labels[0]) != len(n_al) or len(labels[1]) != len(e_al) or not set(labels[1]) <= set(labels[0]):
             raise ValueError("groups: one label per row, and resting frames for every expression's label")
-    else:
-        n_groups, e_groups = np.zeros(len(n_al), np.int64), np.zeros(len(e_al), np.int64)
     s_al, x_al = align(source, reference), align(edited, reference)
     pairs = np.all(np.isfinite(s_al), axis=(1, 2)) & np.all(np.isfinite(x_al), axis=(1, 2))
     s_al, x_al = s_al[pairs], x_al[pairs]
@@ -201,8 +200,8 @@ def compare(neutral: np.ndarray, expression: np.ndarray, source: np.ndarray, edi
             raise ValueError(f"no {name} frame with a face to compare")
     # Each real expressive frame is paired with the resting frames whose head pose is nearest, as each
     # edit is paired with its source: a different pitch or yaw would otherwise read as expression.
-    n_match = pose_matched(n_al, e_al, groups=(n_groups, e_groups))
-    gap = pose_gap(n_al, e_al, groups=(n_groups, e_groups) if groups is not None else None)
+    n_match = pose_matched(n_al, e_al, groups=labels)
+    gap = pose_gap(n_al, e_al, groups=labels)
     real = (e_al - n_match).mean(axis=0)
     edit = (x_al - s_al).mean(axis=0)
     lips = REGIONS["outer_lips"]
@@ -245,7 +244,7 @@ def pose_matched(neutral: np.ndarray, expression: np.ndarray, k: int = POSE_NEIG
     neutral and the expression rows; an expression is matched only with neutral rows of its own label.
     """
     distances = _pose_distances2(expression, neutral, groups)
-    count = min(k, len(neutral)) if groups is None else min(k, min(int(np.sum(groups[0] == g)) for g in groups[1]))
+    count = min(k, len(neutral) if groups is None else min(int(np.sum(groups[0] == g)) for g in set(groups[1])))
     nearest = np.argsort(distances, axis=1)[:, :count]
     return neutral[nearest].mean(axis=1)
 
@@ -274,18 +273,18 @@ def rest_like(pool: np.ndarray, neutral: np.ndarray) -> np.ndarray:
     within the 5-95 % band of ``neutral``'s own, aligned alike. For more resting frames, in more head poses,
     than one take of talking holds: each real expressive frame then pairs with resting frames turned as it is
     (see :func:`pose_gap`). Returns the kept rows, in order."""
-    return pool[_rest_mask(pool, neutral)]
-
-
-def _rest_mask(pool: np.ndarray, neutral: np.ndarray, names: Iterable[str] = REST_FEATURES) -> np.ndarray:
-    """(N,) True where a row of ``pool`` has a face whose features ``names`` lie in ``neutral``'s 5-95 % band."""
     reference = reference_shape(neutral)
-    rest = {**features(_valid(align(neutral, reference))), "opening": lip_opening(_valid(align(neutral, reference)))}
-    aligned = align(pool, reference)
-    candidates = {**features(aligned), "opening": lip_opening(aligned)}
+    return pool[_in_rest_band(align(pool, reference), _valid(align(neutral, reference)))]
+
+
+def _in_rest_band(pool: np.ndarray, rest: np.ndarray, names: Iterable[str] = REST_FEATURES) -> np.ndarray:
+    """(N,) True where a row of the aligned ``pool`` has a face whose features ``names`` (of :func:`features`, or
+    ``opening``: :func:`lip_opening`) lie in the 5-95 % band of the aligned resting shapes ``rest``."""
+    measures = {**features(rest), "opening": lip_opening(rest)}
+    candidates = {**features(pool), "opening": lip_opening(pool)}
     keep = np.all(np.isfinite(pool), axis=(1, 2))
     for name in names:
-        low, high = np.percentile(rest[name], REST_BAND)
+        low, high = np.percentile(measures[name], REST_BAND)
         keep &= (candidates[name] >= low) & (candidates[name] <= high)  # NaN rows: False
     return keep
 
@@ -342,14 +341,14 @@ def find_references(shapes: np.ndarray, frames: Sequence[int], neutral: np.ndarr
     if numbers.shape != (len(shapes),) or np.any(np.diff(numbers) <= 0):
         raise ValueError("frames must be ascending, one per shape")
     reference = reference_shape(neutral)
-    aligned = align(shapes, reference)
-    at_rest = {name: float(np.median(values)) for name, values in features(_valid(align(neutral, reference))).items()}
+    aligned, resting = align(shapes, reference), _valid(align(neutral, reference))
+    at_rest = {name: float(np.median(values)) for name, values in features(resting).items()}
     change = {name: values - at_rest[name] for name, values in features(aligned).items()}
     face = np.all(np.isfinite(shapes), axis=(1, 2))
     cues = EXPRESSION_CUES[emotion]
     shows = face & np.all([change[name] >= threshold for name, threshold in cues.items()], axis=0)
     if same_opening:
-        shows &= _rest_mask(shapes, neutral, ("opening",))
+        shows &= _in_rest_band(aligned, resting, ("opening",))
     # Not the bands of rest_like: a pitched head changes the corners' lift, the lids' opening and the brows'
     # height in the picture, and the resting frames beside an expression are often pitched otherwise than the
     # talking frames are.
